@@ -1,0 +1,61 @@
+/**
+ * The typed configuration of one simulated system. `createSystem` takes a
+ * {@link SystemConfigInput} (everything optional), fills the defaults and
+ * validates the whole thing, collecting every problem before it throws.
+ */
+
+/** Shape of the simulated machine. */
+export interface MachineOpts {
+  /** Installed memory in bytes, a multiple of 4 MiB. @defaultValue 1 GiB */
+  readonly memBytes: number;
+  /** Simulated CPUs. @defaultValue 4 */
+  readonly cpus: number;
+  /** NUMA nodes; memory is split evenly, CPUs in contiguous runs. @defaultValue 1 */
+  readonly nodes: number;
+  /** Bytes of kernel image reserved at 16 MiB physical by memblock. @defaultValue 32 MiB */
+  readonly kernelImageBytes: number;
+  /**
+   * Whether transparent huge pages are configured; khugepaged then raises
+   * `min_free_kbytes` to its recommended value, as on distribution kernels.
+   * @defaultValue true
+   */
+  readonly thp: boolean;
+  /** Overrides the computed `min_free_kbytes` (the sysctl). */
+  readonly minFreeKbytes?: number;
+}
+
+/** Debug switches. */
+export interface DebugOpts {
+  /**
+   * Cheap precondition checks on every operation (the `CONFIG_DEBUG_VM`
+   * analogue). On in tests and fuzzing, off in benchmarks. Misuse checks
+   * that turn a wrong call into an AllocatorError stay on regardless.
+   * @defaultValue true
+   */
+  readonly checks: boolean;
+  /** Record ftrace-style events. @defaultValue false */
+  readonly trace: boolean;
+}
+
+/** Which policy implements each layer, by name (see `POLICIES`). */
+export interface PolicyChoice {
+  /** Page allocator policy. @defaultValue 'buddy' */
+  readonly page: string;
+}
+
+/** A complete, validated configuration. */
+export interface SystemConfig {
+  readonly machine: MachineOpts;
+  readonly policies: PolicyChoice;
+  readonly debug: DebugOpts;
+  /** Seed of every random choice inside the simulation. @defaultValue 1 */
+  readonly seed: number;
+}
+
+/** What callers pass: any subset. */
+export interface SystemConfigInput {
+  readonly machine?: Partial<MachineOpts>;
+  readonly policies?: Partial<PolicyChoice>;
+  readonly debug?: Partial<DebugOpts>;
+  readonly seed?: number;
+}

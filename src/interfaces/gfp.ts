@@ -1,0 +1,194 @@
+/**
+ * GFP ("get free pages") flags as in Linux 6.8 `include/linux/gfp_types.h`
+ * (bit values as the 6.8 header assigns them on x86_64 without KASAN tags
+ * or lockdep), their usual combinations, and the decisions they drive:
+ * which zone, which migrate type, whether reclaim may run and whether the
+ * reserves below the min watermark may be used.
+ */
+
+import { AllocatorError } from './errors.js';
+
+/** A GFP mask. */
+export type Gfp = number;
+
+export const __GFP_DMA = 0x01;
+export const __GFP_HIGHMEM = 0x02;
+export const __GFP_DMA32 = 0x04;
+export const __GFP_MOVABLE = 0x08;
+export const __GFP_RECLAIMABLE = 0x10;
+export const __GFP_HIGH = 0x20;
+export const __GFP_IO = 0x40;
+export const __GFP_FS = 0x80;
+export const __GFP_ZERO = 0x100;
+export const __GFP_DIRECT_RECLAIM = 0x400;
+export const __GFP_KSWAPD_RECLAIM = 0x800;
+export const __GFP_WRITE = 0x1000;
+export const __GFP_NOWARN = 0x2000;
+export const __GFP_RETRY_MAYFAIL = 0x4000;
+export const __GFP_NOFAIL = 0x8000;
+export const __GFP_NORETRY = 0x10000;
+export const __GFP_MEMALLOC = 0x20000;
+export const __GFP_COMP = 0x40000;
+export const __GFP_NOMEMALLOC = 0x80000;
+export const __GFP_HARDWALL = 0x100000;
+export const __GFP_THISNODE = 0x200000;
+export const __GFP_ACCOUNT = 0x400000;
+export const __GFP_ZEROTAGS = 0x800000;
+export const __GFP_SKIP_ZERO = 0x1000000;
+export const __GFP_SKIP_KASAN = 0x2000000;
+export const __GFP_NOLOCKDEP = 0x4000000;
+
+/** Both reclaim bits. */
+export const __GFP_RECLAIM = __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM;
+/** Zone modifier bits. */
+export const GFP_ZONEMASK = __GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32 | __GFP_MOVABLE;
+/** Mobility bits. */
+export const GFP_MOVABLE_MASK = __GFP_RECLAIMABLE | __GFP_MOVABLE;
+/** Shift that turns the mobility bits into a migrate type. */
+export const GFP_MOVABLE_SHIFT = 3;
+
+export const GFP_ATOMIC = __GFP_HIGH | __GFP_KSWAPD_RECLAIM;
+export const GFP_KERNEL = __GFP_RECLAIM | __GFP_IO | __GFP_FS;
+export const GFP_KERNEL_ACCOUNT = GFP_KERNEL | __GFP_ACCOUNT;
+export const GFP_NOWAIT = __GFP_KSWAPD_RECLAIM;
+export const GFP_NOIO = __GFP_RECLAIM;
+export const GFP_NOFS = __GFP_RECLAIM | __GFP_IO;
+export const GFP_USER = __GFP_RECLAIM | __GFP_IO | __GFP_FS | __GFP_HARDWALL;
+export const GFP_DMA = __GFP_DMA;
+export const GFP_DMA32 = __GFP_DMA32;
+export const GFP_HIGHUSER = GFP_USER | __GFP_HIGHMEM;
+export const GFP_HIGHUSER_MOVABLE = GFP_HIGHUSER | __GFP_MOVABLE | __GFP_SKIP_KASAN;
+export const GFP_TRANSHUGE_LIGHT = (GFP_HIGHUSER_MOVABLE | __GFP_COMP | __GFP_NOMEMALLOC | __GFP_NOWARN) & ~__GFP_RECLAIM;
+export const GFP_TRANSHUGE = GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM;
+
+/** Zone types in `enum zone_type` order (x86_64, no highmem, CONFIG_ZONE_DEVICE). */
+export const ZoneType = { DMA: 0, DMA32: 1, NORMAL: 2, MOVABLE: 3, DEVICE: 4 } as const;
+/** A zone type index. */
+export type ZoneType = (typeof ZoneType)[keyof typeof ZoneType];
+/** Zone names as /proc prints them, indexed by {@link ZoneType}. */
+export const ZONE_NAMES = ['DMA', 'DMA32', 'Normal', 'Movable', 'Device'] as const;
+/** Number of zone types (CONFIG_ZONE_DEVICE on, as in distribution kernels; Movable and Device stay empty). */
+export const MAX_NR_ZONES = 5;
+
+/** Migrate types in `enum migratetype` order (Linux 6.8, CONFIG_CMA off, CONFIG_MEMORY_ISOLATION on). */
+export const MigrateType = { UNMOVABLE: 0, MOVABLE: 1, RECLAIMABLE: 2, HIGHATOMIC: 3, ISOLATE: 4 } as const;
+/** A migrate type index. */
+export type MigrateType = (typeof MigrateType)[keyof typeof MigrateType];
+/** Number of migrate types. */
+export const MIGRATE_TYPES = 5;
+/** Types that have per-CPU lists (`MIGRATE_PCPTYPES`). */
+export const MIGRATE_PCPTYPES = 3;
+/** Names as /proc/pagetypeinfo prints them. */
+export const MIGRATETYPE_NAMES = ['Unmovable', 'Movable', 'Reclaimable', 'HighAtomic', 'Isolate'] as const;
+
+/**
+ * Rejects masks Linux treats as bugs: DMA together with DMA32 (the
+ * `GFP_ZONE_BAD` entries of `gfp_zone`) and MOVABLE together with
+ * RECLAIMABLE (`gfp_migratetype` warns).
+ *
+ * @throws AllocatorError `invalid-gfp`
+ */
+export function validateGfp(gfp: Gfp, policy: string, op: string): void {
+  if (!Number.isInteger(gfp) || gfp < 0 || gfp >= 2 ** 27) {
+    throw new AllocatorError('invalid-gfp', `gfp mask ${String(gfp)} is not a valid GFP bit mask`, { policy, op });
+  }
+  if ((gfp & (__GFP_DMA | __GFP_DMA32)) === (__GFP_DMA | __GFP_DMA32) || (gfp & (__GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32)) === (__GFP_DMA | __GFP_HIGHMEM)) {
+    throw new AllocatorError('invalid-gfp', `gfp mask ${formatGfp(gfp)} asks for two zones at once`, { policy, op });
+  }
+  if ((gfp & GFP_MOVABLE_MASK) === GFP_MOVABLE_MASK) {
+    throw new AllocatorError('invalid-gfp', `gfp mask ${formatGfp(gfp)} is both movable and reclaimable`, { policy, op });
+  }
+}
+
+/** Highest zone an allocation may use (`gfp_zone`; x86_64 has no highmem, so __GFP_HIGHMEM means Normal). */
+export function gfpZone(gfp: Gfp, hasMovableZone = false): ZoneType {
+  if (gfp & __GFP_DMA) return ZoneType.DMA;
+  if (gfp & __GFP_DMA32) return ZoneType.DMA32;
+  if (hasMovableZone && (gfp & (__GFP_MOVABLE | __GFP_HIGHMEM)) === (__GFP_MOVABLE | __GFP_HIGHMEM)) return ZoneType.MOVABLE;
+  return ZoneType.NORMAL;
+}
+
+/** Migrate type of an allocation (`gfp_migratetype`). */
+export const gfpMigratetype = (gfp: Gfp): MigrateType => ((gfp & GFP_MOVABLE_MASK) >>> GFP_MOVABLE_SHIFT) as MigrateType;
+
+/** May this allocation sleep and reclaim directly (`gfpflags_allow_blocking`)? */
+export const gfpAllowsBlocking = (gfp: Gfp): boolean => (gfp & __GFP_DIRECT_RECLAIM) !== 0;
+
+/**
+ * Composite names tried first when printing, in the order of the kernel's
+ * `__def_gfpflag_names` (composites before single bits), then the single
+ * `__GFP_*` bits.
+ */
+const GFP_NAMES: readonly (readonly [number, string])[] = [
+  [GFP_TRANSHUGE, 'GFP_TRANSHUGE'],
+  [GFP_TRANSHUGE_LIGHT, 'GFP_TRANSHUGE_LIGHT'],
+  [GFP_HIGHUSER_MOVABLE, 'GFP_HIGHUSER_MOVABLE'],
+  [GFP_HIGHUSER, 'GFP_HIGHUSER'],
+  [GFP_USER, 'GFP_USER'],
+  [GFP_KERNEL_ACCOUNT, 'GFP_KERNEL_ACCOUNT'],
+  [GFP_KERNEL, 'GFP_KERNEL'],
+  [GFP_NOFS, 'GFP_NOFS'],
+  [GFP_ATOMIC, 'GFP_ATOMIC'],
+  [GFP_NOIO, 'GFP_NOIO'],
+  [GFP_NOWAIT, 'GFP_NOWAIT'],
+  [GFP_DMA, 'GFP_DMA'],
+  [__GFP_HIGHMEM, '__GFP_HIGHMEM'],
+  [GFP_DMA32, 'GFP_DMA32'],
+  [__GFP_HIGH, '__GFP_HIGH'],
+  [__GFP_IO, '__GFP_IO'],
+  [__GFP_FS, '__GFP_FS'],
+  [__GFP_NOWARN, '__GFP_NOWARN'],
+  [__GFP_RETRY_MAYFAIL, '__GFP_RETRY_MAYFAIL'],
+  [__GFP_NOFAIL, '__GFP_NOFAIL'],
+  [__GFP_NORETRY, '__GFP_NORETRY'],
+  [__GFP_COMP, '__GFP_COMP'],
+  [__GFP_ZERO, '__GFP_ZERO'],
+  [__GFP_NOMEMALLOC, '__GFP_NOMEMALLOC'],
+  [__GFP_MEMALLOC, '__GFP_MEMALLOC'],
+  [__GFP_HARDWALL, '__GFP_HARDWALL'],
+  [__GFP_THISNODE, '__GFP_THISNODE'],
+  [__GFP_RECLAIMABLE, '__GFP_RECLAIMABLE'],
+  [__GFP_MOVABLE, '__GFP_MOVABLE'],
+  [__GFP_ACCOUNT, '__GFP_ACCOUNT'],
+  [__GFP_WRITE, '__GFP_WRITE'],
+  [__GFP_RECLAIM, '__GFP_RECLAIM'],
+  [__GFP_DIRECT_RECLAIM, '__GFP_DIRECT_RECLAIM'],
+  [__GFP_KSWAPD_RECLAIM, '__GFP_KSWAPD_RECLAIM'],
+  [__GFP_ZEROTAGS, '__GFP_ZEROTAGS'],
+  [__GFP_SKIP_ZERO, '__GFP_SKIP_ZERO'],
+  [__GFP_SKIP_KASAN, '__GFP_SKIP_KASAN'],
+  [__GFP_NOLOCKDEP, '__GFP_NOLOCKDEP'],
+];
+
+/**
+ * Formats a mask as ftrace's `show_gfp_flags` does (`__print_flags` over
+ * the name table): each name whose bits are all still set is printed and
+ * its bits removed; leftover bits print as hex; 0 prints `none`.
+ */
+export function formatGfp(gfp: Gfp): string {
+  if (gfp === 0) return 'none';
+  let rest = gfp;
+  const parts: string[] = [];
+  for (const [mask, name] of GFP_NAMES) {
+    if ((rest & mask) === mask && mask !== 0) {
+      parts.push(name);
+      rest &= ~mask;
+    }
+  }
+  if (rest !== 0) parts.push(`0x${rest.toString(16)}`);
+  return parts.join('|');
+}
+
+/** Parses `GFP_KERNEL|__GFP_ZERO` (or a number) into a mask; throws `parse` on unknown names. */
+export function parseGfp(text: string): Gfp {
+  const t = text.trim();
+  if (/^(0x[0-9a-f]+|\d+)$/i.test(t)) return Number(t);
+  let gfp = 0;
+  for (const part of t.split('|')) {
+    const name = part.trim();
+    const hit = GFP_NAMES.find(([, n]) => n === name);
+    if (!hit) throw new AllocatorError('parse', `unknown GFP flag '${name}'`);
+    gfp |= hit[0];
+  }
+  return gfp;
+}

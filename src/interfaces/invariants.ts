@@ -1,0 +1,29 @@
+/**
+ * Invariant checking contract. Every policy exposes `checkInvariants()`,
+ * which walks its structures (every walk bounded) and returns all the
+ * violations it finds instead of throwing on the first.
+ */
+
+/** One broken invariant. */
+export interface Violation {
+  /** Invariant code from shared/reference/fuzzing.md §6a, e.g. `B3`, `X2`. */
+  readonly code: string;
+  /** One human-readable line. */
+  readonly message: string;
+  /** Machine-readable facts (pfn, order, counts). */
+  readonly details?: Readonly<Record<string, number | string | boolean>>;
+}
+
+/** Something that can check itself. */
+export interface InvariantChecked {
+  /** Returns every violation found; an empty array means healthy. */
+  checkInvariants(): Violation[];
+}
+
+/** Caps the violations collected so a badly corrupted state stays printable. */
+export const MAX_VIOLATIONS = 64;
+
+/** Formats violations one per line. */
+export function formatViolations(vs: readonly Violation[]): string {
+  return vs.map((v) => `${v.code}: ${v.message}`).join('\n');
+}

@@ -1,0 +1,16 @@
+/**
+ * Service identifiers, one per interface, typed so `container.get()` stays
+ * typed. Kept in their own file to avoid circular imports.
+ */
+
+import type { ServiceIdentifier } from 'inversify';
+import type { SystemConfig } from './config.js';
+import type { PageAllocator } from './page-allocator.js';
+import type { Machine } from '../machine/machine.js';
+
+/** The validated system configuration. */
+export const CONFIG = Symbol.for('allocsim/Config') as ServiceIdentifier<SystemConfig>;
+/** The simulated machine (layout, struct page, bytes, context, tracer). */
+export const MACHINE = Symbol.for('allocsim/Machine') as ServiceIdentifier<Machine>;
+/** The page allocator. */
+export const PAGE_ALLOCATOR = Symbol.for('allocsim/PageAllocator') as ServiceIdentifier<PageAllocator>;

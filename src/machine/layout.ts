@@ -1,0 +1,295 @@
+/**
+ * Physical layout of the simulated machine, computed as x86_64 Linux sees
+ * it at boot: the e820-style memory map, NUMA nodes, zones, and the
+ * memblock reservations (first MiB, kernel image, each node's `mem_map`).
+ *
+ * - Memory map: frames [1, 0x9f) and [0x100, N): frame 0 and the
+ *   640 KiB–1 MiB legacy hole are not RAM, as on a PC (the real 6.1 zoneinfo
+ *   in shared/data shows DMA `start_pfn: 1`, `present 3998`).
+ * - Zones: DMA below 16 MiB, DMA32 below 4 GiB, Normal above; Movable and
+ *   Device exist but stay empty (no `movablecore=`).
+ * - Reserved: the whole first MiB (`x86/setup: Always reserve the first 1M
+ *   of RAM`, since 5.13; gives the DMA zone its real `managed 3840`), the
+ *   kernel image at 16 MiB (CONFIG_PHYSICAL_START), and each node's
+ *   `mem_map` (64 bytes per frame) at the top of the node, where memblock's
+ *   top-down allocator puts it.
+ * - Nodes split memory evenly in MAX_ORDER-aligned ranges; CPUs are
+ *   assigned to nodes in contiguous runs.
+ */
+
+import { AllocatorError } from '../interfaces/errors.js';
+import { MAX_NR_ZONES, ZONE_NAMES, ZoneType } from '../interfaces/gfp.js';
+import type { MachineOpts } from '../interfaces/config.js';
+import { MAX_PAGE_ORDER, PAGE_SIZE } from '../interfaces/units.js';
+
+/** Frames below 16 MiB (ZONE_DMA). */
+export const DMA_END_PFN = (16 << 20) / PAGE_SIZE;
+/** Frames below 4 GiB (ZONE_DMA32). */
+export const DMA32_END_PFN = 2 ** 32 / PAGE_SIZE;
+/** End of the first RAM range below 640 KiB. */
+export const LOW_RAM_END_PFN = 0x9f;
+/** Start of RAM above the legacy hole (1 MiB). */
+export const HIGH_RAM_START_PFN = 0x100;
+/** Physical load address of the kernel (CONFIG_PHYSICAL_START = 16 MiB). */
+export const KERNEL_START_PFN = (16 << 20) / PAGE_SIZE;
+/** Size of Linux's `struct page`, which decides how much RAM mem_map takes. */
+export const LINUX_STRUCT_PAGE_BYTES = 64;
+/** Smallest machine: enough for the first MiB, a kernel and a few MiB to allocate. */
+export const MIN_MEM_BYTES = 8 << 20;
+/** Largest machine (PFNs must fit the Int32 links of mem_map). */
+export const MAX_MEM_BYTES = 2 ** 42;
+
+/** A half-open frame range. */
+export interface PfnRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** One zone's geometry. */
+export interface ZoneLayout {
+  /** Global zone index: node * MAX_NR_ZONES + type. */
+  readonly id: number;
+  readonly node: number;
+  readonly type: ZoneType;
+  /** `DMA`, `DMA32`, `Normal`, `Movable`, `Device`. */
+  readonly name: string;
+  /** First frame (`zone_start_pfn`), the first RAM frame of the span. */
+  readonly startPfn: number;
+  /** One past the last frame. */
+  readonly endPfn: number;
+  /** `spanned_pages` = endPfn − startPfn. */
+  readonly spanned: number;
+  /** `present_pages`: RAM frames in the span. */
+  readonly present: number;
+  /** Pages memblock reserved inside the zone (present − reserved = managed at boot). */
+  readonly reserved: number;
+}
+
+/** One node's geometry. */
+export interface NodeLayout {
+  readonly id: number;
+  readonly startPfn: number;
+  readonly endPfn: number;
+  /** All MAX_NR_ZONES zones of the node, empty ones included. */
+  readonly zones: readonly ZoneLayout[];
+  /** CPUs of this node. */
+  readonly cpus: readonly number[];
+}
+
+/** The machine's memory layout. */
+export class MachineLayout {
+  /** Frames of the machine (including holes). */
+  readonly nrPages: number;
+  readonly nodes: readonly NodeLayout[];
+  /** All zones, indexed by global zone id. */
+  readonly zones: readonly ZoneLayout[];
+  /** RAM ranges, ascending. */
+  readonly memory: readonly PfnRange[];
+  /** memblock reservations, ascending and disjoint, each clipped to RAM. */
+  readonly reserved: readonly PfnRange[];
+  /** Node of each CPU. */
+  readonly cpuNode: readonly number[];
+  private readonly nodeEnds: Int32Array;
+
+  /**
+   * @param opts - validated machine options
+   * @throws AllocatorError `config` when the machine cannot be laid out
+   */
+  constructor(opts: MachineOpts) {
+    const problems = validateMachine(opts);
+    if (problems.length) throw new AllocatorError('config', `invalid machine: ${problems.join('; ')}`, { problems });
+    const n = opts.memBytes / PAGE_SIZE;
+    this.nrPages = n;
+    this.memory = [
+      { start: 1, end: Math.min(LOW_RAM_END_PFN, n) },
+      { start: HIGH_RAM_START_PFN, end: n },
+    ].filter((r) => r.end > r.start);
+
+    const perNode = Math.floor(n / opts.nodes / (1 << MAX_PAGE_ORDER)) * (1 << MAX_PAGE_ORDER);
+    const nodeRanges: PfnRange[] = [];
+    for (let i = 0; i < opts.nodes; i++) {
+      nodeRanges.push({ start: i * perNode, end: i === opts.nodes - 1 ? n : (i + 1) * perNode });
+    }
+    this.nodeEnds = Int32Array.from(nodeRanges.map((r) => r.end));
+
+    const reserved: PfnRange[] = [{ start: 0, end: HIGH_RAM_START_PFN }];
+    const kernelPages = Math.ceil(opts.kernelImageBytes / PAGE_SIZE);
+    if (kernelPages > 0) reserved.push({ start: KERNEL_START_PFN, end: KERNEL_START_PFN + kernelPages });
+    for (const r of nodeRanges) {
+      const memmapPages = Math.ceil(((r.end - r.start) * LINUX_STRUCT_PAGE_BYTES) / PAGE_SIZE);
+      reserved.push({ start: r.end - memmapPages, end: r.end });
+    }
+    this.reserved = mergeRanges(reserved).map((r) => clipToRam(r, this.memory)).flat();
+
+    this.cpuNode = Array.from({ length: opts.cpus }, (_, c) => Math.min(opts.nodes - 1, Math.floor((c * opts.nodes) / opts.cpus)));
+    const zones: ZoneLayout[] = [];
+    const nodes: NodeLayout[] = [];
+    nodeRanges.forEach((r, node) => {
+      const nodeZones: ZoneLayout[] = [];
+      for (let type = 0; type < MAX_NR_ZONES; type++) {
+        const bounds = zoneBounds(type as ZoneType, r);
+        const ram = overlap(bounds, this.memory);
+        const firstRam = ram.length ? ram[0]!.start : bounds.start;
+        const start = ram.length ? firstRam : 0;
+        const end = ram.length ? bounds.end : 0;
+        const present = ram.reduce((s, x) => s + x.end - x.start, 0);
+        const reservedPages = overlap(bounds, this.reserved).reduce((s, x) => s + x.end - x.start, 0);
+        const z: ZoneLayout = {
+          id: node * MAX_NR_ZONES + type,
+          node,
+          type: type as ZoneType,
+          name: ZONE_NAMES[type]!,
+          startPfn: start,
+          endPfn: end,
+          spanned: end - start,
+          present,
+          reserved: reservedPages,
+        };
+        zones.push(z);
+        nodeZones.push(z);
+      }
+      nodes.push({
+        id: node,
+        startPfn: r.start,
+        endPfn: r.end,
+        zones: nodeZones,
+        cpus: this.cpuNode.flatMap((nd, c) => (nd === node ? [c] : [])),
+      });
+    });
+    this.zones = zones;
+    this.nodes = nodes;
+  }
+
+  /** Node holding frame `pfn`. */
+  nodeOf(pfn: number): number {
+    const ends = this.nodeEnds;
+    let i = 0;
+    while (i < ends.length - 1 && pfn >= ends[i]!) i++;
+    return i;
+  }
+
+  /** Global zone id of frame `pfn` (`page_zone`). */
+  zoneOf(pfn: number): number {
+    const type = pfn < DMA_END_PFN ? ZoneType.DMA : pfn < DMA32_END_PFN ? ZoneType.DMA32 : ZoneType.NORMAL;
+    return (this.nodeEnds.length === 1 ? 0 : this.nodeOf(pfn)) * MAX_NR_ZONES + type;
+  }
+
+  /** True when frame `pfn` is RAM. */
+  isRam(pfn: number): boolean {
+    return this.memory.some((r) => pfn >= r.start && pfn < r.end);
+  }
+
+  /** Free RAM ranges after memblock reservations, ascending. */
+  freeRanges(): PfnRange[] {
+    const out: PfnRange[] = [];
+    for (const m of this.memory) {
+      let cur = m.start;
+      for (const r of this.reserved) {
+        if (r.end <= cur || r.start >= m.end) continue;
+        if (r.start > cur) out.push({ start: cur, end: r.start });
+        cur = Math.max(cur, r.end);
+      }
+      if (cur < m.end) out.push({ start: cur, end: m.end });
+    }
+    return splitAtBoundaries(out, this.nodes.map((n) => n.startPfn).concat([DMA_END_PFN, DMA32_END_PFN]));
+  }
+
+  /**
+   * The blocks `memblock_free_all` hands to the page allocator, in the
+   * order it hands them: per free range ascending, the largest naturally
+   * aligned block that fits (`__free_pages_memory`). Zone and node
+   * boundaries split ranges first, so no block crosses one.
+   */
+  *bootBlocks(): Generator<[pfn: number, order: number]> {
+    for (const r of this.freeRanges()) {
+      let start = r.start;
+      while (start < r.end) {
+        let order = Math.min(MAX_PAGE_ORDER, start === 0 ? MAX_PAGE_ORDER : ctz(start));
+        while (start + (1 << order) > r.end) order--;
+        yield [start, order];
+        start += 1 << order;
+      }
+    }
+  }
+}
+
+/** Every problem with a machine description. */
+export function validateMachine(o: MachineOpts): string[] {
+  const p: string[] = [];
+  const mib4 = 4 << 20;
+  if (!Number.isInteger(o.memBytes) || o.memBytes < MIN_MEM_BYTES || o.memBytes > MAX_MEM_BYTES) {
+    p.push(`memory size ${String(o.memBytes)} bytes is outside ${MIN_MEM_BYTES >> 20} MiB .. ${MAX_MEM_BYTES / 2 ** 40} TiB`);
+  } else if (o.memBytes % mib4 !== 0) {
+    p.push(`memory size ${o.memBytes} bytes is not a multiple of 4 MiB (one order-10 block)`);
+  }
+  if (!Number.isInteger(o.cpus) || o.cpus < 1 || o.cpus > 1024) p.push(`cpus ${String(o.cpus)} is outside 1..1024`);
+  if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 64) p.push(`nodes ${String(o.nodes)} is outside 1..64`);
+  else if (Number.isInteger(o.memBytes) && o.memBytes / o.nodes < mib4 * 2) p.push(`${o.nodes} nodes leave less than 8 MiB per node`);
+  if (!Number.isInteger(o.kernelImageBytes) || o.kernelImageBytes < 0) p.push(`kernel image size ${String(o.kernelImageBytes)} is not a byte count`);
+  else if (Number.isInteger(o.memBytes) && (16 << 20) + o.kernelImageBytes + (o.memBytes / PAGE_SIZE) * LINUX_STRUCT_PAGE_BYTES + mib4 > o.memBytes) {
+    p.push(`memory size ${o.memBytes >> 20} MiB cannot hold the first 16 MiB, a ${o.kernelImageBytes >> 20} MiB kernel image, mem_map and 4 MiB to allocate`);
+  }
+  if (o.minFreeKbytes !== undefined && (!Number.isInteger(o.minFreeKbytes) || o.minFreeKbytes < 128 || o.minFreeKbytes * 1024 > o.memBytes / 4)) {
+    p.push(`min_free_kbytes ${String(o.minFreeKbytes)} must be an integer from 128 to a quarter of memory`);
+  }
+  return p;
+}
+
+function zoneBounds(type: ZoneType, node: PfnRange): PfnRange {
+  const lim: Record<number, PfnRange> = {
+    [ZoneType.DMA]: { start: 0, end: DMA_END_PFN },
+    [ZoneType.DMA32]: { start: DMA_END_PFN, end: DMA32_END_PFN },
+    [ZoneType.NORMAL]: { start: DMA32_END_PFN, end: Number.MAX_SAFE_INTEGER },
+  };
+  const b = lim[type];
+  if (!b) return { start: 0, end: 0 };
+  return { start: Math.max(b.start, node.start), end: Math.min(b.end, node.end) };
+}
+
+function overlap(a: PfnRange, list: readonly PfnRange[]): PfnRange[] {
+  return list.flatMap((r) => {
+    const s = Math.max(a.start, r.start);
+    const e = Math.min(a.end, r.end);
+    return e > s ? [{ start: s, end: e }] : [];
+  });
+}
+
+function clipToRam(r: PfnRange, memory: readonly PfnRange[]): PfnRange[] {
+  return overlap(r, memory);
+}
+
+function mergeRanges(rs: PfnRange[]): PfnRange[] {
+  const sorted = [...rs].sort((a, b) => a.start - b.start);
+  const out: PfnRange[] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && r.start <= last.end) out[out.length - 1] = { start: last.start, end: Math.max(last.end, r.end) };
+    else out.push(r);
+  }
+  return out;
+}
+
+function splitAtBoundaries(rs: PfnRange[], cuts: number[]): PfnRange[] {
+  const out: PfnRange[] = [];
+  for (const r of rs) {
+    let s = r.start;
+    for (const c of [...cuts].sort((a, b) => a - b)) {
+      if (c > s && c < r.end) {
+        out.push({ start: s, end: c });
+        s = c;
+      }
+    }
+    out.push({ start: s, end: r.end });
+  }
+  return out;
+}
+
+/** Count of trailing zero bits (`__ffs`). */
+function ctz(x: number): number {
+  let n = 0;
+  while (x % 2 === 0 && n < 52) {
+    x /= 2;
+    n++;
+  }
+  return n;
+}

@@ -1,0 +1,44 @@
+/**
+ * The simulated machine: layout, struct-page array, byte storage, execution
+ * context and tracer, built once per system and shared by every layer (bound
+ * as a constant under the MACHINE token).
+ */
+
+import type { MachineOpts } from '../interfaces/config.js';
+import { ExecContext } from './context.js';
+import { MachineLayout } from './layout.js';
+import { MemMap, Owner, PG_RESERVED } from './memmap.js';
+import { PhysicalMemory } from './physmem.js';
+import { KernelLog, Tracer } from './tracer.js';
+
+/** Everything below the page allocator. */
+export class Machine {
+  readonly opts: MachineOpts;
+  readonly layout: MachineLayout;
+  readonly memmap: MemMap;
+  readonly mem: PhysicalMemory;
+  readonly ctx: ExecContext;
+  readonly tracer: Tracer;
+  /** Kernel log lines (warnings). */
+  readonly log: KernelLog;
+
+  /**
+   * Lays out the machine and marks memblock's reservations (and the holes)
+   * `PG_reserved`, as `reserve_bootmem_region` does.
+   *
+   * @param opts - machine options (validated by the layout)
+   * @param trace - start with tracing on
+   */
+  constructor(opts: MachineOpts, trace = false) {
+    this.opts = opts;
+    this.layout = new MachineLayout(opts);
+    const n = this.layout.nrPages;
+    this.memmap = new MemMap(n);
+    this.mem = new PhysicalMemory(n);
+    this.ctx = new ExecContext(opts.cpus);
+    this.tracer = new Tracer(this.ctx, trace);
+    this.log = new KernelLog(this.ctx);
+    // Every frame starts reserved; memblock_free_all clears what it frees.
+    this.memmap.flags.fill(PG_RESERVED | (Owner.RESERVED << 12));
+  }
+}

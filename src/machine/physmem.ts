@@ -1,0 +1,256 @@
+/**
+ * Simulated physical memory: `nrPages` frames of 4 KiB whose bytes exist
+ * only once something writes them. Unwritten bytes read as zero.
+ *
+ * Storage: `slotOf[pfn]` (0 = no backing, else slot + 1) points into
+ * segments of {@link PAGES_PER_SEGMENT} pages, so a 64 GiB machine costs
+ * 4 bytes per frame until it is touched, and touching a frame costs one page
+ * of real memory. Accessors take *physical* addresses; callers translate
+ * direct-map virtual addresses with `virtToPhys` first.
+ *
+ * Multi-byte accessors are little-endian like x86_64. `read64` returns a
+ * number and is exact for values below 2^53 (every simulated address);
+ * `read64n` returns the exact bigint.
+ */
+
+import { AllocatorError } from '../interfaces/errors.js';
+import { PAGE_SHIFT, PAGE_SIZE, type Addr, type Pfn } from '../interfaces/units.js';
+
+/** Pages per backing segment (1 MiB segments). */
+export const PAGES_PER_SEGMENT = 256;
+const SEG_SHIFT = 8;
+const SEG_MASK = PAGES_PER_SEGMENT - 1;
+const TWO32 = 2 ** 32;
+
+/** Byte storage of the simulated machine. */
+export class PhysicalMemory {
+  /** Number of frames. */
+  readonly nrPages: number;
+  /** Size in bytes. */
+  readonly bytes: number;
+  private readonly slotOf: Int32Array;
+  private readonly segments: Uint8Array[] = [];
+  private readonly views: DataView[] = [];
+  private readonly freeSlots: number[] = [];
+  private nextSlot = 0;
+  private backed = 0;
+
+  /** @param nrPages - number of 4 KiB frames */
+  constructor(nrPages: number) {
+    this.nrPages = nrPages;
+    this.bytes = nrPages * PAGE_SIZE;
+    this.slotOf = new Int32Array(nrPages);
+  }
+
+  /** Frames that currently have backing bytes. */
+  get backedPages(): number {
+    return this.backed;
+  }
+
+  /** Throws unless `[phys, phys + len)` lies inside the machine. */
+  checkRange(phys: number, len: number, op: string): void {
+    if (!(phys >= 0 && len >= 0 && phys + len <= this.bytes && Number.isInteger(phys))) {
+      throw new AllocatorError('out-of-range', `physical range 0x${phys.toString(16)}+${len} is outside the ${this.nrPages}-page machine`, {
+        policy: 'physmem',
+        op,
+        addr: phys,
+        size: len,
+      });
+    }
+  }
+
+  /** True when frame `pfn` has backing bytes. */
+  isBacked(pfn: Pfn): boolean {
+    return this.slotOf[pfn] !== 0;
+  }
+
+  // The segment found by the last locate(); locate() returns the byte offset inside it.
+  private cur: Uint8Array = new Uint8Array(0);
+  private curView: DataView = new DataView(new ArrayBuffer(0));
+
+  /** Byte offset of `phys` inside its segment (left in `cur`), creating backing when `create`; -1 when unbacked. */
+  private locate(phys: number, create: boolean): number {
+    const pfn = Math.floor(phys / PAGE_SIZE);
+    let slot = this.slotOf[pfn]!;
+    if (slot === 0) {
+      if (!create) return -1;
+      slot = this.back(pfn);
+    }
+    const s = slot - 1;
+    this.cur = this.segments[s >>> SEG_SHIFT]!;
+    this.curView = this.views[s >>> SEG_SHIFT]!;
+    return ((s & SEG_MASK) << PAGE_SHIFT) | (phys - pfn * PAGE_SIZE);
+  }
+
+  private back(pfn: number): number {
+    let s = this.freeSlots.pop();
+    if (s === undefined) {
+      s = this.nextSlot++;
+      if ((s & SEG_MASK) === 0) {
+        const buf = new Uint8Array(PAGES_PER_SEGMENT * PAGE_SIZE);
+        this.segments.push(buf);
+        this.views.push(new DataView(buf.buffer));
+      }
+    } else {
+      this.segments[s >>> SEG_SHIFT]!.fill(0, (s & SEG_MASK) << PAGE_SHIFT, ((s & SEG_MASK) + 1) << PAGE_SHIFT);
+    }
+    this.slotOf[pfn] = s + 1;
+    this.backed++;
+    return s + 1;
+  }
+
+  /** Drops the backing of `count` frames from `pfn`: their bytes read as zero again. */
+  discard(pfn: Pfn, count: number): void {
+    for (let p = pfn; p < pfn + count; p++) {
+      const slot = this.slotOf[p]!;
+      if (slot !== 0) {
+        this.freeSlots.push(slot - 1);
+        this.slotOf[p] = 0;
+        this.backed--;
+      }
+    }
+  }
+
+  /** Reads one byte. */
+  read8(phys: Addr | number): number {
+    const loc = this.locate(phys, false);
+    return loc < 0 ? 0 : this.cur[loc]!;
+  }
+
+  /** Writes one byte. */
+  write8(phys: Addr | number, v: number): void {
+    const loc = this.locate(phys, true);
+    this.cur[loc] = v;
+  }
+
+  /** Reads a little-endian u16. */
+  read16(phys: Addr | number): number {
+    if ((phys & 0xfff) > PAGE_SIZE - 2) return this.read8(phys) | (this.read8(phys + 1) << 8);
+    const loc = this.locate(phys, false);
+    return loc < 0 ? 0 : this.curView.getUint16(loc, true);
+  }
+
+  /** Writes a little-endian u16. */
+  write16(phys: Addr | number, v: number): void {
+    if ((phys & 0xfff) > PAGE_SIZE - 2) {
+      this.write8(phys, v & 0xff);
+      this.write8(phys + 1, (v >>> 8) & 0xff);
+      return;
+    }
+    const loc = this.locate(phys, true);
+    this.curView.setUint16(loc, v, true);
+  }
+
+  /** Reads a little-endian u32. */
+  read32(phys: Addr | number): number {
+    if ((phys & 0xfff) > PAGE_SIZE - 4) return (this.read16(phys) + this.read16(phys + 2) * 0x10000) >>> 0;
+    const loc = this.locate(phys, false);
+    return loc < 0 ? 0 : this.curView.getUint32(loc, true);
+  }
+
+  /** Writes a little-endian u32. */
+  write32(phys: Addr | number, v: number): void {
+    if ((phys & 0xfff) > PAGE_SIZE - 4) {
+      this.write16(phys, v & 0xffff);
+      this.write16(phys + 2, (v >>> 16) & 0xffff);
+      return;
+    }
+    const loc = this.locate(phys, true);
+    this.curView.setUint32(loc, v >>> 0, true);
+  }
+
+  /** Reads a little-endian u64 as a number (exact below 2^53). */
+  read64(phys: Addr | number): number {
+    return this.read32(phys) + this.read32(phys + 4) * TWO32;
+  }
+
+  /** Writes a non-negative integer below 2^53 as a little-endian u64. */
+  write64(phys: Addr | number, v: number): void {
+    const hi = Math.floor(v / TWO32);
+    this.write32(phys, v - hi * TWO32);
+    this.write32(phys + 4, hi);
+  }
+
+  /** Reads a little-endian u64 exactly. */
+  read64n(phys: Addr | number): bigint {
+    return BigInt(this.read32(phys)) | (BigInt(this.read32(phys + 4)) << 32n);
+  }
+
+  /** Writes a u64 exactly. */
+  write64n(phys: Addr | number, v: bigint): void {
+    this.write32(phys, Number(v & 0xffffffffn));
+    this.write32(phys + 4, Number((v >> 32n) & 0xffffffffn));
+  }
+
+  /** Fills `len` bytes with `byte`. Filling unbacked frames with zero creates no backing. */
+  fill(phys: Addr | number, len: number, byte: number): void {
+    let p = phys;
+    let left = len;
+    while (left > 0) {
+      const inPage = Math.min(left, PAGE_SIZE - (p & 0xfff));
+      const loc = this.locate(p, byte !== 0);
+      if (loc >= 0) {
+        this.cur.fill(byte, loc, loc + inPage);
+      }
+      p += inPage;
+      left -= inPage;
+    }
+  }
+
+  /** Copies `len` bytes out of simulated memory. */
+  readBytes(phys: Addr | number, len: number, out: Uint8Array = new Uint8Array(len)): Uint8Array {
+    let p = phys;
+    let done = 0;
+    while (done < len) {
+      const inPage = Math.min(len - done, PAGE_SIZE - (p & 0xfff));
+      const loc = this.locate(p, false);
+      if (loc < 0) out.fill(0, done, done + inPage);
+      else {
+        out.set(this.cur.subarray(loc, loc + inPage), done);
+      }
+      p += inPage;
+      done += inPage;
+    }
+    return out;
+  }
+
+  /** Copies bytes into simulated memory. */
+  writeBytes(phys: Addr | number, data: Uint8Array): void {
+    let p = phys;
+    let done = 0;
+    while (done < data.length) {
+      const inPage = Math.min(data.length - done, PAGE_SIZE - (p & 0xfff));
+      const loc = this.locate(p, true);
+      this.cur.set(data.subarray(done, done + inPage), loc);
+      p += inPage;
+      done += inPage;
+    }
+  }
+
+  /** Copies `len` bytes inside simulated memory (memmove semantics). */
+  copy(dst: Addr | number, src: Addr | number, len: number): void {
+    this.writeBytes(dst, this.readBytes(src, len));
+  }
+
+  /**
+   * Offset of the first byte in `[phys, phys + len)` that is not `byte`, or
+   * -1 when all are. Used by poison and red-zone checks.
+   */
+  findNot(phys: Addr | number, len: number, byte: number): number {
+    let p = phys;
+    let done = 0;
+    while (done < len) {
+      const inPage = Math.min(len - done, PAGE_SIZE - (p & 0xfff));
+      const loc = this.locate(p, false);
+      if (loc < 0) {
+        if (byte !== 0) return done;
+      } else {
+        const seg = this.cur;
+        for (let i = 0; i < inPage; i++) if (seg[loc + i] !== byte) return done + i;
+      }
+      p += inPage;
+      done += inPage;
+    }
+    return -1;
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The strategy-free front end every page-allocator policy shares: argument
+ * validation, the struct-page state of a block as it is handed out and taken
+ * back (`prep_new_page`, `free_pages_prepare`), and the tracepoints.
+ */
+
+import { AllocatorError } from '../../interfaces/errors.js';
+import { __GFP_COMP, __GFP_ZERO, formatGfp, validateGfp, type Gfp } from '../../interfaces/gfp.js';
+import { MAX_PAGE_ORDER, type Pfn } from '../../interfaces/units.js';
+import type { Machine } from '../../machine/machine.js';
+import { OWNER_MASK, OWNER_SHIFT, Owner, PAGE_FLAGS_CHECK_AT_FREE, PG_ALLOCATED, PG_HEAD, PG_RESERVED, PG_TAIL } from '../../machine/memmap.js';
+
+/** Start of the vmemmap array (`struct page *` values printed by tracepoints). */
+const VMEMMAP_START = 0xffffea0000000000n;
+/** Linux `sizeof(struct page)`. */
+const STRUCT_PAGE_SIZE = 64n;
+
+/** The `struct page *` a tracepoint prints for a frame (vmemmap address, `%p` with no_hash_pointers). */
+export function pageStr(pfn: number): string {
+  return `0x${(VMEMMAP_START + BigInt(pfn) * STRUCT_PAGE_SIZE).toString(16)}`;
+}
+
+/** Throws `invalid-order` unless `order` is an integer in 0..MAX_PAGE_ORDER. */
+export function validateOrder(order: number, policy: string, op: string, pfn?: number): void {
+  if (!(order >= 0 && order <= MAX_PAGE_ORDER && Number.isInteger(order))) {
+    throw new AllocatorError('invalid-order', `order ${String(order)} is not an integer in 0..${MAX_PAGE_ORDER}`, { policy, op, size: order, addr: pfn });
+  }
+}
+
+/** Validates the arguments of an allocation. */
+export function validateAlloc(order: number, gfp: Gfp, policy: string): void {
+  validateOrder(order, policy, 'alloc_pages');
+  validateGfp(gfp, policy, 'alloc_pages');
+}
+
+/**
+ * Validates a free request without touching state: `pfn` must head an
+ * allocated block of exactly `order` whose flags allow freeing.
+ *
+ * @param isFree - whether a frame currently belongs to the allocator's free memory
+ * @throws AllocatorError `invalid-order`, `out-of-range`, `double-free`, `invalid-free`, `bad-page`
+ */
+export function validateFree(machine: Machine, pfn: number, order: number, policy: string, isFree: (pfn: number) => boolean): void {
+  const mm = machine.memmap;
+  const op = 'free_pages';
+  validateOrder(order, policy, op, pfn);
+  if (!Number.isInteger(pfn) || pfn < 0 || pfn >= mm.nrPages) {
+    throw new AllocatorError('out-of-range', `pfn ${String(pfn)} is outside the machine (0..0x${(mm.nrPages - 1).toString(16)})`, { policy, op, addr: pfn });
+  }
+  const f = mm.flags[pfn]!;
+  const where = `pfn 0x${pfn.toString(16)}`;
+  if (!(f & PG_ALLOCATED)) {
+    if (isFree(pfn)) throw new AllocatorError('double-free', `${where} (order ${order}) is already free`, { policy, op, addr: pfn, size: order });
+    const why = f & PG_RESERVED ? 'is reserved' : f & PG_TAIL ? 'is a tail page of a compound block' : 'is not the head of an allocated block';
+    throw new AllocatorError('invalid-free', `${where} ${why}`, { policy, op, addr: pfn, size: order });
+  }
+  if (mm.order[pfn] !== order) {
+    throw new AllocatorError('invalid-free', `${where} heads an order-${mm.order[pfn]} block, not order ${order}`, { policy, op, addr: pfn, size: order });
+  }
+  if (f & PAGE_FLAGS_CHECK_AT_FREE) {
+    throw new AllocatorError(
+      'bad-page',
+      `BUG: Bad page state in process ${machine.ctx.comm}  pfn:${pfn.toString(16).padStart(5, '0')}: PAGE_FLAGS_CHECK_AT_FREE flag(s) set (${mm.describeFlags(pfn)})`,
+      { policy, op, addr: pfn },
+    );
+  }
+}
+
+/** Throws `misuse` unless `pfn` heads an allocated block (`get_page`). */
+export function validateGetPage(machine: Machine, pfn: number, policy: string): void {
+  const mm = machine.memmap;
+  if (!Number.isInteger(pfn) || pfn < 0 || pfn >= mm.nrPages || !(mm.flags[pfn]! & PG_ALLOCATED)) {
+    throw new AllocatorError('misuse', `get_page on pfn ${String(pfn)}, which is not an allocated block head`, { policy, op: 'get_page', addr: pfn });
+  }
+}
+
+/**
+ * `prep_new_page` / `post_alloc_hook`: the head gets `PG_ALLOCATED`, the
+ * order, the migrate type and refcount 1; every frame gets the PAGE_CLIENT
+ * owner; `__GFP_COMP` makes a compound page; `__GFP_ZERO` zeroes the bytes;
+ * `mm_page_alloc` is traced.
+ */
+export function prepAllocatedBlock(machine: Machine, pfn: number, order: number, gfp: Gfp, mt: number): void {
+  const mm = machine.memmap;
+  const n = 1 << order;
+  const owner = Owner.PAGE_CLIENT << OWNER_SHIFT;
+  mm.flags[pfn] = PG_ALLOCATED | owner | (n > 1 && gfp & __GFP_COMP ? PG_HEAD : 0);
+  mm.order[pfn] = order;
+  mm.mt[pfn] = mt;
+  mm.refcount[pfn] = 1;
+  if (n > 1) {
+    if (gfp & __GFP_COMP) {
+      for (let p = pfn + 1; p < pfn + n; p++) {
+        mm.flags[p] = PG_TAIL | owner;
+        mm.next[p] = pfn;
+      }
+    } else {
+      for (let p = pfn + 1; p < pfn + n; p++) mm.flags[p] = owner;
+    }
+  }
+  if (gfp & __GFP_ZERO) machine.mem.discard(pfn as Pfn, n);
+  if (machine.tracer.enabled) {
+    machine.tracer.emit('mm_page_alloc', `page=${pageStr(pfn)} pfn=0x${pfn.toString(16)} order=${order} migratetype=${mt} gfp_flags=${formatGfp(gfp)}`);
+  }
+}
+
+/** Traces `mm_page_free` and clears every frame's flags and owner (`free_pages_prepare`). */
+export function clearFreedBlock(machine: Machine, pfn: number, order: number): void {
+  if (machine.tracer.enabled) machine.tracer.emit('mm_page_free', `page=${pageStr(pfn)} pfn=0x${pfn.toString(16)} order=${order}`);
+  const f = machine.memmap.flags;
+  const n = 1 << order;
+  for (let p = pfn; p < pfn + n; p++) f[p] = 0;
+  machine.memmap.refcount[pfn] = 0;
+}
+
+/**
+ * The part of `__free_pages` that runs when other references remain on a
+ * non-compound block: the caller keeps the first page, the rest is freed.
+ * Returns the (pfn, order) pieces to free; rewrites their heads as allocated.
+ */
+export function splitNonCompoundOnPut(machine: Machine, pfn: number, order: number): [number, number][] {
+  const mm = machine.memmap;
+  if (mm.flags[pfn]! & PG_HEAD || order === 0) return [];
+  mm.order[pfn] = 0;
+  const pieces: [number, number][] = [];
+  for (let o = order - 1; o >= 0; o--) {
+    const p = pfn + (1 << o);
+    mm.flags[p] = PG_ALLOCATED | (mm.flags[p]! & OWNER_MASK);
+    mm.order[p] = o;
+    mm.refcount[p] = 1;
+    mm.mt[p] = mm.mt[pfn]!;
+    pieces.push([p, o]);
+  }
+  return pieces;
+}

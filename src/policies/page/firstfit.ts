@@ -1,0 +1,307 @@
+/**
+ * How the first-fit baseline works here.
+ *
+ * A byte per frame says whether it is in use. An allocation of order k scans
+ * the eligible zones (highest allowed zone of the local node first, as the
+ * buddy's zonelist does) from a per-zone hint — the lowest frame that may be
+ * free — for the first naturally aligned run of 2^k free frames. Freeing
+ * clears the bytes and lowers the hint. There are no free lists, no
+ * coalescing (free runs are implicitly merged), no migrate types, no per-CPU
+ * lists and no watermarks: the baseline hands out the last free page to
+ * anyone. When a search fails and the mask allows direct reclaim, the
+ * registered shrinkers run once and the search is retried.
+ *
+ * It exists to show what the buddy system buys: order-0 allocation is O(1)
+ * amortised thanks to the hint, but higher orders scan, and fragmentation is
+ * unmanaged. `/proc/buddyinfo` for it decomposes free runs into the aligned
+ * blocks a buddy allocator would hold; every pageblock reports as Movable.
+ *
+ * Layers it may call: none.
+ *
+ * Known limitations: O(n) search for orders > 0, watermarks computed for
+ * display only, migrate types ignored.
+ */
+
+import { inject, injectable } from 'inversify';
+import { CONFIG, MACHINE } from '../../interfaces/tokens.js';
+import type { SystemConfig } from '../../interfaces/config.js';
+import type { Machine } from '../../machine/machine.js';
+import type { PageAllocStats, PageAllocator, Shrinker, ZoneReport } from '../../interfaces/page-allocator.js';
+import { AllocatorError } from '../../interfaces/errors.js';
+import { MAX_NR_ZONES, MIGRATE_TYPES, MigrateType, __GFP_DIRECT_RECLAIM, __GFP_NOFAIL, __GFP_NOWARN, formatGfp, gfpMigratetype, gfpZone, type Gfp, type ZoneType } from '../../interfaces/gfp.js';
+import { MAX_VIOLATIONS, type Violation } from '../../interfaces/invariants.js';
+import { MAX_PAGE_ORDER, NO_PFN, NR_PAGE_ORDERS, PAGEBLOCK_ORDER, type Pfn } from '../../interfaces/units.js';
+import { PG_ALLOCATED, PG_RESERVED } from '../../machine/memmap.js';
+import { clearFreedBlock, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './common.js';
+import { lowmemReserves, minFreeKbytes, zoneWatermarks } from './zone-math.js';
+
+interface FfZone {
+  readonly id: number;
+  readonly node: number;
+  readonly type: ZoneType;
+  readonly name: string;
+  readonly startPfn: number;
+  readonly endPfn: number;
+  readonly spanned: number;
+  readonly present: number;
+  managed: number;
+  free: number;
+  hint: number;
+  wmark: [number, number, number];
+  lowmemReserve: number[];
+}
+
+/**
+ * First fit over a per-frame in-use map.
+ *
+ * Invariants:
+ * 1. F1 Map coherence — a frame is marked in use exactly when it is
+ *    reserved, a hole, or inside an allocated block; free frames carry no
+ *    flags.
+ * 2. F2 Counters — each zone's free count equals its unmarked frames.
+ * 3. F3 Hint — no free frame lies below a zone's hint.
+ */
+@injectable()
+export class FirstFitAllocator implements PageAllocator {
+  readonly policy: string = 'firstfit';
+  private readonly machine: Machine;
+  private readonly used: Uint8Array;
+  private readonly zoneArr: FfZone[];
+  private readonly zonelists: number[][][];
+  private readonly shrinkers: Shrinker[] = [];
+  private nAllocs = 0;
+  private nFrees = 0;
+  private nFailures = 0;
+  private nReclaimRuns = 0;
+  private nReclaimed = 0;
+  private allocated = 0;
+
+  constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) config: SystemConfig) {
+    this.machine = machine;
+    const layout = machine.layout;
+    this.used = new Uint8Array(layout.nrPages).fill(1);
+    this.zoneArr = layout.zones.map((z) => ({ ...z, managed: 0, free: 0, hint: z.startPfn, wmark: [0, 0, 0], lowmemReserve: [] }));
+    this.zonelists = layout.nodes.map((n) =>
+      Array.from({ length: MAX_NR_ZONES }, (_, highest) => {
+        const ids: number[] = [];
+        for (const node of [n.id, ...layout.nodes.map((m) => m.id).filter((id) => id !== n.id)]) {
+          for (let t = highest; t >= 0; t--) ids.push(node * MAX_NR_ZONES + t);
+        }
+        return ids.filter((id) => layout.zones[id]!.present > 0);
+      }),
+    );
+    const flags = machine.memmap.flags;
+    for (const [pfn, order] of layout.bootBlocks()) {
+      const zone = this.zoneArr[layout.zoneOf(pfn)]!;
+      for (let p = pfn; p < pfn + (1 << order); p++) {
+        flags[p] = 0;
+        this.used[p] = 0;
+      }
+      zone.managed += 1 << order;
+      zone.free += 1 << order;
+    }
+    const minKb = minFreeKbytes(this.zoneArr, config.machine);
+    const lowmem = this.zoneArr.filter((z) => z.type <= 2).reduce((s, z) => s + z.managed, 0);
+    for (const node of layout.nodes) {
+      const zs = node.zones.map((z) => this.zoneArr[z.id]!);
+      const res = lowmemReserves(zs);
+      zs.forEach((z, i) => {
+        z.wmark = zoneWatermarks(z, lowmem, minKb);
+        z.lowmemReserve = res[i]!;
+      });
+    }
+  }
+
+  /** {@inheritDoc PageAllocator.allocPages} */
+  allocPages(order: number, gfp: Gfp, nid?: number): Pfn {
+    validateAlloc(order, gfp, this.policy);
+    const node = nid ?? this.machine.layout.cpuNode[this.machine.ctx.cpu]!;
+    const lists = this.zonelists[node];
+    if (!lists) throw new AllocatorError('invalid-cpu', `node ${String(nid)} does not exist`, { policy: this.policy, op: 'alloc_pages' });
+    const zonelist = lists[gfpZone(gfp)]!;
+    let pfn = this.search(zonelist, order);
+    if (pfn < 0 && gfp & __GFP_DIRECT_RECLAIM && this.shrinkers.length) {
+      this.nReclaimRuns++;
+      for (const s of this.shrinkers) this.nReclaimed += s.scan(Math.max(32, 1 << order), gfp);
+      pfn = this.search(zonelist, order);
+    }
+    if (pfn < 0) {
+      if (gfp & __GFP_NOFAIL) {
+        throw new AllocatorError('nofail-exhausted', `__GFP_NOFAIL order-${order} allocation cannot be satisfied: memory exhausted`, { policy: this.policy, op: 'alloc_pages', size: order });
+      }
+      if (!(gfp & __GFP_NOWARN)) {
+        this.machine.log.printk(`${this.machine.ctx.comm}: page allocation failure: order:${order}, mode:0x${gfp.toString(16)}(${formatGfp(gfp)}), nodemask=(null)`);
+      }
+      this.nFailures++;
+      return NO_PFN;
+    }
+    prepAllocatedBlock(this.machine, pfn, order, gfp, gfpMigratetype(gfp));
+    this.nAllocs++;
+    this.allocated += 1 << order;
+    return pfn as Pfn;
+  }
+
+  /** First aligned free run of 2^order frames along the zonelist, marked used; -1 when none. */
+  private search(zonelist: readonly number[], order: number): number {
+    const n = 1 << order;
+    const used = this.used;
+    for (const id of zonelist) {
+      const z = this.zoneArr[id]!;
+      if (z.free < n) continue;
+      while (z.hint < z.endPfn && used[z.hint]) z.hint++;
+      let p = alignUp(Math.max(z.hint, z.startPfn), n);
+      while (p + n <= z.endPfn) {
+        let q = p;
+        while (q < p + n && !used[q]) q++;
+        if (q === p + n) {
+          used.fill(1, p, p + n);
+          z.free -= n;
+          return p;
+        }
+        p = alignUp(q + 1, n);
+      }
+    }
+    return -1;
+  }
+
+  /** {@inheritDoc PageAllocator.freePages} */
+  freePages(pfn: Pfn, order: number): void {
+    validateFree(this.machine, pfn, order, this.policy, (p) => this.used[p] === 0);
+    if (--this.machine.memmap.refcount[pfn]! > 0) {
+      for (const [p, o] of splitNonCompoundOnPut(this.machine, pfn, order)) this.release(p, o);
+      return;
+    }
+    this.release(pfn, order);
+  }
+
+  private release(pfn: number, order: number): void {
+    const n = 1 << order;
+    clearFreedBlock(this.machine, pfn, order);
+    this.used.fill(0, pfn, pfn + n);
+    const z = this.zoneArr[this.machine.layout.zoneOf(pfn)]!;
+    z.free += n;
+    if (pfn < z.hint) z.hint = pfn;
+    this.nFrees++;
+    this.allocated -= n;
+  }
+
+  /** {@inheritDoc PageAllocator.getPage} */
+  getPage(pfn: Pfn): void {
+    validateGetPage(this.machine, pfn, this.policy);
+    this.machine.memmap.refcount[pfn]!++;
+  }
+
+  /** No per-CPU lists: nothing to drain (the CPU number is still validated). */
+  drainPcp(cpu?: number): void {
+    if (cpu !== undefined && !(Number.isInteger(cpu) && cpu >= 0 && cpu < this.machine.opts.cpus)) {
+      throw new AllocatorError('invalid-cpu', `cpu ${String(cpu)} does not exist`, { policy: this.policy, op: 'drain_pages' });
+    }
+  }
+
+  /** {@inheritDoc PageAllocator.registerShrinker} */
+  registerShrinker(s: Shrinker): void {
+    this.shrinkers.push(s);
+  }
+
+  /** Every pageblock reports Movable: the baseline has no migrate types. */
+  pageblockType(_pfn: Pfn): MigrateType {
+    return MigrateType.MOVABLE;
+  }
+
+  /** {@inheritDoc PageAllocator.stats} */
+  stats(): PageAllocStats {
+    const free = this.zoneArr.reduce((s, z) => s + z.free, 0);
+    return {
+      managedPages: this.zoneArr.reduce((s, z) => s + z.managed, 0),
+      freePages: free,
+      pcpPages: 0,
+      allocatedPages: this.allocated,
+      allocs: this.nAllocs,
+      frees: this.nFrees,
+      failures: this.nFailures,
+      pcpHits: 0,
+      pcpRefills: 0,
+      splits: 0,
+      merges: 0,
+      fallbacks: 0,
+      steals: 0,
+      reclaimRuns: this.nReclaimRuns,
+      reclaimedPages: this.nReclaimed,
+    };
+  }
+
+  /** {@inheritDoc PageAllocator.zones} */
+  zones(): ZoneReport[] {
+    return this.zoneArr.map((z) => {
+      const nrFree = new Array<number>(NR_PAGE_ORDERS).fill(0);
+      let p = z.startPfn;
+      while (p < z.endPfn) {
+        if (this.used[p]) {
+          p++;
+          continue;
+        }
+        let o = MAX_PAGE_ORDER;
+        while (o > 0 && (p % (1 << o) !== 0 || p + (1 << o) > z.endPfn || this.used.subarray(p, p + (1 << o)).some((u) => u !== 0))) o--;
+        nrFree[o]!++;
+        p += 1 << o;
+      }
+      const byType = Array.from({ length: MIGRATE_TYPES }, (_, mt) => (mt === MigrateType.MOVABLE ? [...nrFree] : new Array<number>(NR_PAGE_ORDERS).fill(0)));
+      const blocks = new Array<number>(MIGRATE_TYPES).fill(0);
+      if (z.spanned) blocks[MigrateType.MOVABLE] = ((z.endPfn - 1) >>> PAGEBLOCK_ORDER) - (z.startPfn >>> PAGEBLOCK_ORDER) + 1;
+      return {
+        node: z.node,
+        type: z.type,
+        name: z.name,
+        startPfn: z.startPfn,
+        spanned: z.spanned,
+        present: z.present,
+        managed: z.managed,
+        freePages: z.free,
+        wmarkMin: z.wmark[0],
+        wmarkLow: z.wmark[1],
+        wmarkHigh: z.wmark[2],
+        boost: 0,
+        lowmemReserve: z.lowmemReserve,
+        nrFree,
+        nrFreeByType: byType,
+        pageblocksByType: blocks,
+        pcp: [],
+      };
+    });
+  }
+
+  /** {@inheritDoc InvariantChecked.checkInvariants} */
+  checkInvariants(): Violation[] {
+    const out: Violation[] = [];
+    const mm = this.machine.memmap;
+    for (const z of this.zoneArr) {
+      let free = 0;
+      let p = z.startPfn;
+      while (p < z.endPfn && out.length < MAX_VIOLATIONS) {
+        const f = mm.flags[p]!;
+        if (f & PG_ALLOCATED) {
+          const n = 1 << mm.order[p]!;
+          for (let q = p; q < p + n; q++) {
+            if (!this.used[q]) out.push({ code: 'F1', message: `pfn 0x${q.toString(16)} inside the allocated block at 0x${p.toString(16)} is marked free`, details: { pfn: q } });
+          }
+          p += n;
+          continue;
+        }
+        if (!this.used[p]) {
+          free++;
+          if (p < z.hint) out.push({ code: 'F3', message: `free pfn 0x${p.toString(16)} lies below zone ${z.name}'s hint 0x${z.hint.toString(16)}`, details: { pfn: p } });
+          if (f !== 0) out.push({ code: 'F1', message: `free pfn 0x${p.toString(16)} carries flags ${mm.describeFlags(p)}`, details: { pfn: p } });
+        } else if (!(f & PG_RESERVED) && this.machine.layout.isRam(p)) {
+          out.push({ code: 'F1', message: `pfn 0x${p.toString(16)} is marked in use but belongs to no allocated block`, details: { pfn: p } });
+        }
+        p++;
+      }
+      if (free !== z.free) out.push({ code: 'F2', message: `zone ${z.name} counts ${z.free} free pages but ${free} frames are free`, details: { zone: z.id } });
+    }
+    return out.slice(0, MAX_VIOLATIONS);
+  }
+}
+
+function alignUp(x: number, a: number): number {
+  return Math.ceil(x / a) * a;
+}

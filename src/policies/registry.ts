@@ -1,0 +1,43 @@
+/**
+ * The one place policy names live. The CLI, the docs, the wiring test and
+ * `createSystem` all read this map; no other code branches on a policy name.
+ */
+
+import { ContainerModule, type Newable } from 'inversify';
+import { PAGE_ALLOCATOR } from '../interfaces/tokens.js';
+import type { PageAllocator } from '../interfaces/page-allocator.js';
+import { BuddyAllocator } from './page/buddy.js';
+import { FirstFitAllocator } from './page/firstfit.js';
+
+/** A policy: its module and a one-line description. */
+export interface PolicyEntry {
+  /** Binds the layer's token to the policy class. */
+  readonly module: ContainerModule;
+  /** One line for `--help` and the README. */
+  readonly summary: string;
+}
+
+/** Module binding a page-allocator class (singleton) to PAGE_ALLOCATOR. */
+export function pageAllocatorModule(cls: Newable<PageAllocator>): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind(PAGE_ALLOCATOR).to(cls).inSingletonScope();
+  });
+}
+
+/** Every policy of every layer, by name. */
+export const POLICIES = {
+  page: {
+    buddy: { module: pageAllocatorModule(BuddyAllocator), summary: 'Linux 6.8 buddy allocator: zones, migrate types, per-CPU lists, watermarks' },
+    firstfit: { module: pageAllocatorModule(FirstFitAllocator), summary: 'naive baseline: first fit over a bitmap of frames, aligned, no per-CPU lists' },
+  },
+} as const satisfies Record<string, Record<string, PolicyEntry>>;
+
+/** Page-allocator policy names. */
+export type PagePolicyName = keyof typeof POLICIES.page;
+/** Layers that have policies. */
+export type Layer = keyof typeof POLICIES;
+
+/** Names of the policies of a layer. */
+export function policyNames(layer: Layer): string[] {
+  return Object.keys(POLICIES[layer]);
+}

@@ -1,0 +1,85 @@
+/**
+ * The composition root: the only code that touches the container. It
+ * validates a config, builds the machine, loads one ContainerModule per
+ * layer (or binds a user's own class), and hands back the wired layers.
+ */
+
+import 'reflect-metadata';
+import { Container, type Newable } from 'inversify';
+import type { SystemConfig, SystemConfigInput } from './interfaces/config.js';
+import { AllocatorError } from './interfaces/errors.js';
+import type { Violation } from './interfaces/invariants.js';
+import type { PageAllocator } from './interfaces/page-allocator.js';
+import { CONFIG, MACHINE, PAGE_ALLOCATOR } from './interfaces/tokens.js';
+import { validateMachine } from './machine/layout.js';
+import { Machine } from './machine/machine.js';
+import { POLICIES, policyNames } from './policies/registry.js';
+import { checkCrossLayer } from './harness/cross-layer.js';
+
+/** Default configuration. */
+export const DEFAULT_CONFIG: SystemConfig = {
+  machine: { memBytes: 1 << 30, cpus: 4, nodes: 1, kernelImageBytes: 32 << 20, thp: true },
+  policies: { page: 'buddy' },
+  debug: { checks: true, trace: false },
+  seed: 1,
+};
+
+/** A user's own implementations, bound in place of the named policies. */
+export interface SystemOverrides {
+  /** A class implementing PageAllocator; injected like the built-in ones. */
+  readonly page?: Newable<PageAllocator>;
+}
+
+/** One container's worth of wired layers. */
+export interface System {
+  readonly config: SystemConfig;
+  readonly machine: Machine;
+  readonly pages: PageAllocator;
+  /** Every layer's invariants plus the cross-layer ones (X1, X2). */
+  checkInvariants(): Violation[];
+}
+
+/**
+ * Fills defaults and validates, collecting every problem.
+ *
+ * @throws AllocatorError `config` listing all problems
+ */
+export function resolveConfig(input: SystemConfigInput = {}): SystemConfig {
+  const config: SystemConfig = {
+    machine: { ...DEFAULT_CONFIG.machine, ...input.machine },
+    policies: { ...DEFAULT_CONFIG.policies, ...input.policies },
+    debug: { ...DEFAULT_CONFIG.debug, ...input.debug },
+    seed: input.seed ?? DEFAULT_CONFIG.seed,
+  };
+  const problems = validateMachine(config.machine);
+  if (!(config.policies.page in POLICIES.page)) {
+    problems.push(`unknown page-allocator policy '${config.policies.page}' (known: ${policyNames('page').join(', ')})`);
+  }
+  if (!Number.isInteger(config.seed) || config.seed < 0 || config.seed > 0xffffffff) problems.push(`seed ${String(config.seed)} is not an integer in 0..2^32-1`);
+  if (problems.length) throw new AllocatorError('config', `invalid configuration: ${problems.join('; ')}`, { problems });
+  return config;
+}
+
+/**
+ * Builds a system: the machine, then each layer's policy from its module.
+ *
+ * @param input - any subset of the configuration
+ * @param overrides - user classes bound in place of named policies
+ * @throws AllocatorError `config`
+ */
+export function createSystem(input: SystemConfigInput = {}, overrides: SystemOverrides = {}): System {
+  const config = resolveConfig(input);
+  const machine = new Machine(config.machine, config.debug.trace);
+  const container = new Container({ defaultScope: 'Singleton' });
+  container.bind(CONFIG).toConstantValue(config);
+  container.bind(MACHINE).toConstantValue(machine);
+  if (overrides.page) container.bind(PAGE_ALLOCATOR).to(overrides.page).inSingletonScope();
+  else container.load(POLICIES.page[config.policies.page as keyof typeof POLICIES.page].module);
+  const pages = container.get(PAGE_ALLOCATOR);
+  return {
+    config,
+    machine,
+    pages,
+    checkInvariants: () => [...pages.checkInvariants(), ...checkCrossLayer(machine, pages)],
+  };
+}
