@@ -1,7 +1,8 @@
 /**
  * GFP ("get free pages") flags as in Linux 6.8 `include/linux/gfp_types.h`
  * (bit values as the 6.8 header assigns them on x86_64 without KASAN tags
- * or lockdep), their usual combinations, and the decisions they drive:
+ * or lockdep; 0x200, `__GFP_ATOMIC` until 6.2, is unused and rejected),
+ * their usual combinations, and the decisions they drive:
  * which zone, which migrate type, whether reclaim may run and whether the
  * reserves below the min watermark may be used.
  */
@@ -34,9 +35,14 @@ export const __GFP_HARDWALL = 0x100000;
 export const __GFP_THISNODE = 0x200000;
 export const __GFP_ACCOUNT = 0x400000;
 export const __GFP_ZEROTAGS = 0x800000;
-export const __GFP_SKIP_ZERO = 0x1000000;
-export const __GFP_SKIP_KASAN = 0x2000000;
-export const __GFP_NOLOCKDEP = 0x4000000;
+/** 0: only defined with CONFIG_KASAN_HW_TAGS, which x86_64 does not have. */
+export const __GFP_SKIP_ZERO = 0;
+/** 0: only defined with CONFIG_KASAN_HW_TAGS. */
+export const __GFP_SKIP_KASAN = 0;
+/** 0: only defined with CONFIG_LOCKDEP (a debug build). */
+export const __GFP_NOLOCKDEP = 0;
+/** Bits a mask may use (`__GFP_BITS_SHIFT` = 26). */
+export const __GFP_BITS_MASK = (1 << 26) - 1;
 
 /** Both reclaim bits. */
 export const __GFP_RECLAIM = __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM;
@@ -50,7 +56,7 @@ export const GFP_MOVABLE_SHIFT = 3;
 export const GFP_ATOMIC = __GFP_HIGH | __GFP_KSWAPD_RECLAIM;
 export const GFP_KERNEL = __GFP_RECLAIM | __GFP_IO | __GFP_FS;
 export const GFP_KERNEL_ACCOUNT = GFP_KERNEL | __GFP_ACCOUNT;
-export const GFP_NOWAIT = __GFP_KSWAPD_RECLAIM;
+export const GFP_NOWAIT = __GFP_KSWAPD_RECLAIM | __GFP_NOWARN;
 export const GFP_NOIO = __GFP_RECLAIM;
 export const GFP_NOFS = __GFP_RECLAIM | __GFP_IO;
 export const GFP_USER = __GFP_RECLAIM | __GFP_IO | __GFP_FS | __GFP_HARDWALL;
@@ -89,7 +95,7 @@ export const MIGRATETYPE_NAMES = ['Unmovable', 'Movable', 'Reclaimable', 'HighAt
  * @throws AllocatorError `invalid-gfp`
  */
 export function validateGfp(gfp: Gfp, policy: string, op: string): void {
-  if (!Number.isInteger(gfp) || gfp < 0 || gfp >= 2 ** 27) {
+  if (!Number.isInteger(gfp) || gfp < 0 || (gfp & ~__GFP_BITS_MASK) !== 0 || gfp & 0x200) {
     throw new AllocatorError('invalid-gfp', `gfp mask ${String(gfp)} is not a valid GFP bit mask`, { policy, op });
   }
   if ((gfp & (__GFP_DMA | __GFP_DMA32)) === (__GFP_DMA | __GFP_DMA32) || (gfp & (__GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32)) === (__GFP_DMA | __GFP_HIGHMEM)) {
@@ -155,9 +161,6 @@ const GFP_NAMES: readonly (readonly [number, string])[] = [
   [__GFP_DIRECT_RECLAIM, '__GFP_DIRECT_RECLAIM'],
   [__GFP_KSWAPD_RECLAIM, '__GFP_KSWAPD_RECLAIM'],
   [__GFP_ZEROTAGS, '__GFP_ZEROTAGS'],
-  [__GFP_SKIP_ZERO, '__GFP_SKIP_ZERO'],
-  [__GFP_SKIP_KASAN, '__GFP_SKIP_KASAN'],
-  [__GFP_NOLOCKDEP, '__GFP_NOLOCKDEP'],
 ];
 
 /**

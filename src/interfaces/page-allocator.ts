@@ -59,6 +59,8 @@ export interface ZoneReport {
   readonly pageblocksByType: readonly number[];
   /** Per-CPU lists. */
   readonly pcp: readonly PcpReport[];
+  /** `zone_statistics` counters: numa_hit, numa_miss, numa_local, numa_other. */
+  readonly numa: { readonly hit: number; readonly miss: number; readonly local: number; readonly other: number };
 }
 
 /** One statistics shape for every page-allocator policy. */

@@ -101,7 +101,7 @@ import {
   PG_TAIL,
   type MemMap,
 } from '../../machine/memmap.js';
-import { clearFreedBlock, pageStr, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './common.js';
+import { clearFreedBlock, countNuma, pageStr, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './common.js';
 import { lowmemReserves, minFreeKbytes, zoneBatchsize, zoneHighsize, zoneWatermarks, MIN_PERCPU_PAGELIST_HIGH_FRACTION } from './zone-math.js';
 
 // alloc_flags (mm/internal.h, v6.8).
@@ -122,6 +122,8 @@ const ALLOC_RESERVES = ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_HIGHATOMIC | 
 export const NR_PCP_LISTS = MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1) + 1;
 /** THP order (PMD). */
 export const HPAGE_PMD_ORDER = 9;
+/** `ZONE_MOVABLE`, the index whose lowmem_reserve the free path's high-watermark test uses. */
+const ZONE_MOVABLE = 3;
 /** `CONFIG_PCP_BATCH_SCALE_MAX` default. */
 export const PCP_BATCH_SCALE_MAX = 5;
 const PCPF_PREV_FREE_HIGH_ORDER = 1;
@@ -168,6 +170,10 @@ class BuddyZone {
   /** min, low, high. */
   readonly wmark = new Int32Array(3);
   lowmemReserve: number[] = new Array<number>(MAX_NR_ZONES).fill(0);
+  numaHit = 0;
+  numaMiss = 0;
+  numaLocal = 0;
+  numaOther = 0;
   /** Set while free pages are below the high watermark (ZONE_BELOW_HIGH). */
   belowHigh = false;
   // Per-CPU pages, one slot per CPU.
@@ -261,7 +267,12 @@ export class BuddyAllocator implements PageAllocator {
     const layout = machine.layout;
     const cpus = machine.opts.cpus;
     this.zoneArr = layout.zones.map((z) => new BuddyZone(z, this.mm, cpus));
-    this.blockMt = new Uint8Array(Math.ceil(layout.nrPages / PAGEBLOCK_NR_PAGES)).fill(MigrateType.MOVABLE);
+    // memmap_init_range marks MOVABLE every pageblock whose first frame is RAM;
+    // blocks starting in a hole (block 0: frame 0 is not RAM) stay UNMOVABLE.
+    this.blockMt = new Uint8Array(Math.ceil(layout.nrPages / PAGEBLOCK_NR_PAGES));
+    for (const r of layout.memory) {
+      for (let b = Math.ceil(r.start / PAGEBLOCK_NR_PAGES); b * PAGEBLOCK_NR_PAGES < r.end; b++) this.blockMt[b] = MigrateType.MOVABLE;
+    }
     this.nodeOfCpu = Int32Array.from(layout.cpuNode);
     this.zonelists = layout.nodes.map((n) =>
       Array.from({ length: MAX_NR_ZONES }, (_, highest) => {
@@ -301,7 +312,7 @@ export class BuddyAllocator implements PageAllocator {
         z.pcpBatch = batch;
         z.pcpHighMin = zoneHighsize(z.managed, low, batch, node.cpus.length, 0);
         z.pcpHighMax = zoneHighsize(z.managed, low, batch, node.cpus.length, MIN_PERCPU_PAGELIST_HIGH_FRACTION);
-        z.pcpHigh.fill(z.pcpHighMin);
+        // pcp->high starts at 0 and is clamped into [high_min, high_max] on first use.
       });
     }
   }
@@ -398,6 +409,11 @@ export class BuddyAllocator implements PageAllocator {
       if (pfn < 0) continue;
       this.delFromFreeList(zone, pfn, o);
       this.expand(zone, pfn, order, o, mt);
+      this.mm.mt[pfn] = mt;
+      if (this.machine.tracer.enabled) {
+        const refill = pcpAllowedOrder(order) && mt < MIGRATE_PCPTYPES ? 1 : 0;
+        this.machine.tracer.emit('mm_page_alloc_zone_locked', `page=${pageStr(pfn)} pfn=0x${pfn.toString(16)} order=${order} migratetype=${mt} percpu_refill=${refill}`);
+      }
       return pfn;
     }
     return -1;
@@ -412,123 +428,132 @@ export class BuddyAllocator implements PageAllocator {
     }
   }
 
-  /** `can_steal_fallback`. */
-  private canSteal(order: number, startMt: number): boolean {
-    if (order >= PAGEBLOCK_ORDER) return true;
-    return order >= PAGEBLOCK_ORDER / 2 || startMt === MigrateType.RECLAIMABLE || startMt === MigrateType.UNMOVABLE;
+  /**
+   * `__rmqueue_fallback`: search the fallback types from the largest order
+   * down (only whole pageblocks under ALLOC_NOFRAGMENT); a movable request
+   * that may not steal takes the smallest suitable block instead. Moves at
+   * least one block onto the wanted type's list and returns true, or false
+   * when no fallback type has anything.
+   */
+  private rmqueueFallback(zone: BuddyZone, order: number, startMt: number, allocFlags: number): boolean {
+    const minOrder = order < PAGEBLOCK_ORDER && allocFlags & ALLOC_NOFRAGMENT ? PAGEBLOCK_ORDER : order;
+    let found = -1;
+    let fmt = -1;
+    let steal = false;
+    for (let o = MAX_PAGE_ORDER; o >= minOrder; o--) {
+      const [mt, canSteal] = this.findFallback(zone, o, startMt);
+      if (mt < 0) continue;
+      found = o;
+      fmt = mt;
+      steal = canSteal;
+      if (!canSteal && startMt === MigrateType.MOVABLE && o > order) {
+        // find_smallest: a movable request that cannot steal splits the smallest block.
+        for (let s2 = order; s2 < NR_PAGE_ORDERS; s2++) {
+          const [mt2, can2] = this.findFallback(zone, s2, startMt);
+          if (mt2 >= 0) {
+            found = s2;
+            fmt = mt2;
+            steal = can2;
+            break;
+          }
+        }
+      }
+      break;
+    }
+    if (found < 0) return false;
+    const pfn = this.mm.lists.first(zone.freeList[found * MIGRATE_TYPES + fmt]!);
+    this.nFallbacks++;
+    const blockBefore = this.blockMt[pfn >>> PAGEBLOCK_ORDER]!;
+    this.stealSuitableFallback(zone, pfn, found, startMt, steal);
+    if (this.machine.tracer.enabled) {
+      const changed = this.blockMt[pfn >>> PAGEBLOCK_ORDER] === startMt && blockBefore !== startMt ? 1 : 0;
+      this.machine.tracer.emit(
+        'mm_page_alloc_extfrag',
+        `page=${pageStr(pfn)} pfn=0x${pfn.toString(16)} alloc_order=${order} fallback_order=${found} pageblock_order=${PAGEBLOCK_ORDER} alloc_migratetype=${startMt} fallback_migratetype=${fmt} fragmenting=${found < PAGEBLOCK_ORDER ? 1 : 0} change_ownership=${changed}`,
+      );
+    }
+    return true;
   }
 
-  /** `find_suitable_fallback`: the first fallback type with a block of `order`; -1 when none. */
-  private findFallback(zone: BuddyZone, order: number, startMt: number, onlyStealable: boolean): [mt: number, canSteal: boolean] {
+  /** `can_steal_fallback`. */
+  private canSteal(order: number, startMt: number): boolean {
+    return order >= PAGEBLOCK_ORDER || order >= PAGEBLOCK_ORDER >> 1 || startMt === MigrateType.RECLAIMABLE || startMt === MigrateType.UNMOVABLE;
+  }
+
+  /** `find_suitable_fallback` (only_stealable false): the first fallback type with a block of `order`; -1 when none. */
+  private findFallback(zone: BuddyZone, order: number, startMt: number): [mt: number, canSteal: boolean] {
     if (zone.nrFree[order] === 0) return [-1, false];
     for (const mt of FALLBACKS[startMt]!) {
       if (zone.nrFreeMt[order * MIGRATE_TYPES + mt] === 0) continue;
-      const steal = this.canSteal(order, startMt);
-      if (steal || !onlyStealable) return [mt, steal];
+      return [mt, this.canSteal(order, startMt)];
     }
     return [-1, false];
   }
 
   /**
-   * `__rmqueue_fallback`: search other migrate types from the largest order
-   * down; steal the pageblock when allowed; else (movable request) take the
-   * smallest block instead. Moves one block onto the wanted list and
-   * returns true, or false when no type has anything.
+   * `steal_suitable_fallback`: a block of pageblock order or more relabels
+   * its pageblocks; otherwise, when stealing is allowed, every free block of
+   * the pageblock moves to the wanted type (list tails) and the pageblock is
+   * relabelled when free + alike pages reach half of it; otherwise only the
+   * found block moves (`move_to_free_list`, to the tail).
    */
-  private rmqueueFallback(zone: BuddyZone, order: number, startMt: number, allocFlags: number): boolean {
-    const minOrder = allocFlags & ALLOC_NOFRAGMENT ? PAGEBLOCK_ORDER : order;
-    let found = -1;
-    let fmt = -1;
-    let steal = false;
-    for (let o = MAX_PAGE_ORDER; o >= minOrder; o--) {
-      const [mt, canSteal] = this.findFallback(zone, o, startMt, false);
-      if (mt < 0) continue;
-      // Movable requests that cannot steal take the smallest block instead.
-      if (!canSteal && startMt === MigrateType.MOVABLE && o > order) break;
-      found = o;
-      fmt = mt;
-      steal = canSteal;
-      break;
-    }
-    if (found < 0) {
-      for (let o = order; o < NR_PAGE_ORDERS; o++) {
-        const [mt, canSteal] = this.findFallback(zone, o, startMt, false);
-        if (mt >= 0) {
-          found = o;
-          fmt = mt;
-          steal = canSteal;
-          break;
+  private stealSuitableFallback(zone: BuddyZone, pfn: number, order: number, startMt: number, wholeBlock: boolean): void {
+    const block = pfn >>> PAGEBLOCK_ORDER;
+    const oldMt = this.blockMt[block]!;
+    if (oldMt !== MigrateType.HIGHATOMIC) {
+      if (order >= PAGEBLOCK_ORDER) {
+        const nblocks = 1 << (order - PAGEBLOCK_ORDER);
+        for (let i = 0; i < nblocks; i++) this.blockMt[block + i] = startMt;
+        this.nSteals += nblocks;
+      } else if (wholeBlock) {
+        const moved = this.moveFreepagesBlock(zone, pfn, startMt);
+        if (moved) {
+          const [free, movable] = moved;
+          const alike = startMt === MigrateType.MOVABLE ? movable : oldMt === MigrateType.MOVABLE ? PAGEBLOCK_NR_PAGES - free - movable : 0;
+          if (free + alike >= PAGEBLOCK_NR_PAGES >> 1) {
+            this.blockMt[block] = startMt;
+            this.nSteals++;
+          }
+          return;
         }
       }
-      if (found < 0) return false;
     }
-    const pfn = this.mm.lists.first(zone.freeList[found * MIGRATE_TYPES + fmt]!);
-    this.nFallbacks++;
-    if (steal) this.stealSuitableFallback(zone, pfn, found, startMt);
-    else {
-      // Leave it in place but let __rmqueue_smallest find it on the wanted list.
-      this.delFromFreeList(zone, pfn, found);
-      this.addToFreeList(zone, pfn, found, startMt, false);
-    }
-    return true;
+    this.moveToFreeList(zone, pfn, order, startMt);
+  }
+
+  /** `move_to_free_list`: moves a free block to the tail of another type's list. */
+  private moveToFreeList(zone: BuddyZone, pfn: number, order: number, mt: number): void {
+    this.delFromFreeList(zone, pfn, order);
+    this.addToFreeList(zone, pfn, order, mt, true);
   }
 
   /**
-   * `steal_suitable_fallback`: whole pageblocks for orders ≥ pageblock order;
-   * otherwise move the pageblock's free pages to the wanted type, and
-   * relabel it when free + alike pages reach half the block.
+   * `move_freepages_block`: moves every free block of `pfn`'s pageblock to
+   * `mt` (list tails). Returns [pages moved, pages in allocated movable
+   * blocks], or null when the pageblock ends outside the zone.
    */
-  private stealSuitableFallback(zone: BuddyZone, pfn: number, order: number, startMt: number): void {
-    const oldMt = this.blockMt[pfn >>> PAGEBLOCK_ORDER]!;
-    if (order >= PAGEBLOCK_ORDER) {
-      const nblocks = 1 << (order - PAGEBLOCK_ORDER);
-      for (let i = 0; i < nblocks; i++) this.blockMt[(pfn >>> PAGEBLOCK_ORDER) + i] = startMt;
-      this.nSteals += nblocks;
-      this.delFromFreeList(zone, pfn, order);
-      this.addToFreeList(zone, pfn, order, startMt, false);
-      return;
-    }
-    const blockStart = pfn & ~(PAGEBLOCK_NR_PAGES - 1);
-    const [freePages, movablePages] = this.moveFreepagesBlock(zone, blockStart, startMt, oldMt, false);
-    let alike = 0;
-    if (startMt === MigrateType.MOVABLE) alike = movablePages;
-    else if (oldMt === MigrateType.MOVABLE) alike = PAGEBLOCK_NR_PAGES - (freePages + movablePages);
-    else alike = 0;
-    if (freePages + alike >= PAGEBLOCK_NR_PAGES >> 1) {
-      this.moveFreepagesBlock(zone, blockStart, startMt, oldMt, true);
-      this.blockMt[pfn >>> PAGEBLOCK_ORDER] = startMt;
-      this.nSteals++;
-    } else {
-      // Only the found block moves to the wanted list.
-      this.delFromFreeList(zone, pfn, order);
-      this.addToFreeList(zone, pfn, order, startMt, false);
-    }
-  }
-
-  /**
-   * Counts (and when `move`, moves to `mt`'s lists) the free blocks of a
-   * pageblock (`move_freepages_block`). Returns [free pages, pages in
-   * allocated movable blocks].
-   */
-  private moveFreepagesBlock(zone: BuddyZone, start: number, mt: number, _oldMt: number, move: boolean): [number, number] {
+  private moveFreepagesBlock(zone: BuddyZone, pfn: number, mt: number): [number, number] | null {
     const mm = this.mm;
+    let start = pfn & ~(PAGEBLOCK_NR_PAGES - 1);
+    const end = start + PAGEBLOCK_NR_PAGES;
+    if (start < zone.startPfn) start = pfn;
+    if (end > zone.endPfn) return null;
     let free = 0;
     let movable = 0;
-    const end = Math.min(start + PAGEBLOCK_NR_PAGES, zone.endPfn);
-    let p = Math.max(start, zone.startPfn);
+    let p = start;
     while (p < end) {
       const f = mm.flags[p]!;
       if (f & PG_BUDDY) {
         const o = mm.order[p]!;
-        if (move) {
-          this.delFromFreeList(zone, p, o);
-          this.addToFreeList(zone, p, o, mt, false);
-        }
+        this.moveToFreeList(zone, p, o, mt);
         free += 1 << o;
         p += 1 << o;
       } else {
-        if (f & PG_ALLOCATED && mm.mt[p] === MigrateType.MOVABLE) movable += 1 << mm.order[p]!;
-        p += f & PG_ALLOCATED || f & PG_PCP ? 1 << mm.order[p]! : 1;
+        if (f & PG_ALLOCATED && mm.mt[p] === MigrateType.MOVABLE) {
+          const n = Math.min(1 << mm.order[p]!, end - p);
+          movable += n;
+          p += n;
+        } else p++;
       }
     }
     return [free, movable];
@@ -563,7 +588,6 @@ export class BuddyAllocator implements PageAllocator {
       if (pfn < 0) break;
       mm.flags[pfn] = mm.flags[pfn]! | PG_PCP;
       mm.order[pfn] = order;
-      mm.mt[pfn] = this.blockMt[pfn >>> PAGEBLOCK_ORDER]!;
       mm.lists.addTail(list, pfn);
     }
     return i;
@@ -617,15 +641,20 @@ export class BuddyAllocator implements PageAllocator {
     const minNr = batch;
     const maxNr = high - batch;
     if (freeHigh) return Math.min(zone.pcpCount[cpu]!, batch << PCP_BATCH_SCALE_MAX);
+    if (high < batch) return 1;
     return clamp(zone.pcpFreeCount[cpu]!, minNr, Math.max(maxNr, minNr));
   }
 
-  /** `free_unref_page_commit`: pushes a block on the current CPU's list and trims it past `high`. */
-  private freeToPcp(zone: BuddyZone, pfn: number, order: number, mt: number): void {
+  /**
+   * `free_unref_page_commit`: pushes a block on the current CPU's list
+   * `pcpMt` (remembering its pageblock type `mt` for the drain) and trims
+   * the lists past `high`.
+   */
+  private freeToPcp(zone: BuddyZone, pfn: number, order: number, pcpMt: number, mt: number): void {
     const cpu = this.machine.ctx.cpu;
     const mm = this.mm;
     zone.pcpAllocFactor[cpu]! >>= 1;
-    const pindex = orderToPindex(mt, order);
+    const pindex = orderToPindex(pcpMt, order);
     mm.flags[pfn] = (mm.flags[pfn]! & ~OWNER_MASK) | PG_PCP;
     mm.order[pfn] = order;
     mm.mt[pfn] = mt;
@@ -644,7 +673,7 @@ export class BuddyAllocator implements PageAllocator {
     const high = this.nrPcpHigh(zone, cpu, batch, freeHigh);
     if (zone.pcpCount[cpu]! >= high) {
       this.freePcppagesBulk(zone, cpu, this.nrPcpFree(zone, cpu, batch, high, freeHigh), pindex);
-      if (zone.belowHigh && zone.freePages > zone.wmark[2]!) zone.belowHigh = false;
+      if (zone.belowHigh && this.watermarkOk(zone, 0, zone.wmark[ALLOC_WMARK_HIGH]!, ZONE_MOVABLE, 0, zone.freePages)) zone.belowHigh = false;
     }
   }
 
@@ -700,11 +729,12 @@ export class BuddyAllocator implements PageAllocator {
     freePages -= (1 << order) - 1;
     let min = mark;
     if (allocFlags & ALLOC_RESERVES) {
+      // A bare ALLOC_NON_BLOCK does not lower min: it only spares the highatomic reserve.
       if (allocFlags & ALLOC_MIN_RESERVE) {
-        min -= min >> 1;
-        if (allocFlags & ALLOC_OOM) min -= min >> 1;
+        min -= Math.floor(min / 2);
+        if (allocFlags & ALLOC_NON_BLOCK) min -= Math.floor(min / 4);
       }
-      if (allocFlags & ALLOC_NON_BLOCK) min -= min >> 2;
+      if (allocFlags & ALLOC_OOM) min -= Math.floor(min / 2);
     }
     if (freePages <= min + zone.lowmemReserve[highestZone]!) return false;
     if (!order) return true;
@@ -738,6 +768,7 @@ export class BuddyAllocator implements PageAllocator {
     if (pfn < 0) pfn = this.slowpath(zonelist, order, gfp, highest, mt);
     if (pfn < 0) {
       this.nFailures++;
+      if (this.machine.tracer.enabled) this.machine.tracer.emit('mm_page_alloc', `page=0000000000000000 pfn=0x0 order=${order} migratetype=${mt} gfp_flags=${formatGfp(gfp)}`);
       return NO_PFN;
     }
     this.prepNewPage(pfn, order, gfp, mt);
@@ -765,49 +796,60 @@ export class BuddyAllocator implements PageAllocator {
         const mark = zone.wmark[allocFlags & ALLOC_WMARK_MASK]!;
         if (!this.watermarkOk(zone, order, mark, highest, allocFlags, zone.freePages)) continue;
       }
-      const pfn = pcpAllowedOrder(order) ? this.rmqueuePcplist(zone, order, mt, allocFlags) : this.rmqueueBuddy(zone, order, mt, allocFlags);
-      if (pfn >= 0) return pfn;
+      let pfn = pcpAllowedOrder(order) ? this.rmqueuePcplist(zone, order, mt, allocFlags) : -1;
+      if (pfn < 0) pfn = this.rmqueueBuddy(zone, order, mt, allocFlags);
+      if (pfn >= 0) {
+        countNuma(zone, this.zoneArr[zonelist[0]!]!.node, this.nodeOfCpu[this.machine.ctx.cpu]!);
+        return pfn;
+      }
     }
     return -1;
   }
 
-  /** `rmqueue_buddy`: highatomic first when allowed, then the normal path. */
+  /** `rmqueue_buddy`: highatomic first when allowed, then the normal path, then highatomic for OOM victims. */
   private rmqueueBuddy(zone: BuddyZone, order: number, mt: number, allocFlags: number): number {
     let pfn = -1;
     if (allocFlags & ALLOC_HIGHATOMIC) pfn = this.rmqueueSmallest(zone, order, MigrateType.HIGHATOMIC);
     if (pfn < 0) pfn = this.rmqueue(zone, order, mt, allocFlags);
-    if (pfn >= 0 && this.machine.tracer.enabled) {
-      this.machine.tracer.emit('mm_page_alloc_zone_locked', `page=${pageStr(pfn)} pfn=0x${pfn.toString(16)} order=${order} migratetype=${mt} percpu_refill=0`);
-    }
+    if (pfn < 0 && allocFlags & ALLOC_OOM) pfn = this.rmqueueSmallest(zone, order, MigrateType.HIGHATOMIC);
     return pfn;
   }
 
   /** `gfp_to_alloc_flags`. */
-  private gfpToAllocFlags(gfp: Gfp): number {
+  private gfpToAllocFlags(gfp: Gfp, order: number): number {
     let f = ALLOC_WMARK_MIN;
     if (gfp & __GFP_HIGH) f |= ALLOC_MIN_RESERVE;
     if (gfp & __GFP_KSWAPD_RECLAIM) f |= ALLOC_KSWAPD;
-    if (!(gfp & __GFP_DIRECT_RECLAIM)) {
-      if (!(gfp & __GFP_NOMEMALLOC)) f |= ALLOC_NON_BLOCK;
-      f |= ALLOC_HIGHATOMIC;
+    if (!(gfp & __GFP_DIRECT_RECLAIM) && !(gfp & __GFP_NOMEMALLOC)) {
+      f |= ALLOC_NON_BLOCK;
+      if (order > 0) f |= ALLOC_HIGHATOMIC;
     }
     return f;
   }
 
-  /** `__alloc_pages_slowpath`, without compaction and the OOM killer. */
+  /**
+   * `__alloc_pages_slowpath`, without compaction and the OOM killer: wake
+   * kswapd, retry at the min watermark (with the reserves the mask allows),
+   * then direct reclaim rounds while the shrinkers make progress.
+   *
+   * Divergence: Linux drains the per-CPU lists only after reclaim made
+   * progress (there is always page cache to reclaim there); the simulation
+   * has no page cache, so every reclaim round drains them — otherwise pages
+   * parked on per-CPU lists could never serve a high-order request.
+   */
   private slowpath(zonelist: Int32Array, order: number, gfp: Gfp, highest: number, mt: number): number {
-    let allocFlags = this.gfpToAllocFlags(gfp);
+    let allocFlags = this.gfpToAllocFlags(gfp, order);
     if (allocFlags & ALLOC_KSWAPD) this.wakeKswapd(zonelist, order, highest);
     let pfn = this.getPageFromFreelist(zonelist, order, highest, mt, allocFlags);
     if (pfn >= 0) return pfn;
     if (gfp & __GFP_MEMALLOC && !(gfp & __GFP_NOMEMALLOC)) {
-      allocFlags = ALLOC_NO_WATERMARKS;
+      allocFlags = ALLOC_NO_WATERMARKS | (allocFlags & ALLOC_KSWAPD);
       pfn = this.getPageFromFreelist(zonelist, order, highest, mt, allocFlags);
       if (pfn >= 0) return pfn;
     }
     if (gfp & __GFP_DIRECT_RECLAIM) {
       const costly = order > PAGE_ALLOC_COSTLY_ORDER;
-      for (let retries = 0; retries < MAX_RECLAIM_RETRIES; retries++) {
+      for (let round = 0; round < MAX_RECLAIM_RETRIES; round++) {
         const progress = this.reclaim(1 << order, gfp);
         this.drainPcp();
         pfn = this.getPageFromFreelist(zonelist, order, highest, mt, allocFlags);
@@ -816,10 +858,7 @@ export class BuddyAllocator implements PageAllocator {
       }
     }
     if (gfp & __GFP_NOFAIL) {
-      this.drainPcp();
-      pfn = this.getPageFromFreelist(zonelist, order, highest, mt, ALLOC_NO_WATERMARKS);
-      if (pfn >= 0) return pfn;
-      throw new AllocatorError('nofail-exhausted', `__GFP_NOFAIL order-${order} allocation cannot be satisfied: memory exhausted and the OOM killer is not modelled`, {
+      throw new AllocatorError('nofail-exhausted', `__GFP_NOFAIL order-${order} allocation cannot be satisfied: memory is exhausted and the OOM killer is not modelled`, {
         policy: this.policy,
         op: 'alloc_pages',
         size: order,
@@ -890,16 +929,10 @@ export class BuddyAllocator implements PageAllocator {
     this.nFrees++;
     this.allocated -= n;
     const zone = this.zoneArr[this.machine.layout.zoneOf(pfn)]!;
-    let mt = this.blockMt[pfn >>> PAGEBLOCK_ORDER]!;
+    const mt = this.blockMt[pfn >>> PAGEBLOCK_ORDER]!;
     if (pcpAllowedOrder(order)) {
-      if (mt >= MIGRATE_PCPTYPES) {
-        if (mt === MigrateType.ISOLATE) {
-          this.freeOneBlock(zone, pfn, order, mt, false);
-          return;
-        }
-        mt = MigrateType.MOVABLE;
-      }
-      this.freeToPcp(zone, pfn, order, mt);
+      if (mt === MigrateType.ISOLATE) this.freeOneBlock(zone, pfn, order, mt, false);
+      else this.freeToPcp(zone, pfn, order, mt >= MIGRATE_PCPTYPES ? MigrateType.MOVABLE : mt, mt);
     } else {
       this.freeOneBlock(zone, pfn, order, mt, false);
     }
@@ -988,7 +1021,8 @@ export class BuddyAllocator implements PageAllocator {
         nrFree: Array.from(z.nrFree),
         nrFreeByType: byType,
         pageblocksByType: blocks,
-        pcp: Array.from(z.pcpCount, (count, cpu) => ({ cpu, count, high: clamp(z.pcpHigh[cpu]!, z.pcpHighMin, z.pcpHighMax), batch: z.pcpBatch })),
+        pcp: Array.from(z.pcpCount, (count, cpu) => ({ cpu, count, high: z.pcpHigh[cpu]!, batch: z.pcpBatch })),
+        numa: { hit: z.numaHit, miss: z.numaMiss, local: z.numaLocal, other: z.numaOther },
       };
     });
   }

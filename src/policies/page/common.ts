@@ -133,3 +133,11 @@ export function splitNonCompoundOnPut(machine: Machine, pfn: number, order: numb
   }
   return pieces;
 }
+
+/** `zone_statistics`: hit when the zone is on the preferred node, local when on the running CPU's. */
+export function countNuma(z: { node: number; numaHit: number; numaMiss: number; numaLocal: number; numaOther: number }, preferred: number, local: number): void {
+  if (z.node === preferred) z.numaHit++;
+  else z.numaMiss++;
+  if (z.node === local) z.numaLocal++;
+  else z.numaOther++;
+}

@@ -32,7 +32,7 @@ import { MAX_NR_ZONES, MIGRATE_TYPES, MigrateType, __GFP_DIRECT_RECLAIM, __GFP_N
 import { MAX_VIOLATIONS, type Violation } from '../../interfaces/invariants.js';
 import { MAX_PAGE_ORDER, NO_PFN, NR_PAGE_ORDERS, PAGEBLOCK_ORDER, type Pfn } from '../../interfaces/units.js';
 import { PG_ALLOCATED, PG_RESERVED } from '../../machine/memmap.js';
-import { clearFreedBlock, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './common.js';
+import { clearFreedBlock, countNuma, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './common.js';
 import { lowmemReserves, minFreeKbytes, zoneWatermarks } from './zone-math.js';
 
 interface FfZone {
@@ -49,6 +49,10 @@ interface FfZone {
   hint: number;
   wmark: [number, number, number];
   lowmemReserve: number[];
+  numaHit: number;
+  numaMiss: number;
+  numaLocal: number;
+  numaOther: number;
 }
 
 /**
@@ -80,7 +84,7 @@ export class FirstFitAllocator implements PageAllocator {
     this.machine = machine;
     const layout = machine.layout;
     this.used = new Uint8Array(layout.nrPages).fill(1);
-    this.zoneArr = layout.zones.map((z) => ({ ...z, managed: 0, free: 0, hint: z.startPfn, wmark: [0, 0, 0], lowmemReserve: [] }));
+    this.zoneArr = layout.zones.map((z) => ({ ...z, managed: 0, free: 0, hint: z.startPfn, wmark: [0, 0, 0], lowmemReserve: [], numaHit: 0, numaMiss: 0, numaLocal: 0, numaOther: 0 }));
     this.zonelists = layout.nodes.map((n) =>
       Array.from({ length: MAX_NR_ZONES }, (_, highest) => {
         const ids: number[] = [];
@@ -119,11 +123,11 @@ export class FirstFitAllocator implements PageAllocator {
     const lists = this.zonelists[node];
     if (!lists) throw new AllocatorError('invalid-cpu', `node ${String(nid)} does not exist`, { policy: this.policy, op: 'alloc_pages' });
     const zonelist = lists[gfpZone(gfp)]!;
-    let pfn = this.search(zonelist, order);
+    let pfn = this.search(zonelist, order, node);
     if (pfn < 0 && gfp & __GFP_DIRECT_RECLAIM && this.shrinkers.length) {
       this.nReclaimRuns++;
       for (const s of this.shrinkers) this.nReclaimed += s.scan(Math.max(32, 1 << order), gfp);
-      pfn = this.search(zonelist, order);
+      pfn = this.search(zonelist, order, node);
     }
     if (pfn < 0) {
       if (gfp & __GFP_NOFAIL) {
@@ -142,7 +146,7 @@ export class FirstFitAllocator implements PageAllocator {
   }
 
   /** First aligned free run of 2^order frames along the zonelist, marked used; -1 when none. */
-  private search(zonelist: readonly number[], order: number): number {
+  private search(zonelist: readonly number[], order: number, preferredNode: number): number {
     const n = 1 << order;
     const used = this.used;
     for (const id of zonelist) {
@@ -156,6 +160,7 @@ export class FirstFitAllocator implements PageAllocator {
         if (q === p + n) {
           used.fill(1, p, p + n);
           z.free -= n;
+          countNuma(z, preferredNode, this.machine.layout.cpuNode[this.machine.ctx.cpu]!);
           return p;
         }
         p = alignUp(q + 1, n);
@@ -266,6 +271,7 @@ export class FirstFitAllocator implements PageAllocator {
         nrFreeByType: byType,
         pageblocksByType: blocks,
         pcp: [],
+        numa: { hit: z.numaHit, miss: z.numaMiss, local: z.numaLocal, other: z.numaOther },
       };
     });
   }

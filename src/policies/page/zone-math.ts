@@ -48,7 +48,8 @@ export function minFreeKbytes(zones: readonly ZoneManaged[], opts: MachineOpts):
   const lowmemPages = zones.filter((z) => z.type <= ZoneType.NORMAL).reduce((s, z) => s + z.managed, 0);
   const lowmemKb = (lowmemPages * PAGE_SIZE) / 1024;
   let kb = Math.min(262144, Math.max(128, intSqrt(lowmemKb * 16)));
-  if (opts.thp) {
+  // hugepage_init leaves THP off below 512 MiB of RAM, so khugepaged never raises the value there.
+  if (opts.thp && lowmemPages * PAGE_SIZE >= 512 << 20) {
     const populated = zones.filter((z) => z.managed > 0 && z.type <= ZoneType.NORMAL).length;
     let recommended = PAGEBLOCK_NR_PAGES * populated * 2 + PAGEBLOCK_NR_PAGES * populated * MIGRATE_PCPTYPES * MIGRATE_PCPTYPES;
     recommended = Math.min(recommended, Math.floor((lowmemPages * 5) / 100));

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+/**
+ * The `allocsim` command. Every subcommand builds its systems through
+ * `createSystem`, prints text by default and JSON with `--json`, and turns
+ * every error into one line on stderr with a non-zero exit status.
+ */
+
+import { writeFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { AllocatorError } from '../interfaces/errors.js';
+import { POLICIES, policyNames } from '../policies/registry.js';
+import { createSystem, type System } from '../system.js';
+import { PAGE_WORKLOADS, runPageWorkload } from '../harness/workloads/page.js';
+import { buddyinfo, meminfo, pagetypeinfo, zoneinfo } from '../proc/page.js';
+import { compareCommand } from './compare.js';
+import { fuzzCommand } from './fuzz.js';
+import { configFrom, intOpt, machineOptions, type MachineCliOpts } from './options.js';
+
+interface ProcOpts extends MachineCliOpts {
+  workload?: string;
+  ops?: string;
+  json?: boolean;
+}
+
+function procCommand(program: Command, name: string, what: string, print: (sys: System, json: boolean) => string): void {
+  const cmd = program
+    .command(name)
+    .description(`print /proc/${name} of a freshly booted machine, optionally after a workload`)
+    .addOption(new Option('--page <policy>', 'page-allocator policy').choices(policyNames('page')).default('buddy'))
+    .addOption(new Option('--workload <name>', 'run a seeded workload first and keep its pages').choices(PAGE_WORKLOADS.map((w) => w.name)))
+    .option('--ops <n>', 'operations of the workload', '100000')
+    .option('--trace <file>', 'write the ftrace events (mm_page_alloc, mm_page_free, …) of the run to FILE')
+    .option('--json', `print ${what} as JSON`);
+  machineOptions(cmd).action((o: ProcOpts) => {
+    const sys = createSystem(configFrom(o, o.page));
+    if (o.workload) runPageWorkload(sys, o.workload, intOpt(o.ops, 'ops') ?? 100000, sys.config.seed, true);
+    process.stdout.write(print(sys, o.json === true));
+    if (o.trace) writeFileSync(o.trace, sys.machine.tracer.format());
+  });
+}
+
+/** Builds the command tree. */
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('allocsim')
+    .description('Simulate the Linux memory-allocation stack and fuzz it for corruption bugs')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  const zonesJson = (sys: System): string => JSON.stringify(sys.pages.zones(), null, 2) + '\n';
+  procCommand(program, 'buddyinfo', 'the zones', (sys, json) => (json ? zonesJson(sys) : buddyinfo(sys.pages)));
+  procCommand(program, 'pagetypeinfo', 'the zones', (sys, json) => (json ? zonesJson(sys) : pagetypeinfo(sys.pages)));
+  procCommand(program, 'zoneinfo', 'the zones', (sys, json) => (json ? zonesJson(sys) : zoneinfo(sys.pages, sys.machine)));
+  procCommand(program, 'meminfo', 'the statistics', (sys, json) => (json ? JSON.stringify(sys.pages.stats(), null, 2) + '\n' : meminfo(sys.pages)));
+  compareCommand(program);
+  fuzzCommand(program);
+  program
+    .command('list')
+    .description('list policies and workloads')
+    .option('--json', 'print as JSON')
+    .action((o: { json?: boolean }) => {
+      const data = {
+        policies: Object.fromEntries(Object.entries(POLICIES).map(([layer, ps]) => [layer, Object.fromEntries(Object.entries(ps).map(([n, p]) => [n, p.summary]))])),
+        workloads: { page: Object.fromEntries(PAGE_WORKLOADS.map((w) => [w.name, w.summary])) },
+      };
+      if (o.json) process.stdout.write(JSON.stringify(data, null, 2) + '\n');
+      else {
+        for (const [layer, ps] of Object.entries(data.policies)) {
+          process.stdout.write(`${layer} policies:\n`);
+          for (const [n, s] of Object.entries(ps)) process.stdout.write(`  ${n.padEnd(14)} ${s}\n`);
+        }
+        process.stdout.write('page workloads:\n');
+        for (const [n, s] of Object.entries(data.workloads.page)) process.stdout.write(`  ${n.padEnd(14)} ${s}\n`);
+      }
+    });
+  return program;
+}
+
+/** Runs the CLI; returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof AllocatorError) {
+      process.stderr.write(`allocsim: ${e.message}\n`);
+      return e.kind === 'parse' || e.kind === 'config' || e.kind === 'unknown-name' ? 2 : 1;
+    }
+    process.stderr.write(`allocsim: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 70;
+  }
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isMain) {
+  // A closed pipe (`allocsim … | head`) ends the program quietly, as a Unix tool should.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+  process.exitCode = await main(process.argv);
+}

@@ -1,0 +1,47 @@
+/** Fuzz command: allocate a block of some order with some GFP mask. */
+
+import type { Command } from 'fast-check';
+import { GFP_ATOMIC, GFP_DMA, GFP_DMA32, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, GFP_NOWAIT, __GFP_COMP, __GFP_NOWARN, __GFP_RECLAIMABLE, __GFP_ZERO, formatGfp, type Gfp } from '../../../interfaces/gfp.js';
+import { NO_PFN } from '../../../interfaces/units.js';
+import { checkAll, checkFailureAllowed, writePattern, type PageModel, type PageReal } from './model.js';
+
+/** The masks the fuzz draws from. */
+export const FUZZ_GFPS: readonly Gfp[] = [
+  GFP_KERNEL,
+  GFP_KERNEL | __GFP_COMP,
+  GFP_HIGHUSER_MOVABLE,
+  GFP_KERNEL | __GFP_RECLAIMABLE,
+  GFP_ATOMIC,
+  GFP_NOWAIT,
+  GFP_KERNEL | __GFP_ZERO,
+  GFP_KERNEL | GFP_DMA,
+  GFP_KERNEL | GFP_DMA32 | __GFP_COMP,
+].map((g) => g | __GFP_NOWARN);
+
+/** alloc_pages(order, FUZZ_GFPS[gfpIndex]). */
+export class AllocCommand implements Command<PageModel, PageReal> {
+  constructor(
+    readonly order: number,
+    readonly gfpIndex: number,
+  ) {}
+  check(): boolean {
+    return true;
+  }
+  run(model: PageModel, real: PageReal): void {
+    const gfp = FUZZ_GFPS[this.gfpIndex % FUZZ_GFPS.length]!;
+    const pfn = real.sys.pages.allocPages(this.order, gfp);
+    if (pfn === NO_PFN) checkFailureAllowed(model, real, this.order, gfp);
+    else {
+      const b = { pfn, order: this.order, compound: (gfp & __GFP_COMP) !== 0, pattern: ++model.stamp, refs: 0 };
+      model.held.push(b);
+      writePattern(real, b);
+    }
+    checkAll(real);
+  }
+  toString(): string {
+    return `alloc(order=${this.order}, ${formatGfp(FUZZ_GFPS[this.gfpIndex % FUZZ_GFPS.length]!)})`;
+  }
+  toJSON(): object {
+    return { op: 'alloc', order: this.order, gfpIndex: this.gfpIndex };
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Macro commands that reach deep states within a short sequence: exhaust an
+ * order, and free every other held block (the classic fragmenter).
+ */
+
+import type { Command } from 'fast-check';
+import { __GFP_COMP } from '../../../interfaces/gfp.js';
+import { NO_PFN, type Pfn } from '../../../interfaces/units.js';
+import { FUZZ_GFPS } from './alloc.js';
+import { checkAll, checkFailureAllowed, checkPattern, writePattern, type PageModel, type PageReal } from './model.js';
+
+/** Allocates blocks of one order until one fails or `limit` succeed. */
+export class ExhaustCommand implements Command<PageModel, PageReal> {
+  constructor(
+    readonly order: number,
+    readonly gfpIndex: number,
+    readonly limit: number,
+  ) {}
+  check(): boolean {
+    return true;
+  }
+  run(model: PageModel, real: PageReal): void {
+    const gfp = FUZZ_GFPS[this.gfpIndex % FUZZ_GFPS.length]!;
+    for (let i = 0; i < this.limit; i++) {
+      const pfn = real.sys.pages.allocPages(this.order, gfp);
+      if (pfn === NO_PFN) {
+        checkFailureAllowed(model, real, this.order, gfp);
+        break;
+      }
+      const b = { pfn, order: this.order, compound: (gfp & __GFP_COMP) !== 0, pattern: ++model.stamp, refs: 0 };
+      model.held.push(b);
+      writePattern(real, b);
+    }
+    checkAll(real);
+  }
+  toString(): string {
+    return `exhaust(order=${this.order}, gfp#${this.gfpIndex}, limit=${this.limit})`;
+  }
+  toJSON(): object {
+    return { op: 'exhaust', order: this.order, gfpIndex: this.gfpIndex, limit: this.limit };
+  }
+}
+
+/** Frees held blocks at even (or odd) positions. */
+export class FreeEveryOtherCommand implements Command<PageModel, PageReal> {
+  constructor(readonly odd: boolean) {}
+  check(): boolean {
+    return true;
+  }
+  run(model: PageModel, real: PageReal): void {
+    const keep = [];
+    for (let i = 0; i < model.held.length; i++) {
+      const b = model.held[i]!;
+      if (i % 2 === (this.odd ? 1 : 0) && b.refs === 0) {
+        checkPattern(real, b);
+        real.sys.pages.freePages(b.pfn as Pfn, b.order);
+      } else keep.push(b);
+    }
+    model.held = keep;
+    checkAll(real);
+  }
+  toString(): string {
+    return `free_every_other(${this.odd ? 'odd' : 'even'})`;
+  }
+  toJSON(): object {
+    return { op: 'free_every_other', odd: this.odd };
+  }
+}
