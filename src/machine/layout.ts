@@ -227,7 +227,7 @@ export function validateMachine(o: MachineOpts): string[] {
   else if (Number.isInteger(o.memBytes) && o.memBytes / o.nodes < mib4 * 2) p.push(`${o.nodes} nodes leave less than 8 MiB per node`);
   if (!Number.isInteger(o.kernelImageBytes) || o.kernelImageBytes < 0) p.push(`kernel image size ${String(o.kernelImageBytes)} is not a byte count`);
   else if (Number.isInteger(o.memBytes) && (16 << 20) + o.kernelImageBytes + (o.memBytes / PAGE_SIZE) * LINUX_STRUCT_PAGE_BYTES + mib4 > o.memBytes) {
-    p.push(`memory size ${o.memBytes >> 20} MiB cannot hold the first 16 MiB, a ${o.kernelImageBytes >> 20} MiB kernel image, mem_map and 4 MiB to allocate`);
+    p.push(`memory size ${Math.floor(o.memBytes / 2 ** 20)} MiB cannot hold the first 16 MiB, a ${Math.floor(o.kernelImageBytes / 2 ** 20)} MiB kernel image, mem_map and 4 MiB to allocate`);
   }
   if (o.minFreeKbytes !== undefined && (!Number.isInteger(o.minFreeKbytes) || o.minFreeKbytes < 128 || o.minFreeKbytes * 1024 > o.memBytes / 4)) {
     p.push(`min_free_kbytes ${String(o.minFreeKbytes)} must be an integer from 128 to a quarter of memory`);

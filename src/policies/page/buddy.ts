@@ -74,7 +74,6 @@ import {
   formatGfp,
   gfpMigratetype,
   gfpZone,
-  validateGfp,
   type Gfp,
   type ZoneType,
 } from '../../interfaces/gfp.js';
@@ -90,15 +89,10 @@ import {
 } from '../../interfaces/units.js';
 import {
   OWNER_MASK,
-  OWNER_SHIFT,
-  Owner,
-  PAGE_FLAGS_CHECK_AT_FREE,
   PG_ALLOCATED,
   PG_BUDDY,
-  PG_HEAD,
   PG_PCP,
   PG_RESERVED,
-  PG_TAIL,
   type MemMap,
 } from '../../machine/memmap.js';
 import { clearFreedBlock, countNuma, pageStr, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './common.js';
@@ -631,7 +625,7 @@ export class BuddyAllocator implements PageAllocator {
       high = Math.max(zone.pcpCount[cpu]!, hmin);
     } else if (zone.pcpCount[cpu]! >= high) {
       const need = zone.pcpFreeCount[cpu]! + batch;
-      if (zone.pcpHigh[cpu]! < need) zone.pcpHigh[cpu] = clamp(need, hmin, hmax);
+      if (zone.pcpHigh[cpu] < need) zone.pcpHigh[cpu] = clamp(need, hmin, hmax);
     }
     return high;
   }

@@ -148,7 +148,7 @@ export function runPageFuzz(opts: PageFuzzOpts): PageFuzzReport {
     runsDone: details.numRuns,
     path: details.counterexamplePath ?? undefined,
     commands: list,
-    commandText: cmds ? String(cmds) : '',
+    commandText: wrapped.filter((w) => w.hasRan).map((w) => w.cmd.toString()).join(', '),
     failure: f.failure,
     codes: f.codes,
   };

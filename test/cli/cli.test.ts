@@ -1,0 +1,84 @@
+/** The allocsim command, run in-process. */
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.js';
+
+let out = '';
+let err = '';
+beforeEach(() => {
+  out = '';
+  err = '';
+  jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+  jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+});
+afterEach(() => {
+  jest.restoreAllMocks();
+  process.exitCode = undefined;
+});
+const run = (...args: string[]) => main(['node', 'allocsim', ...args]);
+
+describe('allocsim CLI', () => {
+  it('prints buddyinfo for a configured machine', async () => {
+    expect(await run('buddyinfo', '--mem', '8G', '--cpus', '2')).toBe(0);
+    expect(out).toMatch(/^Node 0, zone {3}Normal( +\d+ ){11}$/m);
+  });
+
+  it('prints zoneinfo, pagetypeinfo and meminfo, and JSON', async () => {
+    expect(await run('zoneinfo', '--mem', '64M', '--kernel-image', '4M')).toBe(0);
+    expect(out).toMatch(/pages free/);
+    out = '';
+    expect(await run('pagetypeinfo', '--mem', '64M', '--kernel-image', '4M', '--workload', 'kernel-mix', '--ops', '2000')).toBe(0);
+    expect(out).toMatch(/^Page block order: 9$/m);
+    out = '';
+    expect(await run('meminfo', '--mem', '64M', '--kernel-image', '4M', '--json')).toBe(0);
+    expect(JSON.parse(out)).toHaveProperty('managedPages');
+  });
+
+  it('compares page policies side by side', async () => {
+    expect(await run('compare', '--mem', '64M', '--kernel-image', '4M', '--ops', '3000')).toBe(0);
+    expect(out).toMatch(/buddy +firstfit/);
+    expect(out).toMatch(/ops\/s/);
+  });
+
+  it('reads a config file and lets the command line win', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'allocsim-'));
+    const f = join(dir, 'c.json');
+    writeFileSync(f, JSON.stringify({ machine: { memBytes: 2 * 2 ** 30, cpus: 3 } }));
+    expect(await run('zoneinfo', '--config', f, '--cpus', '2')).toBe(0);
+    expect(out).toMatch(/cpu: 1\n/);
+    expect(out).not.toMatch(/cpu: 2\n/);
+  });
+
+  it('writes a reproducer for a caught mutant and replays it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'allocsim-'));
+    const f = join(dir, 'r.json');
+    expect(await run('fuzz', '--mutant', 'B-01', '--runs', '20', '--out', f)).toBe(0);
+    expect(out).toMatch(/FAILED/);
+    const repro = JSON.parse(readFileSync(f, 'utf8')) as { commands: unknown[]; mutant: string };
+    expect(repro.mutant).toBe('B-01');
+    out = '';
+    await run('fuzz', '--replay', f);
+    expect(out).toMatch(/B3: free block/);
+    expect(process.exitCode).toBe(1);
+  });
+
+  it.each([
+    [['buddyinfo', '--mem', 'lots'], /--mem expects a size/],
+    [['buddyinfo', '--mem', '3M'], /invalid configuration: memory size/],
+    [['buddyinfo', '--cpus', 'x'], /--cpus expects a non-negative integer/],
+    [['zoneinfo', '--config', '/nonexistent.json'], /cannot read config file/],
+    [['compare', '--page', 'buddy,slob'], /unknown page policy 'slob'/],
+    [['fuzz', '--replay', '/nonexistent.json'], /cannot read reproducer/],
+  ])('turns bad input %j into one clear line and exit status 2', async (args, msg) => {
+    expect(await run(...args)).toBe(2);
+    expect(err).toMatch(msg);
+    expect(err.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('rejects an unknown command with usage help', async () => {
+    expect(await run('frobnicate')).not.toBe(0);
+    expect(err).toMatch(/unknown command/);
+  });
+});
