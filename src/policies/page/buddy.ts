@@ -118,6 +118,7 @@ export const NR_PCP_LISTS = MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1) + 1
 export const HPAGE_PMD_ORDER = 9;
 /** `ZONE_MOVABLE`, the index whose lowmem_reserve the free path's high-watermark test uses. */
 const ZONE_MOVABLE = 3;
+const ZONE_NORMAL = 2;
 /** `CONFIG_PCP_BATCH_SCALE_MAX` default. */
 export const PCP_BATCH_SCALE_MAX = 5;
 const PCPF_PREV_FREE_HIGH_ORDER = 1;
@@ -228,6 +229,8 @@ export class BuddyAllocator implements PageAllocator {
   protected readonly zoneArr: BuddyZone[];
   protected readonly mm: MemMap;
   protected readonly machine: Machine;
+  private readonly ctx: Machine['ctx'];
+  private readonly tracer: Machine['tracer'];
   /** Pageblock migrate type, one byte per pageblock. */
   protected readonly blockMt: Uint8Array;
   /** zonelist per (node, highest zone type): zone ids in fallback order. */
@@ -236,6 +239,8 @@ export class BuddyAllocator implements PageAllocator {
   private readonly checks: boolean;
   private readonly nodeOfCpu: Int32Array;
   private readonly lowmemManaged: number;
+  /** ALLOC_NOFRAGMENT per (node, highest zone). */
+  private readonly nofragment: Uint8Array;
   // Statistics.
   protected nAllocs = 0;
   protected nFrees = 0;
@@ -256,6 +261,8 @@ export class BuddyAllocator implements PageAllocator {
    */
   constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) config: SystemConfig) {
     this.machine = machine;
+    this.ctx = machine.ctx;
+    this.tracer = machine.tracer;
     this.mm = machine.memmap;
     this.checks = config.debug.checks;
     const layout = machine.layout;
@@ -279,6 +286,7 @@ export class BuddyAllocator implements PageAllocator {
     for (const [pfn, order] of layout.bootBlocks()) this.freeBootBlock(pfn, order);
     this.lowmemManaged = this.zoneArr.filter((z) => z.type <= 2).reduce((s, z) => s + z.managed, 0);
     this.setupWatermarks(machine, config);
+    this.nofragment = this.computeNofragment();
   }
 
   /** `__free_pages_core`: hands one boot block to the allocator (tail of the list). */
@@ -404,9 +412,9 @@ export class BuddyAllocator implements PageAllocator {
       this.delFromFreeList(zone, pfn, o);
       this.expand(zone, pfn, order, o, mt);
       this.mm.mt[pfn] = mt;
-      if (this.machine.tracer.enabled) {
+      if (this.tracer.enabled) {
         const refill = pcpAllowedOrder(order) && mt < MIGRATE_PCPTYPES ? 1 : 0;
-        this.machine.tracer.emit('mm_page_alloc_zone_locked', `page=${pageStr(pfn)} pfn=0x${pfn.toString(16)} order=${order} migratetype=${mt} percpu_refill=${refill}`);
+        this.tracer.emit('mm_page_alloc_zone_locked', `page=${pageStr(pfn)} pfn=0x${pfn.toString(16)} order=${order} migratetype=${mt} percpu_refill=${refill}`);
       }
       return pfn;
     }
@@ -459,9 +467,9 @@ export class BuddyAllocator implements PageAllocator {
     this.nFallbacks++;
     const blockBefore = this.blockMt[pfn >>> PAGEBLOCK_ORDER]!;
     this.stealSuitableFallback(zone, pfn, found, startMt, steal);
-    if (this.machine.tracer.enabled) {
+    if (this.tracer.enabled) {
       const changed = this.blockMt[pfn >>> PAGEBLOCK_ORDER] === startMt && blockBefore !== startMt ? 1 : 0;
-      this.machine.tracer.emit(
+      this.tracer.emit(
         'mm_page_alloc_extfrag',
         `page=${pageStr(pfn)} pfn=0x${pfn.toString(16)} alloc_order=${order} fallback_order=${found} pageblock_order=${PAGEBLOCK_ORDER} alloc_migratetype=${startMt} fallback_migratetype=${fmt} fragmenting=${found < PAGEBLOCK_ORDER ? 1 : 0} change_ownership=${changed}`,
       );
@@ -589,7 +597,7 @@ export class BuddyAllocator implements PageAllocator {
 
   /** `rmqueue_pcplist`. */
   private rmqueuePcplist(zone: BuddyZone, order: number, mt: number, allocFlags: number): number {
-    const cpu = this.machine.ctx.cpu;
+    const cpu = this.ctx.cpu;
     const mm = this.mm;
     zone.pcpFreeCount[cpu]! >>= 1;
     const list = zone.pcpLists[cpu * NR_PCP_LISTS + orderToPindex(mt, order)]!;
@@ -645,7 +653,7 @@ export class BuddyAllocator implements PageAllocator {
    * the lists past `high`.
    */
   private freeToPcp(zone: BuddyZone, pfn: number, order: number, pcpMt: number, mt: number): void {
-    const cpu = this.machine.ctx.cpu;
+    const cpu = this.ctx.cpu;
     const mm = this.mm;
     zone.pcpAllocFactor[cpu]! >>= 1;
     const pindex = orderToPindex(pcpMt, order);
@@ -692,7 +700,7 @@ export class BuddyAllocator implements PageAllocator {
         mm.flags[pfn] = mm.flags[pfn]! & ~PG_PCP;
         count -= n;
         zone.pcpCount[cpu]! -= n;
-        if (this.machine.tracer.enabled) this.machine.tracer.emit('mm_page_pcpu_drain', `page=${pageStr(pfn)} pfn=0x${pfn.toString(16)} order=${order} migratetype=${mt}`);
+        if (this.tracer.enabled) this.tracer.emit('mm_page_pcpu_drain', `page=${pageStr(pfn)} pfn=0x${pfn.toString(16)} order=${order} migratetype=${mt}`);
         this.freeOneBlock(zone, pfn, order, mt, false);
       } while (count > 0 && !mm.lists.isEmpty(list));
     }
@@ -719,6 +727,8 @@ export class BuddyAllocator implements PageAllocator {
 
   /** `__zone_watermark_ok`. */
   private watermarkOk(zone: BuddyZone, order: number, mark: number, highestZone: number, allocFlags: number, freePages: number): boolean {
+    // zone_watermark_fast: order 0 with no reserves to subtract.
+    if (order === 0 && freePages > mark + zone.lowmemReserve[highestZone]!) return true;
     // __zone_watermark_unusable_free: pages that cannot serve this order.
     freePages -= (1 << order) - 1;
     let min = mark;
@@ -745,15 +755,14 @@ export class BuddyAllocator implements PageAllocator {
   /** {@inheritDoc PageAllocator.allocPages} */
   allocPages(order: number, gfp: Gfp, nid?: number): Pfn {
     validateAlloc(order, gfp, this.policy);
-    const ctx = this.machine.ctx;
-    const node = nid ?? this.nodeOfCpu[ctx.cpu]!;
-    if (!Number.isInteger(node) || node < 0 || node >= this.zonelists.length) {
+    const node = nid ?? this.nodeOfCpu[this.ctx.cpu]!;
+    if (nid !== undefined && !(Number.isInteger(node) && node >= 0 && node < this.zonelists.length)) {
       throw new AllocatorError('invalid-cpu', `node ${String(nid)} does not exist`, { policy: this.policy, op: 'alloc_pages' });
     }
     const highest = gfpZone(gfp);
     const mt = gfpMigratetype(gfp);
     const zonelist = this.zonelists[node]![highest]!;
-    let allocFlags = ALLOC_WMARK_LOW | this.allocFlagsNofragment(zonelist, gfp);
+    let allocFlags = ALLOC_WMARK_LOW | (gfp & __GFP_KSWAPD_RECLAIM && this.nofragment[node * MAX_NR_ZONES + highest] ? ALLOC_NOFRAGMENT : 0);
     let pfn = this.getPageFromFreelist(zonelist, order, highest, mt, allocFlags);
     if (pfn < 0 && allocFlags & ALLOC_NOFRAGMENT) {
       allocFlags &= ~ALLOC_NOFRAGMENT;
@@ -762,20 +771,27 @@ export class BuddyAllocator implements PageAllocator {
     if (pfn < 0) pfn = this.slowpath(zonelist, order, gfp, highest, mt);
     if (pfn < 0) {
       this.nFailures++;
-      if (this.machine.tracer.enabled) this.machine.tracer.emit('mm_page_alloc', `page=0000000000000000 pfn=0x0 order=${order} migratetype=${mt} gfp_flags=${formatGfp(gfp)}`);
+      if (this.tracer.enabled) this.tracer.emit('mm_page_alloc', `page=0000000000000000 pfn=0x0 order=${order} migratetype=${mt} gfp_flags=${formatGfp(gfp)}`);
       return NO_PFN;
     }
     this.prepNewPage(pfn, order, gfp, mt);
     return pfn as Pfn;
   }
 
-  /** `alloc_flags_nofragment`: avoid fragmenting Normal when DMA32 could serve it. */
-  private allocFlagsNofragment(zonelist: Int32Array, gfp: Gfp): number {
-    if (!(gfp & __GFP_KSWAPD_RECLAIM)) return 0;
-    const first = this.zoneArr[zonelist[0]!];
-    if (!first || first.type !== 2) return 0;
-    const dma32 = this.zoneArr[first.id - 1];
-    return dma32 && dma32.managed > 0 ? ALLOC_NOFRAGMENT : 0;
+  /**
+   * `alloc_flags_nofragment` per (node, highest zone): ALLOC_NOFRAGMENT when
+   * the preferred zone is Normal and DMA32 below it is populated.
+   */
+  private computeNofragment(): Uint8Array {
+    const out = new Uint8Array(this.zonelists.length * MAX_NR_ZONES);
+    this.zonelists.forEach((lists, node) =>
+      lists.forEach((zl, highest) => {
+        const first = this.zoneArr[zl[0]!];
+        const below = first ? this.zoneArr[first.id - 1] : undefined;
+        out[node * MAX_NR_ZONES + highest] = first && first.type === ZONE_NORMAL && below && below.managed > 0 ? 1 : 0;
+      }),
+    );
+    return out;
   }
 
   /** `get_page_from_freelist`. */
@@ -785,15 +801,16 @@ export class BuddyAllocator implements PageAllocator {
       if (allocFlags & ALLOC_NOFRAGMENT && zone.node !== this.zoneArr[zonelist[0]!]!.node) {
         continue;
       }
-      if (!(allocFlags & ALLOC_NO_WATERMARKS)) {
-        if (!zone.belowHigh && !this.watermarkOk(zone, order, zone.wmark[ALLOC_WMARK_HIGH]!, highest, allocFlags, zone.freePages)) zone.belowHigh = true;
-        const mark = zone.wmark[allocFlags & ALLOC_WMARK_MASK]!;
-        if (!this.watermarkOk(zone, order, mark, highest, allocFlags, zone.freePages)) continue;
+      // 6.7+: a zone above its high watermark is used without the alloc-mark test;
+      // the first time it is found below, ZONE_BELOW_HIGH is set.
+      if (zone.belowHigh || !this.watermarkOk(zone, order, zone.wmark[ALLOC_WMARK_HIGH]!, highest, allocFlags, zone.freePages)) {
+        zone.belowHigh = true;
+        if (!(allocFlags & ALLOC_NO_WATERMARKS) && !this.watermarkOk(zone, order, zone.wmark[allocFlags & ALLOC_WMARK_MASK]!, highest, allocFlags, zone.freePages)) continue;
       }
       let pfn = pcpAllowedOrder(order) ? this.rmqueuePcplist(zone, order, mt, allocFlags) : -1;
       if (pfn < 0) pfn = this.rmqueueBuddy(zone, order, mt, allocFlags);
       if (pfn >= 0) {
-        countNuma(zone, this.zoneArr[zonelist[0]!]!.node, this.nodeOfCpu[this.machine.ctx.cpu]!);
+        countNuma(zone, this.zoneArr[zonelist[0]!]!.node, this.nodeOfCpu[this.ctx.cpu]!);
         return pfn;
       }
     }
@@ -897,13 +914,15 @@ export class BuddyAllocator implements PageAllocator {
 
   /** {@inheritDoc PageAllocator.freePages} */
   freePages(pfn: Pfn, order: number): void {
-    validateFree(this.machine, pfn, order, this.policy, (p) => this.insideFreeBlock(p));
+    validateFree(this.machine, pfn, order, this.policy, this.isFreeFn);
     if (--this.mm.refcount[pfn]! > 0) {
       for (const [p, o] of splitNonCompoundOnPut(this.machine, pfn, order)) this.freeTheBlock(p, o);
       return;
     }
     this.freeTheBlock(pfn, order);
   }
+
+  private readonly isFreeFn = (pfn: number): boolean => this.insideFreeBlock(pfn);
 
   /** True when `pfn` lies inside a free buddy block or a per-CPU block (bounded search). */
   private insideFreeBlock(pfn: number): boolean {

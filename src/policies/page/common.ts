@@ -5,7 +5,7 @@
  */
 
 import { AllocatorError } from '../../interfaces/errors.js';
-import { __GFP_COMP, __GFP_ZERO, formatGfp, validateGfp, type Gfp } from '../../interfaces/gfp.js';
+import { __GFP_BITS_MASK, __GFP_COMP, __GFP_ZERO, formatGfp, validateGfp, type Gfp } from '../../interfaces/gfp.js';
 import { MAX_PAGE_ORDER, type Pfn } from '../../interfaces/units.js';
 import type { Machine } from '../../machine/machine.js';
 import { OWNER_MASK, OWNER_SHIFT, Owner, PAGE_FLAGS_CHECK_AT_FREE, PG_ALLOCATED, PG_HEAD, PG_RESERVED, PG_TAIL } from '../../machine/memmap.js';
@@ -29,9 +29,14 @@ export function validateOrder(order: number, policy: string, op: string, pfn?: n
 
 /** Validates the arguments of an allocation. */
 export function validateAlloc(order: number, gfp: Gfp, policy: string): void {
+  // Fast path: an integer order in range and a mask with no contradictory or unknown bits.
+  if ((order >>> 0) === order && order <= MAX_PAGE_ORDER && (gfp >>> 0) === gfp && (gfp & GFP_BAD_BITS) === 0 && (gfp & 0x5) !== 0x5 && (gfp & 0x3) !== 0x3 && (gfp & 0x18) !== 0x18) return;
   validateOrder(order, policy, 'alloc_pages');
   validateGfp(gfp, policy, 'alloc_pages');
 }
+
+/** Bits no valid mask has: above __GFP_BITS_SHIFT, and 0x200 (the removed __GFP_ATOMIC). */
+const GFP_BAD_BITS = ~__GFP_BITS_MASK | 0x200;
 
 /**
  * Validates a free request without touching state: `pfn` must head an
@@ -42,6 +47,8 @@ export function validateAlloc(order: number, gfp: Gfp, policy: string): void {
  */
 export function validateFree(machine: Machine, pfn: number, order: number, policy: string, isFree: (pfn: number) => boolean): void {
   const mm = machine.memmap;
+  // Fast path: an allocated head of this order with no forbidden flags.
+  if (pfn >= 0 && pfn < mm.nrPages && (mm.flags[pfn]! & (PG_ALLOCATED | PAGE_FLAGS_CHECK_AT_FREE)) === PG_ALLOCATED && mm.order[pfn] === order && (pfn | 0) === pfn) return;
   const op = 'free_pages';
   validateOrder(order, policy, op, pfn);
   if (!Number.isInteger(pfn) || pfn < 0 || pfn >= mm.nrPages) {
@@ -90,12 +97,10 @@ export function prepAllocatedBlock(machine: Machine, pfn: number, order: number,
   mm.refcount[pfn] = 1;
   if (n > 1) {
     if (gfp & __GFP_COMP) {
-      for (let p = pfn + 1; p < pfn + n; p++) {
-        mm.flags[p] = PG_TAIL | owner;
-        mm.next[p] = pfn;
-      }
+      mm.flags.fill(PG_TAIL | owner, pfn + 1, pfn + n);
+      mm.next.fill(pfn, pfn + 1, pfn + n);
     } else {
-      for (let p = pfn + 1; p < pfn + n; p++) mm.flags[p] = owner;
+      mm.flags.fill(owner, pfn + 1, pfn + n);
     }
   }
   if (gfp & __GFP_ZERO) machine.mem.discard(pfn as Pfn, n);
@@ -107,9 +112,8 @@ export function prepAllocatedBlock(machine: Machine, pfn: number, order: number,
 /** Traces `mm_page_free` and clears every frame's flags and owner (`free_pages_prepare`). */
 export function clearFreedBlock(machine: Machine, pfn: number, order: number): void {
   if (machine.tracer.enabled) machine.tracer.emit('mm_page_free', `page=${pageStr(pfn)} pfn=0x${pfn.toString(16)} order=${order}`);
-  const f = machine.memmap.flags;
-  const n = 1 << order;
-  for (let p = pfn; p < pfn + n; p++) f[p] = 0;
+  if (order === 0) machine.memmap.flags[pfn] = 0;
+  else machine.memmap.flags.fill(0, pfn, pfn + (1 << order));
   machine.memmap.refcount[pfn] = 0;
 }
 

@@ -169,9 +169,11 @@ export class FirstFitAllocator implements PageAllocator {
     return -1;
   }
 
+  private readonly isFreeFn = (pfn: number): boolean => this.used[pfn] === 0;
+
   /** {@inheritDoc PageAllocator.freePages} */
   freePages(pfn: Pfn, order: number): void {
-    validateFree(this.machine, pfn, order, this.policy, (p) => this.used[p] === 0);
+    validateFree(this.machine, pfn, order, this.policy, this.isFreeFn);
     if (--this.machine.memmap.refcount[pfn]! > 0) {
       for (const [p, o] of splitNonCompoundOnPut(this.machine, pfn, order)) this.release(p, o);
       return;

@@ -1,0 +1,28 @@
+/**
+ * `npm run bench`: every benchmark suite, then a Markdown summary with the
+ * machine and date, ready to paste into bench/RESULTS.md.
+ * Set BENCH_MAXTIME (seconds per case, default 2).
+ */
+
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { runPageBench } from './page.bench.js';
+
+const maxTime = Number(process.env['BENCH_MAXTIME'] ?? 2);
+const results = runPageBench(maxTime);
+const bootScript = fileURLToPath(new URL('./boot.js', import.meta.url));
+const boot = JSON.parse(execFileSync(process.execPath, [bootScript, '64', '64'], { encoding: 'utf8' })) as { bootMs: number; rssMiB: number; managedPages: number };
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const lines = [
+  `Date: ${new Date().toISOString().slice(0, 10)} · Node ${process.version} · ${cpus()[0]?.model ?? '?'} × ${cpus().length} · ${(totalmem() / 2 ** 30).toFixed(0)} GiB · maxTime ${maxTime} s`,
+  '',
+  '| case | policy | rate | ± |',
+  '|---|---|---|---|',
+  ...results.map((r) => `| ${r.name} | ${r.policy} | ${fmt(r.hz)} ${r.unit} | ${r.rme.toFixed(1)} % |`),
+  '',
+  `| boot 64 GiB, 64 CPUs (fresh process) | ${boot.bootMs.toFixed(0)} ms | RSS ${boot.rssMiB.toFixed(0)} MiB | ${fmt(boot.managedPages)} managed pages |`,
+  '|---|---|---|---|',
+];
+process.stdout.write(lines.join('\n') + '\n');
