@@ -160,6 +160,19 @@ export class MachineLayout {
     this.nodes = nodes;
   }
 
+  /**
+   * Zone ids an allocation from `node` limited to zones ≤ `highest` tries,
+   * in order (`build_zonelists`, node order): the node's own populated zones
+   * from the highest down, then every other node's.
+   */
+  zonelist(node: number, highest: number): number[] {
+    const ids: number[] = [];
+    for (const n of [node, ...this.nodes.map((m) => m.id).filter((id) => id !== node)]) {
+      for (let t = highest; t >= 0; t--) ids.push(n * MAX_NR_ZONES + t);
+    }
+    return ids.filter((id) => this.zones[id]!.present > 0);
+  }
+
   /** Node holding frame `pfn`. */
   nodeOf(pfn: number): number {
     const ends = this.nodeEnds;

@@ -95,8 +95,8 @@ import {
   PG_RESERVED,
   type MemMap,
 } from '../../machine/memmap.js';
-import { clearFreedBlock, countNuma, pageStr, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './common.js';
-import { lowmemReserves, minFreeKbytes, zoneBatchsize, zoneHighsize, zoneWatermarks, MIN_PERCPU_PAGELIST_HIGH_FRACTION } from './zone-math.js';
+import { allocFailure, checkFreeTails, checkNewPages, clearFreedBlock, countNuma, pageStr, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './common.js';
+import { zoneBatchsize, zoneHighsize, zoneLimits, MIN_PERCPU_PAGELIST_HIGH_FRACTION } from './zone-math.js';
 
 // alloc_flags (mm/internal.h, v6.8).
 const ALLOC_WMARK_MIN = 0;
@@ -238,7 +238,6 @@ export class BuddyAllocator implements PageAllocator {
   private readonly shrinkers: Shrinker[] = [];
   private readonly checks: boolean;
   private readonly nodeOfCpu: Int32Array;
-  private readonly lowmemManaged: number;
   /** ALLOC_NOFRAGMENT per (node, highest zone). */
   private readonly nofragment: Uint8Array;
   // Statistics.
@@ -275,16 +274,8 @@ export class BuddyAllocator implements PageAllocator {
       for (let b = Math.ceil(r.start / PAGEBLOCK_NR_PAGES); b * PAGEBLOCK_NR_PAGES < r.end; b++) this.blockMt[b] = MigrateType.MOVABLE;
     }
     this.nodeOfCpu = Int32Array.from(layout.cpuNode);
-    this.zonelists = layout.nodes.map((n) =>
-      Array.from({ length: MAX_NR_ZONES }, (_, highest) => {
-        const ids: number[] = [];
-        const order = [n.id, ...layout.nodes.map((m) => m.id).filter((id) => id !== n.id)];
-        for (const node of order) for (let t = highest; t >= 0; t--) ids.push(node * MAX_NR_ZONES + t);
-        return Int32Array.from(ids.filter((id) => layout.zones[id]!.present > 0));
-      }),
-    );
+    this.zonelists = layout.nodes.map((n) => Array.from({ length: MAX_NR_ZONES }, (_, highest) => Int32Array.from(layout.zonelist(n.id, highest))));
     for (const [pfn, order] of layout.bootBlocks()) this.freeBootBlock(pfn, order);
-    this.lowmemManaged = this.zoneArr.filter((z) => z.type <= 2).reduce((s, z) => s + z.managed, 0);
     this.setupWatermarks(machine, config);
     this.nofragment = this.computeNofragment();
   }
@@ -299,23 +290,19 @@ export class BuddyAllocator implements PageAllocator {
     this.freeOneBlock(zone, pfn, order, this.blockMt[pfn >>> PAGEBLOCK_ORDER]!, true);
   }
 
+  /** Watermarks, lowmem reserve and per-CPU batch/high limits (`init_per_zone_wmark_min`, `zone_pcp_update`). */
   private setupWatermarks(machine: Machine, config: SystemConfig): void {
-    const minKb = minFreeKbytes(this.zoneArr, config.machine);
-    for (const node of machine.layout.nodes) {
-      const zs = node.zones.map((z) => this.zoneArr[z.id]!);
-      const reserves = lowmemReserves(zs);
-      zs.forEach((z, i) => {
-        const [min, low, high] = zoneWatermarks(z, this.lowmemManaged, minKb);
-        z.wmark[0] = min;
-        z.wmark[1] = low;
-        z.wmark[2] = high;
-        z.lowmemReserve = reserves[i]!;
-        const batch = zoneBatchsize(z.managed);
-        z.pcpBatch = batch;
-        z.pcpHighMin = zoneHighsize(z.managed, low, batch, node.cpus.length, 0);
-        z.pcpHighMax = zoneHighsize(z.managed, low, batch, node.cpus.length, MIN_PERCPU_PAGELIST_HIGH_FRACTION);
-        // pcp->high starts at 0 and is clamped into [high_min, high_max] on first use.
-      });
+    const limits = zoneLimits(this.zoneArr, config.machine);
+    for (const z of this.zoneArr) {
+      const { wmark, lowmemReserve } = limits[z.id]!;
+      z.wmark.set(wmark);
+      z.lowmemReserve = lowmemReserve;
+      const nodeCpus = machine.layout.nodes[z.node]!.cpus.length;
+      const batch = zoneBatchsize(z.managed);
+      z.pcpBatch = batch;
+      // pcp->high starts at 0 and is clamped into [high_min, high_max] on first use.
+      z.pcpHighMin = zoneHighsize(z.managed, wmark[1], batch, nodeCpus, 0);
+      z.pcpHighMax = zoneHighsize(z.managed, wmark[1], batch, nodeCpus, MIN_PERCPU_PAGELIST_HIGH_FRACTION);
     }
   }
 
@@ -868,16 +855,7 @@ export class BuddyAllocator implements PageAllocator {
         if (gfp & __GFP_NORETRY || (costly && !(gfp & __GFP_RETRY_MAYFAIL)) || progress === 0) break;
       }
     }
-    if (gfp & __GFP_NOFAIL) {
-      throw new AllocatorError('nofail-exhausted', `__GFP_NOFAIL order-${order} allocation cannot be satisfied: memory is exhausted and the OOM killer is not modelled`, {
-        policy: this.policy,
-        op: 'alloc_pages',
-        size: order,
-      });
-    }
-    if (!(gfp & __GFP_NOWARN)) {
-      this.machine.log.printk(`${this.machine.ctx.comm}: page allocation failure: order:${order}, mode:0x${gfp.toString(16)}(${formatGfp(gfp)}), nodemask=(null)`);
-    }
+    allocFailure(this.machine, this.policy, order, gfp);
     return -1;
   }
 
@@ -905,6 +883,7 @@ export class BuddyAllocator implements PageAllocator {
 
   /** `prep_new_page` / `post_alloc_hook`. */
   private prepNewPage(pfn: number, order: number, gfp: Gfp, mt: number): void {
+    if (this.checks) checkNewPages(this.machine, pfn, order, this.policy);
     prepAllocatedBlock(this.machine, pfn, order, gfp, mt);
     this.nAllocs++;
     this.allocated += 1 << order;
@@ -915,6 +894,7 @@ export class BuddyAllocator implements PageAllocator {
   /** {@inheritDoc PageAllocator.freePages} */
   freePages(pfn: Pfn, order: number): void {
     validateFree(this.machine, pfn, order, this.policy, this.isFreeFn);
+    if (this.checks && order > 0) checkFreeTails(this.machine, pfn, order, this.policy);
     if (--this.mm.refcount[pfn]! > 0) {
       for (const [p, o] of splitNonCompoundOnPut(this.machine, pfn, order)) this.freeTheBlock(p, o);
       return;

@@ -5,10 +5,10 @@
  */
 
 import { AllocatorError } from '../../interfaces/errors.js';
-import { __GFP_BITS_MASK, __GFP_COMP, __GFP_ZERO, formatGfp, validateGfp, type Gfp } from '../../interfaces/gfp.js';
+import { __GFP_BITS_MASK, __GFP_COMP, __GFP_NOFAIL, __GFP_NOWARN, __GFP_ZERO, formatGfp, validateGfp, type Gfp } from '../../interfaces/gfp.js';
 import { MAX_PAGE_ORDER, type Pfn } from '../../interfaces/units.js';
 import type { Machine } from '../../machine/machine.js';
-import { OWNER_MASK, OWNER_SHIFT, Owner, PAGE_FLAGS_CHECK_AT_FREE, PG_ALLOCATED, PG_HEAD, PG_RESERVED, PG_TAIL } from '../../machine/memmap.js';
+import { OWNER_MASK, OWNER_SHIFT, Owner, PAGE_FLAGS_CHECK_AT_FREE, PAGE_FLAGS_CHECK_AT_PREP, PG_ALLOCATED, PG_HEAD, PG_RESERVED, PG_TAIL } from '../../machine/memmap.js';
 
 /** Start of the vmemmap array (`struct page *` values printed by tracepoints). */
 const VMEMMAP_START = 0xffffea0000000000n;
@@ -64,13 +64,7 @@ export function validateFree(machine: Machine, pfn: number, order: number, polic
   if (mm.order[pfn] !== order) {
     throw new AllocatorError('invalid-free', `${where} heads an order-${mm.order[pfn]} block, not order ${order}`, { policy, op, addr: pfn, size: order });
   }
-  if (f & PAGE_FLAGS_CHECK_AT_FREE) {
-    throw new AllocatorError(
-      'bad-page',
-      `BUG: Bad page state in process ${machine.ctx.comm}  pfn:${pfn.toString(16).padStart(5, '0')}: PAGE_FLAGS_CHECK_AT_FREE flag(s) set (${mm.describeFlags(pfn)})`,
-      { policy, op, addr: pfn },
-    );
-  }
+  if (f & PAGE_FLAGS_CHECK_AT_FREE) throw badPage(machine, pfn, 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set', policy, op);
 }
 
 /** Throws `misuse` unless `pfn` heads an allocated block (`get_page`). */
@@ -144,4 +138,68 @@ export function countNuma(z: { node: number; numaHit: number; numaMiss: number; 
   else z.numaMiss++;
   if (z.node === local) z.numaLocal++;
   else z.numaOther++;
+}
+
+/**
+ * The end of a failed allocation: `__GFP_NOFAIL` throws (the simulation has
+ * no OOM killer to loop on); otherwise `warn_alloc` logs the kernel's line
+ * unless `__GFP_NOWARN`.
+ *
+ * @throws AllocatorError `nofail-exhausted`
+ */
+export function allocFailure(machine: Machine, policy: string, order: number, gfp: Gfp): void {
+  if (gfp & __GFP_NOFAIL) {
+    throw new AllocatorError('nofail-exhausted', `__GFP_NOFAIL order-${order} allocation cannot be satisfied: memory is exhausted and the OOM killer is not modelled`, {
+      policy,
+      op: 'alloc_pages',
+      size: order,
+    });
+  }
+  if (!(gfp & __GFP_NOWARN)) {
+    machine.log.printk(`${machine.ctx.comm}: page allocation failure: order:${order}, mode:0x${gfp.toString(16)}(${formatGfp(gfp)}), nodemask=(null)`);
+  }
+}
+
+/**
+ * `free_tail_page_prepare` (debug checks): every tail frame of a block being
+ * freed must belong to it — compound tails carry PG_tail and point at the
+ * head, other tails carry no page-allocator state.
+ *
+ * @throws AllocatorError `bad-page` with the kernel's reason
+ */
+export function checkFreeTails(machine: Machine, pfn: number, order: number, policy: string): void {
+  const mm = machine.memmap;
+  const compound = (mm.flags[pfn]! & PG_HEAD) !== 0;
+  for (let p = pfn + 1; p < pfn + (1 << order); p++) {
+    const f = mm.flags[p]!;
+    let reason = '';
+    if (compound && !(f & PG_TAIL)) reason = 'PageTail not set';
+    else if (compound && mm.next[p] !== pfn) reason = 'compound_head not consistent';
+    else if (f & (PAGE_FLAGS_CHECK_AT_FREE | PG_ALLOCATED | PG_HEAD) || (!compound && f & PG_TAIL)) reason = 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set';
+    if (reason) throw badPage(machine, p, reason, policy, 'free_pages');
+  }
+}
+
+/**
+ * `check_new_pages` (debug checks): no frame of a block about to be handed
+ * out may carry state (`PAGE_FLAGS_CHECK_AT_PREP`) or a reference.
+ *
+ * @throws AllocatorError `bad-page`
+ */
+export function checkNewPages(machine: Machine, pfn: number, order: number, policy: string): void {
+  const mm = machine.memmap;
+  for (let p = pfn; p < pfn + (1 << order); p++) {
+    if (mm.flags[p]! & (PAGE_FLAGS_CHECK_AT_PREP | PG_ALLOCATED)) throw badPage(machine, p, 'PAGE_FLAGS_CHECK_AT_PREP flag(s) set', policy, 'alloc_pages');
+    if (mm.refcount[p] !== 0) throw badPage(machine, p, 'nonzero _refcount', policy, 'alloc_pages');
+  }
+}
+
+/** A `bad_page` report as an error: header line, then `page dumped because: <reason>`. */
+export function badPage(machine: Machine, pfn: number, reason: string, policy: string, op: string): AllocatorError {
+  const mm = machine.memmap;
+  return new AllocatorError(
+    'bad-page',
+    `BUG: Bad page state in process ${machine.ctx.comm}  pfn:${pfn.toString(16).padStart(5, '0')} (refcount:${mm.refcount[pfn]} flags: ${mm.describeFlags(pfn)}) page dumped because: ${reason}`,
+    { policy, op, addr: pfn },
+  );
 }

@@ -28,12 +28,12 @@ import type { SystemConfig } from '../../interfaces/config.js';
 import type { Machine } from '../../machine/machine.js';
 import type { PageAllocStats, PageAllocator, Shrinker, ZoneReport } from '../../interfaces/page-allocator.js';
 import { AllocatorError } from '../../interfaces/errors.js';
-import { MAX_NR_ZONES, MIGRATE_TYPES, MigrateType, __GFP_DIRECT_RECLAIM, __GFP_NOFAIL, __GFP_NOWARN, formatGfp, gfpMigratetype, gfpZone, type Gfp, type ZoneType } from '../../interfaces/gfp.js';
+import { MAX_NR_ZONES, MIGRATE_TYPES, MigrateType, __GFP_DIRECT_RECLAIM, gfpMigratetype, gfpZone, type Gfp, type ZoneType } from '../../interfaces/gfp.js';
 import { MAX_VIOLATIONS, type Violation } from '../../interfaces/invariants.js';
 import { MAX_PAGE_ORDER, NO_PFN, NR_PAGE_ORDERS, PAGEBLOCK_ORDER, type Pfn } from '../../interfaces/units.js';
 import { PG_ALLOCATED, PG_RESERVED } from '../../machine/memmap.js';
-import { clearFreedBlock, countNuma, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './common.js';
-import { lowmemReserves, minFreeKbytes, zoneWatermarks } from './zone-math.js';
+import { allocFailure, checkFreeTails, checkNewPages, clearFreedBlock, countNuma, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './common.js';
+import { zoneLimits } from './zone-math.js';
 
 interface FfZone {
   readonly id: number;
@@ -69,6 +69,7 @@ interface FfZone {
 export class FirstFitAllocator implements PageAllocator {
   readonly policy: string = 'firstfit';
   private readonly machine: Machine;
+  private readonly checks: boolean;
   private readonly used: Uint8Array;
   private readonly zoneArr: FfZone[];
   private readonly zonelists: number[][][];
@@ -82,18 +83,11 @@ export class FirstFitAllocator implements PageAllocator {
 
   constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) config: SystemConfig) {
     this.machine = machine;
+    this.checks = config.debug.checks;
     const layout = machine.layout;
     this.used = new Uint8Array(layout.nrPages).fill(1);
     this.zoneArr = layout.zones.map((z) => ({ ...z, managed: 0, free: 0, hint: z.startPfn, wmark: [0, 0, 0], lowmemReserve: [], numaHit: 0, numaMiss: 0, numaLocal: 0, numaOther: 0 }));
-    this.zonelists = layout.nodes.map((n) =>
-      Array.from({ length: MAX_NR_ZONES }, (_, highest) => {
-        const ids: number[] = [];
-        for (const node of [n.id, ...layout.nodes.map((m) => m.id).filter((id) => id !== n.id)]) {
-          for (let t = highest; t >= 0; t--) ids.push(node * MAX_NR_ZONES + t);
-        }
-        return ids.filter((id) => layout.zones[id]!.present > 0);
-      }),
-    );
+    this.zonelists = layout.nodes.map((n) => Array.from({ length: MAX_NR_ZONES }, (_, highest) => layout.zonelist(n.id, highest)));
     const flags = machine.memmap.flags;
     for (const [pfn, order] of layout.bootBlocks()) {
       const zone = this.zoneArr[layout.zoneOf(pfn)]!;
@@ -104,16 +98,10 @@ export class FirstFitAllocator implements PageAllocator {
       zone.managed += 1 << order;
       zone.free += 1 << order;
     }
-    const minKb = minFreeKbytes(this.zoneArr, config.machine);
-    const lowmem = this.zoneArr.filter((z) => z.type <= 2).reduce((s, z) => s + z.managed, 0);
-    for (const node of layout.nodes) {
-      const zs = node.zones.map((z) => this.zoneArr[z.id]!);
-      const res = lowmemReserves(zs);
-      zs.forEach((z, i) => {
-        z.wmark = zoneWatermarks(z, lowmem, minKb);
-        z.lowmemReserve = res[i]!;
-      });
-    }
+    zoneLimits(this.zoneArr, config.machine).forEach((l, id) => {
+      this.zoneArr[id]!.wmark = l.wmark;
+      this.zoneArr[id]!.lowmemReserve = l.lowmemReserve;
+    });
   }
 
   /** {@inheritDoc PageAllocator.allocPages} */
@@ -130,15 +118,11 @@ export class FirstFitAllocator implements PageAllocator {
       pfn = this.search(zonelist, order, node);
     }
     if (pfn < 0) {
-      if (gfp & __GFP_NOFAIL) {
-        throw new AllocatorError('nofail-exhausted', `__GFP_NOFAIL order-${order} allocation cannot be satisfied: memory exhausted`, { policy: this.policy, op: 'alloc_pages', size: order });
-      }
-      if (!(gfp & __GFP_NOWARN)) {
-        this.machine.log.printk(`${this.machine.ctx.comm}: page allocation failure: order:${order}, mode:0x${gfp.toString(16)}(${formatGfp(gfp)}), nodemask=(null)`);
-      }
+      allocFailure(this.machine, this.policy, order, gfp);
       this.nFailures++;
       return NO_PFN;
     }
+    if (this.checks) checkNewPages(this.machine, pfn, order, this.policy);
     prepAllocatedBlock(this.machine, pfn, order, gfp, gfpMigratetype(gfp));
     this.nAllocs++;
     this.allocated += 1 << order;
@@ -174,6 +158,7 @@ export class FirstFitAllocator implements PageAllocator {
   /** {@inheritDoc PageAllocator.freePages} */
   freePages(pfn: Pfn, order: number): void {
     validateFree(this.machine, pfn, order, this.policy, this.isFreeFn);
+    if (this.checks && order > 0) checkFreeTails(this.machine, pfn, order, this.policy);
     if (--this.machine.memmap.refcount[pfn]! > 0) {
       for (const [p, o] of splitNonCompoundOnPut(this.machine, pfn, order)) this.release(p, o);
       return;

@@ -106,3 +106,26 @@ export function zoneHighsize(managed: number, lowWmark: number, batch: number, n
   const split = nodeCpus > 0 ? nodeCpus : 1;
   return Math.max(Math.floor(total / split), batch << 2);
 }
+
+/** Watermarks and lowmem reserve of one zone. */
+export interface ZoneLimits {
+  readonly wmark: [min: number, low: number, high: number];
+  readonly lowmemReserve: number[];
+}
+
+/**
+ * Everything `init_per_zone_wmark_min` computes, for every zone (indexed
+ * like `zones`, grouped by node in MAX_NR_ZONES runs): `min_free_kbytes`,
+ * then each zone's watermarks and lowmem reserve.
+ */
+export function zoneLimits(zones: readonly ZoneManaged[], opts: MachineOpts): ZoneLimits[] {
+  const minKb = minFreeKbytes(zones, opts);
+  const lowmem = zones.filter((z) => z.type <= ZoneType.NORMAL).reduce((s, z) => s + z.managed, 0);
+  const out: ZoneLimits[] = [];
+  for (let base = 0; base < zones.length; base += MAX_NR_ZONES) {
+    const nodeZones = zones.slice(base, base + MAX_NR_ZONES);
+    const res = lowmemReserves(nodeZones);
+    nodeZones.forEach((z, i) => out.push({ wmark: zoneWatermarks(z, lowmem, minKb), lowmemReserve: res[i]! }));
+  }
+  return out;
+}

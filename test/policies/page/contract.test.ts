@@ -102,6 +102,16 @@ describe.each(policyNames('page'))('page allocator contract: %s', (page) => {
     expect(() => sys.pages.freePages(p, 0)).toThrow(/BUG: Bad page state in process allocsim {2}pfn:.*PAGE_FLAGS_CHECK_AT_FREE/);
   });
 
+  it('catches a corrupted tail frame on free when debug checks are on (free_tail_page_prepare)', () => {
+    const sys = small(page);
+    const p = sys.pages.allocPages(2, GFP_KERNEL | __GFP_COMP);
+    sys.machine.memmap.next[p + 2] = p + 1;
+    expect(() => sys.pages.freePages(p, 2)).toThrow(/pfn:[0-9a-f]+ .*page dumped because: compound_head not consistent/);
+    sys.machine.memmap.next[p + 2] = p;
+    sys.pages.freePages(p, 2);
+    expect(sys.checkInvariants()).toEqual([]);
+  });
+
   it('runs out of memory as a value, logs the failure, and throws only for __GFP_NOFAIL', () => {
     const sys = small(page);
     let n = 0;
