@@ -3,7 +3,7 @@
 import type { Command } from 'fast-check';
 import { GFP_ATOMIC, GFP_DMA, GFP_DMA32, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, GFP_NOWAIT, __GFP_COMP, __GFP_NOWARN, __GFP_RECLAIMABLE, __GFP_ZERO, formatGfp, type Gfp } from '../../../interfaces/gfp.js';
 import { NO_PFN } from '../../../interfaces/units.js';
-import { checkAll, checkFailureAllowed, writePattern, type PageModel, type PageReal } from './model.js';
+import { checkAll, checkFailureAllowed, holdBlock, type PageModel, type PageReal } from './model.js';
 
 /** The masks the fuzz draws from. */
 export const FUZZ_GFPS: readonly Gfp[] = [
@@ -31,11 +31,7 @@ export class AllocCommand implements Command<PageModel, PageReal> {
     const gfp = FUZZ_GFPS[this.gfpIndex % FUZZ_GFPS.length]!;
     const pfn = real.sys.pages.allocPages(this.order, gfp);
     if (pfn === NO_PFN) checkFailureAllowed(model, real, this.order, gfp);
-    else {
-      const b = { pfn, order: this.order, compound: (gfp & __GFP_COMP) !== 0, pattern: ++model.stamp, refs: 0 };
-      model.held.push(b);
-      writePattern(real, b);
-    }
+    else holdBlock(model, real, pfn, this.order, (gfp & __GFP_COMP) !== 0);
     checkAll(real);
   }
   toString(): string {

@@ -7,7 +7,7 @@ import type { Command } from 'fast-check';
 import { __GFP_COMP } from '../../../interfaces/gfp.js';
 import { NO_PFN, type Pfn } from '../../../interfaces/units.js';
 import { FUZZ_GFPS } from './alloc.js';
-import { checkAll, checkFailureAllowed, checkPattern, writePattern, type PageModel, type PageReal } from './model.js';
+import { checkAll, checkFailureAllowed, checkPattern, holdBlock, type PageModel, type PageReal } from './model.js';
 
 /** Allocates blocks of one order until one fails or `limit` succeed. */
 export class ExhaustCommand implements Command<PageModel, PageReal> {
@@ -27,9 +27,7 @@ export class ExhaustCommand implements Command<PageModel, PageReal> {
         checkFailureAllowed(model, real, this.order, gfp);
         break;
       }
-      const b = { pfn, order: this.order, compound: (gfp & __GFP_COMP) !== 0, pattern: ++model.stamp, refs: 0 };
-      model.held.push(b);
-      writePattern(real, b);
+      holdBlock(model, real, pfn, this.order, (gfp & __GFP_COMP) !== 0);
     }
     checkAll(real);
   }

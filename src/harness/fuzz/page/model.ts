@@ -115,3 +115,10 @@ export function checkFailureAllowed(model: PageModel, real: PageReal, order: num
     }
   }
 }
+
+/** Records a block the client just got and writes its pattern. */
+export function holdBlock(model: PageModel, real: PageReal, pfn: number, order: number, compound: boolean): void {
+  const b = { pfn, order, compound, pattern: ++model.stamp, refs: 0 };
+  model.held.push(b);
+  writePattern(real, b);
+}
