@@ -6,6 +6,7 @@
 import type { ServiceIdentifier } from 'inversify';
 import type { SystemConfig } from './config.js';
 import type { PageAllocator } from './page-allocator.js';
+import type { SlabBackend } from './slab.js';
 import type { Machine } from '../machine/machine.js';
 
 /** The validated system configuration. */
@@ -14,3 +15,5 @@ export const CONFIG = Symbol.for('allocsim/Config') as ServiceIdentifier<SystemC
 export const MACHINE = Symbol.for('allocsim/Machine') as ServiceIdentifier<Machine>;
 /** The page allocator. */
 export const PAGE_ALLOCATOR = Symbol.for('allocsim/PageAllocator') as ServiceIdentifier<PageAllocator>;
+/** The slab backend (SLUB, SLAB or SLOB). */
+export const SLAB_BACKEND = Symbol.for('allocsim/SlabBackend') as ServiceIdentifier<SlabBackend>;

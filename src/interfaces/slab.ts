@@ -1,0 +1,160 @@
+/**
+ * The slab layer contract (Linux `mm/slab.h`): one strategy-free front end
+ * (`SlabCommon`, our `slab_common.c`: cache registry, validation, merging,
+ * kmalloc size classes, large kmalloc, tracing, statistics, /proc/slabinfo)
+ * over three backends (SLUB, SLAB, SLOB) that implement only what differs:
+ * object layout, slab geometry, per-CPU state and the alloc/free paths.
+ *
+ * Addresses are kernel virtual addresses in the direct map (PAGE_OFFSET +
+ * physical). A backend keeps free pointers, freelist index arrays and SLOB
+ * headers in simulated memory, where Linux keeps them.
+ */
+
+import type { Gfp } from './gfp.js';
+import type { InvariantChecked } from './invariants.js';
+
+// SLAB_* cache flags, Linux 6.8 values (include/linux/slab.h).
+export const SLAB_CONSISTENCY_CHECKS = 0x100;
+export const SLAB_RED_ZONE = 0x400;
+export const SLAB_POISON = 0x800;
+export const SLAB_KMALLOC = 0x1000;
+export const SLAB_HWCACHE_ALIGN = 0x2000;
+export const SLAB_CACHE_DMA = 0x4000;
+export const SLAB_CACHE_DMA32 = 0x8000;
+export const SLAB_STORE_USER = 0x10000;
+export const SLAB_RECLAIM_ACCOUNT = 0x20000;
+export const SLAB_PANIC = 0x40000;
+export const SLAB_TYPESAFE_BY_RCU = 0x80000;
+export const SLAB_TRACE = 0x200000;
+export const SLAB_NOLEAKTRACE = 0x800000;
+export const SLAB_NO_MERGE = 0x1000000;
+export const SLAB_ACCOUNT = 0x4000000;
+/** Flags a cache may be created with. */
+export const SLAB_FLAGS_MASK =
+  SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON | SLAB_KMALLOC | SLAB_HWCACHE_ALIGN | SLAB_CACHE_DMA | SLAB_CACHE_DMA32 | SLAB_STORE_USER |
+  SLAB_RECLAIM_ACCOUNT | SLAB_PANIC | SLAB_TYPESAFE_BY_RCU | SLAB_TRACE | SLAB_NOLEAKTRACE | SLAB_NO_MERGE | SLAB_ACCOUNT;
+/** Flags that make a cache unmergeable (`SLAB_NEVER_MERGE`). */
+export const SLAB_NEVER_MERGE = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_TRACE | SLAB_TYPESAFE_BY_RCU | SLAB_NOLEAKTRACE | SLAB_NO_MERGE;
+/** Flags that must agree for two caches to merge (`SLAB_MERGE_SAME`). */
+export const SLAB_MERGE_SAME = SLAB_RECLAIM_ACCOUNT | SLAB_CACHE_DMA | SLAB_CACHE_DMA32 | SLAB_ACCOUNT;
+
+/** `ZERO_SIZE_PTR`: what kmalloc(0) returns. */
+export const ZERO_SIZE_PTR = 16;
+/** Largest object a kmem_cache may have (we follow KMALLOC_MAX_SIZE, 4 MiB). */
+export const KMALLOC_MAX_SIZE = 4 << 20;
+/** `ARCH_KMALLOC_MINALIGN` on x86_64. */
+export const ARCH_KMALLOC_MINALIGN = 8;
+/** Cache line size on x86_64. */
+export const CACHE_LINE_SIZE = 64;
+
+/** What `kmem_cache_create` asks for. */
+export interface CacheSpec {
+  readonly name: string;
+  /** `object_size`: bytes the user asked for. */
+  readonly size: number;
+  /** Requested alignment (0 or a power of two). */
+  readonly align: number;
+  /** SLAB_* flags. */
+  readonly flags: number;
+  /** Constructor run on each object when its slab is created (Linux semantics). */
+  readonly ctor?: (obj: number) => void;
+}
+
+/** A cache's geometry as the backend computed it. */
+export interface CacheGeometry {
+  /** `object_size`. */
+  readonly objectSize: number;
+  /** Stride between objects (`s->size` / `cachep->size`): /proc/slabinfo's objsize. */
+  readonly size: number;
+  /** Final alignment. */
+  readonly align: number;
+  /** Objects per slab of the preferred order (`oo_objects` / `cachep->num`). */
+  readonly objPerSlab: number;
+  /** Slab order (pages per slab = 1 << order). */
+  readonly order: number;
+  /** Bytes `ksize()` reports for objects of this cache. */
+  readonly usable: number;
+  /** /proc/slabinfo tunables: limit, batchcount, sharedfactor (0 0 0 for SLUB). */
+  readonly tunables: readonly [number, number, number];
+  /** Backend-specific layout facts for reports (free pointer offset, colour, mode, …). */
+  readonly details: Readonly<Record<string, number | string>>;
+}
+
+/** A cache's object and slab counts, with the backend's /proc/slabinfo semantics. */
+export interface CacheCounters {
+  readonly activeObjs: number;
+  readonly numObjs: number;
+  readonly activeSlabs: number;
+  readonly numSlabs: number;
+  readonly sharedAvail: number;
+  /** Objects currently allocated to clients (exact, whatever slabinfo says). */
+  readonly inUse: number;
+  /** Slabs on partial lists (node and per-CPU). */
+  readonly partialSlabs: number;
+  /** Pages held by the cache's slabs. */
+  readonly pages: number;
+}
+
+/** Statistics of a backend, the same shape for every policy. */
+export interface SlabStats {
+  readonly allocs: number;
+  readonly frees: number;
+  /** Allocations served by the per-CPU fast path (SLUB cpu freelist, SLAB array cache hit). */
+  readonly fastAllocs: number;
+  /** Frees served by the per-CPU fast path. */
+  readonly fastFrees: number;
+  /** Slabs created and destroyed (pages from and to the page allocator). */
+  readonly slabsCreated: number;
+  readonly slabsFreed: number;
+  /** Page-allocator calls made (allocations + frees). */
+  readonly pageAllocatorCalls: number;
+  /** Pages currently held for slabs, by reclaimability. */
+  readonly pagesReclaimable: number;
+  readonly pagesUnreclaimable: number;
+}
+
+/**
+ * A slab backend. Cache ids are small integers the backend hands out;
+ * every method validates its arguments and throws AllocatorError on misuse
+ * (unknown cache, foreign or interior pointer, double free), leaving the
+ * state unchanged. Out of memory is 0.
+ */
+export interface SlabBackend extends InvariantChecked {
+  /** Policy name as in `POLICIES.slab`. */
+  readonly policy: string;
+  /** Smallest kmalloc size class (`KMALLOC_MIN_SIZE`): 8 SLUB/SLOB, 32 SLAB. */
+  readonly kmallocMinSize: number;
+  /** Flags kmalloc caches are created with (`ARCH_KMALLOC_FLAGS`): 0 SLUB, SLAB_HWCACHE_ALIGN SLAB. */
+  readonly kmallocCacheFlags: number;
+  /** Largest kmalloc request served by the backend; larger ones go to the page allocator (8192 SLUB/SLAB; 4087 SLOB: `size < PAGE_SIZE - 8`). */
+  readonly kmallocMaxCacheSize: number;
+  /** Whether /proc/slabinfo exists (false for SLOB). */
+  readonly hasSlabinfo: boolean;
+  /** Whether `kmem_cache_create` may alias an existing compatible cache (`__kmem_cache_alias`): SLUB and SLAB yes, SLOB no. */
+  readonly mergeable: boolean;
+
+  /** Creates a cache: computes its geometry. @throws AllocatorError `config` when impossible */
+  createCache(spec: CacheSpec, kmalloc: boolean): number;
+  /** Destroys a cache (`__kmem_cache_shutdown`): returns the number of objects still live (the cache is then left in place, as Linux does). */
+  destroyCache(cache: number): number;
+  /** Allocates an object; 0 when out of memory. */
+  alloc(cache: number, gfp: Gfp): number;
+  /** Frees an object of `cache`. @throws AllocatorError `invalid-free`, `double-free`, `misuse` */
+  free(cache: number, addr: number): void;
+  /** Releases what can be released (`kmem_cache_shrink`): per-CPU state and empty slabs; returns pages freed. */
+  shrink(cache: number): number;
+  /** Cache that owns `addr` (from the page's slab metadata), or -1 when `addr` is not in a slab. */
+  cacheOf(addr: number): number;
+  /** The object start that `addr` points into (`nearest_obj`), or -1 when not in a slab. */
+  objectStart(addr: number): number;
+  geometry(cache: number): CacheGeometry;
+  counters(cache: number): CacheCounters;
+  stats(): SlabStats;
+  /**
+   * SLOB implements kmalloc itself (header + slob_alloc, no caches); the
+   * other backends leave these undefined and the front end uses kmalloc caches.
+   */
+  kmalloc?(size: number, gfp: Gfp): number;
+  kfree?(addr: number): void;
+  ksize?(addr: number): number;
+}
