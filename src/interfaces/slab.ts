@@ -158,3 +158,51 @@ export interface SlabBackend extends InvariantChecked {
   kfree?(addr: number): void;
   ksize?(addr: number): number;
 }
+
+/** A cache handle returned by `kmemCacheCreate`. */
+export type CacheHandle = number;
+
+/** Information about one cache for listings and reports. */
+export interface CacheInfo {
+  readonly handle: CacheHandle;
+  readonly name: string;
+  /** Other names merged into this cache. */
+  readonly aliases: readonly string[];
+  readonly kmalloc: boolean;
+  readonly flags: number;
+  readonly geometry: CacheGeometry;
+  readonly counters: CacheCounters;
+}
+
+/**
+ * The slab layer's public API (the front end, `slab_common`): kmem_cache_*
+ * and kmalloc. Every policy is reached through it.
+ */
+export interface KmemApi {
+  /** The backend's policy name. */
+  readonly policy: string;
+  /** `kmem_cache_create`. @throws AllocatorError `config` for size 0, absurd alignment, bad flags or a duplicate name */
+  kmemCacheCreate(name: string, size: number, align?: number, flags?: number, ctor?: (obj: number) => void): CacheHandle;
+  /** `kmem_cache_destroy`: returns objects still live (reported as `Objects remaining on __kmem_cache_shutdown()`). */
+  kmemCacheDestroy(cache: CacheHandle): number;
+  kmemCacheAlloc(cache: CacheHandle, gfp: Gfp): number;
+  kmemCacheFree(cache: CacheHandle, addr: number): void;
+  /** `kmem_cache_alloc_bulk`: all or nothing; returns the objects (empty when out of memory). */
+  kmemCacheAllocBulk(cache: CacheHandle, gfp: Gfp, n: number): number[];
+  kmemCacheFreeBulk(cache: CacheHandle, addrs: readonly number[]): void;
+  /** `kmem_cache_shrink`: returns pages freed. */
+  kmemCacheShrink(cache: CacheHandle): number;
+  /** Finds a cache by name (or alias); -1 when none. */
+  findCache(name: string): CacheHandle;
+  kmalloc(size: number, gfp: Gfp): number;
+  kzalloc(size: number, gfp: Gfp): number;
+  kcalloc(n: number, size: number, gfp: Gfp): number;
+  kmallocArray(n: number, size: number, gfp: Gfp): number;
+  krealloc(addr: number, size: number, gfp: Gfp): number;
+  kfree(addr: number): void;
+  ksize(addr: number): number;
+  /** Bytes kmalloc really gives for a request (`kmalloc_size_roundup` as the allocator does it): what ftrace prints as bytes_alloc. */
+  kmallocBytesAlloc(size: number): number;
+  /** Every cache, newest first (the /proc/slabinfo order). */
+  caches(): CacheInfo[];
+}
