@@ -10,7 +10,9 @@ import type { SystemConfig, SystemConfigInput } from './interfaces/config.js';
 import { AllocatorError } from './interfaces/errors.js';
 import type { Violation } from './interfaces/invariants.js';
 import type { PageAllocator } from './interfaces/page-allocator.js';
-import { CONFIG, MACHINE, PAGE_ALLOCATOR } from './interfaces/tokens.js';
+import { CONFIG, KMEM, MACHINE, PAGE_ALLOCATOR, SLAB_BACKEND } from './interfaces/tokens.js';
+import type { SlabBackend } from './interfaces/slab.js';
+import { SlabCommon } from './policies/slab/slab-common.js';
 import { validateMachine } from './machine/layout.js';
 import { Machine } from './machine/machine.js';
 import { POLICIES, policyNames } from './policies/registry.js';
@@ -19,7 +21,7 @@ import { checkCrossLayer } from './harness/cross-layer.js';
 /** Default configuration. */
 export const DEFAULT_CONFIG: SystemConfig = {
   machine: { memBytes: 1 << 30, cpus: 4, nodes: 1, kernelImageBytes: 32 << 20, thp: true },
-  policies: { page: 'buddy' },
+  policies: { page: 'buddy', slab: 'slub' },
   debug: { checks: true, trace: false },
   seed: 1,
 };
@@ -28,6 +30,8 @@ export const DEFAULT_CONFIG: SystemConfig = {
 export interface SystemOverrides {
   /** A class implementing PageAllocator; injected like the built-in ones. */
   readonly page?: Newable<PageAllocator>;
+  /** A class implementing SlabBackend. */
+  readonly slab?: Newable<SlabBackend>;
 }
 
 /** One container's worth of wired layers. */
@@ -35,6 +39,10 @@ export interface System {
   readonly config: SystemConfig;
   readonly machine: Machine;
   readonly pages: PageAllocator;
+  /** The slab layer: kmem_cache_* and kmalloc. */
+  readonly kmem: SlabCommon;
+  /** The slab backend under it. */
+  readonly slab: SlabBackend;
   /** Every layer's invariants plus the cross-layer ones (X1, X2). */
   checkInvariants(): Violation[];
 }
@@ -54,6 +62,9 @@ export function resolveConfig(input: SystemConfigInput = {}): SystemConfig {
   const problems = validateMachine(config.machine);
   if (!(config.policies.page in POLICIES.page)) {
     problems.push(`unknown page-allocator policy '${config.policies.page}' (known: ${policyNames('page').join(', ')})`);
+  }
+  if (!(config.policies.slab in POLICIES.slab)) {
+    problems.push(`unknown slab policy '${config.policies.slab}' (known: ${policyNames('slab').join(', ')})`);
   }
   if (!Number.isInteger(config.seed) || config.seed < 0 || config.seed > 0xffffffff) problems.push(`seed ${String(config.seed)} is not an integer in 0..2^32-1`);
   if (problems.length) throw new AllocatorError('config', `invalid configuration: ${problems.join('; ')}`, { problems });
@@ -75,11 +86,19 @@ export function createSystem(input: SystemConfigInput = {}, overrides: SystemOve
   container.bind(MACHINE).toConstantValue(machine);
   if (overrides.page) container.bind(PAGE_ALLOCATOR).to(overrides.page).inSingletonScope();
   else container.load(POLICIES.page[config.policies.page as keyof typeof POLICIES.page].module);
+  if (overrides.slab) container.bind(SLAB_BACKEND).to(overrides.slab).inSingletonScope();
+  else container.load(POLICIES.slab[config.policies.slab as keyof typeof POLICIES.slab].module);
+  container.bind(SlabCommon).toSelf().inSingletonScope();
+  container.bind(KMEM).toService(SlabCommon);
   const pages = container.get(PAGE_ALLOCATOR);
+  const slab = container.get(SLAB_BACKEND);
+  const kmem = container.get(SlabCommon);
   return {
     config,
     machine,
     pages,
-    checkInvariants: () => [...pages.checkInvariants(), ...checkCrossLayer(machine, pages)],
+    kmem,
+    slab,
+    checkInvariants: () => [...pages.checkInvariants(), ...slab.checkInvariants(), ...checkCrossLayer(machine, pages)],
   };
 }

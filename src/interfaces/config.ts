@@ -41,6 +41,8 @@ export interface DebugOpts {
 export interface PolicyChoice {
   /** Page allocator policy. @defaultValue 'buddy' */
   readonly page: string;
+  /** Slab allocator policy. @defaultValue 'slub' */
+  readonly slab: string;
 }
 
 /** A complete, validated configuration. */

@@ -6,7 +6,7 @@
 import type { ServiceIdentifier } from 'inversify';
 import type { SystemConfig } from './config.js';
 import type { PageAllocator } from './page-allocator.js';
-import type { SlabBackend } from './slab.js';
+import type { KmemApi, SlabBackend } from './slab.js';
 import type { Machine } from '../machine/machine.js';
 
 /** The validated system configuration. */
@@ -17,3 +17,5 @@ export const MACHINE = Symbol.for('allocsim/Machine') as ServiceIdentifier<Machi
 export const PAGE_ALLOCATOR = Symbol.for('allocsim/PageAllocator') as ServiceIdentifier<PageAllocator>;
 /** The slab backend (SLUB, SLAB or SLOB). */
 export const SLAB_BACKEND = Symbol.for('allocsim/SlabBackend') as ServiceIdentifier<SlabBackend>;
+/** The slab front end (kmem_cache_* and kmalloc). */
+export const KMEM = Symbol.for('allocsim/Kmem') as ServiceIdentifier<KmemApi>;

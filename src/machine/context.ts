@@ -21,6 +21,8 @@ export class ExecContext {
   pid = 1;
   /** Logical ticks since boot. */
   ticks = 0;
+  /** `call_site` the next traced allocation reports (`%pS` form); workloads and replays set it. */
+  caller = 'allocsim_client+0x0/0x0';
 
   /** @param nrCpus - CPUs of the machine */
   constructor(nrCpus: number) {

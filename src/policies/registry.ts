@@ -4,7 +4,9 @@
  */
 
 import { ContainerModule, type Newable } from 'inversify';
-import { PAGE_ALLOCATOR } from '../interfaces/tokens.js';
+import { PAGE_ALLOCATOR, SLAB_BACKEND } from '../interfaces/tokens.js';
+import type { SlabBackend } from '../interfaces/slab.js';
+import { SlubBackend } from './slab/slub.js';
 import type { PageAllocator } from '../interfaces/page-allocator.js';
 import { BuddyAllocator } from './page/buddy.js';
 import { FirstFitAllocator } from './page/firstfit.js';
@@ -24,11 +26,21 @@ export function pageAllocatorModule(cls: Newable<PageAllocator>): ContainerModul
   });
 }
 
+/** Module binding a slab backend class (singleton) to SLAB_BACKEND. */
+export function slabBackendModule(cls: Newable<SlabBackend>): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind(SLAB_BACKEND).to(cls).inSingletonScope();
+  });
+}
+
 /** Every policy of every layer, by name. */
 export const POLICIES = {
   page: {
     buddy: { module: pageAllocatorModule(BuddyAllocator), summary: 'Linux 6.8 buddy allocator: zones, migrate types, per-CPU lists, watermarks' },
     firstfit: { module: pageAllocatorModule(FirstFitAllocator), summary: 'naive baseline: first fit over a bitmap of frames, aligned, no per-CPU lists' },
+  },
+  slab: {
+    slub: { module: slabBackendModule(SlubBackend), summary: 'Linux 6.8 SLUB: per-CPU slab and freelist, per-CPU and node partial lists, free pointer inside objects' },
   },
 } as const satisfies Record<string, Record<string, PolicyEntry>>;
 

@@ -1,0 +1,480 @@
+/**
+ * How the slab front end works here (our `mm/slab_common.c`).
+ *
+ * One strategy-free layer over whichever backend (SLUB, SLAB, SLOB) is
+ * bound: it validates `kmem_cache_create` arguments, keeps the cache
+ * registry (newest first, as /proc/slabinfo lists it), merges compatible
+ * caches as `find_mergeable` does when the backend allows it, creates the
+ * kmalloc size classes (kmalloc-, kmalloc-cg-, kmalloc-rcl-, dma-kmalloc-,
+ * in Linux's creation order: each power of two with 96 after 64 and 192
+ * after 128), routes kmalloc by the `kmalloc_size_index` table and
+ * `fls(size - 1)`, sends requests above the backend's largest class to the
+ * page allocator as compound pages (`kmalloc_large`), routes kfree by the
+ * page's metadata (slab → its cache, large → the page allocator), implements
+ * kzalloc/kcalloc/kmalloc_array/krealloc/ksize, traces the kmem events in
+ * the kernel's text format, and registers a shrinker that shrinks every
+ * cache under memory pressure.
+ *
+ * Layers it may call: the slab backend and the page allocator.
+ *
+ * Known limitations: kmalloc-cg caches exist (kmem accounting on, as in
+ * distribution kernels) but no memory cgroup charges anything; no
+ * CONFIG_RANDOM_KMALLOC_CACHES copies; `kmem_cache_create` refuses a
+ * duplicate name (Linux only warns in debug builds).
+ */
+
+import { inject, injectable } from 'inversify';
+import { AllocatorError } from '../../interfaces/errors.js';
+import { __GFP_ACCOUNT, __GFP_COMP, __GFP_DMA, __GFP_RECLAIMABLE, __GFP_ZERO, formatGfp, type Gfp } from '../../interfaces/gfp.js';
+import type { PageAllocator } from '../../interfaces/page-allocator.js';
+import {
+  KMALLOC_MAX_SIZE,
+  SLAB_ACCOUNT,
+  SLAB_CACHE_DMA,
+  SLAB_FLAGS_MASK,
+  SLAB_KMALLOC,
+  SLAB_MERGE_SAME,
+  SLAB_NEVER_MERGE,
+  SLAB_NO_MERGE,
+  SLAB_RECLAIM_ACCOUNT,
+  ZERO_SIZE_PTR,
+  type CacheHandle,
+  type CacheInfo,
+  type KmemApi,
+  type SlabBackend,
+} from '../../interfaces/slab.js';
+import { MACHINE, PAGE_ALLOCATOR, SLAB_BACKEND } from '../../interfaces/tokens.js';
+import { NO_PFN, PAGE_OFFSET, PAGE_SIZE, formatKernelAddr, getOrder, type Pfn } from '../../interfaces/units.js';
+import type { Machine } from '../../machine/machine.js';
+import { OWNER_SHIFT, Owner, PG_ALLOCATED, OWNER_MASK } from '../../machine/memmap.js';
+import { calculateAlignment, fls } from './slab-math.js';
+
+/** `kmalloc_size_index[(size - 1) / 8]` for sizes 1..192 (index 1 = 96, 2 = 192). */
+export const KMALLOC_SIZE_INDEX = [3, 4, 5, 5, 6, 6, 6, 6, 1, 1, 1, 1, 7, 7, 7, 7, 2, 2, 2, 2, 2, 2, 2, 2] as const;
+/** Bytes of each kmalloc index. */
+export const KMALLOC_INDEX_SIZE = [0, 96, 192, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192] as const;
+/** kmalloc cache types in Linux's creation order (6.x with kmem accounting). */
+export const KMALLOC_TYPES = [
+  { prefix: 'kmalloc-', flags: 0 },
+  { prefix: 'kmalloc-cg-', flags: SLAB_ACCOUNT },
+  { prefix: 'kmalloc-rcl-', flags: SLAB_RECLAIM_ACCOUNT },
+  { prefix: 'dma-kmalloc-', flags: SLAB_CACHE_DMA },
+] as const;
+const TYPE_NORMAL = 0;
+const TYPE_CGROUP = 1;
+const TYPE_RECLAIM = 2;
+const TYPE_DMA = 3;
+/** Largest alignment kmem_cache_create accepts. */
+const MAX_ALIGN = PAGE_SIZE;
+
+/** Name of kmalloc size class `size` (`kmalloc-1k` style since 4.20). */
+export function kmallocName(prefix: string, size: number): string {
+  return prefix + (size >= 1024 ? `${size / 1024}k` : String(size));
+}
+
+interface CacheRecord {
+  readonly handle: CacheHandle;
+  readonly name: string;
+  readonly backendId: number;
+  readonly kmalloc: boolean;
+  readonly flags: number;
+  readonly size: number;
+  readonly align: number;
+  readonly hasCtor: boolean;
+  aliases: string[];
+  refcount: number;
+  alive: boolean;
+}
+
+/** Front-end statistics (cumulative). */
+export interface KmemStats {
+  readonly kmallocCalls: number;
+  readonly kfreeCalls: number;
+  readonly cacheAllocCalls: number;
+  readonly cacheFreeCalls: number;
+  /** Bytes asked for by every successful kmalloc. */
+  readonly bytesRequested: number;
+  /** Bytes those kmallocs really took (`bytes_alloc`). */
+  readonly bytesAllocated: number;
+  readonly largeAllocs: number;
+  /** Pages held by large kmallocs now. */
+  readonly largePages: number;
+  readonly failures: number;
+}
+
+/**
+ * The slab front end: kmem_cache_* and kmalloc over any backend.
+ */
+@injectable()
+export class SlabCommon implements KmemApi {
+  readonly policy: string;
+  private readonly records: CacheRecord[] = [];
+  /** kmalloc cache handle per [type][index]; -1 where absent. */
+  private readonly kmallocCaches: Int32Array[];
+  private readonly ctx: Machine['ctx'];
+  private readonly tracer: Machine['tracer'];
+  private nKmalloc = 0;
+  private nKfree = 0;
+  private nCacheAlloc = 0;
+  private nCacheFree = 0;
+  private bytesReq = 0;
+  private bytesAlloc = 0;
+  private nLarge = 0;
+  private largePages = 0;
+  private nFailures = 0;
+
+  constructor(
+    @inject(SLAB_BACKEND) private readonly backend: SlabBackend,
+    @inject(PAGE_ALLOCATOR) private readonly pages: PageAllocator,
+    @inject(MACHINE) private readonly machine: Machine,
+  ) {
+    this.policy = backend.policy;
+    this.ctx = machine.ctx;
+    this.tracer = machine.tracer;
+    this.kmallocCaches = KMALLOC_TYPES.map(() => new Int32Array(KMALLOC_INDEX_SIZE.length).fill(-1));
+    if (!backend.kmalloc) this.createKmallocCaches();
+    pages.registerShrinker({
+      name: `slab-${backend.policy}`,
+      count: () => this.records.filter((r) => r.alive).reduce((s, r) => s + backend.counters(r.backendId).pages, 0),
+      scan: () => this.records.filter((r) => r.alive && r.refcount > 0).reduce((s, r) => s + backend.shrink(r.backendId), 0),
+    });
+  }
+
+  /** `create_kmalloc_caches`. */
+  private createKmallocCaches(): void {
+    const minShift = fls(this.backend.kmallocMinSize) - 1;
+    const maxShift = fls(this.backend.kmallocMaxCacheSize) - 1;
+    KMALLOC_TYPES.forEach((type, t) => {
+      const make = (index: number): void => {
+        const size = KMALLOC_INDEX_SIZE[index]!;
+        const flags = type.flags | this.backend.kmallocCacheFlags | SLAB_KMALLOC | (t === TYPE_NORMAL ? SLAB_NO_MERGE : 0);
+        this.kmallocCaches[t]![index] = this.register(kmallocName(type.prefix, size), size, 0, flags, undefined, true);
+      };
+      for (let i = minShift; i <= maxShift; i++) {
+        make(i);
+        if (this.backend.kmallocMinSize <= 32 && i === 6) make(1);
+        if (this.backend.kmallocMinSize <= 64 && i === 7) make(2);
+      }
+    });
+  }
+
+  private register(name: string, size: number, align: number, flags: number, ctor: ((o: number) => void) | undefined, kmalloc: boolean): CacheHandle {
+    const backendId = this.backend.createCache({ name, size, align, flags, ctor }, kmalloc);
+    const handle = this.records.length;
+    this.records.push({ handle, name, backendId, kmalloc, flags, size, align, hasCtor: ctor !== undefined, aliases: [], refcount: 1, alive: true });
+    return handle;
+  }
+
+  // --------------------------------------------------------- kmem_cache_*
+
+  /** {@inheritDoc KmemApi.kmemCacheCreate} */
+  kmemCacheCreate(name: string, size: number, align = 0, flags = 0, ctor?: (obj: number) => void): CacheHandle {
+    const problems: string[] = [];
+    if (typeof name !== 'string' || name.length === 0 || /\s/.test(name)) problems.push(`name ${JSON.stringify(name)} must be a non-empty word`);
+    else if (this.findCache(name) >= 0) problems.push(`a cache named ${name} already exists`);
+    if (!Number.isInteger(size) || size < 1 || size > KMALLOC_MAX_SIZE) problems.push(`size ${String(size)} is outside 1..${KMALLOC_MAX_SIZE}`);
+    if (!Number.isInteger(align) || align < 0 || align > MAX_ALIGN || (align & (align - 1)) !== 0) problems.push(`alignment ${String(align)} is not 0 or a power of two up to ${MAX_ALIGN}`);
+    if (!Number.isInteger(flags) || (flags & ~SLAB_FLAGS_MASK) !== 0) problems.push(`flags 0x${Number(flags).toString(16)} contain unknown SLAB_* bits`);
+    if (problems.length) throw new AllocatorError('config', `kmem_cache_create(${String(name)}): ${problems.join('; ')}`, { policy: this.policy, op: 'kmem_cache_create', problems });
+    const merged = this.findMergeable(size, align, flags, ctor);
+    if (merged) {
+      merged.aliases.push(name);
+      merged.refcount++;
+      return merged.handle;
+    }
+    return this.register(name, size, align, flags, ctor, false);
+  }
+
+  /** `find_mergeable`: an older live cache whose objects can serve these. */
+  private findMergeable(size: number, align: number, flags: number, ctor: unknown): CacheRecord | undefined {
+    if (!this.backend.mergeable || ctor || flags & SLAB_NEVER_MERGE) return undefined;
+    const a = calculateAlignment(flags, align, size);
+    const sz = Math.ceil(size / a) * a;
+    for (const r of this.records) {
+      if (!r.alive || r.hasCtor || r.flags & SLAB_NEVER_MERGE) continue;
+      const stride = this.backend.geometry(r.backendId).size;
+      if (sz > stride) continue;
+      if ((flags & SLAB_MERGE_SAME) !== (r.flags & SLAB_MERGE_SAME)) continue;
+      if (stride % a !== 0) continue;
+      if (stride - sz >= 8) continue;
+      return r;
+    }
+    return undefined;
+  }
+
+  private record(cache: CacheHandle, op: string): CacheRecord {
+    const r = this.records[cache];
+    if (!r || !r.alive) throw new AllocatorError('unknown-name', `cache handle ${String(cache)} does not name a live cache`, { policy: this.policy, op });
+    return r;
+  }
+
+  /** {@inheritDoc KmemApi.kmemCacheDestroy} */
+  kmemCacheDestroy(cache: CacheHandle): number {
+    const r = this.record(cache, 'kmem_cache_destroy');
+    if (r.kmalloc) throw new AllocatorError('misuse', `${r.name} is a kmalloc cache and cannot be destroyed`, { policy: this.policy, op: 'kmem_cache_destroy' });
+    if (--r.refcount > 0) {
+      r.aliases.pop();
+      return 0;
+    }
+    const live = this.backend.destroyCache(r.backendId);
+    if (live > 0) {
+      this.machine.log.printk(`kmem_cache_destroy ${r.name}: Slab cache still has objects when called from allocsim`);
+      this.machine.log.printk(`BUG ${r.name} (Not tainted): Objects remaining on __kmem_cache_shutdown()`);
+      r.refcount = 1;
+      return live;
+    }
+    r.alive = false;
+    return 0;
+  }
+
+  /** {@inheritDoc KmemApi.kmemCacheAlloc} */
+  kmemCacheAlloc(cache: CacheHandle, gfp: Gfp): number {
+    const r = this.record(cache, 'kmem_cache_alloc');
+    const obj = this.backend.alloc(r.backendId, gfp);
+    this.nCacheAlloc++;
+    if (obj === 0) this.nFailures++;
+    if (this.tracer.enabled) {
+      const geo = this.backend.geometry(r.backendId);
+      this.tracer.emit('kmem_cache_alloc', `call_site=${this.callSite()} ptr=${obj ? formatKernelAddr(obj) : '0000000000000000'} bytes_req=${geo.objectSize} bytes_alloc=${geo.size} gfp_flags=${formatGfp(gfp)} node=-1 accounted=${r.flags & SLAB_ACCOUNT ? 'true' : 'false'}`);
+    }
+    return obj;
+  }
+
+  /** {@inheritDoc KmemApi.kmemCacheFree} */
+  kmemCacheFree(cache: CacheHandle, addr: number): void {
+    const r = this.record(cache, 'kmem_cache_free');
+    const owner = this.backend.cacheOf(addr);
+    if (owner !== r.backendId && !this.backend.kfree) {
+      const other = this.records.find((x) => x.backendId === owner);
+      throw new AllocatorError('invalid-free', `0x${addr.toString(16)} is not an object of cache ${r.name}${other ? ` (it belongs to ${other.name})` : ''}`, {
+        policy: this.policy,
+        op: 'kmem_cache_free',
+        addr,
+      });
+    }
+    this.backend.free(r.backendId, addr);
+    this.nCacheFree++;
+    if (this.tracer.enabled) this.tracer.emit('kmem_cache_free', `call_site=${this.callSite()} ptr=${formatKernelAddr(addr)} name=${r.name}`);
+  }
+
+  /** {@inheritDoc KmemApi.kmemCacheAllocBulk} */
+  kmemCacheAllocBulk(cache: CacheHandle, gfp: Gfp, n: number): number[] {
+    if (!Number.isInteger(n) || n < 0) throw new AllocatorError('misuse', `bulk count ${String(n)} is not a non-negative integer`, { policy: this.policy, op: 'kmem_cache_alloc_bulk' });
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const o = this.kmemCacheAlloc(cache, gfp);
+      if (o === 0) {
+        this.kmemCacheFreeBulk(cache, out);
+        return [];
+      }
+      out.push(o);
+    }
+    return out;
+  }
+
+  /** {@inheritDoc KmemApi.kmemCacheFreeBulk} */
+  kmemCacheFreeBulk(cache: CacheHandle, addrs: readonly number[]): void {
+    for (const a of addrs) this.kmemCacheFree(cache, a);
+  }
+
+  /** {@inheritDoc KmemApi.kmemCacheShrink} */
+  kmemCacheShrink(cache: CacheHandle): number {
+    return this.backend.shrink(this.record(cache, 'kmem_cache_shrink').backendId);
+  }
+
+  /** {@inheritDoc KmemApi.findCache} */
+  findCache(name: string): CacheHandle {
+    const r = this.records.find((x) => x.alive && (x.name === name || x.aliases.includes(name)));
+    return r ? r.handle : -1;
+  }
+
+  // ---------------------------------------------------------------- kmalloc
+
+  /** kmalloc cache handle for a request (`kmalloc_slab` + `kmalloc_type`). */
+  private kmallocCache(size: number, gfp: Gfp): number {
+    let index = size <= 192 ? KMALLOC_SIZE_INDEX[(size - 1) >> 3]! : fls(size - 1);
+    if (size <= this.backend.kmallocMinSize) index = fls(this.backend.kmallocMinSize) - 1;
+    const type = gfp & __GFP_DMA ? TYPE_DMA : gfp & __GFP_RECLAIMABLE ? TYPE_RECLAIM : gfp & __GFP_ACCOUNT ? TYPE_CGROUP : TYPE_NORMAL;
+    return this.kmallocCaches[type]![index]!;
+  }
+
+  /** {@inheritDoc KmemApi.kmalloc} */
+  kmalloc(size: number, gfp: Gfp): number {
+    if (!Number.isInteger(size) || size < 0) throw new AllocatorError('misuse', `kmalloc size ${String(size)} is not a byte count`, { policy: this.policy, op: 'kmalloc', size });
+    this.nKmalloc++;
+    if (size === 0) return ZERO_SIZE_PTR;
+    let ptr: number;
+    let bytesAlloc: number;
+    if (size > KMALLOC_MAX_SIZE) {
+      ptr = 0;
+      bytesAlloc = 0;
+    } else if (size > this.backend.kmallocMaxCacheSize) {
+      ptr = this.kmallocLarge(size, gfp);
+      bytesAlloc = PAGE_SIZE << getOrder(size);
+    } else if (this.backend.kmalloc) {
+      ptr = this.backend.kmalloc(size, gfp);
+      bytesAlloc = size + 8;
+    } else {
+      const r = this.records[this.kmallocCache(size, gfp)]!;
+      ptr = this.backend.alloc(r.backendId, gfp);
+      bytesAlloc = this.backend.geometry(r.backendId).size;
+    }
+    if (ptr === 0) this.nFailures++;
+    else {
+      this.bytesReq += size;
+      this.bytesAlloc += bytesAlloc;
+    }
+    if (this.tracer.enabled) {
+      this.tracer.emit('kmalloc', `call_site=${this.callSite()} ptr=${ptr ? formatKernelAddr(ptr) : '0000000000000000'} bytes_req=${size} bytes_alloc=${bytesAlloc} gfp_flags=${formatGfp(gfp)} node=-1 accounted=${gfp & __GFP_ACCOUNT ? 'true' : 'false'}`);
+    }
+    return ptr;
+  }
+
+  /** `__kmalloc_large_node`: compound pages, owner KMALLOC_LARGE, counted as unreclaimable slab. */
+  private kmallocLarge(size: number, gfp: Gfp): number {
+    const order = getOrder(size);
+    const pfn = this.pages.allocPages(order, gfp | __GFP_COMP);
+    if (pfn === NO_PFN) return 0;
+    this.machine.memmap.setOwner(pfn, 1 << order, Owner.KMALLOC_LARGE);
+    this.nLarge++;
+    this.largePages += 1 << order;
+    return PAGE_OFFSET + pfn * PAGE_SIZE;
+  }
+
+  /** {@inheritDoc KmemApi.kzalloc} */
+  kzalloc(size: number, gfp: Gfp): number {
+    return this.kmalloc(size, gfp | __GFP_ZERO);
+  }
+
+  /** {@inheritDoc KmemApi.kmallocArray} (`check_mul_overflow` on a 64-bit size_t; overflow gives NULL). */
+  kmallocArray(n: number, size: number, gfp: Gfp): number {
+    if (!Number.isInteger(n) || n < 0 || !Number.isInteger(size) || size < 0) throw new AllocatorError('misuse', `kmalloc_array(${String(n)}, ${String(size)}): counts must be non-negative integers`, { policy: this.policy, op: 'kmalloc_array' });
+    if (BigInt(n) * BigInt(size) >= 2n ** 64n) return 0;
+    const bytes = n * size;
+    return bytes > KMALLOC_MAX_SIZE ? this.kmalloc(KMALLOC_MAX_SIZE + 1, gfp) : this.kmalloc(bytes, gfp);
+  }
+
+  /** {@inheritDoc KmemApi.kcalloc} */
+  kcalloc(n: number, size: number, gfp: Gfp): number {
+    return this.kmallocArray(n, size, gfp | __GFP_ZERO);
+  }
+
+  /** {@inheritDoc KmemApi.krealloc} (6.8 `__do_krealloc`: reuse when ksize suffices, else allocate, copy ksize bytes, free). */
+  krealloc(addr: number, size: number, gfp: Gfp): number {
+    if (addr === 0 || addr === ZERO_SIZE_PTR) return this.kmalloc(size, gfp);
+    if (size === 0) {
+      this.kfree(addr);
+      return ZERO_SIZE_PTR;
+    }
+    const ks = this.ksize(addr);
+    if (ks >= size) {
+      if (gfp & __GFP_ZERO && size < ks) this.machine.mem.fill(addr - PAGE_OFFSET + size, ks - size, 0);
+      return addr;
+    }
+    const ret = this.kmalloc(size, gfp);
+    if (ret === 0) return 0;
+    this.machine.mem.copy(ret - PAGE_OFFSET, addr - PAGE_OFFSET, ks);
+    this.kfree(addr);
+    return ret;
+  }
+
+  /** A large-kmalloc head pfn for `addr`, -1 when `addr` is not in one, throwing for interior pointers. */
+  private largeHead(addr: number, op: string): number {
+    const off = addr - PAGE_OFFSET;
+    if (!(off >= 0 && off < this.machine.mem.bytes)) return -1;
+    const mm = this.machine.memmap;
+    const pfn = Math.floor(off / PAGE_SIZE);
+    if (((mm.flags[pfn]! & OWNER_MASK) >>> OWNER_SHIFT) !== Owner.KMALLOC_LARGE) return -1;
+    const head = mm.compoundHead(pfn);
+    if (off !== head * PAGE_SIZE || !(mm.flags[head]! & PG_ALLOCATED)) {
+      throw new AllocatorError('invalid-free', `0x${addr.toString(16)} points inside the large kmalloc at 0x${(PAGE_OFFSET + head * PAGE_SIZE).toString(16)}`, { policy: this.policy, op, addr });
+    }
+    return head;
+  }
+
+  /** {@inheritDoc KmemApi.kfree} */
+  kfree(addr: number): void {
+    if (addr <= ZERO_SIZE_PTR && addr >= 0) return;
+    this.nKfree++;
+    if (this.backend.cacheOf(addr) >= 0) {
+      if (this.backend.kfree) this.backend.kfree(addr);
+      else this.backend.free(this.backend.cacheOf(addr), addr);
+    } else {
+      const head = this.largeHead(addr, 'kfree');
+      if (head < 0) {
+        throw new AllocatorError('invalid-free', `0x${addr.toString(16)} is neither a slab object nor a large kmalloc`, { policy: this.policy, op: 'kfree', addr });
+      }
+      const order = this.machine.memmap.order[head]!;
+      this.machine.memmap.setOwner(head, 1 << order, Owner.PAGE_CLIENT);
+      this.pages.freePages(head as Pfn, order);
+      this.largePages -= 1 << order;
+    }
+    if (this.tracer.enabled) this.tracer.emit('kfree', `call_site=${this.callSite()} ptr=${formatKernelAddr(addr)}`);
+  }
+
+  /** {@inheritDoc KmemApi.ksize} */
+  ksize(addr: number): number {
+    if (addr <= ZERO_SIZE_PTR && addr >= 0) return 0;
+    const id = this.backend.cacheOf(addr);
+    if (id >= 0) {
+      if (this.backend.ksize) return this.backend.ksize(addr);
+      const start = this.backend.objectStart(addr);
+      if (start !== addr) throw new AllocatorError('misuse', `ksize(0x${addr.toString(16)}): not the start of an object`, { policy: this.policy, op: 'ksize', addr });
+      return this.backend.geometry(id).usable;
+    }
+    const head = this.largeHead(addr, 'ksize');
+    if (head < 0) throw new AllocatorError('misuse', `ksize(0x${addr.toString(16)}): not a kmalloc'ed address`, { policy: this.policy, op: 'ksize', addr });
+    return PAGE_SIZE << this.machine.memmap.order[head]!;
+  }
+
+  /** {@inheritDoc KmemApi.kmallocBytesAlloc} */
+  kmallocBytesAlloc(size: number): number {
+    if (size === 0) return 0;
+    if (size > this.backend.kmallocMaxCacheSize) return PAGE_SIZE << getOrder(size);
+    if (this.backend.kmalloc) return size + 8;
+    return this.backend.geometry(this.records[this.kmallocCache(size, 0)]!.backendId).size;
+  }
+
+  // ---------------------------------------------------------------- report
+
+  /** {@inheritDoc KmemApi.caches} */
+  caches(): CacheInfo[] {
+    return this.records
+      .filter((r) => r.alive)
+      .reverse()
+      .map((r) => ({
+        handle: r.handle,
+        name: r.name,
+        aliases: [...r.aliases],
+        kmalloc: r.kmalloc,
+        flags: r.flags,
+        geometry: this.backend.geometry(r.backendId),
+        counters: this.backend.counters(r.backendId),
+      }));
+  }
+
+  /** Front-end counters. */
+  kmemStats(): KmemStats {
+    return {
+      kmallocCalls: this.nKmalloc,
+      kfreeCalls: this.nKfree,
+      cacheAllocCalls: this.nCacheAlloc,
+      cacheFreeCalls: this.nCacheFree,
+      bytesRequested: this.bytesReq,
+      bytesAllocated: this.bytesAlloc,
+      largeAllocs: this.nLarge,
+      largePages: this.largePages,
+      failures: this.nFailures,
+    };
+  }
+
+  /** Slab pages for /proc/meminfo: [reclaimable, unreclaimable] (large kmallocs count as unreclaimable). */
+  slabPages(): [number, number] {
+    const s = this.backend.stats();
+    return [s.pagesReclaimable, s.pagesUnreclaimable + this.largePages];
+  }
+
+  private callSite(): string {
+    return this.ctx.caller;
+  }
+}

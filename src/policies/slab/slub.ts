@@ -1,0 +1,751 @@
+/**
+ * How SLUB works here (Linux 6.8, mm/slub.c).
+ *
+ * A cache's objects live in slabs: blocks of `1 << order` pages from the page
+ * allocator. Each object's free pointer — the address of the next free
+ * object, 0 at the end — is stored in simulated memory inside the free object
+ * at `offset` (`ALIGN_DOWN(object_size / 2, 8)`, or just after the object
+ * when the cache has a constructor, poisoning or RCU), so a client's stray
+ * write can corrupt the freelist exactly as on a real machine. A new slab
+ * links its objects in ascending address order.
+ *
+ * Each CPU owns at most one slab (`c->slab`, "frozen") and that slab's
+ * objects as its lockless freelist (`c->freelist`): allocation pops the
+ * head, a free of an object of this CPU's slab pushes it (LIFO). Frees of
+ * other objects go to the object's own slab freelist (`__slab_free`); a slab
+ * that was full then joins this CPU's partial list (`put_cpu_partial`), and
+ * when that list already holds `cpu_partial_slabs` slabs it is moved to the
+ * node's partial list first (empty slabs beyond `min_partial` are freed).
+ * When the CPU freelist runs dry the CPU takes the rest of its slab's
+ * freelist (remote frees), then a slab from its partial list, then slabs
+ * from the node partial list (the first becomes the CPU slab, more go to the
+ * CPU partial list until more than half of `cpu_partial_slabs` moved), then
+ * a new slab (preferred order with __GFP_NORETRY, else the minimum order).
+ * A node-partial slab that becomes empty is freed once `nr_partial >=
+ * min_partial`. Full slabs are on no list (non-debug SLUB). Since 6.8
+ * CPU-partial slabs are not frozen.
+ *
+ * Geometry: `calculate_sizes` and the 6.7+ `calculate_order` (min_objects =
+ * 4 · (fls(cpus) + 1), waste ≤ 1/16, 1/8, 1/4, 1/2 of the slab, order ≤ 3).
+ *
+ * Layers it may call: the page allocator (through SlabPages).
+ *
+ * Known limitations: no SLUB_DEBUG layout or checks yet (debug flags are
+ * accepted but change nothing but the free-pointer placement), no
+ * freelist randomisation or hardening, one node's partial list per NUMA node
+ * but allocations always prefer the current CPU's node, no sheaves.
+ */
+
+import { inject, injectable } from 'inversify';
+import type { SystemConfig } from '../../interfaces/config.js';
+import { AllocatorError } from '../../interfaces/errors.js';
+import { GFP_KERNEL, __GFP_DIRECT_RECLAIM, __GFP_KSWAPD_RECLAIM, __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY, __GFP_NOWARN, __GFP_ZERO, type Gfp } from '../../interfaces/gfp.js';
+import { MAX_VIOLATIONS, type Violation } from '../../interfaces/invariants.js';
+import type { PageAllocator } from '../../interfaces/page-allocator.js';
+import {
+  SLAB_HWCACHE_ALIGN,
+  SLAB_POISON,
+  SLAB_RED_ZONE,
+  SLAB_STORE_USER,
+  SLAB_TYPESAFE_BY_RCU,
+  type CacheCounters,
+  type CacheGeometry,
+  type CacheSpec,
+  type SlabBackend,
+  type SlabStats,
+} from '../../interfaces/slab.js';
+import { CONFIG, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
+import { PAGE_OFFSET, PAGE_SIZE, getOrder } from '../../interfaces/units.js';
+import type { Machine } from '../../machine/machine.js';
+import { PG_SLAB, PG_TAIL } from '../../machine/memmap.js';
+import { SlabPages } from './slab-pages.js';
+import { calculateAlignment, fls } from './slab-math.js';
+
+/** `slub_max_order` default (`PAGE_ALLOC_COSTLY_ORDER`). */
+export const SLUB_MAX_ORDER = 3;
+/** `MAX_OBJS_PER_PAGE`. */
+const MAX_OBJS_PER_PAGE = 32767;
+const MIN_PARTIAL = 5;
+const MAX_PARTIAL = 10;
+/** Where a slab is listed. */
+const ON_NONE = 0;
+const ON_NODE_PARTIAL = 1;
+const ON_CPU_PARTIAL = 2;
+const ON_CPU = 3;
+
+/** SLUB's `calculate_order` (6.7+): the slab order for objects of `size` with `cpus` present CPUs. */
+export function slubOrder(size: number, cpus: number): number {
+  let minObjects = 4 * (fls(cpus <= 1 ? 1 : cpus) + 1);
+  const maxObjects = Math.max(Math.floor((PAGE_SIZE << SLUB_MAX_ORDER) / size), 1);
+  minObjects = Math.min(minObjects, maxObjects);
+  const minOrder = getOrder(minObjects * size);
+  if ((PAGE_SIZE << minOrder) / size > MAX_OBJS_PER_PAGE) return getOrder(size * MAX_OBJS_PER_PAGE) - 1;
+  for (const fraction of [16, 8, 4, 2]) {
+    for (let order = minOrder; order <= SLUB_MAX_ORDER; order++) {
+      const slabSize = PAGE_SIZE << order;
+      if (slabSize % size <= slabSize / fraction) return order;
+    }
+  }
+  return getOrder(size);
+}
+
+/** Per-cache SLUB state. */
+class SlubCache {
+  readonly id: number;
+  readonly name: string;
+  readonly objectSize: number;
+  readonly size: number;
+  readonly inuse: number;
+  readonly offset: number;
+  readonly align: number;
+  readonly order: number;
+  readonly objects: number;
+  readonly minOrder: number;
+  readonly minPartial: number;
+  readonly cpuPartial: number;
+  readonly cpuPartialSlabs: number;
+  readonly flags: number;
+  readonly ctor: ((obj: number) => void) | undefined;
+  readonly kmalloc: boolean;
+  // Per node.
+  readonly nodePartial: number[];
+  readonly nrPartial: Int32Array;
+  readonly nrSlabs: Int32Array;
+  readonly totalObjects: Int32Array;
+  // Per CPU.
+  readonly cpuSlab: Int32Array;
+  readonly cpuFreelist: Float64Array;
+  readonly cpuPartialHead: number[];
+  readonly cpuPartialCount: Int32Array;
+  /** Objects handed to clients. */
+  live = 0;
+  destroyed = false;
+
+  constructor(id: number, spec: CacheSpec, kmalloc: boolean, geo: Omit<SlubCache, 'id' | 'name' | 'flags' | 'ctor' | 'kmalloc' | 'nodePartial' | 'nrPartial' | 'nrSlabs' | 'totalObjects' | 'cpuSlab' | 'cpuFreelist' | 'cpuPartialHead' | 'cpuPartialCount' | 'live' | 'destroyed'>, machine: Machine) {
+    this.id = id;
+    this.name = spec.name;
+    this.flags = spec.flags;
+    this.ctor = spec.ctor;
+    this.kmalloc = kmalloc;
+    this.objectSize = geo.objectSize;
+    this.size = geo.size;
+    this.inuse = geo.inuse;
+    this.offset = geo.offset;
+    this.align = geo.align;
+    this.order = geo.order;
+    this.objects = geo.objects;
+    this.minOrder = geo.minOrder;
+    this.minPartial = geo.minPartial;
+    this.cpuPartial = geo.cpuPartial;
+    this.cpuPartialSlabs = geo.cpuPartialSlabs;
+    const nodes = machine.layout.nodes.length;
+    const cpus = machine.opts.cpus;
+    this.nodePartial = Array.from({ length: nodes }, () => machine.memmap.lists.newHead());
+    this.nrPartial = new Int32Array(nodes);
+    this.nrSlabs = new Int32Array(nodes);
+    this.totalObjects = new Int32Array(nodes);
+    this.cpuSlab = new Int32Array(cpus).fill(-1);
+    this.cpuFreelist = new Float64Array(cpus);
+    this.cpuPartialHead = Array.from({ length: cpus }, () => machine.memmap.lists.newHead());
+    this.cpuPartialCount = new Int32Array(cpus);
+  }
+}
+
+/**
+ * The SLUB backend.
+ *
+ * Invariants (checked by {@link SlubBackend.checkInvariants}):
+ * 1. S1 Object addressing — every free pointer and every CPU freelist entry
+ *    is slab base + i × size with i < objects.
+ * 2. S2 Freelist — each slab's freelist (and the CPU freelist of its CPU
+ *    slab) is acyclic and duplicate-free, walked at most `objects` steps;
+ *    `inuse` = objects − free objects for slabs not owned by a CPU, and
+ *    `inuse` = objects for CPU slabs.
+ * 3. S4 Capacity — a slab holds `(PAGE_SIZE << order) / size` objects.
+ * 4. S5 Lists — node-partial slabs have free objects and are counted in
+ *    `nr_partial`; CPU-partial counts match the lists; no slab is on two
+ *    lists; the per-node slab and object totals match the slabs found.
+ * 5. S11 Page coupling — every frame of every slab carries PG_slab.
+ */
+@injectable()
+export class SlubBackend implements SlabBackend {
+  readonly policy: string = 'slub';
+  readonly kmallocMinSize = 8;
+  readonly kmallocMaxCacheSize = 8192;
+  readonly kmallocCacheFlags = 0;
+  readonly hasSlabinfo = true;
+  readonly mergeable = true;
+  protected readonly machine: Machine;
+  protected readonly slabPages: SlabPages;
+  private readonly caches: SlubCache[] = [];
+  // struct slab, by head pfn.
+  private readonly slabFree: Float64Array;
+  private readonly slabInuse: Uint16Array;
+  private readonly slabObjects: Uint16Array;
+  private readonly slabOrder: Uint8Array;
+  private readonly slabOn: Uint8Array;
+  private readonly nodeOfCpu: readonly number[];
+  private nAllocs = 0;
+  private nFrees = 0;
+  private nFastAllocs = 0;
+  private nFastFrees = 0;
+  private nSlabsCreated = 0;
+  private nSlabsFreed = 0;
+
+  constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) _config: SystemConfig, @inject(PAGE_ALLOCATOR) pages: PageAllocator) {
+    this.machine = machine;
+    this.slabPages = new SlabPages(machine, pages);
+    const n = machine.layout.nrPages;
+    this.slabFree = new Float64Array(n);
+    this.slabInuse = new Uint16Array(n);
+    this.slabObjects = new Uint16Array(n);
+    this.slabOrder = new Uint8Array(n);
+    this.slabOn = new Uint8Array(n);
+    this.nodeOfCpu = machine.layout.cpuNode;
+  }
+
+  // ------------------------------------------------------------ geometry
+
+  /** {@inheritDoc SlabBackend.createCache} */
+  createCache(spec: CacheSpec, kmalloc: boolean): number {
+    let align = spec.align || 8;
+    if (kmalloc && (spec.size & (spec.size - 1)) === 0) align = Math.max(align, spec.size);
+    align = calculateAlignment(spec.flags, align, spec.size);
+    // calculate_sizes
+    let size = alignUp(spec.size, 8);
+    if (spec.flags & SLAB_RED_ZONE && size === spec.size) size += 8;
+    const inuse = size;
+    let offset: number;
+    if (spec.flags & (SLAB_TYPESAFE_BY_RCU | SLAB_POISON) || spec.ctor || (spec.flags & SLAB_RED_ZONE && spec.size < 8) || (kmalloc && spec.flags & SLAB_STORE_USER)) {
+      offset = size;
+      size += 8;
+    } else {
+      offset = Math.floor(spec.size / 2 / 8) * 8;
+    }
+    size = alignUp(size, align);
+    const order = slubOrder(size, this.machine.opts.cpus);
+    const objects = Math.floor((PAGE_SIZE << order) / size);
+    if (objects < 1 || order > 10) {
+      throw new AllocatorError('config', `cache ${spec.name}: objects of ${size} bytes do not fit a slab`, { policy: this.policy, op: 'kmem_cache_create', size: spec.size });
+    }
+    const minPartial = Math.min(MAX_PARTIAL, Math.max(MIN_PARTIAL, Math.floor(Math.floor(Math.log2(size)) / 2)));
+    const cpuPartial = size >= PAGE_SIZE ? 6 : size >= 1024 ? 24 : size >= 256 ? 52 : 120;
+    const id = this.caches.length;
+    const cache = new SlubCache(
+      id,
+      spec,
+      kmalloc,
+      { objectSize: spec.size, size, inuse, offset, align, order, objects, minOrder: getOrder(size), minPartial, cpuPartial, cpuPartialSlabs: Math.ceil((cpuPartial * 2) / objects) },
+      this.machine,
+    );
+    this.caches.push(cache);
+    return id;
+  }
+
+  private cache(id: number, op: string): SlubCache {
+    const c = this.caches[id];
+    if (!c || c.destroyed) throw new AllocatorError('misuse', `cache #${String(id)} does not exist`, { policy: this.policy, op });
+    return c;
+  }
+
+  /** {@inheritDoc SlabBackend.geometry} */
+  geometry(id: number): CacheGeometry {
+    const c = this.cache(id, 'geometry');
+    return {
+      objectSize: c.objectSize,
+      size: c.size,
+      align: c.align,
+      objPerSlab: c.objects,
+      order: c.order,
+      usable: c.flags & (SLAB_RED_ZONE | SLAB_POISON) ? c.objectSize : c.flags & (SLAB_TYPESAFE_BY_RCU | SLAB_STORE_USER) ? c.inuse : c.size,
+      tunables: [0, 0, 0],
+      details: { offset: c.offset, inuse: c.inuse, minPartial: c.minPartial, cpuPartial: c.cpuPartial, cpuPartialSlabs: c.cpuPartialSlabs },
+    };
+  }
+
+  // ---------------------------------------------------------- memory access
+
+  private phys(addr: number): number {
+    return addr - PAGE_OFFSET;
+  }
+  private getFreePointer(c: SlubCache, obj: number): number {
+    return this.machine.mem.read64(obj - PAGE_OFFSET + c.offset);
+  }
+  private setFreePointer(c: SlubCache, obj: number, next: number): void {
+    this.machine.mem.write64(obj - PAGE_OFFSET + c.offset, next);
+  }
+  private slabBase(pfn: number): number {
+    return PAGE_OFFSET + pfn * PAGE_SIZE;
+  }
+
+  // --------------------------------------------------------------- slabs
+
+  /** `allocate_slab`: preferred order with NORETRY, then the minimum order; objects linked ascending. */
+  private newSlab(c: SlubCache, gfp: Gfp): number {
+    let allocGfp = (gfp | __GFP_NOWARN) & ~__GFP_NOFAIL;
+    if (allocGfp & __GFP_DIRECT_RECLAIM && c.order > c.minOrder) allocGfp = (allocGfp | __GFP_NOMEMALLOC | __GFP_NORETRY) & ~(__GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM);
+    let order = c.order;
+    let pfn = this.slabPages.alloc(c.id, order, allocGfp & ~__GFP_ZERO, c.flags);
+    if (pfn < 0 && order > c.minOrder) {
+      order = c.minOrder;
+      pfn = this.slabPages.alloc(c.id, order, gfp & ~__GFP_ZERO, c.flags);
+    }
+    if (pfn < 0) return -1;
+    const objects = Math.floor((PAGE_SIZE << order) / c.size);
+    const base = this.slabBase(pfn);
+    if (c.ctor) for (let i = 0; i < objects; i++) c.ctor(base + i * c.size);
+    for (let i = 0; i < objects; i++) this.setFreePointer(c, base + i * c.size, i + 1 < objects ? base + (i + 1) * c.size : 0);
+    this.slabFree[pfn] = base;
+    this.slabInuse[pfn] = 0;
+    this.slabObjects[pfn] = objects;
+    this.slabOrder[pfn] = order;
+    this.slabOn[pfn] = ON_NONE;
+    const node = this.machine.layout.nodeOf(pfn);
+    c.nrSlabs[node]!++;
+    c.totalObjects[node]! += objects;
+    this.nSlabsCreated++;
+    return pfn;
+  }
+
+  /** `discard_slab`. */
+  private discardSlab(c: SlubCache, pfn: number): void {
+    const node = this.machine.layout.nodeOf(pfn);
+    c.nrSlabs[node]!--;
+    c.totalObjects[node]! -= this.slabObjects[pfn]!;
+    this.slabOn[pfn] = ON_NONE;
+    this.nSlabsFreed++;
+    this.slabPages.free(pfn, this.slabOrder[pfn]!, c.flags);
+  }
+
+  private addPartial(c: SlubCache, pfn: number, tail: boolean): void {
+    const node = this.machine.layout.nodeOf(pfn);
+    const lists = this.machine.memmap.lists;
+    if (tail) lists.addTail(c.nodePartial[node]!, pfn);
+    else lists.addHead(c.nodePartial[node]!, pfn);
+    c.nrPartial[node]!++;
+    this.slabOn[pfn] = ON_NODE_PARTIAL;
+  }
+
+  private removePartial(c: SlubCache, pfn: number): void {
+    this.machine.memmap.lists.del(pfn);
+    c.nrPartial[this.machine.layout.nodeOf(pfn)]!--;
+    this.slabOn[pfn] = ON_NONE;
+  }
+
+  /** `__put_partials`: CPU-partial slabs to the node list; empty ones beyond min_partial are freed. */
+  private putPartials(c: SlubCache, cpu: number): void {
+    const lists = this.machine.memmap.lists;
+    const head = c.cpuPartialHead[cpu]!;
+    for (let pfn = lists.first(head); pfn >= 0; pfn = lists.first(head)) {
+      lists.del(pfn);
+      this.slabOn[pfn] = ON_NONE;
+      const node = this.machine.layout.nodeOf(pfn);
+      if (this.slabInuse[pfn] === 0 && c.nrPartial[node]! >= c.minPartial) this.discardSlab(c, pfn);
+      else this.addPartial(c, pfn, true);
+    }
+    c.cpuPartialCount[cpu] = 0;
+  }
+
+  /** `put_cpu_partial`: pushes a slab on this CPU's partial list, draining a full list first when `drain`. */
+  private putCpuPartial(c: SlubCache, pfn: number, drain: boolean): void {
+    const cpu = this.machine.ctx.cpu;
+    if (drain && c.cpuPartialCount[cpu]! >= c.cpuPartialSlabs) this.putPartials(c, cpu);
+    this.machine.memmap.lists.addHead(c.cpuPartialHead[cpu]!, pfn);
+    c.cpuPartialCount[cpu]!++;
+    this.slabOn[pfn] = ON_CPU_PARTIAL;
+  }
+
+  /** `freeze_slab` / `get_freelist`: the CPU takes the slab's whole freelist. */
+  private takeFreelist(pfn: number): number {
+    const free = this.slabFree[pfn]!;
+    this.slabFree[pfn] = 0;
+    this.slabInuse[pfn] = this.slabObjects[pfn]!;
+    return free;
+  }
+
+  /** `deactivate_slab`: gives a CPU slab back, splicing the CPU freelist into it. */
+  private deactivateSlab(c: SlubCache, pfn: number, cpuFreelist: number): void {
+    const tail = this.slabFree[pfn]! !== 0;
+    let obj = cpuFreelist;
+    let guard = this.slabObjects[pfn]!;
+    while (obj !== 0 && guard-- > 0) {
+      const next = this.getFreePointer(c, obj);
+      this.setFreePointer(c, obj, this.slabFree[pfn]!);
+      this.slabFree[pfn] = obj;
+      this.slabInuse[pfn]!--;
+      obj = next;
+    }
+    this.slabOn[pfn] = ON_NONE;
+    const node = this.machine.layout.nodeOf(pfn);
+    if (this.slabInuse[pfn] === 0 && c.nrPartial[node]! >= c.minPartial) this.discardSlab(c, pfn);
+    else if (this.slabFree[pfn] !== 0) this.addPartial(c, pfn, tail);
+  }
+
+  /** `flush_cpu_slab`: deactivates the CPU slab and moves the CPU partial list to the node. */
+  private flushCpu(c: SlubCache, cpu: number): void {
+    const pfn = c.cpuSlab[cpu]!;
+    if (pfn >= 0) {
+      const fl = c.cpuFreelist[cpu]!;
+      c.cpuSlab[cpu] = -1;
+      c.cpuFreelist[cpu] = 0;
+      this.deactivateSlab(c, pfn, fl);
+    }
+    this.putPartials(c, cpu);
+  }
+
+  // --------------------------------------------------------------- alloc
+
+  /** {@inheritDoc SlabBackend.alloc} */
+  alloc(id: number, gfp: Gfp): number {
+    const c = this.cache(id, 'kmem_cache_alloc');
+    const cpu = this.machine.ctx.cpu;
+    let obj = c.cpuFreelist[cpu]!;
+    if (obj !== 0) {
+      c.cpuFreelist[cpu] = this.getFreePointer(c, obj);
+      this.nFastAllocs++;
+    } else {
+      obj = this.slowAlloc(c, cpu, gfp);
+      if (obj === 0) return 0;
+    }
+    this.nAllocs++;
+    c.live++;
+    if (gfp & __GFP_ZERO) this.machine.mem.fill(this.phys(obj), c.objectSize, 0);
+    return obj;
+  }
+
+  /** `___slab_alloc`. */
+  private slowAlloc(c: SlubCache, cpu: number, gfp: Gfp): number {
+    const lists = this.machine.memmap.lists;
+    let slab = c.cpuSlab[cpu]!;
+    let freelist = 0;
+    if (slab >= 0) {
+      freelist = this.takeFreelist(slab);
+      if (freelist === 0) {
+        // The CPU slab is full: it leaves the CPU and sits on no list.
+        this.slabOn[slab] = ON_NONE;
+        c.cpuSlab[cpu] = -1;
+        slab = -1;
+      }
+    }
+    if (freelist === 0) {
+      // CPU partial slabs.
+      const p = lists.first(c.cpuPartialHead[cpu]!);
+      if (p >= 0) {
+        lists.del(p);
+        c.cpuPartialCount[cpu]!--;
+        slab = p;
+        freelist = this.takeFreelist(p);
+      }
+    }
+    if (freelist === 0) {
+      slab = this.getPartial(c, this.nodeOfCpu[cpu]!);
+      if (slab >= 0) freelist = this.takeFreelist(slab);
+    }
+    if (freelist === 0) {
+      slab = this.newSlab(c, gfp);
+      if (slab < 0) return 0;
+      freelist = this.takeFreelist(slab);
+    }
+    c.cpuSlab[cpu] = slab;
+    this.slabOn[slab] = ON_CPU;
+    c.cpuFreelist[cpu] = this.getFreePointer(c, freelist);
+    return freelist;
+  }
+
+  /** `get_partial_node`: first slab for the CPU, then more to the CPU partial list. */
+  private getPartial(c: SlubCache, node: number): number {
+    const lists = this.machine.memmap.lists;
+    const head = c.nodePartial[node]!;
+    let first = -1;
+    let moved = 0;
+    for (let pfn = lists.first(head); pfn >= 0; pfn = lists.first(head)) {
+      this.removePartial(c, pfn);
+      if (first < 0) first = pfn;
+      else {
+        this.putCpuPartial(c, pfn, false);
+        moved++;
+      }
+      if (moved > c.cpuPartialSlabs / 2) break;
+    }
+    return first;
+  }
+
+  // ---------------------------------------------------------------- free
+
+  /** {@inheritDoc SlabBackend.free} */
+  free(id: number, addr: number): void {
+    const c = this.cache(id, 'kmem_cache_free');
+    const pfn = this.checkObject(c, addr);
+    const cpu = this.machine.ctx.cpu;
+    this.nFrees++;
+    c.live--;
+    if (c.cpuSlab[cpu] === pfn) {
+      this.setFreePointer(c, addr, c.cpuFreelist[cpu]!);
+      c.cpuFreelist[cpu] = addr;
+      this.nFastFrees++;
+      return;
+    }
+    this.slabFreeSlow(c, pfn, addr);
+  }
+
+  /** `__slab_free`. */
+  private slabFreeSlow(c: SlubCache, pfn: number, addr: number): void {
+    const prior = this.slabFree[pfn]!;
+    const frozen = this.slabOn[pfn] === ON_CPU;
+    this.setFreePointer(c, addr, prior);
+    this.slabFree[pfn] = addr;
+    this.slabInuse[pfn]!--;
+    if (frozen) return;
+    if (prior === 0) {
+      // It was full: it goes to this CPU's partial list.
+      this.putCpuPartial(c, pfn, true);
+      return;
+    }
+    if (this.slabOn[pfn] !== ON_NODE_PARTIAL) return;
+    if (this.slabInuse[pfn] === 0 && c.nrPartial[this.machine.layout.nodeOf(pfn)]! >= c.minPartial) {
+      this.removePartial(c, pfn);
+      this.discardSlab(c, pfn);
+    }
+  }
+
+  /**
+   * Validates that `addr` is a live object of `c`; returns its slab's head
+   * pfn. Free objects are found by walking the (bounded) freelists of the
+   * slab and of the CPU that owns it.
+   */
+  private checkObject(c: SlubCache, addr: number): number {
+    const where = `0x${addr.toString(16)}`;
+    const owner = this.slabPages.cacheOf(addr);
+    if (owner !== c.id) {
+      const other = owner >= 0 ? ` (it belongs to ${this.caches[owner]?.name ?? '?'})` : '';
+      throw new AllocatorError('invalid-free', `${where} is not an object of cache ${c.name}${other}`, { policy: this.policy, op: 'kmem_cache_free', addr });
+    }
+    const pfn = this.slabPages.headOf(addr);
+    const base = this.slabBase(pfn);
+    if ((addr - base) % c.size !== 0 || (addr - base) / c.size >= this.slabObjects[pfn]!) {
+      throw new AllocatorError('invalid-free', `${where} is not an object of cache ${c.name} (it lies inside the object at 0x${(base + Math.floor((addr - base) / c.size) * c.size).toString(16)})`, {
+        policy: this.policy,
+        op: 'kmem_cache_free',
+        addr,
+      });
+    }
+    if (this.onFreelist(c, pfn, addr)) {
+      throw new AllocatorError('double-free', `${where} in cache ${c.name}: Object already free`, { policy: this.policy, op: 'kmem_cache_free', addr });
+    }
+    return pfn;
+  }
+
+  /** `on_freelist`, bounded by the slab's object count. */
+  private onFreelist(c: SlubCache, pfn: number, addr: number): boolean {
+    const limit = this.slabObjects[pfn]!;
+    const walk = (start: number): boolean => {
+      let n = 0;
+      for (let o = start; o !== 0 && n <= limit; n++) {
+        if (o === addr) return true;
+        o = this.getFreePointer(c, o);
+      }
+      return false;
+    };
+    if (walk(this.slabFree[pfn]!)) return true;
+    if (this.slabOn[pfn] === ON_CPU) {
+      const cpu = c.cpuSlab.indexOf(pfn);
+      if (cpu >= 0 && walk(c.cpuFreelist[cpu]!)) return true;
+    }
+    return false;
+  }
+
+  // ------------------------------------------------------ cache lifecycle
+
+  /** {@inheritDoc SlabBackend.shrink} (`__kmem_cache_do_shrink`: flush every CPU, free every empty slab, fullest first). */
+  shrink(id: number): number {
+    const c = this.cache(id, 'kmem_cache_shrink');
+    const lists = this.machine.memmap.lists;
+    const before = this.slabPages.calls;
+    let freedPages = 0;
+    for (let cpu = 0; cpu < c.cpuSlab.length; cpu++) this.flushCpu(c, cpu);
+    for (let node = 0; node < c.nodePartial.length; node++) {
+      const keep: number[] = [];
+      for (let pfn = lists.first(c.nodePartial[node]!); pfn >= 0; pfn = lists.first(c.nodePartial[node]!)) {
+        this.removePartial(c, pfn);
+        if (this.slabInuse[pfn] === 0) {
+          freedPages += 1 << this.slabOrder[pfn]!;
+          this.discardSlab(c, pfn);
+        } else keep.push(pfn);
+      }
+      keep.sort((a, b) => this.slabInuse[b]! - this.slabInuse[a]!);
+      for (const pfn of keep) this.addPartial(c, pfn, true);
+    }
+    void before;
+    return freedPages;
+  }
+
+  /** {@inheritDoc SlabBackend.destroyCache} */
+  destroyCache(id: number): number {
+    const c = this.cache(id, 'kmem_cache_destroy');
+    this.shrink(id);
+    if (c.live > 0) return c.live;
+    c.destroyed = true;
+    return 0;
+  }
+
+  /** {@inheritDoc SlabBackend.cacheOf} */
+  cacheOf(addr: number): number {
+    return this.slabPages.cacheOf(addr);
+  }
+
+  /** {@inheritDoc SlabBackend.objectStart} */
+  objectStart(addr: number): number {
+    const id = this.slabPages.cacheOf(addr);
+    if (id < 0) return -1;
+    const c = this.caches[id]!;
+    const base = this.slabBase(this.slabPages.headOf(addr));
+    const i = Math.floor((addr - base) / c.size);
+    return base + i * c.size;
+  }
+
+  // --------------------------------------------------------------- report
+
+  /** {@inheritDoc SlabBackend.counters} (`get_slabinfo`: free objects on CPU slabs and CPU partials count as active). */
+  counters(id: number): CacheCounters {
+    const c = this.cache(id, 'counters');
+    const lists = this.machine.memmap.lists;
+    let numObjs = 0;
+    let numSlabs = 0;
+    let freeOnNode = 0;
+    let partial = 0;
+    for (let node = 0; node < c.nodePartial.length; node++) {
+      numObjs += c.totalObjects[node]!;
+      numSlabs += c.nrSlabs[node]!;
+      partial += c.nrPartial[node]!;
+      for (let p = lists.first(c.nodePartial[node]!); p >= 0; p = lists.after(p)) freeOnNode += this.slabObjects[p]! - this.slabInuse[p]!;
+    }
+    for (let cpu = 0; cpu < c.cpuSlab.length; cpu++) partial += c.cpuPartialCount[cpu]!;
+    let pages = 0;
+    for (let node = 0; node < c.nodePartial.length; node++) pages += c.nrSlabs[node]! << c.order;
+    return {
+      activeObjs: numObjs - freeOnNode,
+      numObjs,
+      activeSlabs: numSlabs,
+      numSlabs,
+      sharedAvail: 0,
+      inUse: c.live,
+      partialSlabs: partial,
+      pages,
+    };
+  }
+
+  /** {@inheritDoc SlabBackend.stats} */
+  stats(): SlabStats {
+    return {
+      allocs: this.nAllocs,
+      frees: this.nFrees,
+      fastAllocs: this.nFastAllocs,
+      fastFrees: this.nFastFrees,
+      slabsCreated: this.nSlabsCreated,
+      slabsFreed: this.nSlabsFreed,
+      pageAllocatorCalls: this.slabPages.calls,
+      pagesReclaimable: this.slabPages.reclaimable,
+      pagesUnreclaimable: this.slabPages.unreclaimable,
+    };
+  }
+
+  /** {@inheritDoc InvariantChecked.checkInvariants} */
+  checkInvariants(): Violation[] {
+    const out: Violation[] = [];
+    const add = (v: Violation): void => {
+      if (out.length < MAX_VIOLATIONS) out.push(v);
+    };
+    const mm = this.machine.memmap;
+    const lists = mm.lists;
+    const seen = new Map<number, number>();
+    // Find every slab from struct page: heads of slab frames.
+    const perCache = new Map<number, number[]>();
+    for (const r of this.machine.layout.memory) {
+      for (let p = r.start; p < r.end; p++) {
+        const f = mm.flags[p]!;
+        if (!(f & PG_SLAB) || f & PG_TAIL) continue;
+        const id = this.slabPages.cacheOf(this.slabBase(p));
+        if (id < 0 || !this.caches[id]) continue;
+        (perCache.get(id) ?? perCache.set(id, []).get(id)!).push(p);
+      }
+    }
+    for (const c of this.caches) {
+      if (c.destroyed) continue;
+      const slabs = perCache.get(c.id) ?? [];
+      let objs = 0;
+      const counted = new Int32Array(c.nrSlabs.length);
+      for (const pfn of slabs) {
+        const order = this.slabOrder[pfn]!;
+        const objects = this.slabObjects[pfn]!;
+        counted[this.machine.layout.nodeOf(pfn)]!++;
+        objs += objects;
+        if (objects !== Math.floor((PAGE_SIZE << order) / c.size)) add({ code: 'S4', message: `slab 0x${pfn.toString(16)} of ${c.name} holds ${objects} objects, not ${Math.floor((PAGE_SIZE << order) / c.size)}` });
+        for (let p = pfn; p < pfn + (1 << order); p++) {
+          if (!(mm.flags[p]! & PG_SLAB)) add({ code: 'S11', message: `frame 0x${p.toString(16)} of slab 0x${pfn.toString(16)} (${c.name}) lacks PG_slab` });
+        }
+        const cpu = this.slabOn[pfn] === ON_CPU ? c.cpuSlab.indexOf(pfn) : -1;
+        const free = this.walkFree(c, pfn, this.slabFree[pfn]!, add);
+        const cpuFree = cpu >= 0 ? this.walkFree(c, pfn, c.cpuFreelist[cpu]!, add) : [];
+        const all = new Set([...free, ...cpuFree]);
+        if (all.size !== free.length + cpuFree.length) add({ code: 'S2', message: `slab 0x${pfn.toString(16)} of ${c.name}: an object is on both the slab and the CPU freelist` });
+        const expectInuse = cpu >= 0 ? objects - free.length : objects - free.length;
+        if (this.slabOn[pfn] !== ON_CPU && this.slabInuse[pfn] !== expectInuse) {
+          add({ code: 'S2', message: `slab 0x${pfn.toString(16)} of ${c.name}: inuse ${this.slabInuse[pfn]} but ${free.length} of ${objects} objects are free (Wrong object count)` });
+        }
+        if (this.slabOn[pfn] === ON_CPU && this.slabInuse[pfn]! + 0 !== objects - free.length) {
+          add({ code: 'S2', message: `CPU slab 0x${pfn.toString(16)} of ${c.name}: inuse ${this.slabInuse[pfn]} with ${free.length} remote frees of ${objects}` });
+        }
+        if (this.slabOn[pfn] === ON_NODE_PARTIAL && free.length === 0) add({ code: 'S5', message: `slab 0x${pfn.toString(16)} of ${c.name} is on the partial list but has no free object` });
+        seen.set(pfn, 0);
+      }
+      // Lists.
+      for (let node = 0; node < c.nodePartial.length; node++) {
+        const w = lists.walk(c.nodePartial[node]!, slabs.length + 1);
+        if (!w.ok) add({ code: 'S5', message: `${c.name} node ${node} partial list is corrupt: ${w.problem ?? ''}` });
+        if (w.pfns.length !== c.nrPartial[node]) add({ code: 'S5', message: `${c.name} node ${node}: nr_partial ${c.nrPartial[node]} but the list holds ${w.pfns.length}` });
+        for (const p of w.pfns) if (this.slabOn[p] !== ON_NODE_PARTIAL) add({ code: 'S5', message: `slab 0x${p.toString(16)} is on ${c.name}'s node partial list but marked ${this.slabOn[p]}` });
+        if (counted[node] !== c.nrSlabs[node]) add({ code: 'S5', message: `${c.name} node ${node}: nr_slabs ${c.nrSlabs[node]} but ${counted[node]} slabs exist` });
+      }
+      for (let cpu = 0; cpu < c.cpuSlab.length; cpu++) {
+        const w = lists.walk(c.cpuPartialHead[cpu]!, slabs.length + 1);
+        if (!w.ok || w.pfns.length !== c.cpuPartialCount[cpu]) add({ code: 'S5', message: `${c.name} cpu ${cpu}: partial count ${c.cpuPartialCount[cpu]} but the list holds ${w.pfns.length}${w.ok ? '' : ` (${w.problem ?? ''})`}` });
+      }
+      const total = c.totalObjects.reduce((s, x) => s + x, 0);
+      if (total !== objs) add({ code: 'S5', message: `${c.name}: total_objects ${total} but slabs hold ${objs}` });
+    }
+    return out;
+  }
+
+  /** Walks a freelist from `start` within slab `pfn`, checking every entry (S1, S2); returns the objects. */
+  private walkFree(c: SlubCache, pfn: number, start: number, add: (v: Violation) => void): number[] {
+    const base = this.slabBase(pfn);
+    const objects = this.slabObjects[pfn]!;
+    const found: number[] = [];
+    const seen = new Set<number>();
+    for (let o = start; o !== 0; ) {
+      if (found.length >= objects) {
+        add({ code: 'S2', message: `slab 0x${pfn.toString(16)} of ${c.name}: Freelist cycle detected` });
+        break;
+      }
+      if (o < base || (o - base) % c.size !== 0 || (o - base) / c.size >= objects) {
+        add({ code: 'S1', message: `slab 0x${pfn.toString(16)} of ${c.name}: Freechain corrupt (0x${o.toString(16)} is not an object of this slab)` });
+        break;
+      }
+      if (seen.has(o)) {
+        add({ code: 'S2', message: `slab 0x${pfn.toString(16)} of ${c.name}: Freelist cycle detected at 0x${o.toString(16)}` });
+        break;
+      }
+      seen.add(o);
+      found.push(o);
+      o = this.getFreePointer(c, o);
+    }
+    return found;
+  }
+}
+
+function alignUp(x: number, a: number): number {
+  return Math.ceil(x / a) * a;
+}
+
+/** Default GFP for internal allocations. */
+export const SLUB_GFP = GFP_KERNEL;
