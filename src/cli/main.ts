@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { AllocatorError } from '../interfaces/errors.js';
-import { POLICIES, policyNames } from '../policies/registry.js';
+import { POLICIES, policyNames, type PolicyEntry } from '../policies/registry.js';
 import { createSystem, type System } from '../system.js';
 import { PAGE_WORKLOADS, runPageWorkload } from '../harness/workloads/page.js';
 import { buddyinfo, meminfo, pagetypeinfo, zoneinfo } from '../proc/page.js';
@@ -61,7 +61,7 @@ export function buildProgram(): Command {
     .option('--json', 'print as JSON')
     .action((o: { json?: boolean }) => {
       const data = {
-        policies: Object.fromEntries(Object.entries(POLICIES).map(([layer, ps]) => [layer, Object.fromEntries(Object.entries(ps).map(([n, p]) => [n, p.summary]))])),
+        policies: Object.fromEntries(Object.entries(POLICIES).map(([layer, ps]) => [layer, Object.fromEntries(Object.entries(ps as Record<string, PolicyEntry>).map(([n, p]) => [n, p.summary]))])),
         workloads: { page: Object.fromEntries(PAGE_WORKLOADS.map((w) => [w.name, w.summary])) },
       };
       if (o.json) process.stdout.write(JSON.stringify(data, null, 2) + '\n');

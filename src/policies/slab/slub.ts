@@ -43,7 +43,6 @@ import { GFP_KERNEL, __GFP_DIRECT_RECLAIM, __GFP_KSWAPD_RECLAIM, __GFP_NOFAIL, _
 import { MAX_VIOLATIONS, type Violation } from '../../interfaces/invariants.js';
 import type { PageAllocator } from '../../interfaces/page-allocator.js';
 import {
-  SLAB_HWCACHE_ALIGN,
   SLAB_POISON,
   SLAB_RED_ZONE,
   SLAB_STORE_USER,
