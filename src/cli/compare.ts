@@ -8,11 +8,14 @@ import { AllocatorError } from '../interfaces/errors.js';
 import { policyNames } from '../policies/registry.js';
 import { createSystem } from '../system.js';
 import { PAGE_WORKLOADS, runPageWorkload, type PageWorkloadResult } from '../harness/workloads/page.js';
+import { SLAB_WORKLOADS, runSlabWorkload, type SlabWorkloadResult } from '../harness/workloads/slab.js';
 import { configFrom, intOpt, machineOptions, type MachineCliOpts } from './options.js';
 
 interface CompareOpts extends MachineCliOpts {
-  page: string;
-  workload: string;
+  layer: 'slab' | 'page';
+  page?: string;
+  slab?: string;
+  workload?: string;
   ops: string;
   json?: boolean;
 }
@@ -44,25 +47,69 @@ export function formatCompare(results: readonly PageWorkloadResult[]): string {
   return title + table.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n') + '\n';
 }
 
+/** Formats slab results, one column per policy. */
+export function formatSlabCompare(results: readonly SlabWorkloadResult[]): string {
+  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+  const num = (x: number): string => Math.round(x).toLocaleString('en-US');
+  const rows: [string, (r: SlabWorkloadResult) => string][] = [
+    ['operations', (r) => num(r.ops)],
+    ['wall time (ms)', (r) => r.wallMs.toFixed(1)],
+    ['ops/s', (r) => num(r.opsPerSec)],
+    ['slab pages, peak', (r) => num(r.peakPages)],
+    ['slab pages, final', (r) => num(r.finalPages)],
+    ['bytes requested', (r) => num(r.bytesRequested)],
+    ['bytes allocated', (r) => num(r.bytesAllocated)],
+    ['internal fragmentation', (r) => (r.bytesAllocated ? pct(1 - r.bytesRequested / r.bytesAllocated) : '-')],
+    ['slab metadata overhead', (r) => pct(r.metadataOverhead)],
+    ['partial slabs at end', (r) => num(r.partialSlabs)],
+    ['per-CPU fast-path hits', (r) => pct(r.fastPathHitRate)],
+    ['page-allocator calls', (r) => num(r.pageAllocatorCalls)],
+    ['failed allocations', (r) => num(r.failedAllocs)],
+  ];
+  return table(results.map((r) => r.policy), rows.map(([l, f]) => [l, results.map(f)]), results[0] ? `workload ${results[0].workload}, ${results[0].ops} operations` : '');
+}
+
+function table(heads: string[], rows: [string, string[]][], title: string): string {
+  const all = [['', ...heads], ...rows.map(([l, cells]) => [l, ...cells])];
+  const widths = all[0]!.map((_, c) => Math.max(...all.map((row) => row[c]!.length)));
+  return `${title}\n` + all.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n') + '\n';
+}
+
+function policyList(text: string | undefined, layer: 'page' | 'slab'): string[] {
+  const known = policyNames(layer);
+  const names = (text ?? known.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = names.filter((n) => !known.includes(n));
+  if (bad.length || !names.length) throw new AllocatorError('unknown-name', `unknown ${layer} policy '${bad.join(', ')}' (known: ${known.join(', ')})`);
+  return names;
+}
+
 /** Registers the command. */
 export function compareCommand(program: Command): void {
   const cmd = program
     .command('compare')
-    .description('run one seeded workload through several policies side by side')
-    .option('--page <list>', `comma-separated page-allocator policies (${policyNames('page').join(', ')})`, policyNames('page').join(','))
-    .addOption(new Option('--workload <name>', 'built-in workload').choices(PAGE_WORKLOADS.map((w) => w.name)).default('kernel-mix'))
+    .description('run one seeded workload through several policies side by side (SLAB vs SLUB vs SLOB by default)')
+    .addOption(new Option('--layer <layer>', 'which layer to compare').choices(['slab', 'page']).default('slab'))
+    .option('--slab <list>', `comma-separated slab policies (${policyNames('slab').join(', ')})`)
+    .option('--page <list>', `comma-separated page policies for --layer page (${policyNames('page').join(', ')})`)
+    .option('--workload <name>', `built-in workload (slab: ${SLAB_WORKLOADS.map((w) => w.name).join(', ')}; page: ${PAGE_WORKLOADS.map((w) => w.name).join(', ')})`, 'kernel-mix')
     .option('--ops <n>', 'operations', '200000')
     .option('--json', 'print the results as JSON');
   machineOptions(cmd).action((o: CompareOpts) => {
-    const names = o.page.split(',').map((s) => s.trim()).filter(Boolean);
-    const known = policyNames('page');
-    const bad = names.filter((n) => !known.includes(n));
-    if (bad.length || !names.length) throw new AllocatorError('unknown-name', `unknown page policy '${bad.join(', ')}' (known: ${known.join(', ')})`);
     const ops = intOpt(o.ops, 'ops') ?? 200000;
-    const results = names.map((page) => {
-      const sys = createSystem({ ...configFrom(o, page), debug: { checks: false, trace: false } });
-      return runPageWorkload(sys, o.workload, ops, sys.config.seed);
+    const workload = o.workload ?? 'kernel-mix';
+    if (o.layer === 'page') {
+      const results = policyList(o.page, 'page').map((page) => {
+        const sys = createSystem({ ...configFrom(o, page), debug: { checks: false, trace: false } });
+        return runPageWorkload(sys, workload, ops, sys.config.seed);
+      });
+      process.stdout.write(o.json ? JSON.stringify(results, null, 2) + '\n' : formatCompare(results));
+      return;
+    }
+    const results = policyList(o.slab, 'slab').map((slab) => {
+      const base = configFrom(o, o.page);
+      const sys = createSystem({ ...base, policies: { ...base.policies, slab }, debug: { checks: false, trace: false } });
+      return runSlabWorkload(sys, workload, ops, sys.config.seed);
     });
-    process.stdout.write(o.json ? JSON.stringify(results, null, 2) + '\n' : formatCompare(results));
+    process.stdout.write(o.json ? JSON.stringify(results, null, 2) + '\n' : formatSlabCompare(results));
   });
 }

@@ -13,6 +13,7 @@ import { createSystem, type System } from '../system.js';
 import { PAGE_WORKLOADS, runPageWorkload } from '../harness/workloads/page.js';
 import { buddyinfo, meminfo, pagetypeinfo, zoneinfo } from '../proc/page.js';
 import { compareCommand } from './compare.js';
+import { slabinfoCommand } from './slabinfo.js';
 import { fuzzCommand } from './fuzz.js';
 import { configFrom, intOpt, machineOptions, type MachineCliOpts } from './options.js';
 
@@ -52,7 +53,11 @@ export function buildProgram(): Command {
   procCommand(program, 'buddyinfo', 'the zones', (sys, json) => (json ? zonesJson(sys) : buddyinfo(sys.pages)));
   procCommand(program, 'pagetypeinfo', 'the zones', (sys, json) => (json ? zonesJson(sys) : pagetypeinfo(sys.pages)));
   procCommand(program, 'zoneinfo', 'the zones', (sys, json) => (json ? zonesJson(sys) : zoneinfo(sys.pages, sys.machine)));
-  procCommand(program, 'meminfo', 'the statistics', (sys, json) => (json ? JSON.stringify(sys.pages.stats(), null, 2) + '\n' : meminfo(sys.pages)));
+  procCommand(program, 'meminfo', 'the statistics', (sys, json) => {
+    const [slabReclaimable, slabUnreclaimable] = sys.kmem.slabPages();
+    return json ? JSON.stringify({ pages: sys.pages.stats(), slab: sys.slab.stats(), kmem: sys.kmem.kmemStats() }, null, 2) + '\n' : meminfo(sys.pages, { slabReclaimable, slabUnreclaimable });
+  });
+  slabinfoCommand(program);
   compareCommand(program);
   fuzzCommand(program);
   program

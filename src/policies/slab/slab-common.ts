@@ -38,6 +38,7 @@ import {
   SLAB_NO_MERGE,
   SLAB_RECLAIM_ACCOUNT,
   ZERO_SIZE_PTR,
+  type CacheGeometry,
   type CacheHandle,
   type CacheInfo,
   type KmemApi,
@@ -74,6 +75,8 @@ export function kmallocName(prefix: string, size: number): string {
 
 interface CacheRecord {
   readonly handle: CacheHandle;
+  /** Geometry is fixed at creation; kept here so hot paths do not ask the backend. */
+  readonly geo: CacheGeometry;
   readonly name: string;
   readonly backendId: number;
   readonly kmalloc: boolean;
@@ -109,6 +112,8 @@ export interface KmemStats {
 export class SlabCommon implements KmemApi {
   readonly policy: string;
   private readonly records: CacheRecord[] = [];
+  /** Records by backend cache id. */
+  private readonly byBackendId: CacheRecord[] = [];
   /** kmalloc cache handle per [type][index]; -1 where absent. */
   private readonly kmallocCaches: Int32Array[];
   private readonly ctx: Machine['ctx'];
@@ -161,7 +166,9 @@ export class SlabCommon implements KmemApi {
   private register(name: string, size: number, align: number, flags: number, ctor: ((o: number) => void) | undefined, kmalloc: boolean): CacheHandle {
     const backendId = this.backend.createCache({ name, size, align, flags, ctor }, kmalloc);
     const handle = this.records.length;
-    this.records.push({ handle, name, backendId, kmalloc, flags, size, align, hasCtor: ctor !== undefined, aliases: [], refcount: 1, alive: true });
+    const rec: CacheRecord = { handle, geo: this.backend.geometry(backendId), name, backendId, kmalloc, flags, size, align, hasCtor: ctor !== undefined, aliases: [], refcount: 1, alive: true };
+    this.records.push(rec);
+    this.byBackendId[backendId] = rec;
     return handle;
   }
 
@@ -192,7 +199,7 @@ export class SlabCommon implements KmemApi {
     const sz = Math.ceil(size / a) * a;
     for (const r of this.records) {
       if (!r.alive || r.hasCtor || r.flags & SLAB_NEVER_MERGE) continue;
-      const stride = this.backend.geometry(r.backendId).size;
+      const stride = r.geo.size;
       if (sz > stride) continue;
       if ((flags & SLAB_MERGE_SAME) !== (r.flags & SLAB_MERGE_SAME)) continue;
       if (stride % a !== 0) continue;
@@ -234,7 +241,7 @@ export class SlabCommon implements KmemApi {
     this.nCacheAlloc++;
     if (obj === 0) this.nFailures++;
     if (this.tracer.enabled) {
-      const geo = this.backend.geometry(r.backendId);
+      const geo = r.geo;
       this.tracer.emit('kmem_cache_alloc', `call_site=${this.callSite()} ptr=${obj ? formatKernelAddr(obj) : '0000000000000000'} bytes_req=${geo.objectSize} bytes_alloc=${geo.size} gfp_flags=${formatGfp(gfp)} node=-1 accounted=${r.flags & SLAB_ACCOUNT ? 'true' : 'false'}`);
     }
     return obj;
@@ -317,7 +324,7 @@ export class SlabCommon implements KmemApi {
     } else {
       const r = this.records[this.kmallocCache(size, gfp)]!;
       ptr = this.backend.alloc(r.backendId, gfp);
-      bytesAlloc = this.backend.geometry(r.backendId).size;
+      bytesAlloc = r.geo.size;
     }
     if (ptr === 0) this.nFailures++;
     else {
@@ -420,7 +427,7 @@ export class SlabCommon implements KmemApi {
       if (this.backend.ksize) return this.backend.ksize(addr);
       const start = this.backend.objectStart(addr);
       if (start !== addr) throw new AllocatorError('misuse', `ksize(0x${addr.toString(16)}): not the start of an object`, { policy: this.policy, op: 'ksize', addr });
-      return this.backend.geometry(id).usable;
+      return (this.byBackendId[id]?.geo ?? this.backend.geometry(id)).usable;
     }
     const head = this.largeHead(addr, 'ksize');
     if (head < 0) throw new AllocatorError('misuse', `ksize(0x${addr.toString(16)}): not a kmalloc'ed address`, { policy: this.policy, op: 'ksize', addr });
@@ -432,7 +439,7 @@ export class SlabCommon implements KmemApi {
     if (size === 0) return 0;
     if (size > this.backend.kmallocMaxCacheSize) return PAGE_SIZE << getOrder(size);
     if (this.backend.kmalloc) return size + 8;
-    return this.backend.geometry(this.records[this.kmallocCache(size, 0)]!.backendId).size;
+    return this.records[this.kmallocCache(size, 0)]!.geo.size;
   }
 
   // ---------------------------------------------------------------- report
@@ -448,7 +455,7 @@ export class SlabCommon implements KmemApi {
         aliases: [...r.aliases],
         kmalloc: r.kmalloc,
         flags: r.flags,
-        geometry: this.backend.geometry(r.backendId),
+        geometry: r.geo,
         counters: this.backend.counters(r.backendId),
       }));
   }

@@ -183,6 +183,15 @@ export class SlubBackend implements SlabBackend {
   private readonly slabObjects: Uint16Array;
   private readonly slabOrder: Uint8Array;
   private readonly slabOn: Uint8Array;
+  /**
+   * The simulator's own record of which objects are allocated, one bit per
+   * object per slab (not SLUB state: Linux has no such map). It makes misuse
+   * checks O(1) — double free, free of a never-allocated object — where
+   * walking the freelist would cost O(objects).
+   */
+  private readonly slabSlot: Int32Array;
+  private readonly liveMaps: Uint8Array[] = [];
+  private readonly freeSlots: number[] = [];
   private readonly nodeOfCpu: readonly number[];
   private nAllocs = 0;
   private nFrees = 0;
@@ -200,6 +209,7 @@ export class SlubBackend implements SlabBackend {
     this.slabObjects = new Uint16Array(n);
     this.slabOrder = new Uint8Array(n);
     this.slabOn = new Uint8Array(n);
+    this.slabSlot = new Int32Array(n);
     this.nodeOfCpu = machine.layout.cpuNode;
   }
 
@@ -299,6 +309,13 @@ export class SlubBackend implements SlabBackend {
     this.slabObjects[pfn] = objects;
     this.slabOrder[pfn] = order;
     this.slabOn[pfn] = ON_NONE;
+    let slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      slot = this.liveMaps.length;
+      this.liveMaps.push(new Uint8Array(0));
+    }
+    this.liveMaps[slot] = new Uint8Array(Math.ceil(objects / 8));
+    this.slabSlot[pfn] = slot;
     const node = this.machine.layout.nodeOf(pfn);
     c.nrSlabs[node]!++;
     c.totalObjects[node]! += objects;
@@ -312,6 +329,7 @@ export class SlubBackend implements SlabBackend {
     c.nrSlabs[node]!--;
     c.totalObjects[node]! -= this.slabObjects[pfn]!;
     this.slabOn[pfn] = ON_NONE;
+    this.freeSlots.push(this.slabSlot[pfn]!);
     this.nSlabsFreed++;
     this.slabPages.free(pfn, this.slabOrder[pfn]!, c.flags);
   }
@@ -408,6 +426,7 @@ export class SlubBackend implements SlabBackend {
     }
     this.nAllocs++;
     c.live++;
+    this.markLive(c, obj, true);
     if (gfp & __GFP_ZERO) this.machine.mem.fill(this.phys(obj), c.objectSize, 0);
     return obj;
   }
@@ -478,6 +497,7 @@ export class SlubBackend implements SlabBackend {
     const cpu = this.machine.ctx.cpu;
     this.nFrees++;
     c.live--;
+    this.markLive(c, addr, false);
     if (c.cpuSlab[cpu] === pfn) {
       this.setFreePointer(c, addr, c.cpuFreelist[cpu]!);
       c.cpuFreelist[cpu] = addr;
@@ -528,29 +548,25 @@ export class SlubBackend implements SlabBackend {
         addr,
       });
     }
-    if (this.onFreelist(c, pfn, addr)) {
+    if (!this.isLive(c, pfn, addr)) {
       throw new AllocatorError('double-free', `${where} in cache ${c.name}: Object already free`, { policy: this.policy, op: 'kmem_cache_free', addr });
     }
     return pfn;
   }
 
-  /** `on_freelist`, bounded by the slab's object count. */
-  private onFreelist(c: SlubCache, pfn: number, addr: number): boolean {
-    const limit = this.slabObjects[pfn]!;
-    const walk = (start: number): boolean => {
-      let n = 0;
-      for (let o = start; o !== 0 && n <= limit; n++) {
-        if (o === addr) return true;
-        o = this.getFreePointer(c, o);
-      }
-      return false;
-    };
-    if (walk(this.slabFree[pfn]!)) return true;
-    if (this.slabOn[pfn] === ON_CPU) {
-      const cpu = c.cpuSlab.indexOf(pfn);
-      if (cpu >= 0 && walk(c.cpuFreelist[cpu]!)) return true;
-    }
-    return false;
+  /** Sets or clears an object's bit in its slab's live map. */
+  private markLive(c: SlubCache, obj: number, live: boolean): void {
+    const off = obj - PAGE_OFFSET;
+    const pfn = this.machine.memmap.compoundHead(Math.floor(off / PAGE_SIZE));
+    const i = (off - pfn * PAGE_SIZE) / c.size;
+    const map = this.liveMaps[this.slabSlot[pfn]!]!;
+    if (live) map[i >>> 3] = map[i >>> 3]! | (1 << (i & 7));
+    else map[i >>> 3] = map[i >>> 3]! & ~(1 << (i & 7));
+  }
+
+  private isLive(c: SlubCache, pfn: number, obj: number): boolean {
+    const i = (obj - PAGE_OFFSET - pfn * PAGE_SIZE) / c.size;
+    return ((this.liveMaps[this.slabSlot[pfn]!]![i >>> 3]! >>> (i & 7)) & 1) === 1;
   }
 
   // ------------------------------------------------------ cache lifecycle
@@ -687,6 +703,13 @@ export class SlubBackend implements SlabBackend {
         const cpuFree = cpu >= 0 ? this.walkFree(c, pfn, c.cpuFreelist[cpu]!, add) : [];
         const all = new Set([...free, ...cpuFree]);
         if (all.size !== free.length + cpuFree.length) add({ code: 'S2', message: `slab 0x${pfn.toString(16)} of ${c.name}: an object is on both the slab and the CPU freelist` });
+        for (let k = 0; k < objects; k++) {
+          const o = this.slabBase(pfn) + k * c.size;
+          if (this.isLive(c, pfn, o) === all.has(o)) {
+            add({ code: 'S3', message: `object 0x${o.toString(16)} of ${c.name} is ${all.has(o) ? 'on a freelist but allocated' : 'neither free nor allocated (lost)'}`, details: { obj: o } });
+            break;
+          }
+        }
         const expectInuse = cpu >= 0 ? objects - free.length : objects - free.length;
         if (this.slabOn[pfn] !== ON_CPU && this.slabInuse[pfn] !== expectInuse) {
           add({ code: 'S2', message: `slab 0x${pfn.toString(16)} of ${c.name}: inuse ${this.slabInuse[pfn]} but ${free.length} of ${objects} objects are free (Wrong object count)` });
