@@ -218,11 +218,14 @@ export class SlabCommon implements KmemApi {
   /** {@inheritDoc KmemApi.kmemCacheDestroy} */
   kmemCacheDestroy(cache: CacheHandle): number {
     const r = this.record(cache, 'kmem_cache_destroy');
-    if (r.kmalloc) throw new AllocatorError('misuse', `${r.name} is a kmalloc cache and cannot be destroyed`, { policy: this.policy, op: 'kmem_cache_destroy' });
-    if (--r.refcount > 0) {
+    if (r.refcount > 1) {
+      // A merged cache: only the alias goes away (the refcount drops).
+      r.refcount--;
       r.aliases.pop();
       return 0;
     }
+    if (r.kmalloc) throw new AllocatorError('misuse', `${r.name} is a kmalloc cache and cannot be destroyed`, { policy: this.policy, op: 'kmem_cache_destroy' });
+    r.refcount--;
     const live = this.backend.destroyCache(r.backendId);
     if (live > 0) {
       this.machine.log.printk(`kmem_cache_destroy ${r.name}: Slab cache still has objects when called from allocsim`);

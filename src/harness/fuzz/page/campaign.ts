@@ -8,6 +8,7 @@
  */
 
 import fc from 'fast-check';
+import { replayCommands, runCampaign, type CampaignDef, type FuzzReport } from '../engine.js';
 import type { Newable } from 'inversify';
 import type { SystemConfigInput } from '../../../interfaces/config.js';
 import { AllocatorError } from '../../../interfaces/errors.js';
@@ -19,7 +20,7 @@ import { DrainCommand, SetCpuCommand } from './cpu.js';
 import { FreeCommand } from './free.js';
 import { GetPageCommand } from './get-page.js';
 import { ExhaustCommand, FreeEveryOtherCommand } from './macros.js';
-import { FuzzFailure, checkAll, type PageModel, type PageReal } from './model.js';
+import { checkAll, type PageModel, type PageReal } from './model.js';
 
 /** The small machine the fuzz uses unless told otherwise: DMA and DMA32 zones, 2 CPUs. */
 export const FUZZ_MACHINE: SystemConfigInput = { machine: { memBytes: 24 << 20, kernelImageBytes: 1 << 20, cpus: 2, thp: false } };
@@ -86,84 +87,26 @@ export interface PageFuzzOpts {
   readonly path?: string;
 }
 
-/** The outcome of a campaign. */
-export interface PageFuzzReport {
-  readonly ok: boolean;
-  readonly seed: number;
-  readonly numRuns: number;
-  /** Runs executed before the failure (or all). */
-  readonly runsDone: number;
-  readonly path?: string;
-  /** The shrunk failing command list, as stored in a reproducer. */
-  readonly commands?: object[];
-  /** Readable command list. */
-  readonly commandText?: string;
-  /** The first failure's message (violations or error). */
-  readonly failure?: string;
-  /** Invariant codes of the failure (empty for an exception). */
-  readonly codes?: string[];
-}
+/** The outcome of a campaign (see the engine). */
+export type PageFuzzReport = FuzzReport;
 
-/** Builds a fresh system and an empty model. */
-function setup(opts: PageFuzzOpts): () => { model: PageModel; real: PageReal } {
+/** The campaign definition for the page layer. */
+function pageCampaign(opts: Omit<PageFuzzOpts, 'seed' | 'numRuns'>): CampaignDef<PageModel, PageReal> {
   const cfg = opts.config ?? FUZZ_MACHINE;
-  return () => {
-    const sys = createSystem({ ...cfg, debug: { checks: true, trace: false } }, opts.impl ? { page: opts.impl } : {});
-    return { model: { held: [], stamp: 0 }, real: { sys } };
+  return {
+    setup: () => ({ model: { held: [], stamp: 0 }, real: { sys: createSystem({ ...cfg, debug: { checks: true, trace: false } }, opts.impl ? { page: opts.impl } : {}) } }),
+    initialCheck: checkAll,
+    arbs: pageCommandArbs,
+    fromJSON: pageCommandFromJSON,
   };
-}
-
-function failureOf(e: unknown): { failure: string; codes: string[] } {
-  if (e instanceof FuzzFailure) return { failure: e.message, codes: [...new Set(e.violations.map((v) => v.code))] };
-  return { failure: e instanceof Error ? `${e.name}: ${e.message}` : String(e), codes: [] };
 }
 
 /** Runs a campaign. Deterministic for a given seed. */
 export function runPageFuzz(opts: PageFuzzOpts): PageFuzzReport {
-  const init = setup(opts);
-  let lastError: unknown;
-  const prop = fc.property(fc.commands(pageCommandArbs(), { maxCommands: opts.maxCommands ?? 120, size: 'max' }), (cmds) => {
-    try {
-      const s = init();
-      checkAll(s.real);
-      fc.modelRun(() => s, cmds);
-    } catch (e) {
-      lastError = e;
-      throw e;
-    }
-  });
-  const details = fc.check(prop, { seed: opts.seed, numRuns: opts.numRuns, ...(opts.path ? { path: opts.path } : {}) });
-  if (!details.failed) return { ok: true, seed: opts.seed, numRuns: opts.numRuns, runsDone: details.numRuns };
-  const cmds = details.counterexample?.[0];
-  // fast-check hands back its wrappers; keep the commands that actually ran.
-  const wrapped = cmds ? ([...cmds] as unknown as { cmd: PageCommand; hasRan: boolean }[]) : [];
-  const list = wrapped.filter((w) => w.hasRan).map((w) => w.cmd.toJSON());
-  // Re-run the shrunk list to report its own failure (the last error seen is the shrunk one).
-  const replay = replayPageCommands(list, opts);
-  const f = replay.ok ? failureOf(lastError) : { failure: replay.failure ?? '', codes: replay.codes ?? [] };
-  return {
-    ok: false,
-    seed: opts.seed,
-    numRuns: opts.numRuns,
-    runsDone: details.numRuns,
-    path: details.counterexamplePath ?? undefined,
-    commands: list,
-    commandText: wrapped.filter((w) => w.hasRan).map((w) => w.cmd.toString()).join(', '),
-    failure: f.failure,
-    codes: f.codes,
-  };
+  return runCampaign(pageCampaign(opts), opts.seed, opts.numRuns, opts.maxCommands ?? 120, opts.path);
 }
 
 /** Replays an explicit command list (a reproducer); stops at the first failure. */
 export function replayPageCommands(commands: readonly unknown[], opts: Omit<PageFuzzOpts, 'seed' | 'numRuns'>): PageFuzzReport {
-  const cmds = commands.map((c, i) => pageCommandFromJSON(c, i));
-  const { model, real } = setup({ ...opts, seed: 0, numRuns: 1 })();
-  try {
-    checkAll(real);
-    for (const c of cmds) c.run(model, real);
-    return { ok: true, seed: 0, numRuns: 1, runsDone: 1, commands: cmds.map((c) => c.toJSON()) };
-  } catch (e) {
-    const f = failureOf(e);
-    return { ok: false, seed: 0, numRuns: 1, runsDone: 1, commands: cmds.map((c) => c.toJSON()), commandText: cmds.map(String).join(', '), ...f };
-  }
+  return replayCommands(pageCampaign(opts), commands);
 }

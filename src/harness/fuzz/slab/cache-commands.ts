@@ -1,0 +1,95 @@
+/** Fuzz commands on kmem caches: create, destroy, alloc, free, bulk, shrink. */
+
+import type { Command } from 'fast-check';
+import { GFP_KERNEL, __GFP_NOWARN } from '../../../interfaces/gfp.js';
+import { SLAB_HWCACHE_ALIGN, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE } from '../../../interfaces/slab.js';
+import { checkAll, checkPattern, hold, type SlabModel, type SlabReal } from './model.js';
+
+/** Sizes, alignments and flags a created cache draws from. */
+export const CACHE_SIZES = [8, 13, 24, 40, 64, 100, 192, 256, 500, 1024, 3000, 4096, 6000];
+export const CACHE_ALIGNS = [0, 8, 64, 256];
+export const CACHE_FLAGS = [0, SLAB_HWCACHE_ALIGN, SLAB_RECLAIM_ACCOUNT, SLAB_POISON, SLAB_RED_ZONE];
+
+/** kmem_cache_create with table-chosen parameters. */
+export class CreateCacheCommand implements Command<SlabModel, SlabReal> {
+  constructor(readonly size: number, readonly align: number, readonly flags: number) {}
+  check(m: SlabModel): boolean {
+    return m.caches.length < 8;
+  }
+  run(m: SlabModel, r: SlabReal): void {
+    const size = CACHE_SIZES[this.size % CACHE_SIZES.length]!;
+    const h = r.sys.kmem.kmemCacheCreate(`fz${m.stamp++}`, size, CACHE_ALIGNS[this.align % CACHE_ALIGNS.length]!, CACHE_FLAGS[this.flags % CACHE_FLAGS.length]!);
+    m.caches.push({ handle: h, size });
+    checkAll(r);
+  }
+  toString(): string {
+    return `kmem_cache_create(size#${this.size}, align#${this.align}, flags#${this.flags})`;
+  }
+  toJSON(): object {
+    return { op: 'create', size: this.size, align: this.align, flags: this.flags };
+  }
+}
+
+/** kmem_cache_destroy of a cache with no live objects (frees them first, as a well-behaved client). */
+export class DestroyCacheCommand implements Command<SlabModel, SlabReal> {
+  constructor(readonly pick: number) {}
+  check(m: SlabModel): boolean {
+    return m.caches.length > 0;
+  }
+  run(m: SlabModel, r: SlabReal): void {
+    const c = m.caches[this.pick % m.caches.length]!;
+    const mine = m.held.filter((o) => o.cache === c.handle);
+    for (const o of mine) {
+      checkPattern(r, o);
+      r.sys.kmem.kmemCacheFree(c.handle, o.addr);
+    }
+    m.held = m.held.filter((o) => o.cache !== c.handle);
+    if (r.sys.kmem.kmemCacheDestroy(c.handle) !== 0) throw new Error(`cache destroy reported live objects after all were freed`);
+    m.caches = m.caches.filter((x) => x !== c);
+    checkAll(r);
+  }
+  toString(): string {
+    return `kmem_cache_destroy(#${this.pick})`;
+  }
+  toJSON(): object {
+    return { op: 'destroy', pick: this.pick };
+  }
+}
+
+/** kmem_cache_alloc, n times (n > 1 through the bulk API). */
+export class CacheAllocCommand implements Command<SlabModel, SlabReal> {
+  constructor(readonly pick: number, readonly n: number) {}
+  check(m: SlabModel): boolean {
+    return m.caches.length > 0;
+  }
+  run(m: SlabModel, r: SlabReal): void {
+    const c = m.caches[this.pick % m.caches.length]!;
+    const objs = this.n > 1 ? r.sys.kmem.kmemCacheAllocBulk(c.handle, GFP_KERNEL | __GFP_NOWARN, this.n) : [r.sys.kmem.kmemCacheAlloc(c.handle, GFP_KERNEL | __GFP_NOWARN)];
+    for (const o of objs) if (o !== 0) hold(m, r, o, c.size, c.handle);
+    checkAll(r);
+  }
+  toString(): string {
+    return `kmem_cache_alloc${this.n > 1 ? '_bulk' : ''}(#${this.pick}, ${this.n})`;
+  }
+  toJSON(): object {
+    return { op: 'cache_alloc', pick: this.pick, n: this.n };
+  }
+}
+
+/** kmem_cache_shrink. */
+export class ShrinkCommand implements Command<SlabModel, SlabReal> {
+  constructor(readonly pick: number) {}
+  check(m: SlabModel): boolean {
+    return m.caches.length > 0;
+  }
+  run(m: SlabModel, r: SlabReal): void {
+    r.sys.kmem.kmemCacheShrink(m.caches[this.pick % m.caches.length]!.handle);
+    checkAll(r);
+  }
+  toString(): string {
+    return `kmem_cache_shrink(#${this.pick})`;
+  }
+  toJSON(): object {
+    return { op: 'shrink', pick: this.pick };
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Model and checks of the slab-layer fuzz: which objects the client holds
+ * (address, requested size, cache or kmalloc, a pattern it wrote) and which
+ * caches it created — never a second allocator. After every command: every
+ * invariant of the system, no two held objects overlap, and a freed
+ * object's bytes are what its owner wrote (X3).
+ */
+
+import type { Violation } from '../../../interfaces/invariants.js';
+import { PAGE_OFFSET } from '../../../interfaces/units.js';
+import type { System } from '../../../system.js';
+import { FuzzFailure } from '../page/model.js';
+
+/** One object the client holds. */
+export interface HeldObject {
+  addr: number;
+  size: number;
+  /** Cache handle, or -1 for kmalloc. */
+  readonly cache: number;
+  pattern: number;
+}
+
+/** A cache the client created. */
+export interface ModelCache {
+  readonly handle: number;
+  readonly size: number;
+}
+
+/** The fuzz model. */
+export interface SlabModel {
+  held: HeldObject[];
+  caches: ModelCache[];
+  stamp: number;
+}
+
+/** The system under test. */
+export interface SlabReal {
+  readonly sys: System;
+}
+
+export { FuzzFailure };
+
+/** Every invariant of the system; throws FuzzFailure when any is broken. */
+export function checkAll(real: SlabReal): void {
+  const v = real.sys.checkInvariants();
+  if (v.length) throw new FuzzFailure(v);
+}
+
+/** Writes the owner's pattern: its first min(size, 4) bytes, and when the object is larger, its last byte. */
+export function writePattern(real: SlabReal, o: HeldObject): void {
+  const mem = real.sys.machine.mem;
+  const p = o.addr - PAGE_OFFSET;
+  for (let k = 0; k < Math.min(o.size, 4); k++) mem.write8(p + k, (o.pattern >>> (8 * k)) & 0xff);
+  if (o.size > 4) mem.write8(p + o.size - 1, (o.pattern >>> 8) & 0xff);
+}
+
+/** Verifies the pattern (X3). */
+export function checkPattern(real: SlabReal, o: HeldObject): void {
+  const mem = real.sys.machine.mem;
+  const p = o.addr - PAGE_OFFSET;
+  let ok = true;
+  for (let k = 0; k < Math.min(o.size, 4); k++) ok &&= mem.read8(p + k) === ((o.pattern >>> (8 * k)) & 0xff);
+  if (o.size > 4) ok &&= mem.read8(p + o.size - 1) === ((o.pattern >>> 8) & 0xff);
+  if (!ok) throw new FuzzFailure([{ code: 'X3', message: `object 0x${o.addr.toString(16)} (${o.size} bytes) no longer holds what its owner wrote` }]);
+}
+
+/** No held object overlaps `o` (the harness's layer-free check). */
+export function checkNoOverlap(model: SlabModel, o: HeldObject): void {
+  for (const h of model.held) {
+    if (h !== o && o.addr < h.addr + h.size && h.addr < o.addr + o.size) {
+      const v: Violation = { code: 'X1', message: `object 0x${o.addr.toString(16)}+${o.size} overlaps live object 0x${h.addr.toString(16)}+${h.size}` };
+      throw new FuzzFailure([v]);
+    }
+  }
+}
+
+/** Records a new object: overlap check, pattern. */
+export function hold(model: SlabModel, real: SlabReal, addr: number, size: number, cache: number): void {
+  const o = { addr, size, cache, pattern: (++model.stamp * 2654435761) >>> 0 };
+  checkNoOverlap(model, o);
+  model.held.push(o);
+  writePattern(real, o);
+}

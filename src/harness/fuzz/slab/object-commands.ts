@@ -1,0 +1,102 @@
+/** Fuzz commands on objects: kmalloc, krealloc, free (kfree or kmem_cache_free, one or many), CPU switch. */
+
+import type { Command } from 'fast-check';
+import { GFP_KERNEL, __GFP_NOWARN, __GFP_RECLAIMABLE, __GFP_ACCOUNT, __GFP_DMA } from '../../../interfaces/gfp.js';
+import { ZERO_SIZE_PTR } from '../../../interfaces/slab.js';
+import { checkAll, checkNoOverlap, checkPattern, hold, writePattern, type SlabModel, type SlabReal } from './model.js';
+
+/** Masks kmalloc draws from (normal, reclaimable, accounted, DMA caches). */
+export const KMALLOC_GFPS = [GFP_KERNEL, GFP_KERNEL | __GFP_RECLAIMABLE, GFP_KERNEL | __GFP_ACCOUNT, GFP_KERNEL | __GFP_DMA].map((g) => g | __GFP_NOWARN);
+
+/** kmalloc(size) for sizes across every class and the large path. */
+export class KmallocCommand implements Command<SlabModel, SlabReal> {
+  constructor(readonly size: number, readonly gfp: number) {}
+  check(): boolean {
+    return true;
+  }
+  run(m: SlabModel, r: SlabReal): void {
+    const p = r.sys.kmem.kmalloc(this.size, KMALLOC_GFPS[this.gfp % KMALLOC_GFPS.length]!);
+    if (this.size === 0 && p !== ZERO_SIZE_PTR) throw new Error(`kmalloc(0) returned 0x${p.toString(16)}, not ZERO_SIZE_PTR`);
+    if (p !== 0 && this.size > 0) {
+      if (r.sys.kmem.ksize(p) < this.size) throw new Error(`ksize(0x${p.toString(16)}) = ${r.sys.kmem.ksize(p)} < requested ${this.size} (K1)`);
+      hold(m, r, p, this.size, -1);
+    }
+    checkAll(r);
+  }
+  toString(): string {
+    return `kmalloc(${this.size}, gfp#${this.gfp})`;
+  }
+  toJSON(): object {
+    return { op: 'kmalloc', size: this.size, gfp: this.gfp };
+  }
+}
+
+/** krealloc of a held kmalloc object: contents up to min(old, new) survive (K5). */
+export class KreallocCommand implements Command<SlabModel, SlabReal> {
+  constructor(readonly pick: number, readonly size: number) {}
+  check(m: SlabModel): boolean {
+    return m.held.some((o) => o.cache < 0);
+  }
+  run(m: SlabModel, r: SlabReal): void {
+    const mine = m.held.filter((o) => o.cache < 0);
+    const o = mine[this.pick % mine.length]!;
+    checkPattern(r, o);
+    const first = r.sys.machine.mem.read8(o.addr - 0x888000000000);
+    const p = r.sys.kmem.krealloc(o.addr, this.size, GFP_KERNEL | __GFP_NOWARN);
+    if (p === 0) return;
+    if (r.sys.machine.mem.read8(p - 0x888000000000) !== first) throw new Error(`krealloc lost the object's first byte (K5)`);
+    o.addr = p;
+    o.size = this.size;
+    checkNoOverlap(m, o);
+    writePattern(r, o);
+    checkAll(r);
+  }
+  toString(): string {
+    return `krealloc(#${this.pick}, ${this.size})`;
+  }
+  toJSON(): object {
+    return { op: 'krealloc', pick: this.pick, size: this.size };
+  }
+}
+
+/** Frees `n` held objects starting at index `pick` (kfree or kmem_cache_free as allocated). */
+export class FreeCommand implements Command<SlabModel, SlabReal> {
+  constructor(readonly pick: number, readonly n: number) {}
+  check(m: SlabModel): boolean {
+    return m.held.length > 0;
+  }
+  run(m: SlabModel, r: SlabReal): void {
+    for (let k = 0; k < this.n && m.held.length; k++) {
+      const i = (this.pick + k * 7) % m.held.length;
+      const o = m.held[i]!;
+      checkPattern(r, o);
+      if (o.cache < 0) r.sys.kmem.kfree(o.addr);
+      else r.sys.kmem.kmemCacheFree(o.cache, o.addr);
+      m.held.splice(i, 1);
+    }
+    checkAll(r);
+  }
+  toString(): string {
+    return `free(#${this.pick} x${this.n})`;
+  }
+  toJSON(): object {
+    return { op: 'free', pick: this.pick, n: this.n };
+  }
+}
+
+/** Runs the next commands on another CPU (remote frees follow). */
+export class SetCpuCommand implements Command<SlabModel, SlabReal> {
+  constructor(readonly cpu: number) {}
+  check(): boolean {
+    return true;
+  }
+  run(_m: SlabModel, r: SlabReal): void {
+    r.sys.machine.ctx.setCpu(this.cpu % r.sys.machine.ctx.nrCpus);
+  }
+  toString(): string {
+    return `set_cpu(${this.cpu})`;
+  }
+  toJSON(): object {
+    return { op: 'set_cpu', cpu: this.cpu };
+  }
+}
