@@ -32,6 +32,8 @@ export interface SystemOverrides {
   readonly page?: Newable<PageAllocator>;
   /** A class implementing SlabBackend. */
   readonly slab?: Newable<SlabBackend>;
+  /** A subclass of the slab front end (mutants of kmalloc routing). */
+  readonly kmem?: Newable<SlabCommon>;
 }
 
 /** One container's worth of wired layers. */
@@ -88,7 +90,8 @@ export function createSystem(input: SystemConfigInput = {}, overrides: SystemOve
   else container.load(POLICIES.page[config.policies.page as keyof typeof POLICIES.page].module);
   if (overrides.slab) container.bind(SLAB_BACKEND).to(overrides.slab).inSingletonScope();
   else container.load(POLICIES.slab[config.policies.slab as keyof typeof POLICIES.slab].module);
-  container.bind(SlabCommon).toSelf().inSingletonScope();
+  if (overrides.kmem) container.bind(SlabCommon).to(overrides.kmem).inSingletonScope();
+  else container.bind(SlabCommon).toSelf().inSingletonScope();
   container.bind(KMEM).toService(SlabCommon);
   const pages = container.get(PAGE_ALLOCATOR);
   const slab = container.get(SLAB_BACKEND);

@@ -8,12 +8,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { AllocatorError } from '../interfaces/errors.js';
 import { policyNames } from '../policies/registry.js';
-import { findMutant, MUTANTS } from '../harness/mutants/catalogue.js';
+import { findMutant, fuzzMutant, MUTANTS, replayMutant } from '../harness/mutants/catalogue.js';
 import { FUZZ_MACHINE, replayPageCommands, runPageFuzz, type PageFuzzReport } from '../harness/fuzz/page/campaign.js';
+import { replaySlabCommands, runSlabFuzz } from '../harness/fuzz/slab/campaign.js';
 import { intOpt } from './options.js';
 
 interface FuzzOpts {
+  layer: 'page' | 'slab';
   page: string;
+  slab: string;
   mutant?: string;
   runs: string;
   seed: string;
@@ -26,7 +29,7 @@ interface FuzzOpts {
 /** The reproducer file format (version 1). */
 export interface Reproducer {
   readonly version: 1;
-  readonly layer: 'page';
+  readonly layer: 'page' | 'slab';
   readonly policy: string;
   readonly mutant?: string;
   readonly seed: number;
@@ -45,8 +48,10 @@ function describe(r: PageFuzzReport, label: string): string {
 export function fuzzCommand(program: Command): void {
   program
     .command('fuzz')
-    .description('model-based fuzzing of the page allocator (a policy or a mutant) with invariant checks')
+    .description('model-based fuzzing of a layer (a policy or a mutant) with invariant checks after every command')
+    .addOption(new Option('--layer <layer>', 'layer to fuzz').choices(['page', 'slab']).default('page'))
     .addOption(new Option('--page <policy>', 'page-allocator policy').choices(policyNames('page')).default('buddy'))
+    .addOption(new Option('--slab <policy>', 'slab policy (with --layer slab)').choices(policyNames('slab')).default('slub'))
     .addOption(new Option('--mutant <id>', 'fuzz a mutant instead (proves the fuzzer catches it)').choices(MUTANTS.flatMap((m) => [m.id, m.name])))
     .option('--runs <n>', 'fast-check runs', '200')
     .option('--seed <n>', 'seed', '1')
@@ -62,26 +67,30 @@ export function fuzzCommand(program: Command): void {
         } catch (e) {
           throw new AllocatorError('parse', `cannot read reproducer ${o.replay}: ${(e as Error).message}`);
         }
-        if (repro.version !== 1 || repro.layer !== 'page' || !Array.isArray(repro.commands)) throw new AllocatorError('parse', `${o.replay} is not an allocsim page reproducer (version 1)`);
-        const impl = repro.mutant ? findMutant(repro.mutant).impl : undefined;
-        const r = replayPageCommands(repro.commands, { config: { ...FUZZ_MACHINE, policies: { page: repro.policy } }, impl });
+        if (repro.version !== 1 || (repro.layer !== 'page' && repro.layer !== 'slab') || !Array.isArray(repro.commands)) throw new AllocatorError('parse', `${o.replay} is not an allocsim reproducer (version 1)`);
+        const r = repro.mutant
+          ? replayMutant(findMutant(repro.mutant), repro.commands)
+          : repro.layer === 'slab'
+            ? replaySlabCommands(repro.commands, { config: { ...FUZZ_MACHINE, policies: { slab: repro.policy } } })
+            : replayPageCommands(repro.commands, { config: { ...FUZZ_MACHINE, policies: { page: repro.policy } } });
         process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : describe(r, `replay ${o.replay}`));
         if (!r.ok) process.exitCode = 1;
         return;
       }
       const mutant = o.mutant ? findMutant(o.mutant) : undefined;
       const seed = intOpt(o.seed, 'seed') ?? 1;
-      const r = runPageFuzz({
-        config: { ...FUZZ_MACHINE, policies: { page: o.page } },
-        impl: mutant?.impl,
-        seed,
-        numRuns: intOpt(o.runs, 'runs') ?? 200,
-        maxCommands: intOpt(o.maxCommands, 'max-commands') ?? 150,
-      });
-      const label = mutant ? `mutant ${mutant.id} (${mutant.name})` : `policy ${o.page}`;
+      const budget = { seed, numRuns: intOpt(o.runs, 'runs') ?? 200, maxCommands: intOpt(o.maxCommands, 'max-commands') ?? 150 };
+      const layer = mutant ? (mutant.layer === 'page' ? 'page' : 'slab') : o.layer;
+      const policy = layer === 'page' ? o.page : o.slab;
+      const r = mutant
+        ? fuzzMutant(mutant, budget)
+        : layer === 'page'
+          ? runPageFuzz({ config: { ...FUZZ_MACHINE, policies: { page: o.page } }, ...budget })
+          : runSlabFuzz({ config: { ...FUZZ_MACHINE, policies: { slab: o.slab } }, ...budget });
+      const label = mutant ? `mutant ${mutant.id} (${mutant.name})` : `${layer} policy ${policy}`;
       process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : describe(r, label));
       if (!r.ok) {
-        const repro: Reproducer = { version: 1, layer: 'page', policy: o.page, mutant: mutant?.id, seed, path: r.path, failure: r.failure, codes: r.codes, commands: r.commands ?? [] };
+        const repro: Reproducer = { version: 1, layer, policy, mutant: mutant?.id, seed, path: r.path, failure: r.failure, codes: r.codes, commands: r.commands ?? [] };
         writeFileSync(o.out, JSON.stringify(repro, null, 2) + '\n');
         process.stdout.write(`reproducer written to ${o.out} (replay: allocsim fuzz --replay ${o.out})\n`);
         // A caught mutant is the expected outcome; a failing real policy is an error.

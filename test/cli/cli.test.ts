@@ -33,13 +33,29 @@ describe('allocsim CLI', () => {
     expect(out).toMatch(/^Page block order: 9$/m);
     out = '';
     expect(await run('meminfo', '--mem', '64M', '--kernel-image', '4M', '--json')).toBe(0);
-    expect(JSON.parse(out)).toHaveProperty('managedPages');
+    expect(JSON.parse(out)).toHaveProperty('pages.managedPages');
   });
 
   it('compares page policies side by side', async () => {
-    expect(await run('compare', '--mem', '64M', '--kernel-image', '4M', '--ops', '3000')).toBe(0);
+    expect(await run('compare', '--layer', 'page', '--mem', '64M', '--kernel-image', '4M', '--ops', '3000')).toBe(0);
     expect(out).toMatch(/buddy +firstfit/);
     expect(out).toMatch(/ops\/s/);
+  });
+
+  it('compares slab policies side by side on every built-in workload', async () => {
+    for (const w of ['kernel-mix', 'uniform-small', 'producer-consumer', 'burst-free']) {
+      out = '';
+      expect(await run('compare', '--workload', w, '--mem', '128M', '--kernel-image', '4M', '--ops', '3000', '--json')).toBe(0);
+      const res = JSON.parse(out) as { policy: string; bytesAllocated: number; failedAllocs: number }[];
+      expect(res.map((r) => r.policy)).toContain('slub');
+      for (const r of res) expect(r.failedAllocs).toBe(0);
+    }
+  });
+
+  it('prints slabinfo with extra caches and after a workload', async () => {
+    expect(await run('slabinfo', '--mem', '128M', '--kernel-image', '4M', '--cache', 'my_obj:100:64:HWCACHE_ALIGN', '--workload', 'uniform-small', '--ops', '2000')).toBe(0);
+    expect(out.split('\n')[0]).toBe('slabinfo - version: 2.1');
+    expect(out).toMatch(/^my_obj +\d+ +\d+ +128 +32 +1 : tunables/m);
   });
 
   it('reads a config file and lets the command line win', async () => {
@@ -69,7 +85,12 @@ describe('allocsim CLI', () => {
     [['buddyinfo', '--mem', '3M'], /invalid configuration: memory size/],
     [['buddyinfo', '--cpus', 'x'], /--cpus expects a non-negative integer/],
     [['zoneinfo', '--config', '/nonexistent.json'], /cannot read config file/],
-    [['compare', '--page', 'buddy,slob'], /unknown page policy 'slob'/],
+    [['compare', '--layer', 'page', '--page', 'buddy,slob'], /unknown page policy 'slob'/],
+    [['compare', '--slab', 'slub,nope'], /unknown slab policy 'nope'/],
+    [['slabinfo', '--cache', 'bad'], /--cache bad: wrong number of fields/],
+    [['slabinfo', '--cache', 'x:10:3'], /alignment 3 is not 0 or a power of two/],
+    [['slabinfo', '--cache', 'x:0'], /size 0 is outside/],
+    [['slabinfo', '--cache', 'x:10:8:BOGUS'], /unknown flag 'BOGUS'/],
     [['fuzz', '--replay', '/nonexistent.json'], /cannot read reproducer/],
   ])('turns bad input %j into one clear line and exit status 2', async (args, msg) => {
     expect(await run(...args)).toBe(2);

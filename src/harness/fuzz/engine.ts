@@ -7,6 +7,7 @@
 
 import fc from 'fast-check';
 import { FuzzFailure } from './page/model.js';
+import { AllocatorError } from '../../interfaces/errors.js';
 
 /** A command that can be stored in a reproducer. */
 export type StoredCommand<M extends object, R> = fc.Command<M, R> & { toJSON(): object };
@@ -38,6 +39,7 @@ export interface FuzzReport {
 
 function failureOf(e: unknown): { failure: string; codes: string[] } {
   if (e instanceof FuzzFailure) return { failure: e.message, codes: [...new Set(e.violations.map((v) => v.code))] };
+  if (e instanceof AllocatorError) return { failure: `AllocatorError(${e.kind}): ${e.message}`, codes: [`error:${e.kind}`] };
   return { failure: e instanceof Error ? `${e.name}: ${e.message}` : String(e), codes: [] };
 }
 

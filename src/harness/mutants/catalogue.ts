@@ -1,15 +1,47 @@
 /** Every mutant, by id or name. */
 
+import type { Newable } from 'inversify';
 import { AllocatorError } from '../../interfaces/errors.js';
+import type { PageAllocator } from '../../interfaces/page-allocator.js';
+import type { SlabBackend } from '../../interfaces/slab.js';
+import type { SlabCommon } from '../../policies/slab/slab-common.js';
+import type { SystemOverrides } from '../../system.js';
+import type { FuzzReport } from '../fuzz/engine.js';
+import { FUZZ_MACHINE, replayPageCommands, runPageFuzz } from '../fuzz/page/campaign.js';
+import { replaySlabCommands, runSlabFuzz } from '../fuzz/slab/campaign.js';
 import { BUDDY_MUTANTS } from './buddy.js';
+import { SLAB_MUTANTS } from './slab.js';
 import type { MutantEntry } from './registry-types.js';
 
 /** The catalogue. */
-export const MUTANTS: readonly MutantEntry[] = [...BUDDY_MUTANTS];
+export const MUTANTS: readonly MutantEntry[] = [...BUDDY_MUTANTS, ...SLAB_MUTANTS];
 
 /** Looks a mutant up by id (`B-01`) or name (`skip-merge`). @throws AllocatorError `unknown-name` */
 export function findMutant(key: string): MutantEntry {
   const m = MUTANTS.find((x) => x.id === key || x.name === key);
   if (!m) throw new AllocatorError('unknown-name', `unknown mutant '${key}' (known: ${MUTANTS.map((x) => `${x.id} ${x.name}`).join(', ')})`);
   return m;
+}
+
+/** The fuzz budget a mutant is run with. */
+export interface MutantBudget {
+  readonly seed: number;
+  readonly numRuns: number;
+  readonly maxCommands: number;
+}
+
+/** Runs the fuzz of the mutant's layer with the mutant bound in place of the real class. */
+export function fuzzMutant(m: MutantEntry, b: MutantBudget): FuzzReport {
+  if (m.layer === 'page') return runPageFuzz({ config: FUZZ_MACHINE, impl: m.impl as Newable<PageAllocator>, ...b });
+  return runSlabFuzz({ ...mutantSlabOpts(m), ...b });
+}
+
+/** Replays a stored command list against the mutant (or, with `real`, against the real classes). */
+export function replayMutant(m: MutantEntry, commands: readonly unknown[], real = false): FuzzReport {
+  if (m.layer === 'page') return replayPageCommands(commands, { config: FUZZ_MACHINE, impl: real ? undefined : (m.impl as Newable<PageAllocator>) });
+  return replaySlabCommands(commands, real ? { config: FUZZ_MACHINE } : mutantSlabOpts(m));
+}
+
+function mutantSlabOpts(m: MutantEntry): { config: typeof FUZZ_MACHINE; impl?: Newable<SlabBackend>; overrides?: SystemOverrides } {
+  return m.layer === 'slab' ? { config: FUZZ_MACHINE, impl: m.impl as Newable<SlabBackend> } : { config: FUZZ_MACHINE, overrides: { kmem: m.impl as Newable<SlabCommon> } };
 }

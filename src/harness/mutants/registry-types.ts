@@ -1,7 +1,6 @@
 /** Shape of a mutant catalogue entry. */
 
 import type { Newable } from 'inversify';
-import type { PageAllocator } from '../../interfaces/page-allocator.js';
 
 /** One injected bug. */
 export interface MutantEntry {
@@ -9,11 +8,11 @@ export interface MutantEntry {
   readonly id: string;
   /** Short name for the CLI. */
   readonly name: string;
-  /** Layer whose token the mutant is bound to. */
-  readonly layer: 'page';
+  /** Which binding the mutant replaces: the page allocator, the slab backend, or the slab front end. */
+  readonly layer: 'page' | 'slab' | 'kmem';
   readonly summary: string;
-  /** The class bound in place of the real policy. */
-  readonly impl: Newable<PageAllocator>;
-  /** Invariant codes expected to flag it (any one suffices). */
+  /** The class bound in place of the real one. */
+  readonly impl: Newable<unknown>;
+  /** Invariant codes (or `error:<kind>` for a typed error) expected to flag it; any one suffices. */
   readonly caughtBy: readonly string[];
 }

@@ -115,7 +115,7 @@ export class SlabCommon implements KmemApi {
   /** Records by backend cache id. */
   private readonly byBackendId: CacheRecord[] = [];
   /** kmalloc cache handle per [type][index]; -1 where absent. */
-  private readonly kmallocCaches: Int32Array[];
+  protected readonly kmallocCaches: Int32Array[];
   private readonly ctx: Machine['ctx'];
   private readonly tracer: Machine['tracer'];
   private nKmalloc = 0;
@@ -300,8 +300,8 @@ export class SlabCommon implements KmemApi {
 
   // ---------------------------------------------------------------- kmalloc
 
-  /** kmalloc cache handle for a request (`kmalloc_slab` + `kmalloc_type`). */
-  private kmallocCache(size: number, gfp: Gfp): number {
+  /** kmalloc cache handle for a request (`kmalloc_slab` + `kmalloc_type`). Mutants override this. */
+  protected kmallocCache(size: number, gfp: Gfp): number {
     let index = size <= 192 ? KMALLOC_SIZE_INDEX[(size - 1) >> 3]! : fls(size - 1);
     if (size <= this.backend.kmallocMinSize) index = fls(this.backend.kmallocMinSize) - 1;
     const type = gfp & __GFP_DMA ? TYPE_DMA : gfp & __GFP_RECLAIMABLE ? TYPE_RECLAIM : gfp & __GFP_ACCOUNT ? TYPE_CGROUP : TYPE_NORMAL;
@@ -318,14 +318,14 @@ export class SlabCommon implements KmemApi {
     if (size > KMALLOC_MAX_SIZE) {
       ptr = 0;
       bytesAlloc = 0;
-    } else if (size > this.backend.kmallocMaxCacheSize) {
+    } else if (this.isLarge(size)) {
       ptr = this.kmallocLarge(size, gfp);
       bytesAlloc = PAGE_SIZE << getOrder(size);
     } else if (this.backend.kmalloc) {
       ptr = this.backend.kmalloc(size, gfp);
       bytesAlloc = size + 8;
     } else {
-      const r = this.records[this.kmallocCache(size, gfp)]!;
+      const r = this.records[this.kmallocCache(Math.min(size, this.backend.kmallocMaxCacheSize), gfp)]!;
       ptr = this.backend.alloc(r.backendId, gfp);
       bytesAlloc = r.geo.size;
     }
@@ -338,6 +338,11 @@ export class SlabCommon implements KmemApi {
       this.tracer.emit('kmalloc', `call_site=${this.callSite()} ptr=${ptr ? formatKernelAddr(ptr) : '0000000000000000'} bytes_req=${size} bytes_alloc=${bytesAlloc} gfp_flags=${formatGfp(gfp)} node=-1 accounted=${gfp & __GFP_ACCOUNT ? 'true' : 'false'}`);
     }
     return ptr;
+  }
+
+  /** Whether a request goes to the page allocator. Mutants override this. */
+  protected isLarge(size: number): boolean {
+    return size > this.backend.kmallocMaxCacheSize;
   }
 
   /** `__kmalloc_large_node`: compound pages, owner KMALLOC_LARGE, counted as unreclaimable slab. */

@@ -70,7 +70,7 @@ const MAX_PARTIAL = 10;
 const ON_NONE = 0;
 const ON_NODE_PARTIAL = 1;
 const ON_CPU_PARTIAL = 2;
-const ON_CPU = 3;
+export const ON_CPU = 3;
 
 /** SLUB's `calculate_order` (6.7+): the slab order for objects of `size` with `cpus` present CPUs. */
 export function slubOrder(size: number, cpus: number): number {
@@ -89,7 +89,7 @@ export function slubOrder(size: number, cpus: number): number {
 }
 
 /** Per-cache SLUB state. */
-class SlubCache {
+export class SlubCache {
   readonly id: number;
   readonly name: string;
   readonly objectSize: number;
@@ -178,11 +178,11 @@ export class SlubBackend implements SlabBackend {
   protected readonly slabPages: SlabPages;
   private readonly caches: SlubCache[] = [];
   // struct slab, by head pfn.
-  private readonly slabFree: Float64Array;
-  private readonly slabInuse: Uint16Array;
-  private readonly slabObjects: Uint16Array;
-  private readonly slabOrder: Uint8Array;
-  private readonly slabOn: Uint8Array;
+  protected readonly slabFree: Float64Array;
+  protected readonly slabInuse: Uint16Array;
+  protected readonly slabObjects: Uint16Array;
+  protected readonly slabOrder: Uint8Array;
+  protected readonly slabOn: Uint8Array;
   /**
    * The simulator's own record of which objects are allocated, one bit per
    * object per slab (not SLUB state: Linux has no such map). It makes misuse
@@ -277,10 +277,10 @@ export class SlubBackend implements SlabBackend {
   private phys(addr: number): number {
     return addr - PAGE_OFFSET;
   }
-  private getFreePointer(c: SlubCache, obj: number): number {
+  protected getFreePointer(c: SlubCache, obj: number): number {
     return this.machine.mem.read64(obj - PAGE_OFFSET + c.offset);
   }
-  private setFreePointer(c: SlubCache, obj: number, next: number): void {
+  protected setFreePointer(c: SlubCache, obj: number, next: number): void {
     this.machine.mem.write64(obj - PAGE_OFFSET + c.offset, next);
   }
   private slabBase(pfn: number): number {
@@ -324,7 +324,7 @@ export class SlubBackend implements SlabBackend {
   }
 
   /** `discard_slab`. */
-  private discardSlab(c: SlubCache, pfn: number): void {
+  protected discardSlab(c: SlubCache, pfn: number): void {
     const node = this.machine.layout.nodeOf(pfn);
     c.nrSlabs[node]!--;
     c.totalObjects[node]! -= this.slabObjects[pfn]!;
@@ -492,6 +492,11 @@ export class SlubBackend implements SlabBackend {
 
   /** {@inheritDoc SlabBackend.free} */
   free(id: number, addr: number): void {
+    this.doFree(id, addr);
+  }
+
+  /** `do_slab_free`: the CPU-slab fast path or `__slab_free`. Mutants override this. */
+  protected doFree(id: number, addr: number): void {
     const c = this.cache(id, 'kmem_cache_free');
     const pfn = this.checkObject(c, addr);
     const cpu = this.machine.ctx.cpu;
@@ -508,7 +513,7 @@ export class SlubBackend implements SlabBackend {
   }
 
   /** `__slab_free`. */
-  private slabFreeSlow(c: SlubCache, pfn: number, addr: number): void {
+  protected slabFreeSlow(c: SlubCache, pfn: number, addr: number): void {
     const prior = this.slabFree[pfn]!;
     const frozen = this.slabOn[pfn] === ON_CPU;
     this.setFreePointer(c, addr, prior);
@@ -718,6 +723,7 @@ export class SlubBackend implements SlabBackend {
           add({ code: 'S2', message: `CPU slab 0x${pfn.toString(16)} of ${c.name}: inuse ${this.slabInuse[pfn]} with ${free.length} remote frees of ${objects}` });
         }
         if (this.slabOn[pfn] === ON_NODE_PARTIAL && free.length === 0) add({ code: 'S5', message: `slab 0x${pfn.toString(16)} of ${c.name} is on the partial list but has no free object` });
+        if (this.slabOn[pfn] === ON_NONE && free.length > 0) add({ code: 'S5', message: `slab 0x${pfn.toString(16)} of ${c.name} has ${free.length} free objects but is on no list (lost to allocation)` });
         seen.set(pfn, 0);
       }
       // Lists.

@@ -3,7 +3,7 @@
 import type { Command } from 'fast-check';
 import { GFP_KERNEL, __GFP_NOWARN } from '../../../interfaces/gfp.js';
 import { SLAB_HWCACHE_ALIGN, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE } from '../../../interfaces/slab.js';
-import { checkAll, checkPattern, hold, type SlabModel, type SlabReal } from './model.js';
+import { FuzzFailure, checkAll, checkPattern, hold, type SlabModel, type SlabReal } from './model.js';
 
 /** Sizes, alignments and flags a created cache draws from. */
 export const CACHE_SIZES = [8, 13, 24, 40, 64, 100, 192, 256, 500, 1024, 3000, 4096, 6000];
@@ -18,7 +18,7 @@ export class CreateCacheCommand implements Command<SlabModel, SlabReal> {
   }
   run(m: SlabModel, r: SlabReal): void {
     const size = CACHE_SIZES[this.size % CACHE_SIZES.length]!;
-    const h = r.sys.kmem.kmemCacheCreate(`fz${m.stamp++}`, size, CACHE_ALIGNS[this.align % CACHE_ALIGNS.length]!, CACHE_FLAGS[this.flags % CACHE_FLAGS.length]!);
+    const h = r.sys.kmem.kmemCacheCreate(`fz${m.stamp++}`, size, CACHE_ALIGNS[this.align % CACHE_ALIGNS.length], CACHE_FLAGS[this.flags % CACHE_FLAGS.length]);
     m.caches.push({ handle: h, size });
     checkAll(r);
   }
@@ -44,7 +44,7 @@ export class DestroyCacheCommand implements Command<SlabModel, SlabReal> {
       r.sys.kmem.kmemCacheFree(c.handle, o.addr);
     }
     m.held = m.held.filter((o) => o.cache !== c.handle);
-    if (r.sys.kmem.kmemCacheDestroy(c.handle) !== 0) throw new Error(`cache destroy reported live objects after all were freed`);
+    if (r.sys.kmem.kmemCacheDestroy(c.handle) !== 0) throw new FuzzFailure([{ code: 'S9', message: `kmem_cache_destroy reported live objects after all were freed` }]);
     m.caches = m.caches.filter((x) => x !== c);
     checkAll(r);
   }

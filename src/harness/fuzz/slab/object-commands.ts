@@ -3,7 +3,7 @@
 import type { Command } from 'fast-check';
 import { GFP_KERNEL, __GFP_NOWARN, __GFP_RECLAIMABLE, __GFP_ACCOUNT, __GFP_DMA } from '../../../interfaces/gfp.js';
 import { ZERO_SIZE_PTR } from '../../../interfaces/slab.js';
-import { checkAll, checkNoOverlap, checkPattern, hold, writePattern, type SlabModel, type SlabReal } from './model.js';
+import { FuzzFailure, checkAll, checkNoOverlap, checkPattern, hold, writePattern, type SlabModel, type SlabReal } from './model.js';
 
 /** Masks kmalloc draws from (normal, reclaimable, accounted, DMA caches). */
 export const KMALLOC_GFPS = [GFP_KERNEL, GFP_KERNEL | __GFP_RECLAIMABLE, GFP_KERNEL | __GFP_ACCOUNT, GFP_KERNEL | __GFP_DMA].map((g) => g | __GFP_NOWARN);
@@ -16,9 +16,9 @@ export class KmallocCommand implements Command<SlabModel, SlabReal> {
   }
   run(m: SlabModel, r: SlabReal): void {
     const p = r.sys.kmem.kmalloc(this.size, KMALLOC_GFPS[this.gfp % KMALLOC_GFPS.length]!);
-    if (this.size === 0 && p !== ZERO_SIZE_PTR) throw new Error(`kmalloc(0) returned 0x${p.toString(16)}, not ZERO_SIZE_PTR`);
+    if (this.size === 0 && p !== ZERO_SIZE_PTR) throw new FuzzFailure([{ code: 'K4', message: `kmalloc(0) returned 0x${p.toString(16)}, not ZERO_SIZE_PTR` }]);
     if (p !== 0 && this.size > 0) {
-      if (r.sys.kmem.ksize(p) < this.size) throw new Error(`ksize(0x${p.toString(16)}) = ${r.sys.kmem.ksize(p)} < requested ${this.size} (K1)`);
+      if (r.sys.kmem.ksize(p) < this.size) throw new FuzzFailure([{ code: 'K1', message: `ksize(0x${p.toString(16)}) = ${r.sys.kmem.ksize(p)} < requested ${this.size}` }]);
       hold(m, r, p, this.size, -1);
     }
     checkAll(r);
@@ -44,7 +44,7 @@ export class KreallocCommand implements Command<SlabModel, SlabReal> {
     const first = r.sys.machine.mem.read8(o.addr - 0x888000000000);
     const p = r.sys.kmem.krealloc(o.addr, this.size, GFP_KERNEL | __GFP_NOWARN);
     if (p === 0) return;
-    if (r.sys.machine.mem.read8(p - 0x888000000000) !== first) throw new Error(`krealloc lost the object's first byte (K5)`);
+    if (r.sys.machine.mem.read8(p - 0x888000000000) !== first) throw new FuzzFailure([{ code: 'K5', message: `krealloc(0x${o.addr.toString(16)}, ${this.size}) lost the object's first byte` }]);
     o.addr = p;
     o.size = this.size;
     checkNoOverlap(m, o);
