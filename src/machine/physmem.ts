@@ -161,12 +161,25 @@ export class PhysicalMemory {
 
   /** Reads a little-endian u64 as a number (exact below 2^53). */
   read64(phys: Addr | number): number {
+    if ((phys & 0xfff) <= PAGE_SIZE - 8) {
+      const loc = this.locate(phys, false);
+      if (loc < 0) return 0;
+      const v = this.curView;
+      return v.getUint32(loc, true) + v.getUint32(loc + 4, true) * TWO32;
+    }
     return this.read32(phys) + this.read32(phys + 4) * TWO32;
   }
 
   /** Writes a non-negative integer below 2^53 as a little-endian u64. */
   write64(phys: Addr | number, v: number): void {
     const hi = Math.floor(v / TWO32);
+    if ((phys & 0xfff) <= PAGE_SIZE - 8) {
+      const loc = this.locate(phys, true);
+      const view = this.curView;
+      view.setUint32(loc, v - hi * TWO32, true);
+      view.setUint32(loc + 4, hi, true);
+      return;
+    }
     this.write32(phys, v - hi * TWO32);
     this.write32(phys + 4, hi);
   }

@@ -118,6 +118,8 @@ export class SlabCommon implements KmemApi {
   protected readonly kmallocCaches: Int32Array[];
   private readonly ctx: Machine['ctx'];
   private readonly tracer: Machine['tracer'];
+  private readonly maxCacheSize: number;
+  private readonly minShift: number;
   private nKmalloc = 0;
   private nKfree = 0;
   private nCacheAlloc = 0;
@@ -134,6 +136,8 @@ export class SlabCommon implements KmemApi {
     @inject(MACHINE) private readonly machine: Machine,
   ) {
     this.policy = backend.policy;
+    this.maxCacheSize = backend.kmallocMaxCacheSize;
+    this.minShift = fls(backend.kmallocMinSize) - 1;
     this.ctx = machine.ctx;
     this.tracer = machine.tracer;
     this.kmallocCaches = KMALLOC_TYPES.map(() => new Int32Array(KMALLOC_INDEX_SIZE.length).fill(-1));
@@ -302,15 +306,16 @@ export class SlabCommon implements KmemApi {
 
   /** kmalloc cache handle for a request (`kmalloc_slab` + `kmalloc_type`). Mutants override this. */
   protected kmallocCache(size: number, gfp: Gfp): number {
-    let index = size <= 192 ? KMALLOC_SIZE_INDEX[(size - 1) >> 3]! : fls(size - 1);
-    if (size <= this.backend.kmallocMinSize) index = fls(this.backend.kmallocMinSize) - 1;
+    let index = size <= 192 ? KMALLOC_SIZE_INDEX[(size - 1) >> 3]! : 32 - Math.clz32(size - 1);
+    if (index < this.minShift && index > 2) index = this.minShift;
+    else if (size <= this.backend.kmallocMinSize) index = this.minShift;
     const type = gfp & __GFP_DMA ? TYPE_DMA : gfp & __GFP_RECLAIMABLE ? TYPE_RECLAIM : gfp & __GFP_ACCOUNT ? TYPE_CGROUP : TYPE_NORMAL;
     return this.kmallocCaches[type]![index]!;
   }
 
   /** {@inheritDoc KmemApi.kmalloc} */
   kmalloc(size: number, gfp: Gfp): number {
-    if (!Number.isInteger(size) || size < 0) throw new AllocatorError('misuse', `kmalloc size ${String(size)} is not a byte count`, { policy: this.policy, op: 'kmalloc', size });
+    if (!(size >= 0 && Number.isSafeInteger(size))) throw new AllocatorError('misuse', `kmalloc size ${String(size)} is not a byte count`, { policy: this.policy, op: 'kmalloc', size });
     this.nKmalloc++;
     if (size === 0) return ZERO_SIZE_PTR;
     let ptr: number;
@@ -325,7 +330,7 @@ export class SlabCommon implements KmemApi {
       ptr = this.backend.kmalloc(size, gfp);
       bytesAlloc = size + 8;
     } else {
-      const r = this.records[this.kmallocCache(Math.min(size, this.backend.kmallocMaxCacheSize), gfp)]!;
+      const r = this.records[this.kmallocCache(size <= this.maxCacheSize ? size : this.maxCacheSize, gfp)]!;
       ptr = this.backend.alloc(r.backendId, gfp);
       bytesAlloc = r.geo.size;
     }
@@ -411,9 +416,10 @@ export class SlabCommon implements KmemApi {
   kfree(addr: number): void {
     if (addr <= ZERO_SIZE_PTR && addr >= 0) return;
     this.nKfree++;
-    if (this.backend.cacheOf(addr) >= 0) {
+    const id = this.backend.cacheOf(addr);
+    if (id >= 0) {
       if (this.backend.kfree) this.backend.kfree(addr);
-      else this.backend.free(this.backend.cacheOf(addr), addr);
+      else this.backend.free(id, addr);
     } else {
       const head = this.largeHead(addr, 'kfree');
       if (head < 0) {

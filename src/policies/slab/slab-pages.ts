@@ -79,6 +79,15 @@ export class SlabPages {
     return this.cacheOfFrame[Math.floor(off / PAGE_SIZE)]! - 1;
   }
 
+  /** Head pfn of the slab holding `addr` when that slab belongs to `cache`, else -1 (one lookup for the free path). */
+  headIfCache(addr: number, cache: number): number {
+    const off = addr - PAGE_OFFSET;
+    if (!(off >= 0 && off < this.machine.mem.bytes)) return -1;
+    const pfn = Math.floor(off / PAGE_SIZE);
+    if (this.cacheOfFrame[pfn] !== cache + 1) return -1;
+    return this.machine.memmap.compoundHead(pfn);
+  }
+
   /** Head pfn of the slab holding `addr` (compound head), or -1 when not a slab frame. */
   headOf(addr: number): number {
     const off = addr - PAGE_OFFSET;

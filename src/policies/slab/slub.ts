@@ -175,6 +175,7 @@ export class SlubBackend implements SlabBackend {
   readonly hasSlabinfo = true;
   readonly mergeable = true;
   protected readonly machine: Machine;
+  private readonly ctx: Machine['ctx'];
   protected readonly slabPages: SlabPages;
   private readonly caches: SlubCache[] = [];
   // struct slab, by head pfn.
@@ -202,6 +203,7 @@ export class SlubBackend implements SlabBackend {
 
   constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) _config: SystemConfig, @inject(PAGE_ALLOCATOR) pages: PageAllocator) {
     this.machine = machine;
+    this.ctx = machine.ctx;
     this.slabPages = new SlabPages(machine, pages);
     const n = machine.layout.nrPages;
     this.slabFree = new Float64Array(n);
@@ -415,7 +417,7 @@ export class SlubBackend implements SlabBackend {
   /** {@inheritDoc SlabBackend.alloc} */
   alloc(id: number, gfp: Gfp): number {
     const c = this.cache(id, 'kmem_cache_alloc');
-    const cpu = this.machine.ctx.cpu;
+    const cpu = this.ctx.cpu;
     let obj = c.cpuFreelist[cpu]!;
     if (obj !== 0) {
       c.cpuFreelist[cpu] = this.getFreePointer(c, obj);
@@ -426,7 +428,8 @@ export class SlubBackend implements SlabBackend {
     }
     this.nAllocs++;
     c.live++;
-    this.markLive(c, obj, true);
+    // Objects handed out always come from this CPU's slab.
+    this.markLive(c, c.cpuSlab[cpu]!, obj, true);
     if (gfp & __GFP_ZERO) this.machine.mem.fill(this.phys(obj), c.objectSize, 0);
     return obj;
   }
@@ -499,10 +502,10 @@ export class SlubBackend implements SlabBackend {
   protected doFree(id: number, addr: number): void {
     const c = this.cache(id, 'kmem_cache_free');
     const pfn = this.checkObject(c, addr);
-    const cpu = this.machine.ctx.cpu;
+    const cpu = this.ctx.cpu;
     this.nFrees++;
     c.live--;
-    this.markLive(c, addr, false);
+    this.markLive(c, pfn, addr, false);
     if (c.cpuSlab[cpu] === pfn) {
       this.setFreePointer(c, addr, c.cpuFreelist[cpu]!);
       c.cpuFreelist[cpu] = addr;
@@ -538,32 +541,27 @@ export class SlubBackend implements SlabBackend {
    * slab and of the CPU that owns it.
    */
   private checkObject(c: SlubCache, addr: number): number {
-    const where = `0x${addr.toString(16)}`;
-    const owner = this.slabPages.cacheOf(addr);
-    if (owner !== c.id) {
-      const other = owner >= 0 ? ` (it belongs to ${this.caches[owner]?.name ?? '?'})` : '';
-      throw new AllocatorError('invalid-free', `${where} is not an object of cache ${c.name}${other}`, { policy: this.policy, op: 'kmem_cache_free', addr });
+    const pfn = this.slabPages.headIfCache(addr, c.id);
+    if (pfn < 0) {
+      const owner = this.slabPages.cacheOf(addr);
+      this.badFree(c, addr, 'invalid-free', owner >= 0 ? ` (it belongs to ${this.caches[owner]?.name ?? '?'})` : '');
     }
-    const pfn = this.slabPages.headOf(addr);
     const base = this.slabBase(pfn);
     if ((addr - base) % c.size !== 0 || (addr - base) / c.size >= this.slabObjects[pfn]!) {
-      throw new AllocatorError('invalid-free', `${where} is not an object of cache ${c.name} (it lies inside the object at 0x${(base + Math.floor((addr - base) / c.size) * c.size).toString(16)})`, {
-        policy: this.policy,
-        op: 'kmem_cache_free',
-        addr,
-      });
+      this.badFree(c, addr, 'invalid-free', ` (it lies inside the object at 0x${(base + Math.floor((addr - base) / c.size) * c.size).toString(16)})`);
     }
-    if (!this.isLive(c, pfn, addr)) {
-      throw new AllocatorError('double-free', `${where} in cache ${c.name}: Object already free`, { policy: this.policy, op: 'kmem_cache_free', addr });
-    }
+    if (!this.isLive(c, pfn, addr)) this.badFree(c, addr, 'double-free', '');
     return pfn;
   }
 
+  private badFree(c: SlubCache, addr: number, kind: 'invalid-free' | 'double-free', detail: string): never {
+    const msg = kind === 'double-free' ? `0x${addr.toString(16)} in cache ${c.name}: Object already free` : `0x${addr.toString(16)} is not an object of cache ${c.name}${detail}`;
+    throw new AllocatorError(kind, msg, { policy: this.policy, op: 'kmem_cache_free', addr });
+  }
+
   /** Sets or clears an object's bit in its slab's live map. */
-  private markLive(c: SlubCache, obj: number, live: boolean): void {
-    const off = obj - PAGE_OFFSET;
-    const pfn = this.machine.memmap.compoundHead(Math.floor(off / PAGE_SIZE));
-    const i = (off - pfn * PAGE_SIZE) / c.size;
+  private markLive(c: SlubCache, pfn: number, obj: number, live: boolean): void {
+    const i = (obj - PAGE_OFFSET - pfn * PAGE_SIZE) / c.size;
     const map = this.liveMaps[this.slabSlot[pfn]!]!;
     if (live) map[i >>> 3] = map[i >>> 3]! | (1 << (i & 7));
     else map[i >>> 3] = map[i >>> 3]! & ~(1 << (i & 7));
