@@ -108,7 +108,7 @@ import {
   type SlabStats,
 } from '../../interfaces/slab.js';
 import { CONFIG, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
-import { PAGE_OFFSET, PAGE_SIZE, getOrder, hex, type Pfn } from '../../interfaces/units.js';
+import { PAGE_OFFSET, PAGE_SIZE, getOrder, hex } from '../../interfaces/units.js';
 import type { Machine } from '../../machine/machine.js';
 import { OWNER_MASK, OWNER_SHIFT, Owner, PG_SLAB } from '../../machine/memmap.js';
 import { SlabPages } from './slab-pages.js';
@@ -591,7 +591,7 @@ export class SlobBackend implements SlabBackend {
       else c.pages.delete(pfn);
       this.slobFree(addr, c.rawSize);
     } else {
-      this.slabPages.free(Math.floor((addr - PAGE_OFFSET) / PAGE_SIZE) as Pfn, c.order, 0);
+      this.slabPages.free(Math.floor((addr - PAGE_OFFSET) / PAGE_SIZE), c.order, 0);
       this.nSlabsFreed++;
     }
   }
