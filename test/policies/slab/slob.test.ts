@@ -285,6 +285,32 @@ describe('SLOB backend (Linux 6.3 mm/slob.c)', () => {
     expect(slob.stats().pagesUnreclaimable).toBe(0);
   });
 
+  it('reports a corrupted in-memory free list instead of hanging', () => {
+    const env = mk();
+    const { slob, mem } = env;
+    const a = slob.kmalloc(24, GFP_KERNEL);
+    const b = slob.kmalloc(24, GFP_KERNEL);
+    const c = slob.kmalloc(24, GFP_KERNEL);
+    slob.kfree(a);
+    slob.kfree(c); // free blocks: [0, 16) -> [32, 2048)
+    const P = pageOf(a);
+    const link = P + 2 - PAGE_OFFSET; // units[1] of the first free block
+    expect(mem.read16(link)).toBe(32);
+    for (const bad of [0, 16, 8, 4000]) {
+      mem.write16(link, bad);
+      const v = slob.checkInvariants();
+      expect(v.length).toBeGreaterThan(0);
+      expect(v.every((x) => x.code === 'S10')).toBe(true);
+    }
+    mem.write16(link, 32);
+    mem.write16(P + 64 - PAGE_OFFSET, 100); // size of the tail block
+    expect(slob.checkInvariants().map((x) => x.message).join('\n')).toMatch(/free blocks hold 116 units/);
+    mem.write16(P + 64 - PAGE_OFFSET, SLOB_PAGE_UNITS - 32);
+    expectHealthy(env);
+    slob.kfree(b);
+    expectHealthy(env);
+  });
+
   it('survives a seeded random alloc/free stress with healthy invariants after every step', () => {
     const seed = 20230601;
     const env = mk();
