@@ -151,6 +151,9 @@ interface SlobCache {
   readonly ctor: ((obj: number) => void) | undefined;
   /** Page order for objects ≥ PAGE_SIZE, −1 for slob objects. */
   readonly order: number;
+  /** Blocks carry the 8-byte kmalloc header (only the kmalloc pseudo-cache). */
+  readonly header: boolean;
+  /** Created as a kmalloc cache by the front end (recorded only; SLOB serves kmalloc itself). */
   readonly kmalloc: boolean;
   /** Live objects (exact). */
   live: number;
@@ -239,6 +242,7 @@ export class SlobBackend implements SlabBackend {
       flags: 0,
       ctor: undefined,
       order: -1,
+      header: true,
       kmalloc: true,
       live: 0,
       pages: new Map(),
@@ -487,7 +491,7 @@ export class SlobBackend implements SlabBackend {
   private blockBytes(rec: LiveBlock): number {
     const c = this.caches[rec.cache]!;
     if (c.order >= 0) return PAGE_SIZE << c.order;
-    return slobUnits(c.kmalloc ? rec.size + SLOB_KMALLOC_MINALIGN : rec.size) * SLOB_UNIT;
+    return slobUnits(c.header ? rec.size + SLOB_KMALLOC_MINALIGN : rec.size) * SLOB_UNIT;
   }
 
   /** Start of the live block containing virtual `addr` in a slob page, or −1 (scans down at most one page). */
@@ -539,6 +543,7 @@ export class SlobBackend implements SlabBackend {
       flags: spec.flags,
       ctor: spec.ctor,
       order: rawSize < PAGE_SIZE ? -1 : getOrder(rawSize),
+      header: false,
       kmalloc,
       live: 0,
       pages: new Map(),
@@ -631,7 +636,7 @@ export class SlobBackend implements SlabBackend {
     const start = this.liveBlockContaining(pfn, addr);
     if (start < 0) return -1;
     const rec = this.live.get(start)!;
-    if (!this.caches[rec.cache]!.kmalloc) return start;
+    if (!this.caches[rec.cache]!.header) return start;
     return addr >= start + SLOB_KMALLOC_MINALIGN ? start + SLOB_KMALLOC_MINALIGN : -1;
   }
 
@@ -844,11 +849,11 @@ export class SlobBackend implements SlabBackend {
         add({ code: 'S10', message: `live block ${hex(start)} (${bytes} bytes, ${c.name}) is not inside a slob page`, details: { addr: start } });
         continue;
       }
-      const size = c.kmalloc ? rec.size + SLOB_KMALLOC_MINALIGN : rec.size;
+      const size = c.header ? rec.size + SLOB_KMALLOC_MINALIGN : rec.size;
       if (slobListFor(size) !== this.pageClass[pfn]) {
         add({ code: 'S10', message: `live block ${hex(start)} (${size} bytes, ${SLOB_LIST_NAMES[slobListFor(size)]}) sits in a ${SLOB_LIST_NAMES[this.pageClass[pfn]!] ?? '?'} page`, details: { addr: start, pfn } });
       }
-      if (c.kmalloc) {
+      if (c.header) {
         const hdr = this.machine.mem.read32(phys);
         if (hdr !== rec.size) add({ code: 'S10', message: `kmalloc header at ${hex(start)} says ${hdr} bytes, ${rec.size} were allocated`, details: { addr: start, header: hdr, size: rec.size } });
       }

@@ -234,6 +234,13 @@ describe('SLOB backend (Linux 6.3 mm/slob.c)', () => {
     expect(slob.destroyCache(big)).toBe(0);
     expect(isAllocatorError(thrown(() => slob.destroyCache(big)), 'misuse')).toBe(true);
     expect(slob.shrink(c100)).toBe(0);
+    // A cache the front end flags as kmalloc is still a plain, header-less SLOB cache.
+    const k64 = slob.createCache({ name: 'kmalloc-64', size: 64, align: 0, flags: 0 }, true);
+    const o = slob.alloc(k64, GFP_KERNEL);
+    expect(slob.cacheOf(o)).toBe(k64);
+    expect(slob.objectStart(o + 63)).toBe(o);
+    expectHealthy(env);
+    slob.free(k64, o);
     expectHealthy(env);
     expect(env.sys.checkInvariants()).toEqual([]);
   });
