@@ -1,10 +1,10 @@
 /** Linux 6.3 SLOB behaviour the simulation must reproduce (mm/slob.c). */
 import { describe, expect, it } from '@jest/globals';
-import { GFP_KERNEL, __GFP_ZERO } from '../../../src/interfaces/gfp.js';
+import { GFP_KERNEL, __GFP_NOWARN, __GFP_ZERO } from '../../../src/interfaces/gfp.js';
 import { isAllocatorError } from '../../../src/interfaces/errors.js';
 import { formatViolations } from '../../../src/interfaces/invariants.js';
 import { SLAB_HWCACHE_ALIGN, SLAB_TYPESAFE_BY_RCU } from '../../../src/interfaces/slab.js';
-import { PAGE_OFFSET, PAGE_SIZE } from '../../../src/interfaces/units.js';
+import { NO_PFN, PAGE_OFFSET, PAGE_SIZE, type Pfn } from '../../../src/interfaces/units.js';
 import { PG_SLAB } from '../../../src/machine/memmap.js';
 import { Rng } from '../../../src/harness/rng.js';
 import { SLOB_KMALLOC_CACHE, SLOB_PAGE_UNITS, SlobBackend, slobUnits } from '../../../src/policies/slab/slob.js';
@@ -290,6 +290,27 @@ describe('SLOB backend (Linux 6.3 mm/slob.c)', () => {
     slob.kfree(b);
     expectHealthy(env);
     expect(slob.stats().pagesUnreclaimable).toBe(0);
+  });
+
+  it('returns 0 when the page allocator is exhausted and stays healthy', () => {
+    const env = mk();
+    const { slob } = env;
+    const keep = slob.kmalloc(24, GFP_KERNEL);
+    const fill = slob.kmalloc(4087 - 40, GFP_KERNEL); // a second page, nearly full
+    const grabbed: Pfn[] = [];
+    for (let p = env.sys.pages.allocPages(0, GFP_KERNEL | __GFP_NOWARN); p !== NO_PFN; p = env.sys.pages.allocPages(0, GFP_KERNEL | __GFP_NOWARN)) grabbed.push(p);
+    const before = JSON.stringify(slob.stats());
+    expect(slob.kmalloc(3000, GFP_KERNEL | __GFP_NOWARN)).toBe(0);
+    const c = slob.createCache({ name: 'big', size: 5000, align: 0, flags: 0 }, false);
+    expect(slob.alloc(c, GFP_KERNEL | __GFP_NOWARN)).toBe(0);
+    expect(JSON.stringify(slob.stats())).toBe(before.replace(/"pageAllocatorCalls":(\d+)/, (_, n: string) => `"pageAllocatorCalls":${Number(n) + 2}`));
+    expectHealthy(env);
+    // Small requests still fit in the pages SLOB holds.
+    expect(slob.kmalloc(16, GFP_KERNEL)).not.toBe(0);
+    for (const p of grabbed) env.sys.pages.freePages(p, 0);
+    slob.kfree(fill);
+    slob.kfree(keep);
+    expectHealthy(env);
   });
 
   it('reports a corrupted in-memory free list instead of hanging', () => {
