@@ -60,7 +60,7 @@ export function formatSlabCompare(results: readonly SlabWorkloadResult[]): strin
     ['bytes requested', (r) => num(r.bytesRequested)],
     ['bytes allocated', (r) => num(r.bytesAllocated)],
     ['internal fragmentation', (r) => (r.bytesAllocated ? pct(1 - r.bytesRequested / r.bytesAllocated) : '-')],
-    ['slab metadata overhead', (r) => pct(r.metadataOverhead)],
+    ['slab bytes not holding objects', (r) => pct(r.unusedSlabBytes)],
     ['partial slabs at end', (r) => num(r.partialSlabs)],
     ['per-CPU fast-path hits', (r) => pct(r.fastPathHitRate)],
     ['page-allocator calls', (r) => num(r.pageAllocatorCalls)],

@@ -23,8 +23,12 @@ export interface SlabWorkloadResult {
   readonly bytesRequested: number;
   /** Bytes those allocations took (object or block sizes). */
   readonly bytesAllocated: number;
-  /** Slab bytes not usable for objects (leftover, freelist arrays, headers) at the end, over slab bytes. */
-  readonly metadataOverhead: number;
+  /**
+   * Share of the slab layer's pages (slabs and large kmallocs) not holding a
+   * live object's usable bytes at the end: metadata (SLOB headers, SLAB
+   * freelists), slab leftover, and free objects kept in slabs.
+   */
+  readonly unusedSlabBytes: number;
   readonly partialSlabs: number;
   readonly fastPathHitRate: number;
   readonly pageAllocatorCalls: number;
@@ -265,14 +269,11 @@ export function runSlabWorkload(sys: System, name: string, ops: number, seed: nu
   const after = sys.slab.stats();
   const finalPages = slabPagesNow(sys);
   if (finalPages > m.peakPages) m.peakPages = finalPages;
-  let slabBytes = 0;
-  let objBytes = 0;
   let partial = 0;
-  for (const c of sys.kmem.caches()) {
-    slabBytes += c.counters.pages * 4096;
-    objBytes += c.counters.numObjs * c.geometry.size;
-    partial += c.counters.partialSlabs;
-  }
+  for (const c of sys.kmem.caches()) partial += c.counters.partialSlabs;
+  let liveBytes = 0;
+  for (let i = 0; i < live.count; i++) liveBytes += sys.kmem.ksize(live.addr[i]!);
+  const slabBytes = finalPages * 4096;
   const allocs = after.allocs - before.allocs;
   const result: SlabWorkloadResult = {
     workload: name,
@@ -284,7 +285,7 @@ export function runSlabWorkload(sys: System, name: string, ops: number, seed: nu
     finalPages,
     bytesRequested: m.bytesReq,
     bytesAllocated: m.bytesAlloc,
-    metadataOverhead: slabBytes ? (slabBytes - objBytes) / slabBytes : 0,
+    unusedSlabBytes: slabBytes ? Math.max(0, slabBytes - liveBytes) / slabBytes : 0,
     partialSlabs: partial,
     fastPathHitRate: allocs ? (after.fastAllocs - before.fastAllocs) / allocs : 0,
     pageAllocatorCalls: after.pageAllocatorCalls - before.pageAllocatorCalls,

@@ -438,7 +438,8 @@ export class SlabCommon implements KmemApi {
     if (addr <= ZERO_SIZE_PTR && addr >= 0) return 0;
     const id = this.backend.cacheOf(addr);
     if (id >= 0) {
-      if (this.backend.ksize) return this.backend.ksize(addr);
+      // Objects of registered caches report their cache's usable size; SLOB's kmalloc blocks ask the backend.
+      if (!this.byBackendId[id] && this.backend.ksize) return this.backend.ksize(addr);
       const start = this.backend.objectStart(addr);
       if (start !== addr) throw new AllocatorError('misuse', `ksize(0x${addr.toString(16)}): not the start of an object`, { policy: this.policy, op: 'ksize', addr });
       return (this.byBackendId[id]?.geo ?? this.backend.geometry(id)).usable;
