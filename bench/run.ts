@@ -8,9 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runPageBench } from './page.bench.js';
+import { runSlabBench } from './slab.bench.js';
 
 const maxTime = Number(process.env['BENCH_MAXTIME'] ?? 2);
-const results = runPageBench(maxTime);
+const only = process.env['BENCH_ONLY'];
+const results = [...(only === 'slab' ? [] : runPageBench(maxTime)), ...(only === 'page' ? [] : runSlabBench(maxTime))];
 const bootScript = fileURLToPath(new URL('./boot.js', import.meta.url));
 const boot = JSON.parse(execFileSync(process.execPath, [bootScript, '64', '64'], { encoding: 'utf8' })) as { bootMs: number; rssMiB: number; managedPages: number };
 
