@@ -52,7 +52,11 @@ export function buildProgram(): Command {
   const zonesJson = (sys: System): string => JSON.stringify(sys.pages.zones(), null, 2) + '\n';
   procCommand(program, 'buddyinfo', 'the zones', (sys, json) => (json ? zonesJson(sys) : buddyinfo(sys.pages)));
   procCommand(program, 'pagetypeinfo', 'the zones', (sys, json) => (json ? zonesJson(sys) : pagetypeinfo(sys.pages)));
-  procCommand(program, 'zoneinfo', 'the zones', (sys, json) => (json ? zonesJson(sys) : zoneinfo(sys.pages, sys.machine)));
+  procCommand(program, 'zoneinfo', 'the zones', (sys, json) => {
+    const [rec, unrec] = sys.kmem.slabPages();
+    // Slab pages are reported on node 0 (the slab layer does not split its counters by node).
+    return json ? zonesJson(sys) : zoneinfo(sys.pages, sys.machine, (node) => (node === 0 ? { nr_slab_reclaimable: rec, nr_slab_unreclaimable: unrec } : {}));
+  });
   procCommand(program, 'meminfo', 'the statistics', (sys, json) => {
     const [slabReclaimable, slabUnreclaimable] = sys.kmem.slabPages();
     return json ? JSON.stringify({ pages: sys.pages.stats(), slab: sys.slab.stats(), kmem: sys.kmem.kmemStats() }, null, 2) + '\n' : meminfo(sys.pages, { slabReclaimable, slabUnreclaimable });
