@@ -55,7 +55,7 @@ export function buildProgram(): Command {
   procCommand(program, 'zoneinfo', 'the zones', (sys, json) => {
     const [rec, unrec] = sys.kmem.slabPages();
     // Slab pages are reported on node 0 (the slab layer does not split its counters by node).
-    return json ? zonesJson(sys) : zoneinfo(sys.pages, sys.machine, (node) => (node === 0 ? { nr_slab_reclaimable: rec, nr_slab_unreclaimable: unrec } : {}));
+    return json ? zonesJson(sys) : zoneinfo(sys.pages, sys.machine, (node): Record<string, number> => (node === 0 ? { nr_slab_reclaimable: rec, nr_slab_unreclaimable: unrec } : {}));
   });
   procCommand(program, 'meminfo', 'the statistics', (sys, json) => {
     const [slabReclaimable, slabUnreclaimable] = sys.kmem.slabPages();
