@@ -1,9 +1,14 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
 import { describe, expect, it } from '@jest/globals';
 
 import { isAllocatorError } from '../../../src/interfaces/errors.js';
 import { __GFP_NOWARN, __GFP_ZERO, GFP_ATOMIC, GFP_KERNEL, GFP_KERNEL_ACCOUNT } from '../../../src/interfaces/gfp.js';
 import type { KmemEvent } from '../../../src/harness/trace/ftrace-kmem.js';
-import { gfpBits, parseFtraceKmem, parseFtraceKmemFile } from '../../../src/harness/trace/ftrace-kmem.js';
+import { gfpBits, parseFtraceKmem, parseFtraceKmemFile, readTraceText } from '../../../src/harness/trace/ftrace-kmem.js';
 
 const REAL = '/work/shared/data/linux-6.1-qemu-smp4/kmem-trace.txt.gz';
 
@@ -23,6 +28,16 @@ function parseError(text: string): { message: string; line: number | undefined }
   }
   throw new Error('expected a parse error');
 }
+
+const LINES = {
+  modern: [
+    '            bash-2211    [001] .....  8123.441020: kmalloc: call_site=seq_open+0x3c/0xa0 ptr=000000003F1C2B7A bytes_req=120 bytes_alloc=128 gfp_flags=GFP_KERNEL|__GFP_ZERO node=-1 accounted=false',
+    '            bash-2211    [001] .....  8123.441031: kmem_cache_alloc: call_site=alloc_empty_file+0x5d/0x120 ptr=00000000a9e04d11 name=filp bytes_req=232 bytes_alloc=256 gfp_flags=GFP_KERNEL node=0 accounted=true',
+    '            bash-2211    [001] .....  8123.441090: kmem_cache_free: call_site=__fput+0x1a2/0x2b0 ptr=00000000a9e04d11 name=filp',
+    '            bash-2211    [001] .....  8123.441091: kfree: call_site=__fput+0x1a2/0x2b0 ptr=000000003f1c2b7a',
+    '',
+  ].join('\n'),
+};
 
 describe('parseFtraceKmem on the real Linux 6.1 boot trace', () => {
   const r = parseFtraceKmemFile(REAL);
@@ -65,16 +80,6 @@ describe('parseFtraceKmem on the real Linux 6.1 boot trace', () => {
     expect(ms).toBeLessThan(1000);
   });
 });
-
-const LINES = {
-  modern: [
-    '            bash-2211    [001] .....  8123.441020: kmalloc: call_site=seq_open+0x3c/0xa0 ptr=000000003F1C2B7A bytes_req=120 bytes_alloc=128 gfp_flags=GFP_KERNEL|__GFP_ZERO node=-1 accounted=false',
-    '            bash-2211    [001] .....  8123.441031: kmem_cache_alloc: call_site=alloc_empty_file+0x5d/0x120 ptr=00000000a9e04d11 name=filp bytes_req=232 bytes_alloc=256 gfp_flags=GFP_KERNEL node=0 accounted=true',
-    '            bash-2211    [001] .....  8123.441090: kmem_cache_free: call_site=__fput+0x1a2/0x2b0 ptr=00000000a9e04d11 name=filp',
-    '            bash-2211    [001] .....  8123.441091: kfree: call_site=__fput+0x1a2/0x2b0 ptr=000000003f1c2b7a',
-    '',
-  ].join('\n'),
-};
 
 describe('parseFtraceKmem layouts and edge lines', () => {
   it('reads the modern layout with hashed pointers and name= on kmem_cache_alloc', () => {
@@ -207,5 +212,16 @@ describe('parseFtraceKmem malformed lines', () => {
   it('does not validate the fields of ignored events', () => {
     const r = parseFtraceKmem('a-1 [000] ..... 1.0: mm_page_alloc: whatever');
     expect(r.ignored).toEqual({ mm_page_alloc: 1 });
+  });
+});
+
+describe('readTraceText', () => {
+  it('reads plain files as they are and gunzips .gz files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'allocsim-trace-'));
+    writeFileSync(join(dir, 't.txt'), LINES.modern);
+    writeFileSync(join(dir, 't.txt.gz'), gzipSync(LINES.modern));
+    expect(readTraceText(join(dir, 't.txt'))).toBe(LINES.modern);
+    expect(readTraceText(join(dir, 't.txt.gz'))).toBe(LINES.modern);
+    expect(parseFtraceKmemFile(join(dir, 't.txt.gz')).events).toHaveLength(4);
   });
 });
