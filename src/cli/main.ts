@@ -14,6 +14,7 @@ import { PAGE_WORKLOADS, runPageWorkload } from '../harness/workloads/page.js';
 import { buddyinfo, meminfo, pagetypeinfo, zoneinfo } from '../proc/page.js';
 import { compareCommand } from './compare.js';
 import { slabinfoCommand } from './slabinfo.js';
+import { replayCommand } from './replay.js';
 import { fuzzCommand } from './fuzz.js';
 import { configFrom, intOpt, machineOptions, type MachineCliOpts } from './options.js';
 
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
     return json ? JSON.stringify({ pages: sys.pages.stats(), slab: sys.slab.stats(), kmem: sys.kmem.kmemStats() }, null, 2) + '\n' : meminfo(sys.pages, { slabReclaimable, slabUnreclaimable });
   });
   slabinfoCommand(program);
+  replayCommand(program);
   compareCommand(program);
   fuzzCommand(program);
   program

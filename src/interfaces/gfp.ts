@@ -125,7 +125,7 @@ export const gfpAllowsBlocking = (gfp: Gfp): boolean => (gfp & __GFP_DIRECT_RECL
  * `__def_gfpflag_names` (composites before single bits), then the single
  * `__GFP_*` bits.
  */
-const GFP_NAMES: readonly (readonly [number, string])[] = [
+export const GFP_NAMES: readonly (readonly [number, string])[] = [
   [GFP_TRANSHUGE, 'GFP_TRANSHUGE'],
   [GFP_TRANSHUGE_LIGHT, 'GFP_TRANSHUGE_LIGHT'],
   [GFP_HIGHUSER_MOVABLE, 'GFP_HIGHUSER_MOVABLE'],

@@ -98,6 +98,27 @@ describe('allocsim CLI', () => {
     expect(err.trim().split('\n')).toHaveLength(1);
   });
 
+  it('replays a trace, reports malformed lines with their number, and skips them when lenient', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'allocsim-'));
+    const f = join(dir, 't.txt');
+    writeFileSync(
+      f,
+      [
+        '# tracer: nop',
+        '   a-1 [000] ..... 1.000001: kmalloc: call_site=x+0x1/0x2 ptr=ffff888000001000 bytes_req=40 bytes_alloc=64 gfp_flags=GFP_KERNEL node=-1 accounted=false',
+        '   a-1 [000] ..... 1.000002: kmalloc: call_site=x+0x1/0x2 ptr=ffff888000002000 bytes_req=oops bytes_alloc=64 gfp_flags=GFP_KERNEL node=-1 accounted=false',
+        '   a-1 [000] ..... 1.000003: kfree: call_site=x+0x1/0x2 ptr=ffff888000001000',
+      ].join('\n'),
+    );
+    expect(await run('replay', f, '--mem', '64M', '--kernel-image', '4M')).toBe(2);
+    expect(err).toMatch(/line 3/);
+    err = '';
+    out = '';
+    expect(await run('replay', f, '--lenient', '--json', '--mem', '64M', '--kernel-image', '4M')).toBe(0);
+    const j = JSON.parse(out) as { stats: { replayed: { kmalloc: number; kfree: number } } };
+    expect(j.stats.replayed).toMatchObject({ kmalloc: 1, kfree: 1 });
+  });
+
   it('rejects an unknown command with usage help', async () => {
     expect(await run('frobnicate')).not.toBe(0);
     expect(err).toMatch(/unknown command/);

@@ -20,28 +20,17 @@
  */
 
 import { formatGfp } from '../../interfaces/gfp.js';
+import { formatKernelAddr } from '../../interfaces/units.js';
 import { formatTraceLine } from '../../machine/tracer.js';
 import type { KmemEvent } from './ftrace-kmem.js';
 import type { ReplayResult } from './replay.js';
 import { ReplayOutcome } from './replay.js';
 
-/** Lowest canonical upper-half address on x86_64 (bit 47 set). */
-const UPPER_HALF = 2 ** 47;
-/** One past the largest 48-bit address. */
-const ADDR_48 = 2 ** 48;
-const PTR_DIGITS = 16;
-const LOW_DIGITS = 12;
 const NS_PER_US = 1000;
 const US_PER_S = 1e6;
 
-/**
- * A simulated address as a raw kernel `%p` (with `no_hash_pointers`):
- * 16 hex digits, upper-half 48-bit addresses sign-extended with `ffff`.
- */
-export function formatKernelPtr(addr: number): string {
-  if (addr >= UPPER_HALF && addr < ADDR_48) return 'ffff' + addr.toString(16).padStart(LOW_DIGITS, '0');
-  return addr.toString(16).padStart(PTR_DIGITS, '0');
-}
+/** A simulated address as a raw kernel `%p` (with `no_hash_pointers`). */
+export const formatKernelPtr = formatKernelAddr;
 
 /** Options of {@link emitFtrace}. */
 export interface EmitFtraceOpts {

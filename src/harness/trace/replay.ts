@@ -14,7 +14,8 @@
  *    freed by an unnamed `kmem_cache_free`) goes to a synthetic cache
  *    `trace-<bytes_req>` of object size `bytes_req`. A named cache gets the
  *    largest `bytes_req` seen for that name in the first pass. Caches are
- *    created on first use with `kmemCacheCreate(name, size)`, or reused when
+ *    created on first use with `kmemCacheCreate(name, size)` (shaped by
+ *    {@link cacheShape} from the traced stride), or reused when
  *    `findCache(name)` already knows the name.
  * 2. **Allocations.** `kmalloc`/`kmalloc_node` replay as
  *    `kmalloc(bytes_req, gfp)`, `kmem_cache_alloc[_node]` as
@@ -51,7 +52,7 @@
 
 import { AllocatorError } from '../../interfaces/errors.js';
 import type { CacheHandle, KmemApi } from '../../interfaces/slab.js';
-import { ZERO_SIZE_PTR } from '../../interfaces/slab.js';
+import { CACHE_LINE_SIZE, SLAB_HWCACHE_ALIGN, ZERO_SIZE_PTR } from '../../interfaces/slab.js';
 import type { KmemEvent, KmemEventKind } from './ftrace-kmem.js';
 
 /** What happened to one event during replay (values of {@link ReplayResult.outcome}). */
@@ -83,6 +84,8 @@ export interface CacheAssignment {
   readonly sources: readonly (CacheSource | undefined)[];
   /** Object size to create each cache with. */
   readonly sizes: ReadonlyMap<string, number>;
+  /** Largest bytes_alloc the traced kernel reported for each cache (its stride). */
+  readonly tracedStride: ReadonlyMap<string, number>;
 }
 
 /** A cache the replay used. */
@@ -216,6 +219,7 @@ export function assignCaches(events: readonly KmemEvent[]): CacheAssignment {
     }
   }
   const sizes = new Map<string, number>();
+  const tracedStride = new Map<string, number>();
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
     if (e.kind !== 'cache_alloc' || e.ptr === '') continue;
@@ -226,8 +230,25 @@ export function assignCaches(events: readonly KmemEvent[]): CacheAssignment {
       sources[i] = 'synthetic';
     }
     sizes.set(name, Math.max(sizes.get(name) ?? 0, e.bytesReq));
+    tracedStride.set(name, Math.max(tracedStride.get(name) ?? 0, e.bytesAlloc));
   }
-  return { names, sources, sizes };
+  return { names, sources, sizes, tracedStride };
+}
+
+const NOOP_CTOR = (): void => undefined;
+
+/**
+ * What the traced stride says about a cache the trace does not describe
+ * (documented rule): a stride of ALIGN(size, 8) + 8 means the free pointer
+ * sat after the object — a constructor (or RCU) cache — so the replay gives
+ * it a no-op constructor; a larger stride that is a multiple of the cache
+ * line means SLAB_HWCACHE_ALIGN; otherwise the cache is created plain.
+ */
+export function cacheShape(size: number, tracedStride: number): { flags: number; ctor?: () => void } {
+  const aligned = Math.ceil(size / 8) * 8;
+  if (tracedStride === aligned + 8) return { flags: 0, ctor: NOOP_CTOR };
+  if (tracedStride > aligned && tracedStride % CACHE_LINE_SIZE === 0) return { flags: SLAB_HWCACHE_ALIGN };
+  return { flags: 0 };
 }
 
 /** A live simulated object. */
@@ -299,7 +320,8 @@ export function replayKmem(events: readonly KmemEvent[], api: KmemApi, opts: Rep
     if (idx !== undefined) return idx;
     const objectSize = assignment.sizes.get(name)!;
     const found = api.findCache(name);
-    const handle = found >= 0 ? found : api.kmemCacheCreate(name, objectSize);
+    const shape = cacheShape(objectSize, assignment.tracedStride.get(name) ?? 0);
+    const handle = found >= 0 ? found : api.kmemCacheCreate(name, objectSize, 0, shape.flags, shape.ctor);
     const info = api.caches().find((c) => c.handle === handle);
     idx = caches.length;
     caches.push({ name, handle, objectSize, bytesAlloc: info?.geometry.size ?? -1, source, existed: found >= 0 });

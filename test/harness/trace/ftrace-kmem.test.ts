@@ -71,13 +71,9 @@ describe('parseFtraceKmem on the real Linux 6.1 boot trace', () => {
     expect(new Set(r.events.map((e) => e.task))).toEqual(new Set(['init', 'mount', '<idle>']));
   });
 
-  it('parses quickly (100k lines well under a second)', () => {
-    const body = LINES.modern.repeat(25_000);
-    const t0 = performance.now();
-    const big = parseFtraceKmem(body);
-    const ms = performance.now() - t0;
+  it('parses a 100k-line trace in one pass (its speed is measured in bench/, not here)', () => {
+    const big = parseFtraceKmem(LINES.modern.repeat(25_000));
     expect(big.events).toHaveLength(100_000);
-    expect(ms).toBeLessThan(1000);
   });
 });
 
