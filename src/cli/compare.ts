@@ -8,7 +8,8 @@ import { AllocatorError } from '../interfaces/errors.js';
 import { policyNames } from '../policies/registry.js';
 import { createSystem } from '../system.js';
 import { PAGE_WORKLOADS, runPageWorkload, type PageWorkloadResult } from '../harness/workloads/page.js';
-import { SLAB_WORKLOADS, runSlabWorkload, type SlabWorkloadResult } from '../harness/workloads/slab.js';
+import { SLAB_WORKLOADS, runSlabTrace, runSlabWorkload, type SlabWorkloadResult } from '../harness/workloads/slab.js';
+import { parseFtraceKmemFile } from '../harness/trace/ftrace-kmem.js';
 import { configFrom, intOpt, machineOptions, type MachineCliOpts } from './options.js';
 
 interface CompareOpts extends MachineCliOpts {
@@ -16,6 +17,7 @@ interface CompareOpts extends MachineCliOpts {
   page?: string;
   slab?: string;
   workload?: string;
+  trace?: string;
   ops: string;
   json?: boolean;
 }
@@ -66,7 +68,7 @@ export function formatSlabCompare(results: readonly SlabWorkloadResult[]): strin
     ['page-allocator calls', (r) => num(r.pageAllocatorCalls)],
     ['failed allocations', (r) => num(r.failedAllocs)],
   ];
-  return table(results.map((r) => r.policy), rows.map(([l, f]) => [l, results.map(f)]), results[0] ? `workload ${results[0].workload}, ${results[0].ops} operations` : '');
+  return table(results.map((r) => r.policy), rows.map(([l, f]) => [l, results.map(f)]), results[0] ? `${results[0].workload.startsWith('trace ') ? '' : 'workload '}${results[0].workload}, ${results[0].ops} operations` : '');
 }
 
 function table(heads: string[], rows: [string, string[]][], title: string): string {
@@ -93,6 +95,7 @@ export function compareCommand(program: Command): void {
     .option('--page <list>', `comma-separated page policies for --layer page (${policyNames('page').join(', ')})`)
     .option('--workload <name>', `built-in workload (slab: ${SLAB_WORKLOADS.map((w) => w.name).join(', ')}; page: ${PAGE_WORKLOADS.map((w) => w.name).join(', ')})`, 'kernel-mix')
     .option('--ops <n>', 'operations', '200000')
+    .option('--trace <file>', 'replay this ftrace kmem log (.gz ok) through each slab policy instead of a workload')
     .option('--json', 'print the results as JSON');
   machineOptions(cmd).action((o: CompareOpts) => {
     const ops = intOpt(o.ops, 'ops') ?? 200000;
@@ -105,10 +108,11 @@ export function compareCommand(program: Command): void {
       process.stdout.write(o.json ? JSON.stringify(results, null, 2) + '\n' : formatCompare(results));
       return;
     }
+    const events = o.trace ? parseFtraceKmemFile(o.trace).events : undefined;
     const results = policyList(o.slab, 'slab').map((slab) => {
       const base = configFrom(o, o.page);
       const sys = createSystem({ ...base, policies: { ...base.policies, slab }, debug: { checks: false, trace: false } });
-      return runSlabWorkload(sys, workload, ops, sys.config.seed);
+      return events ? runSlabTrace(sys, `trace ${o.trace}`, events) : runSlabWorkload(sys, workload, ops, sys.config.seed);
     });
     process.stdout.write(o.json ? JSON.stringify(results, null, 2) + '\n' : formatSlabCompare(results));
   });

@@ -9,6 +9,8 @@ import { GFP_ATOMIC, GFP_KERNEL, GFP_KERNEL_ACCOUNT, __GFP_NOWARN, __GFP_RECLAIM
 import { SLAB_ACCOUNT, SLAB_HWCACHE_ALIGN, SLAB_RECLAIM_ACCOUNT, type CacheHandle } from '../../interfaces/slab.js';
 import type { System } from '../../system.js';
 import { Rng } from '../rng.js';
+import type { KmemEvent } from '../trace/ftrace-kmem.js';
+import { replayKmem } from '../trace/replay.js';
 
 /** What one slab run measured. */
 export interface SlabWorkloadResult {
@@ -253,29 +255,16 @@ export function slabWorkload(name: string): SlabWorkload {
   return w;
 }
 
-/**
- * Runs a workload and measures it.
- * @param keep - leave the objects allocated (for /proc snapshots)
- */
-export function runSlabWorkload(sys: System, name: string, ops: number, seed: number, keep = false): SlabWorkloadResult {
-  const w = slabWorkload(name);
-  const live = new LiveSet(1 << 18);
-  const m = new Meter();
-  meters.set(live, m);
-  const before = sys.slab.stats();
-  const t0 = performance.now();
-  w.run(sys, ops, new Rng(seed), live);
-  const wallMs = performance.now() - t0;
+/** Measures a finished run: the shared tail of workload and trace runs. */
+function measure(sys: System, name: string, ops: number, wallMs: number, before: ReturnType<System['slab']['stats']>, m: Meter, liveBytes: number): SlabWorkloadResult {
   const after = sys.slab.stats();
   const finalPages = slabPagesNow(sys);
   if (finalPages > m.peakPages) m.peakPages = finalPages;
   let partial = 0;
   for (const c of sys.kmem.caches()) partial += c.counters.partialSlabs;
-  let liveBytes = 0;
-  for (let i = 0; i < live.count; i++) liveBytes += sys.kmem.ksize(live.addr[i]!);
   const slabBytes = finalPages * 4096;
   const allocs = after.allocs - before.allocs;
-  const result: SlabWorkloadResult = {
+  return {
     workload: name,
     policy: sys.kmem.policy,
     ops,
@@ -291,6 +280,41 @@ export function runSlabWorkload(sys: System, name: string, ops: number, seed: nu
     pageAllocatorCalls: after.pageAllocatorCalls - before.pageAllocatorCalls,
     failedAllocs: m.failed,
   };
+}
+
+/**
+ * Replays parsed trace events and measures them like a workload (objects
+ * still live at the end stay allocated while measuring, then are freed).
+ */
+export function runSlabTrace(sys: System, label: string, events: readonly KmemEvent[]): SlabWorkloadResult {
+  const m = new Meter();
+  const before = sys.slab.stats();
+  const t0 = performance.now();
+  const r = replayKmem(events, sys.kmem);
+  const wallMs = performance.now() - t0;
+  const s = r.stats;
+  m.bytesReq = s.kmalloc.bytesReq + s.cacheAlloc.bytesReq;
+  m.bytesAlloc = s.kmalloc.bytesAlloc + s.cacheAlloc.bytesAlloc;
+  m.failed = s.failures;
+  return measure(sys, label, events.length, wallMs, before, m, s.liveAtEnd.bytesAlloc);
+}
+
+/**
+ * Runs a workload and measures it.
+ * @param keep - leave the objects allocated (for /proc snapshots)
+ */
+export function runSlabWorkload(sys: System, name: string, ops: number, seed: number, keep = false): SlabWorkloadResult {
+  const w = slabWorkload(name);
+  const live = new LiveSet(1 << 18);
+  const m = new Meter();
+  meters.set(live, m);
+  const before = sys.slab.stats();
+  const t0 = performance.now();
+  w.run(sys, ops, new Rng(seed), live);
+  const wallMs = performance.now() - t0;
+  let liveBytes = 0;
+  for (let i = 0; i < live.count; i++) liveBytes += sys.kmem.ksize(live.addr[i]!);
+  const result = measure(sys, name, ops, wallMs, before, m, liveBytes);
   if (!keep) for (let i = live.count - 1; i >= 0; i--) freeAt(sys, live, i);
   return result;
 }
