@@ -770,7 +770,7 @@ export class SlabAllocatorBackend implements SlabBackend {
         const nr = Math.min(c.sharedAvail[node]!, batch, c.limit - c.acAvail[cpu]!);
         if (nr > 0) {
           const from = c.sharedAvail[node]! - nr;
-          ac.set(sh.subarray(from, from + nr), c.acAvail[cpu]!);
+          ac.set(sh.subarray(from, from + nr), c.acAvail[cpu]);
           c.sharedAvail[node] = from;
           c.acAvail[cpu]! += nr;
           c.sharedTouched[node] = 1;
@@ -839,7 +839,7 @@ export class SlabAllocatorBackend implements SlabBackend {
       const max = c.sharedLimit - c.sharedAvail[node]!;
       if (max > 0) {
         if (batch > max) batch = max;
-        c.sharedEntries[node]!.set(ac.subarray(0, batch), c.sharedAvail[node]!);
+        c.sharedEntries[node]!.set(ac.subarray(0, batch), c.sharedAvail[node]);
         c.sharedAvail[node]! += batch;
         done = true;
       }
