@@ -1083,18 +1083,24 @@ export class SlabAllocatorBackend implements SlabBackend {
     if (est.num !== c.num) add({ code: 'S4', message: `${c.name}: num ${c.num} but cache_estimate(order ${c.order}, size ${c.size}, ${c.mode}) gives ${est.num}` });
     // Array caches: which objects they hold.
     const inArray = new Map<number, string>();
+    // Arrays already reported as holding a non-object (one report per array).
+    const badArrays = new Set<string>();
     const noteArray = (obj: number, where: string): void => {
       const prev = inArray.get(obj);
       if (prev !== undefined) add({ code: 'S3', message: `${c.name}: object ${hex(obj)} is in both ${prev} and ${where}` });
       else inArray.set(obj, where);
+      if (badArrays.has(where)) return;
       const pfn = this.slabPages.headOf(obj);
       if (this.slabPages.cacheOf(obj) !== c.id || pfn < 0) {
         add({ code: 'S1', message: `${c.name}: ${where} holds ${hex(obj)}, which is not in a slab of this cache` });
+        badArrays.add(where);
         return;
       }
       const off = obj - this.sMem(pfn);
-      if (off < 0 || off % c.size !== 0 || off / c.size >= c.num) add({ code: 'S1', message: `${c.name}: ${where} holds ${hex(obj)}, which is not an object boundary of ${sl(pfn)}` });
-      else if (this.slabSlot[pfn]! >= 0 && this.isLive(c, pfn, obj)) add({ code: 'S3', message: `${c.name}: object ${hex(obj)} is in ${where} but allocated` });
+      if (off < 0 || off % c.size !== 0 || off / c.size >= c.num) {
+        add({ code: 'S1', message: `${c.name}: ${where} holds ${hex(obj)}, which is not an object boundary of ${sl(pfn)}` });
+        badArrays.add(where);
+      } else if (this.slabSlot[pfn]! >= 0 && this.isLive(c, pfn, obj)) add({ code: 'S3', message: `${c.name}: object ${hex(obj)} is in ${where} but allocated` });
     };
     for (let cpu = 0; cpu < c.acAvail.length; cpu++) {
       const avail = c.acAvail[cpu]!;
@@ -1210,6 +1216,8 @@ export class SlabAllocatorBackend implements SlabBackend {
       if (states !== 1 && !bad) {
         const what = states === 0 ? 'neither allocated, free nor cached (lost)' : `${isLive ? 'allocated ' : ''}${inArr ? `in ${inArray.get(obj)} ` : ''}${isFree[i] ? 'free in its slab' : ''}`.trim();
         add({ code: 'S3', message: `object ${hex(obj)} of ${c.name} is ${what}`, details: { obj } });
+        // One report per slab is enough; the rest would repeat it.
+        bad = true;
       }
     }
     if (!bad && active !== live + held) add({ code: 'S2', message: `${sl}: active ${active} but ${live} objects are allocated and ${held} cached (Wrong object count)` });
