@@ -104,6 +104,7 @@ import { PAGE_OFFSET, PAGE_SIZE } from '../../interfaces/units.js';
 import type { Machine } from '../../machine/machine.js';
 import { PG_SLAB, PG_TAIL } from '../../machine/memmap.js';
 import { SlabPages } from './slab-pages.js';
+import { calculateAlignment } from './slab-math.js';
 
 /** `BYTES_PER_WORD`. */
 const BYTES_PER_WORD = 8;
@@ -147,17 +148,6 @@ export type SlabMode = 'OBJFREELIST' | 'OFF_SLAB' | 'ON_SLAB';
 const alignUp = (x: number, a: number): number => Math.ceil(x / a) * a;
 const isPow2 = (x: number): boolean => x > 0 && (x & (x - 1)) === 0;
 const hex = (x: number): string => `0x${x.toString(16)}`;
-
-/** `calculate_alignment` (slab_common.c). */
-function calculateAlignment(flags: number, align: number, size: number): number {
-  if (flags & SLAB_HWCACHE_ALIGN) {
-    let ralign = CACHE_LINE_SIZE;
-    while (size <= ralign / 2) ralign /= 2;
-    align = Math.max(align, ralign);
-  }
-  align = Math.max(align, BYTES_PER_WORD);
-  return alignUp(align, BYTES_PER_WORD);
-}
 
 /** `cache_estimate`: objects per slab of `order` and the bytes left over. */
 function cacheEstimate(order: number, size: number, mode: SlabMode): { num: number; leftOver: number } {
