@@ -845,23 +845,22 @@ export class SlabAllocatorBackend implements SlabBackend {
    * head pfn; throws, changing nothing, otherwise.
    */
   private checkObject(c: SlabCache, addr: number): number {
-    const where = hex(addr);
-    const op = { policy: this.policy, op: 'free', addr };
-    const owner = this.slabPages.cacheOf(addr);
-    if (owner !== c.id) {
-      const other = owner >= 0 ? ` (it belongs to ${this.caches[owner]?.name ?? '?'})` : '';
-      throw new AllocatorError('invalid-free', `${where} is not an object of cache ${c.name}${other}`, op);
+    const pfn = this.slabPages.headIfCache(addr, c.id);
+    if (pfn < 0) {
+      const owner = this.slabPages.cacheOf(addr);
+      this.badFree(c, addr, 'invalid-free', owner >= 0 ? ` (it belongs to ${this.caches[owner]?.name ?? '?'})` : '');
     }
-    const pfn = this.slabPages.headOf(addr);
     const off = addr - this.sMem(pfn);
-    if (!Number.isInteger(addr) || off < 0 || off % c.size !== 0 || off / c.size >= c.num) {
-      throw new AllocatorError('invalid-free', `${where} is not an object of cache ${c.name}`, op);
-    }
-    if (!this.isLive(c, pfn, addr)) {
-      throw new AllocatorError('double-free', `${where} in cache ${c.name}: double free (object is already free)`, op);
-    }
+    if (!Number.isInteger(addr) || off < 0 || off % c.size !== 0 || off / c.size >= c.num) this.badFree(c, addr, 'invalid-free', '');
+    if (!this.isLive(c, pfn, addr)) this.badFree(c, addr, 'double-free', '');
     return pfn;
   }
+
+  private badFree(c: SlabCache, addr: number, kind: 'invalid-free' | 'double-free', detail: string): never {
+    const msg = kind === 'double-free' ? `${hex(addr)} in cache ${c.name}: double free (object is already free)` : `${hex(addr)} is not an object of cache ${c.name}${detail}`;
+    throw new AllocatorError(kind, msg, { policy: this.policy, op: 'free', addr });
+  }
+
 
   // ------------------------------------------------------ drain and reap
 
