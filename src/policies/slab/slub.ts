@@ -30,9 +30,15 @@
  *
  * Layers it may call: the page allocator (through SlabPages).
  *
- * Known limitations: no SLUB_DEBUG layout or checks yet (debug flags are
- * accepted but change nothing but the free-pointer placement), no
- * freelist randomisation or hardening, one node's partial list per NUMA node
+ * Debug flags (SLAB_RED_ZONE, SLAB_POISON, SLAB_STORE_USER) shape the
+ * object layout exactly as `calculate_sizes` does — right red zone, free
+ * pointer after the object, two 32-byte tracks (+4 for kmalloc), left red
+ * zone of ALIGN(8, align) before each object — so slabinfo and addresses
+ * match a `slub_debug=FZPU` kernel.
+ *
+ * Known limitations: the SLUB_DEBUG checks themselves (red-zone and poison
+ * bytes, tracking, consistency checks) are not performed yet; no freelist
+ * randomisation or hardening, one node's partial list per NUMA node
  * but allocations always prefer the current CPU's node, no sheaves.
  */
 
@@ -60,6 +66,8 @@ import { PG_SLAB, PG_TAIL } from '../../machine/memmap.js';
 import { SlabPages } from './slab-pages.js';
 import { calculateAlignment, fls } from './slab-math.js';
 
+/** `sizeof(struct track)` on 64-bit with CONFIG_STACKDEPOT. */
+export const TRACK_SIZE = 32;
 /** `slub_max_order` default (`PAGE_ALLOC_COSTLY_ORDER`). */
 export const SLUB_MAX_ORDER = 3;
 /** `MAX_OBJS_PER_PAGE`. */
@@ -96,6 +104,8 @@ export class SlubCache {
   readonly size: number;
   readonly inuse: number;
   readonly offset: number;
+  /** Left red zone before each object (`red_left_pad`); objects start at slab base + redLeftPad + i × size. */
+  readonly redLeftPad: number;
   readonly align: number;
   readonly order: number;
   readonly objects: number;
@@ -130,6 +140,7 @@ export class SlubCache {
     this.size = geo.size;
     this.inuse = geo.inuse;
     this.offset = geo.offset;
+    this.redLeftPad = geo.redLeftPad;
     this.align = geo.align;
     this.order = geo.order;
     this.objects = geo.objects;
@@ -222,7 +233,7 @@ export class SlubBackend implements SlabBackend {
     let align = spec.align || 8;
     if (kmalloc && (spec.size & (spec.size - 1)) === 0) align = Math.max(align, spec.size);
     align = calculateAlignment(spec.flags, align, spec.size);
-    // calculate_sizes
+    // calculate_sizes (v6.8), debug layout included.
     let size = alignUp(spec.size, 8);
     if (spec.flags & SLAB_RED_ZONE && size === spec.size) size += 8;
     const inuse = size;
@@ -232,6 +243,16 @@ export class SlubBackend implements SlabBackend {
       size += 8;
     } else {
       offset = Math.floor(spec.size / 2 / 8) * 8;
+    }
+    if (spec.flags & SLAB_STORE_USER) {
+      size += 2 * TRACK_SIZE;
+      if (kmalloc) size += 4;
+    }
+    let redLeftPad = 0;
+    if (spec.flags & SLAB_RED_ZONE) {
+      size += 8;
+      redLeftPad = alignUp(8, align);
+      size += redLeftPad;
     }
     size = alignUp(size, align);
     const order = slubOrder(size, this.machine.opts.cpus);
@@ -246,7 +267,7 @@ export class SlubBackend implements SlabBackend {
       id,
       spec,
       kmalloc,
-      { objectSize: spec.size, size, inuse, offset, align, order, objects, minOrder: getOrder(size), minPartial, cpuPartial, cpuPartialSlabs: Math.ceil((cpuPartial * 2) / objects) },
+      { objectSize: spec.size, size, inuse, offset, redLeftPad, align, order, objects, minOrder: getOrder(size), minPartial, cpuPartial, cpuPartialSlabs: Math.ceil((cpuPartial * 2) / objects) },
       this.machine,
     );
     this.caches.push(cache);
@@ -270,7 +291,7 @@ export class SlubBackend implements SlabBackend {
       order: c.order,
       usable: c.flags & (SLAB_RED_ZONE | SLAB_POISON) ? c.objectSize : c.flags & (SLAB_TYPESAFE_BY_RCU | SLAB_STORE_USER) ? c.inuse : c.size,
       tunables: [0, 0, 0],
-      details: { offset: c.offset, inuse: c.inuse, minPartial: c.minPartial, cpuPartial: c.cpuPartial, cpuPartialSlabs: c.cpuPartialSlabs },
+      details: { offset: c.offset, inuse: c.inuse, redLeftPad: c.redLeftPad, minPartial: c.minPartial, cpuPartial: c.cpuPartial, cpuPartialSlabs: c.cpuPartialSlabs },
     };
   }
 
@@ -303,7 +324,7 @@ export class SlubBackend implements SlabBackend {
     }
     if (pfn < 0) return -1;
     const objects = Math.floor((PAGE_SIZE << order) / c.size);
-    const base = this.slabBase(pfn);
+    const base = this.slabBase(pfn) + c.redLeftPad;
     if (c.ctor) for (let i = 0; i < objects; i++) c.ctor(base + i * c.size);
     for (let i = 0; i < objects; i++) this.setFreePointer(c, base + i * c.size, i + 1 < objects ? base + (i + 1) * c.size : 0);
     this.slabFree[pfn] = base;
@@ -546,8 +567,8 @@ export class SlubBackend implements SlabBackend {
       const owner = this.slabPages.cacheOf(addr);
       this.badFree(c, addr, 'invalid-free', owner >= 0 ? ` (it belongs to ${this.caches[owner]?.name ?? '?'})` : '');
     }
-    const base = this.slabBase(pfn);
-    if ((addr - base) % c.size !== 0 || (addr - base) / c.size >= this.slabObjects[pfn]!) {
+    const base = this.slabBase(pfn) + c.redLeftPad;
+    if (addr < base || (addr - base) % c.size !== 0 || (addr - base) / c.size >= this.slabObjects[pfn]!) {
       this.badFree(c, addr, 'invalid-free', ` (it lies inside the object at 0x${(base + Math.floor((addr - base) / c.size) * c.size).toString(16)})`);
     }
     if (!this.isLive(c, pfn, addr)) this.badFree(c, addr, 'double-free', '');
@@ -561,14 +582,14 @@ export class SlubBackend implements SlabBackend {
 
   /** Sets or clears an object's bit in its slab's live map. */
   private markLive(c: SlubCache, pfn: number, obj: number, live: boolean): void {
-    const i = (obj - PAGE_OFFSET - pfn * PAGE_SIZE) / c.size;
+    const i = (obj - PAGE_OFFSET - pfn * PAGE_SIZE - c.redLeftPad) / c.size;
     const map = this.liveMaps[this.slabSlot[pfn]!]!;
     if (live) map[i >>> 3] = map[i >>> 3]! | (1 << (i & 7));
     else map[i >>> 3] = map[i >>> 3]! & ~(1 << (i & 7));
   }
 
   private isLive(c: SlubCache, pfn: number, obj: number): boolean {
-    const i = (obj - PAGE_OFFSET - pfn * PAGE_SIZE) / c.size;
+    const i = (obj - PAGE_OFFSET - pfn * PAGE_SIZE - c.redLeftPad) / c.size;
     return ((this.liveMaps[this.slabSlot[pfn]!]![i >>> 3]! >>> (i & 7)) & 1) === 1;
   }
 
@@ -616,8 +637,8 @@ export class SlubBackend implements SlabBackend {
     const id = this.slabPages.cacheOf(addr);
     if (id < 0) return -1;
     const c = this.caches[id]!;
-    const base = this.slabBase(this.slabPages.headOf(addr));
-    const i = Math.floor((addr - base) / c.size);
+    const base = this.slabBase(this.slabPages.headOf(addr)) + c.redLeftPad;
+    const i = Math.max(0, Math.floor((addr - base) / c.size));
     return base + i * c.size;
   }
 
@@ -707,7 +728,7 @@ export class SlubBackend implements SlabBackend {
         const all = new Set([...free, ...cpuFree]);
         if (all.size !== free.length + cpuFree.length) add({ code: 'S2', message: `slab 0x${pfn.toString(16)} of ${c.name}: an object is on both the slab and the CPU freelist` });
         for (let k = 0; k < objects; k++) {
-          const o = this.slabBase(pfn) + k * c.size;
+          const o = this.slabBase(pfn) + c.redLeftPad + k * c.size;
           if (this.isLive(c, pfn, o) === all.has(o)) {
             add({ code: 'S3', message: `object 0x${o.toString(16)} of ${c.name} is ${all.has(o) ? 'on a freelist but allocated' : 'neither free nor allocated (lost)'}`, details: { obj: o } });
             break;
@@ -744,7 +765,7 @@ export class SlubBackend implements SlabBackend {
 
   /** Walks a freelist from `start` within slab `pfn`, checking every entry (S1, S2); returns the objects. */
   private walkFree(c: SlubCache, pfn: number, start: number, add: (v: Violation) => void): number[] {
-    const base = this.slabBase(pfn);
+    const base = this.slabBase(pfn) + c.redLeftPad;
     const objects = this.slabObjects[pfn]!;
     const found: number[] = [];
     const seen = new Set<number>();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GFP_KERNEL } from '../../../src/interfaces/gfp.js';
 import { isAllocatorError } from '../../../src/interfaces/errors.js';
-import { SLAB_POISON, SLAB_RED_ZONE, SLAB_STORE_USER } from '../../../src/interfaces/slab.js';
+import { SLAB_CONSISTENCY_CHECKS, SLAB_POISON, SLAB_RED_ZONE, SLAB_STORE_USER } from '../../../src/interfaces/slab.js';
 import { slubOrder } from '../../../src/policies/slab/slub.js';
 import { createSystem } from '../../../src/system.js';
 import { slabinfo } from '../../../src/proc/slab.js';
@@ -59,6 +59,36 @@ describe('SLUB geometry', () => {
     const ph = sys.kmem.kmemCacheCreate('poisoned', 64, 0, SLAB_POISON);
     const p = sys.kmem.caches().find((c) => c.handle === ph)!.geometry;
     expect(p.details['offset']).toBe(64);
+  });
+
+  it.each([
+    [8, 16, 16, 8, 112, '36/1'],
+    [16, 24, 24, 16, 128, '32/1'],
+    [32, 40, 40, 32, 160, '25/1'],
+    [64, 72, 72, 64, 256, '16/1'],
+    [96, 104, 104, 8, 200, '20/1'],
+    [128, 136, 136, 128, 384, '21/2'],
+    [192, 200, 200, 8, 296, '27/2'],
+    [256, 264, 264, 256, 768, '21/4'],
+    [512, 520, 520, 512, 1536, '21/8'],
+    [1024, 1032, 1032, 1024, 3072, '10/8'],
+    [2048, 2056, 2056, 2048, 6144, '5/8'],
+    [4096, 4104, 4104, 4096, 12288, '2/8'],
+    [8192, 8200, 8200, 8192, 24576, '1/8'],
+  ])('lays out kmalloc-%i with slub_debug=FZPU as the reference computes (inuse %i, fp %i, red_left_pad %i, size %i, %s)', (size, inuse, fp, rlp, stride, geo) => {
+    const sys = sys4();
+    const id = sys.slab.createCache({ name: `dbg-${size}`, size, align: 0, flags: SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER }, true);
+    const g = sys.slab.geometry(id);
+    expect([g.details['inuse'], g.details['offset'], g.details['redLeftPad'], g.size, `${g.objPerSlab}/${1 << g.order}`]).toEqual([inuse, fp, rlp, stride, geo]);
+    expect(g.usable).toBe(size);
+    // Objects start after the left red zone, and the layout holds up under use.
+    const a = sys.slab.alloc(id, GFP_KERNEL);
+    const b = sys.slab.alloc(id, GFP_KERNEL);
+    expect((a - 0x888000000000) % 4096).toBe(rlp % 4096);
+    if (g.objPerSlab > 1) expect(b - a).toBe(stride);
+    sys.slab.free(id, a);
+    sys.slab.free(id, b);
+    expect(sys.checkInvariants()).toEqual([]);
   });
 
   (hasData ? it : it.skip)('reproduces objperslab and pagesperslab of every cache in the real 6.1 slabinfo (4 CPUs) from its objsize', () => {
