@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GFP_KERNEL } from '../../../src/interfaces/gfp.js';
 import { isAllocatorError } from '../../../src/interfaces/errors.js';
-import { SLAB_CONSISTENCY_CHECKS, SLAB_POISON, SLAB_RED_ZONE, SLAB_STORE_USER } from '../../../src/interfaces/slab.js';
+import fc from 'fast-check';
+import { SLAB_CONSISTENCY_CHECKS, SLAB_HWCACHE_ALIGN, SLAB_POISON, SLAB_RED_ZONE, SLAB_STORE_USER } from '../../../src/interfaces/slab.js';
 import { slubOrder } from '../../../src/policies/slab/slub.js';
 import { createSystem } from '../../../src/system.js';
 import { slabinfo } from '../../../src/proc/slab.js';
@@ -124,6 +125,34 @@ describe('SLUB geometry', () => {
   });
 });
 
+describe('SLUB geometry for arbitrary caches', () => {
+  /** The kernel's formulas, restated: calculate_alignment, calculate_sizes (no debug, no ctor), calculate_order. */
+  const expected = (size: number, align: number, hw: boolean, cpus: number) => {
+    let a = align;
+    if (hw) {
+      let r = 64;
+      while (size <= r / 2) r /= 2;
+      a = Math.max(a, r);
+    }
+    a = Math.ceil(Math.max(a, 8) / 8) * 8;
+    const stride = Math.ceil(Math.ceil(size / 8) * 8 / a) * a;
+    const order = slubOrder(stride, cpus);
+    return { size: stride, objPerSlab: Math.floor((4096 << order) / stride), order };
+  };
+
+  it('matches the formulas for sizes 8…8192, power-of-two alignments up to 4096, with and without SLAB_HWCACHE_ALIGN', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 8, max: 8192 }), fc.constantFrom(0, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096), fc.boolean(), fc.constantFrom(1, 2, 4, 8, 16, 64, 256), (size, align, hw, cpus) => {
+        const sys = createSystem({ machine: { memBytes: 64 << 20, kernelImageBytes: 4 << 20, cpus } });
+        const id = sys.slab.createCache({ name: 'prop', size, align, flags: hw ? SLAB_HWCACHE_ALIGN : 0 }, false);
+        const g = sys.slab.geometry(id);
+        expect({ size: g.size, objPerSlab: g.objPerSlab, order: g.order }).toEqual(expected(size, align, hw, cpus));
+      }),
+      { numRuns: 150, seed: 3 },
+    );
+  });
+});
+
 describe('SLUB runtime', () => {
   it('hands out a new slab in ascending order and reuses freed objects LIFO on the same CPU', () => {
     const sys = sys4();
@@ -165,6 +194,20 @@ describe('SLUB runtime', () => {
     expect(sys.kmem.kmemCacheShrink(h)).toBeGreaterThan(0);
     expect(sys.pages.stats().allocatedPages).toBeLessThan(before + 8);
     expect(sys.checkInvariants()).toEqual([]);
+  });
+
+  it('traces kmalloc, kfree, kmem_cache_alloc and kmem_cache_free in the kernel text format', () => {
+    const sys = createSystem({ machine: { memBytes: 64 << 20, kernelImageBytes: 4 << 20, cpus: 2 }, debug: { trace: true } });
+    const p = sys.kmem.kmalloc(40, GFP_KERNEL);
+    sys.kmem.kfree(p);
+    const h = sys.kmem.kmemCacheCreate('traced', 100);
+    const o = sys.kmem.kmemCacheAlloc(h, GFP_KERNEL);
+    sys.kmem.kmemCacheFree(h, o);
+    const t = sys.machine.tracer.format();
+    expect(t).toMatch(/ kmalloc: call_site=\S+ ptr=ffff888[0-9a-f]{9} bytes_req=40 bytes_alloc=64 gfp_flags=GFP_KERNEL node=-1 accounted=false\n/);
+    expect(t).toMatch(/ kfree: call_site=\S+ ptr=ffff888[0-9a-f]{9}\n/);
+    expect(t).toMatch(/ kmem_cache_alloc: call_site=\S+ ptr=ffff888[0-9a-f]{9} bytes_req=100 bytes_alloc=104 gfp_flags=GFP_KERNEL node=-1 accounted=false\n/);
+    expect(t).toMatch(/ kmem_cache_free: call_site=\S+ ptr=ffff888[0-9a-f]{9} name=traced\n/);
   });
 
   it('rejects double, interior and wrong-cache frees with typed errors and unchanged state', () => {
