@@ -21,6 +21,8 @@ export const PAGES_PER_SEGMENT = 256;
 const SEG_SHIFT = 8;
 const SEG_MASK = PAGES_PER_SEGMENT - 1;
 const TWO32 = 2 ** 32;
+/** True on little-endian hosts, where typed-array views read simulated x86 memory directly. */
+export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Byte storage of the simulated machine. */
 export class PhysicalMemory {
@@ -97,6 +99,19 @@ export class PhysicalMemory {
     this.slotOf[pfn] = s + 1;
     this.backed++;
     return s + 1;
+  }
+
+  /**
+   * The page's bytes as 2048 native-endian s16 words (backing the page if
+   * needed). The view stays valid until the frame is discarded. Used by
+   * allocators whose metadata is a dense array of words in the page (SLOB).
+   */
+  pageInt16(pfn: Pfn): Int16Array {
+    let slot = this.slotOf[pfn]!;
+    if (slot === 0) slot = this.back(pfn);
+    const s = slot - 1;
+    const seg = this.segments[s >>> SEG_SHIFT]!;
+    return new Int16Array(seg.buffer, seg.byteOffset + ((s & SEG_MASK) << PAGE_SHIFT), PAGE_SIZE / 2);
   }
 
   /** Drops the backing of `count` frames from `pfn`: their bytes read as zero again. */

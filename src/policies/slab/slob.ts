@@ -108,7 +108,8 @@ import {
   type SlabStats,
 } from '../../interfaces/slab.js';
 import { CONFIG, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
-import { PAGE_OFFSET, PAGE_SIZE, getOrder, hex } from '../../interfaces/units.js';
+import { PAGE_OFFSET, PAGE_SIZE, getOrder, hex, type Pfn } from '../../interfaces/units.js';
+import { HOST_LITTLE_ENDIAN } from '../../machine/physmem.js';
 import type { Machine } from '../../machine/machine.js';
 import { OWNER_MASK, OWNER_SHIFT, Owner, PG_SLAB } from '../../machine/memmap.js';
 import { SlabPages } from './slab-pages.js';
@@ -168,6 +169,44 @@ interface LiveBlock {
   readonly size: number;
 }
 
+/** Sizes fit 23 bits (≤ 4 MiB objects); the cache id goes above them. */
+const LIVE_SIZE_BITS = 2 ** 23;
+
+/**
+ * Live blocks by start address, as a Map from the unit index (a small
+ * integer the engine hashes fast, unlike a 47-bit address) to cache and
+ * size packed in one number: no allocation per operation. `get` returns a
+ * shared record, valid until the next call.
+ */
+class LiveTable {
+  private readonly map = new Map<number, number>();
+  private readonly scratch = { cache: 0, size: 0 };
+  /** Unit index of an address; a small integer (Smi) below 2 GiB of memory, which Maps hash fastest. */
+  private static key(addr: number): number {
+    const k = (addr - PAGE_OFFSET) / SLOB_UNIT;
+    return k < 0x40000000 ? k | 0 : k;
+  }
+  get(addr: number): LiveBlock | undefined {
+    const v = this.map.get(LiveTable.key(addr));
+    if (v === undefined) return undefined;
+    this.scratch.cache = Math.floor(v / LIVE_SIZE_BITS);
+    this.scratch.size = v % LIVE_SIZE_BITS;
+    return this.scratch;
+  }
+  set(addr: number, rec: LiveBlock): void {
+    this.map.set(LiveTable.key(addr), rec.cache * LIVE_SIZE_BITS + rec.size);
+  }
+  delete(addr: number): void {
+    this.map.delete(LiveTable.key(addr));
+  }
+  get size(): number {
+    return this.map.size;
+  }
+  *[Symbol.iterator](): Generator<[number, LiveBlock]> {
+    for (const [k, v] of this.map) yield [PAGE_OFFSET + k * SLOB_UNIT, { cache: Math.floor(v / LIVE_SIZE_BITS), size: v % LIVE_SIZE_BITS }];
+  }
+}
+
 /**
  * The SLOB slab backend (Linux 6.3 mm/slob.c).
  *
@@ -215,7 +254,11 @@ export class SlobBackend implements SlabBackend {
   /** Pages SLOB holds for slob blocks (not the large-object blocks). */
   private readonly slobPfns = new Set<number>();
   /** Live blocks by block start (kmalloc: the header address). */
-  private readonly live = new Map<number, LiveBlock>();
+  private readonly live = new LiveTable();
+  /** Word views of the pages SLOB holds: slot + 1 per pfn, views dense by slot. */
+  private readonly viewSlot: Int32Array;
+  private readonly views: Int16Array[] = [];
+  private readonly freeViewSlots: number[] = [];
   /** Set by pageAlloc when the page left its list. */
   private removedFromList = false;
   // Statistics: allocs + frees count kmalloc and kmem_cache operations.
@@ -230,6 +273,7 @@ export class SlobBackend implements SlabBackend {
     this.slabPages = new SlabPages(machine, pages);
     const n = machine.layout.nrPages;
     this.pageUnits = new Int32Array(n);
+    this.viewSlot = new Int32Array(n);
     this.freelist = new Int32Array(n);
     this.onList = new Int8Array(n).fill(NOT_ON_LIST);
     this.pageClass = new Int8Array(n).fill(NOT_ON_LIST);
@@ -258,12 +302,25 @@ export class SlobBackend implements SlabBackend {
 
   /** Reads the s16 at unit `off` of page `pfn`. */
   private rd(pfn: number, off: number): number {
+    if (HOST_LITTLE_ENDIAN) return this.view(pfn)[off]!;
     const v = this.machine.mem.read16(SlobBackend.physOf(pfn, off));
     return v >= 0x8000 ? v - 0x10000 : v;
   }
 
   private wr(pfn: number, off: number, v: number): void {
-    this.machine.mem.write16(SlobBackend.physOf(pfn, off), v & 0xffff);
+    if (HOST_LITTLE_ENDIAN) this.view(pfn)[off] = v;
+    else this.machine.mem.write16(SlobBackend.physOf(pfn, off), v & 0xffff);
+  }
+
+  /** The page's words, cached while SLOB holds the page (the same bytes every accessor sees). */
+  private view(pfn: number): Int16Array {
+    const slot = this.viewSlot[pfn]!;
+    if (slot !== 0) return this.views[slot - 1]!;
+    const v = this.machine.mem.pageInt16(pfn as Pfn);
+    const s = this.freeViewSlots.pop() ?? this.views.length;
+    this.views[s] = v;
+    this.viewSlot[pfn] = s + 1;
+    return v;
   }
 
   /** `set_slob`: encodes a free block of `size` units at `off` linking to `next`. */
@@ -409,6 +466,10 @@ export class SlobBackend implements SlabBackend {
       this.pageClass[pfn] = NOT_ON_LIST;
       this.pageUnits[pfn] = 0;
       this.slobPfns.delete(pfn);
+      if (this.viewSlot[pfn] !== 0) {
+        this.freeViewSlots.push(this.viewSlot[pfn]! - 1);
+        this.viewSlot[pfn] = 0;
+      }
       this.slabPages.free(pfn, 0, 0);
       this.nSlabsFreed++;
       return;
