@@ -87,6 +87,11 @@ export function runPageBench(maxTime: number): BenchResult[] {
       results.push({ name, policy, hz: 0, rme: 0, unit });
     }
   }
+  return runCollecting(suite, results);
+}
+
+/** Runs a suite whose cases are named `<name> [<policy>]`, filling in each result's rate. */
+export function runCollecting(suite: Benchmark.Suite, results: BenchResult[]): BenchResult[] {
   suite.on('cycle', (event: Benchmark.Event) => {
     const b = event.target as unknown as Benchmark;
     const r = results.find((x) => `${x.name} [${x.policy}]` === b.name);

@@ -8,7 +8,7 @@ import Benchmark from 'benchmark';
 import { GFP_KERNEL } from '../src/interfaces/gfp.js';
 import { policyNames } from '../src/policies/registry.js';
 import { createSystem, type System } from '../src/system.js';
-import type { BenchResult } from './page.bench.js';
+import { runCollecting, type BenchResult } from './page.bench.js';
 
 const make = (slab: string): System => createSystem({ machine: { memBytes: 2 ** 30, cpus: 4 }, policies: { slab }, debug: { checks: false, trace: false } });
 
@@ -50,11 +50,5 @@ export function runSlabBench(maxTime: number): BenchResult[] {
       results.push({ name, policy, hz: 0, rme: 0, unit: 'pairs/s' });
     }
   }
-  suite.on('cycle', (event: Benchmark.Event) => {
-    const b = event.target as unknown as Benchmark;
-    const r = results.find((x) => `${x.name} [${x.policy}]` === b.name);
-    if (r) Object.assign(r, { hz: b.hz, rme: b.stats.rme });
-  });
-  suite.run({ async: false });
-  return results;
+  return runCollecting(suite, results);
 }

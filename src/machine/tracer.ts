@@ -69,23 +69,28 @@ export class Tracer {
 
   /** Formats the events as a kernel `trace` file body (with the standard header). */
   format(): string {
-    const lines = [
-      '# tracer: nop',
-      '#',
-      `# entries-in-buffer/entries-written: ${this.events.length}/${this.events.length + this.dropped}   #P:${this.ctx.nrCpus}`,
-      '#',
-      '#                                _-----=> irqs-off/BH-disabled',
-      '#                               / _----=> need-resched',
-      '#                              | / _---=> hardirq/softirq',
-      '#                              || / _--=> preempt-depth',
-      '#                              ||| / _-=> migrate-disable',
-      '#                              |||| /     delay',
-      '#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION',
-      '#              | |         |   |||||     |         |',
-    ];
+    const lines = traceHeader(this.events.length, this.events.length + this.dropped, this.ctx.nrCpus);
     for (const e of this.events) lines.push(formatTraceLine(e));
     return lines.join('\n') + '\n';
   }
+}
+
+/** The header block of a kernel `trace` file (`# tracer: nop` and the irq-info legend). */
+export function traceHeader(entries: number, written: number, cpus: number): string[] {
+  return [
+    '# tracer: nop',
+    '#',
+    `# entries-in-buffer/entries-written: ${entries}/${written}   #P:${cpus}`,
+    '#',
+    '#                                _-----=> irqs-off/BH-disabled',
+    '#                               / _----=> need-resched',
+    '#                              | / _---=> hardirq/softirq',
+    '#                              || / _--=> preempt-depth',
+    '#                              ||| / _-=> migrate-disable',
+    '#                              |||| /     delay',
+    '#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION',
+    '#              | |         |   |||||     |         |',
+  ];
 }
 
 /** One event as a trace-file line. */

@@ -21,7 +21,7 @@
 
 import { formatGfp } from '../../interfaces/gfp.js';
 import { formatKernelAddr } from '../../interfaces/units.js';
-import { formatTraceLine } from '../../machine/tracer.js';
+import { formatTraceLine, traceHeader } from '../../machine/tracer.js';
 import type { KmemEvent } from './ftrace-kmem.js';
 import type { ReplayResult } from './replay.js';
 import { ReplayOutcome } from './replay.js';
@@ -86,20 +86,7 @@ export function emitFtrace(events: readonly KmemEvent[], results: ReplayResult, 
     lines.push(formatTraceLine({ ns: Math.round(e.ts * US_PER_S) * NS_PER_US, cpu: e.cpu, comm: e.task, pid: e.pid, event, text }));
   }
   if (opts.header ?? true) {
-    lines.unshift(
-      '# tracer: nop',
-      '#',
-      `# entries-in-buffer/entries-written: ${lines.length}/${lines.length}   #P:${cpus}`,
-      '#',
-      '#                                _-----=> irqs-off/BH-disabled',
-      '#                               / _----=> need-resched',
-      '#                              | / _---=> hardirq/softirq',
-      '#                              || / _--=> preempt-depth',
-      '#                              ||| / _-=> migrate-disable',
-      '#                              |||| /     delay',
-      '#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION',
-      '#              | |         |   |||||     |         |',
-    );
+    lines.unshift(...traceHeader(lines.length, lines.length, cpus));
   }
   return lines.length === 0 ? '' : lines.join('\n') + '\n';
 }

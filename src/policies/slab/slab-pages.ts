@@ -13,7 +13,7 @@ import type { PageAllocator } from '../../interfaces/page-allocator.js';
 import { NO_PFN, PAGE_OFFSET, PAGE_SIZE, type Pfn } from '../../interfaces/units.js';
 import type { Machine } from '../../machine/machine.js';
 import { OWNER_MASK, OWNER_SHIFT, Owner, PG_SLAB } from '../../machine/memmap.js';
-import { SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_RECLAIM_ACCOUNT } from '../../interfaces/slab.js';
+import { SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_RECLAIM_ACCOUNT, type SlabStats } from '../../interfaces/slab.js';
 
 /** Slab pages of one system: allocation, release, and address → cache lookup. */
 export class SlabPages {
@@ -95,6 +95,31 @@ export class SlabPages {
     const pfn = Math.floor(off / PAGE_SIZE);
     if (this.cacheOfFrame[pfn] === 0) return -1;
     return this.machine.memmap.compoundHead(pfn);
+  }
+}
+
+/** The counters every backend keeps, and the one SlabStats shape they report. */
+export class SlabCounters {
+  allocs = 0;
+  frees = 0;
+  fastAllocs = 0;
+  fastFrees = 0;
+  slabsCreated = 0;
+  slabsFreed = 0;
+
+  /** The statistics, with the page figures of `pages`. */
+  snapshot(pages: SlabPages): SlabStats {
+    return {
+      allocs: this.allocs,
+      frees: this.frees,
+      fastAllocs: this.fastAllocs,
+      fastFrees: this.fastFrees,
+      slabsCreated: this.slabsCreated,
+      slabsFreed: this.slabsFreed,
+      pageAllocatorCalls: pages.calls,
+      pagesReclaimable: pages.reclaimable,
+      pagesUnreclaimable: pages.unreclaimable,
+    };
   }
 }
 

@@ -103,7 +103,7 @@ import { CONFIG, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
 import { PAGE_OFFSET, PAGE_SIZE } from '../../interfaces/units.js';
 import type { Machine } from '../../machine/machine.js';
 import { PG_SLAB, PG_TAIL } from '../../machine/memmap.js';
-import { SlabPages } from './slab-pages.js';
+import { SlabCounters, SlabPages } from './slab-pages.js';
 import { calculateAlignment } from './slab-math.js';
 
 /** `BYTES_PER_WORD`. */
@@ -332,6 +332,8 @@ export class SlabAllocatorBackend implements SlabBackend {
 
   private readonly machine: Machine;
   private readonly slabPages: SlabPages;
+  /** Operation counters (one SlabStats shape for every backend). */
+  protected readonly st = new SlabCounters();
   private readonly caches: SlabCache[] = [];
   /** Normal kmalloc caches by size class (`kmalloc_caches[KMALLOC_NORMAL]`), for OFF_SLAB freelists. */
   private readonly kmallocBySize = new Map<number, number>();
@@ -358,12 +360,6 @@ export class SlabAllocatorBackend implements SlabBackend {
   /** OFF_SLAB index arrays kept in JS (no kmalloc cache to hold them). */
   private readonly jsFreelists = new Map<number, Uint8Array>();
 
-  private nAllocs = 0;
-  private nFrees = 0;
-  private nFastAllocs = 0;
-  private nFastFrees = 0;
-  private nSlabsCreated = 0;
-  private nSlabsFreed = 0;
 
   /**
    * @param machine - the simulated machine
@@ -600,7 +596,7 @@ export class SlabAllocatorBackend implements SlabBackend {
       if (c.ctor) c.ctor(sMem + i * c.size);
       this.setFreeObj(pfn, i, i);
     }
-    this.nSlabsCreated++;
+    this.st.slabsCreated++;
     return pfn;
   }
 
@@ -668,12 +664,12 @@ export class SlabAllocatorBackend implements SlabBackend {
           const fpfn = this.slabPages.headOf(freelist);
           this.setLive(fc, fpfn, freelist, false);
           fc.live--;
-          this.nFrees++;
+          this.st.frees++;
           this.cacheFree(fc, freelist, fpfn);
         }
       }
       c.slabsDestroyed++;
-      this.nSlabsFreed++;
+      this.st.slabsFreed++;
     }
   }
 
@@ -735,14 +731,14 @@ export class SlabAllocatorBackend implements SlabBackend {
     if (c.acAvail[cpu]! > 0) {
       c.acTouched[cpu] = 1;
       obj = c.acEntries[cpu]![--c.acAvail[cpu]!]!;
-      this.nFastAllocs++;
+      this.st.fastAllocs++;
     } else {
       obj = this.cacheAllocRefill(c, cpu, gfp);
       if (obj === 0) return 0;
     }
     this.setLive(c, this.slabPages.headOf(obj), obj, true);
     c.live++;
-    this.nAllocs++;
+    this.st.allocs++;
     return obj;
   }
 
@@ -795,7 +791,7 @@ export class SlabAllocatorBackend implements SlabBackend {
     const pfn = this.checkObject(c, addr);
     this.setLive(c, pfn, addr, false);
     c.live--;
-    this.nFrees++;
+    this.st.frees++;
     this.cacheFree(c, addr, pfn);
   }
 
@@ -813,7 +809,7 @@ export class SlabAllocatorBackend implements SlabBackend {
         return;
       }
     }
-    if (c.acAvail[cpu]! < c.limit) this.nFastFrees++;
+    if (c.acAvail[cpu]! < c.limit) this.st.fastFrees++;
     else this.cacheFlusharray(c, cpu);
     c.acEntries[cpu]![c.acAvail[cpu]!++] = obj;
   }
@@ -1020,17 +1016,7 @@ export class SlabAllocatorBackend implements SlabBackend {
 
   /** {@inheritDoc SlabBackend.stats} */
   stats(): SlabStats {
-    return {
-      allocs: this.nAllocs,
-      frees: this.nFrees,
-      fastAllocs: this.nFastAllocs,
-      fastFrees: this.nFastFrees,
-      slabsCreated: this.nSlabsCreated,
-      slabsFreed: this.nSlabsFreed,
-      pageAllocatorCalls: this.slabPages.calls,
-      pagesReclaimable: this.slabPages.reclaimable,
-      pagesUnreclaimable: this.slabPages.unreclaimable,
-    };
+    return this.st.snapshot(this.slabPages);
   }
 
   /** {@inheritDoc InvariantChecked.checkInvariants} */

@@ -112,7 +112,7 @@ import { PAGE_OFFSET, PAGE_SIZE, getOrder, hex, type Pfn } from '../../interface
 import { HOST_LITTLE_ENDIAN } from '../../machine/physmem.js';
 import type { Machine } from '../../machine/machine.js';
 import { OWNER_MASK, OWNER_SHIFT, Owner, PG_SLAB } from '../../machine/memmap.js';
-import { SlabPages } from './slab-pages.js';
+import { SlabCounters, SlabPages } from './slab-pages.js';
 
 /** Bytes per SLOB unit (`SLOB_UNIT` = sizeof(slob_t), s16 index). */
 export const SLOB_UNIT = 2;
@@ -240,6 +240,8 @@ export class SlobBackend implements SlabBackend {
 
   private readonly machine: Machine;
   private readonly slabPages: SlabPages;
+  /** Operation counters (one SlabStats shape for every backend). */
+  protected readonly st = new SlabCounters();
   private readonly caches: SlobCache[] = [];
   /** List heads: small, medium, large. */
   private readonly heads: Int32Array;
@@ -262,10 +264,6 @@ export class SlobBackend implements SlabBackend {
   /** Set by pageAlloc when the page left its list. */
   private removedFromList = false;
   // Statistics: allocs + frees count kmalloc and kmem_cache operations.
-  private nAllocs = 0;
-  private nFrees = 0;
-  private nSlabsCreated = 0;
-  private nSlabsFreed = 0;
 
   /** Creates the three lists and the `kmalloc` pseudo-cache (id 0). */
   constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) _config: SystemConfig, @inject(PAGE_ALLOCATOR) pages: PageAllocator) {
@@ -435,7 +433,7 @@ export class SlobBackend implements SlabBackend {
     if (off < 0) {
       const fresh = this.slabPages.alloc(SLOB_KMALLOC_CACHE, 0, gfp & ~__GFP_ZERO, 0);
       if (fresh < 0) return 0;
-      this.nSlabsCreated++;
+      this.st.slabsCreated++;
       pfn = fresh;
       this.slobPfns.add(pfn);
       this.pageUnits[pfn] = SLOB_PAGE_UNITS;
@@ -471,7 +469,7 @@ export class SlobBackend implements SlabBackend {
         this.viewSlot[pfn] = 0;
       }
       this.slabPages.free(pfn, 0, 0);
-      this.nSlabsFreed++;
+      this.st.slabsFreed++;
       return;
     }
     if (this.onList[pfn] === NOT_ON_LIST) {
@@ -632,12 +630,12 @@ export class SlobBackend implements SlabBackend {
     } else {
       const pfn = this.slabPages.alloc(cache, c.order, gfp, 0);
       if (pfn < 0) return 0;
-      this.nSlabsCreated++;
+      this.st.slabsCreated++;
       b = PAGE_OFFSET + pfn * PAGE_SIZE;
     }
     this.live.set(b, { cache, size: c.rawSize });
     c.live++;
-    this.nAllocs++;
+    this.st.allocs++;
     c.ctor?.(b);
     return b;
   }
@@ -649,7 +647,7 @@ export class SlobBackend implements SlabBackend {
     if (!rec || rec.cache !== cache) return this.rejectFree('free', addr, addr, `an object of cache ${c.name}`);
     this.live.delete(addr);
     c.live--;
-    this.nFrees++;
+    this.st.frees++;
     if (c.order < 0) {
       const pfn = Math.floor((addr - PAGE_OFFSET) / PAGE_SIZE);
       const n = c.pages.get(pfn)! - 1;
@@ -658,7 +656,7 @@ export class SlobBackend implements SlabBackend {
       this.slobFree(addr, c.rawSize);
     } else {
       this.slabPages.free(Math.floor((addr - PAGE_OFFSET) / PAGE_SIZE), c.order, 0);
-      this.nSlabsFreed++;
+      this.st.slabsFreed++;
     }
   }
 
@@ -745,17 +743,7 @@ export class SlobBackend implements SlabBackend {
   }
 
   stats(): SlabStats {
-    return {
-      allocs: this.nAllocs,
-      frees: this.nFrees,
-      fastAllocs: 0,
-      fastFrees: 0,
-      slabsCreated: this.nSlabsCreated,
-      slabsFreed: this.nSlabsFreed,
-      pageAllocatorCalls: this.slabPages.calls,
-      pagesReclaimable: this.slabPages.reclaimable,
-      pagesUnreclaimable: this.slabPages.unreclaimable,
-    };
+    return this.st.snapshot(this.slabPages);
   }
 
   // ---------------------------------------------------------------- kmalloc
@@ -779,7 +767,7 @@ export class SlobBackend implements SlabBackend {
     k.pages.set(pfn, (k.pages.get(pfn) ?? 0) + 1);
     k.live++;
     this.live.set(m, { cache: SLOB_KMALLOC_CACHE, size });
-    this.nAllocs++;
+    this.st.allocs++;
     return m + SLOB_KMALLOC_MINALIGN;
   }
 
@@ -804,7 +792,7 @@ export class SlobBackend implements SlabBackend {
     const n = k.pages.get(pfn)! - 1;
     if (n) k.pages.set(pfn, n);
     else k.pages.delete(pfn);
-    this.nFrees++;
+    this.st.frees++;
     this.slobFree(m, size + SLOB_KMALLOC_MINALIGN);
   }
 

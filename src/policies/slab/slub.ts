@@ -63,7 +63,7 @@ import { CONFIG, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
 import { PAGE_OFFSET, PAGE_SIZE, getOrder } from '../../interfaces/units.js';
 import type { Machine } from '../../machine/machine.js';
 import { PG_SLAB, PG_TAIL } from '../../machine/memmap.js';
-import { SlabPages } from './slab-pages.js';
+import { SlabCounters, SlabPages } from './slab-pages.js';
 import { calculateAlignment, fls } from './slab-math.js';
 
 /** `sizeof(struct track)` on 64-bit with CONFIG_STACKDEPOT. */
@@ -188,6 +188,8 @@ export class SlubBackend implements SlabBackend {
   protected readonly machine: Machine;
   private readonly ctx: Machine['ctx'];
   protected readonly slabPages: SlabPages;
+  /** Operation counters (one SlabStats shape for every backend). */
+  protected readonly st = new SlabCounters();
   private readonly caches: SlubCache[] = [];
   // struct slab, by head pfn.
   protected readonly slabFree: Float64Array;
@@ -205,12 +207,6 @@ export class SlubBackend implements SlabBackend {
   private readonly liveMaps: Uint8Array[] = [];
   private readonly freeSlots: number[] = [];
   private readonly nodeOfCpu: readonly number[];
-  private nAllocs = 0;
-  private nFrees = 0;
-  private nFastAllocs = 0;
-  private nFastFrees = 0;
-  private nSlabsCreated = 0;
-  private nSlabsFreed = 0;
 
   constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) _config: SystemConfig, @inject(PAGE_ALLOCATOR) pages: PageAllocator) {
     this.machine = machine;
@@ -342,7 +338,7 @@ export class SlubBackend implements SlabBackend {
     const node = this.machine.layout.nodeOf(pfn);
     c.nrSlabs[node]!++;
     c.totalObjects[node]! += objects;
-    this.nSlabsCreated++;
+    this.st.slabsCreated++;
     return pfn;
   }
 
@@ -353,7 +349,7 @@ export class SlubBackend implements SlabBackend {
     c.totalObjects[node]! -= this.slabObjects[pfn]!;
     this.slabOn[pfn] = ON_NONE;
     this.freeSlots.push(this.slabSlot[pfn]!);
-    this.nSlabsFreed++;
+    this.st.slabsFreed++;
     this.slabPages.free(pfn, this.slabOrder[pfn]!, c.flags);
   }
 
@@ -442,12 +438,12 @@ export class SlubBackend implements SlabBackend {
     let obj = c.cpuFreelist[cpu]!;
     if (obj !== 0) {
       c.cpuFreelist[cpu] = this.getFreePointer(c, obj);
-      this.nFastAllocs++;
+      this.st.fastAllocs++;
     } else {
       obj = this.slowAlloc(c, cpu, gfp);
       if (obj === 0) return 0;
     }
-    this.nAllocs++;
+    this.st.allocs++;
     c.live++;
     // Objects handed out always come from this CPU's slab.
     this.markLive(c, c.cpuSlab[cpu]!, obj, true);
@@ -524,13 +520,13 @@ export class SlubBackend implements SlabBackend {
     const c = this.cache(id, 'kmem_cache_free');
     const pfn = this.checkObject(c, addr);
     const cpu = this.ctx.cpu;
-    this.nFrees++;
+    this.st.frees++;
     c.live--;
     this.markLive(c, pfn, addr, false);
     if (c.cpuSlab[cpu] === pfn) {
       this.setFreePointer(c, addr, c.cpuFreelist[cpu]!);
       c.cpuFreelist[cpu] = addr;
-      this.nFastFrees++;
+      this.st.fastFrees++;
       return;
     }
     this.slabFreeSlow(c, pfn, addr);
@@ -675,17 +671,7 @@ export class SlubBackend implements SlabBackend {
 
   /** {@inheritDoc SlabBackend.stats} */
   stats(): SlabStats {
-    return {
-      allocs: this.nAllocs,
-      frees: this.nFrees,
-      fastAllocs: this.nFastAllocs,
-      fastFrees: this.nFastFrees,
-      slabsCreated: this.nSlabsCreated,
-      slabsFreed: this.nSlabsFreed,
-      pageAllocatorCalls: this.slabPages.calls,
-      pagesReclaimable: this.slabPages.reclaimable,
-      pagesUnreclaimable: this.slabPages.unreclaimable,
-    };
+    return this.st.snapshot(this.slabPages);
   }
 
   /** {@inheritDoc InvariantChecked.checkInvariants} */
