@@ -68,6 +68,15 @@ export class SlabPageStaleFlag extends SlubBackend {
   }
 }
 
+/** B-09: a new slab's objects are laid out with the object size instead of the stride (ignoring alignment and metadata). */
+@injectable()
+@injectFromBase()
+export class StrideIsObjectSize extends SlubBackend {
+  protected override linkStride(c: SlubCache): number {
+    return Math.ceil(c.objectSize / 8) * 8;
+  }
+}
+
 /** B-13: kmalloc rounds down at power-of-two boundaries (2^k + 1 goes to kmalloc-2^k). */
 @injectable()
 @injectFromBase()
@@ -93,6 +102,7 @@ export class LargeFromSlab extends SlabCommon {
 export const SLAB_MUTANTS: readonly MutantEntry[] = [
   { id: 'B-07', name: 'self-link-free', layer: 'slab', summary: 'a freed object points to itself: freelist cycle', impl: SelfLinkFree, caughtBy: ['S2', 'S3', 'X1', 'X3'] },
   { id: 'B-08', name: 'inuse-drift', layer: 'slab', summary: '__slab_free does not decrement inuse', impl: InuseNotDecremented, caughtBy: ['S2'] },
+  { id: 'B-09', name: 'stride-object-size', layer: 'slab', summary: 'objects laid out with object_size instead of the aligned stride', impl: StrideIsObjectSize, caughtBy: ['S1', 'S2', 'S3', 'X1', 'X3', 'error:invalid-free'] },
   { id: 'B-10', name: 'fp-into-neighbour', layer: 'slab', summary: 'a free writes a free pointer into the next (live) object', impl: FreePointerIntoNeighbour, caughtBy: ['X3', 'S1', 'S2', 'S3'] },
   { id: 'B-06s', name: 'slab-page-stale-flag', layer: 'slab', summary: 'an empty slab returns to the page allocator still marked PG_slab', impl: SlabPageStaleFlag, caughtBy: ['B5', 'error:bad-page'] },
   { id: 'B-11', name: 'full-slab-lost', layer: 'slab', summary: 'a full slab that gets a free joins no partial list', impl: FullSlabNotRelisted, caughtBy: ['S5'] },

@@ -322,7 +322,8 @@ export class SlubBackend implements SlabBackend {
     const objects = Math.floor((PAGE_SIZE << order) / c.size);
     const base = this.slabBase(pfn) + c.redLeftPad;
     if (c.ctor) for (let i = 0; i < objects; i++) c.ctor(base + i * c.size);
-    for (let i = 0; i < objects; i++) this.setFreePointer(c, base + i * c.size, i + 1 < objects ? base + (i + 1) * c.size : 0);
+    const stride = this.linkStride(c);
+    for (let i = 0; i < objects; i++) this.setFreePointer(c, base + i * stride, i + 1 < objects ? base + (i + 1) * stride : 0);
     this.slabFree[pfn] = base;
     this.slabInuse[pfn] = 0;
     this.slabObjects[pfn] = objects;
@@ -340,6 +341,11 @@ export class SlubBackend implements SlabBackend {
     c.totalObjects[node]! += objects;
     this.st.slabsCreated++;
     return pfn;
+  }
+
+  /** Distance between objects when a new slab's freelist is built (`s->size`). Mutants override this. */
+  protected linkStride(c: SlubCache): number {
+    return c.size;
   }
 
   /** `discard_slab`. */
