@@ -10,7 +10,8 @@ import type { SystemConfig, SystemConfigInput } from './interfaces/config.js';
 import { AllocatorError } from './interfaces/errors.js';
 import type { Violation } from './interfaces/invariants.js';
 import type { PageAllocator } from './interfaces/page-allocator.js';
-import { CONFIG, KMEM, MACHINE, PAGE_ALLOCATOR, SLAB_BACKEND } from './interfaces/tokens.js';
+import { CONFIG, DEV_KMALLOC, KMEM, MACHINE, PAGE_ALLOCATOR, SLAB_BACKEND } from './interfaces/tokens.js';
+import { DevKmalloc } from './policies/devres/dev-kmalloc.js';
 import type { SlabBackend } from './interfaces/slab.js';
 import { SlabCommon } from './policies/slab/slab-common.js';
 import { validateMachine } from './machine/layout.js';
@@ -34,6 +35,8 @@ export interface SystemOverrides {
   readonly slab?: Newable<SlabBackend>;
   /** A subclass of the slab front end (mutants of kmalloc routing). */
   readonly kmem?: Newable<SlabCommon>;
+  /** A subclass of dev_kmalloc (mutants). */
+  readonly dev?: Newable<DevKmalloc>;
 }
 
 /** One container's worth of wired layers. */
@@ -45,6 +48,8 @@ export interface System {
   readonly kmem: SlabCommon;
   /** The slab backend under it. */
   readonly slab: SlabBackend;
+  /** Device-managed kmalloc over the slab layer. */
+  readonly dev: DevKmalloc;
   /** Every layer's invariants plus the cross-layer ones (X1, X2). */
   checkInvariants(): Violation[];
 }
@@ -93,15 +98,20 @@ export function createSystem(input: SystemConfigInput = {}, overrides: SystemOve
   if (overrides.kmem) container.bind(SlabCommon).to(overrides.kmem).inSingletonScope();
   else container.bind(SlabCommon).toSelf().inSingletonScope();
   container.bind(KMEM).toService(SlabCommon);
+  if (overrides.dev) container.bind(DevKmalloc).to(overrides.dev).inSingletonScope();
+  else container.bind(DevKmalloc).toSelf().inSingletonScope();
+  container.bind(DEV_KMALLOC).toService(DevKmalloc);
   const pages = container.get(PAGE_ALLOCATOR);
   const slab = container.get(SLAB_BACKEND);
   const kmem = container.get(SlabCommon);
+  const dev = container.get(DevKmalloc);
   return {
     config,
     machine,
     pages,
     kmem,
     slab,
-    checkInvariants: () => [...pages.checkInvariants(), ...slab.checkInvariants(), ...checkCrossLayer(machine, pages)],
+    dev,
+    checkInvariants: () => [...pages.checkInvariants(), ...slab.checkInvariants(), ...dev.checkInvariants(), ...checkCrossLayer(machine, pages)],
   };
 }

@@ -7,6 +7,7 @@ import type { ServiceIdentifier } from 'inversify';
 import type { SystemConfig } from './config.js';
 import type { PageAllocator } from './page-allocator.js';
 import type { KmemApi, SlabBackend } from './slab.js';
+import type { DevKmallocApi } from './devres.js';
 import type { Machine } from '../machine/machine.js';
 
 /** The validated system configuration. */
@@ -19,3 +20,5 @@ export const PAGE_ALLOCATOR = Symbol.for('allocsim/PageAllocator') as ServiceIde
 export const SLAB_BACKEND = Symbol.for('allocsim/SlabBackend') as ServiceIdentifier<SlabBackend>;
 /** The slab front end (kmem_cache_* and kmalloc). */
 export const KMEM = Symbol.for('allocsim/Kmem') as ServiceIdentifier<KmemApi>;
+/** Device-managed kmalloc. */
+export const DEV_KMALLOC = Symbol.for('allocsim/DevKmalloc') as ServiceIdentifier<DevKmallocApi>;

@@ -112,6 +112,8 @@ export interface KmemStats {
 export class SlabCommon implements KmemApi {
   readonly policy: string;
   private readonly records: CacheRecord[] = [];
+  /** Layers above that can explain a bad free of one of their pointers (dev_kmalloc). */
+  private readonly explainers: ((addr: number) => string | undefined)[] = [];
   /** Records by backend cache id. */
   private readonly byBackendId: CacheRecord[] = [];
   /** kmalloc cache handle per [type][index]; -1 where absent. */
@@ -412,14 +414,34 @@ export class SlabCommon implements KmemApi {
     return head;
   }
 
+  /** Registers a function that explains a bad free of a pointer a layer above handed out. */
+  addMisuseExplainer(fn: (addr: number) => string | undefined): void {
+    this.explainers.push(fn);
+  }
+
+  /** Adds the explanation of a layer above to an invalid-free error. */
+  private explained(e: unknown, addr: number): unknown {
+    if (!(e instanceof AllocatorError) || e.kind !== 'invalid-free') return e;
+    for (const fn of this.explainers) {
+      const why = fn(addr);
+      if (why) return new AllocatorError('invalid-free', `${e.message}: ${why}`, { ...e.info, policy: undefined, op: undefined });
+    }
+    return e;
+  }
+
   /** {@inheritDoc KmemApi.kfree} */
   kfree(addr: number): void {
     if (addr <= ZERO_SIZE_PTR && addr >= 0) return;
     this.nKfree++;
     const id = this.backend.cacheOf(addr);
     if (id >= 0) {
-      if (this.backend.kfree) this.backend.kfree(addr);
-      else this.backend.free(id, addr);
+      try {
+        if (this.backend.kfree) this.backend.kfree(addr);
+        else this.backend.free(id, addr);
+      } catch (e) {
+        this.nKfree--;
+        throw this.explained(e, addr);
+      }
     } else {
       const head = this.largeHead(addr, 'kfree');
       if (head < 0) {
