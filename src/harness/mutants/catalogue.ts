@@ -5,16 +5,18 @@ import { AllocatorError } from '../../interfaces/errors.js';
 import type { PageAllocator } from '../../interfaces/page-allocator.js';
 import type { SlabBackend } from '../../interfaces/slab.js';
 import type { SlabCommon } from '../../policies/slab/slab-common.js';
+import type { DevKmalloc } from '../../policies/devres/dev-kmalloc.js';
 import type { SystemOverrides } from '../../system.js';
 import type { FuzzReport } from '../fuzz/engine.js';
 import { FUZZ_MACHINE, replayPageCommands, runPageFuzz } from '../fuzz/page/campaign.js';
 import { replaySlabCommands, runSlabFuzz } from '../fuzz/slab/campaign.js';
 import { BUDDY_MUTANTS } from './buddy.js';
 import { SLAB_MUTANTS } from './slab.js';
+import { DEV_MUTANTS } from './dev.js';
 import type { MutantEntry } from './registry-types.js';
 
 /** The catalogue. */
-export const MUTANTS: readonly MutantEntry[] = [...BUDDY_MUTANTS, ...SLAB_MUTANTS];
+export const MUTANTS: readonly MutantEntry[] = [...BUDDY_MUTANTS, ...SLAB_MUTANTS, ...DEV_MUTANTS];
 
 /** Looks a mutant up by id (`B-01`) or name (`skip-merge`). @throws AllocatorError `unknown-name` */
 export function findMutant(key: string): MutantEntry {
@@ -43,5 +45,7 @@ export function replayMutant(m: MutantEntry, commands: readonly unknown[], real 
 }
 
 function mutantSlabOpts(m: MutantEntry): { config: typeof FUZZ_MACHINE; impl?: Newable<SlabBackend>; overrides?: SystemOverrides } {
-  return m.layer === 'slab' ? { config: FUZZ_MACHINE, impl: m.impl as Newable<SlabBackend> } : { config: FUZZ_MACHINE, overrides: { kmem: m.impl as Newable<SlabCommon> } };
+  if (m.layer === 'slab') return { config: FUZZ_MACHINE, impl: m.impl as Newable<SlabBackend> };
+  if (m.layer === 'dev') return { config: FUZZ_MACHINE, overrides: { dev: m.impl as Newable<DevKmalloc> } };
+  return { config: FUZZ_MACHINE, overrides: { kmem: m.impl as Newable<SlabCommon> } };
 }

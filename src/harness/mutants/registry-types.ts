@@ -8,8 +8,8 @@ export interface MutantEntry {
   readonly id: string;
   /** Short name for the CLI. */
   readonly name: string;
-  /** Which binding the mutant replaces: the page allocator, the slab backend, or the slab front end. */
-  readonly layer: 'page' | 'slab' | 'kmem';
+  /** Which binding the mutant replaces: the page allocator, the slab backend, the slab front end, or dev_kmalloc. */
+  readonly layer: 'page' | 'slab' | 'kmem' | 'dev';
   readonly summary: string;
   /** The class bound in place of the real one. */
   readonly impl: Newable<unknown>;

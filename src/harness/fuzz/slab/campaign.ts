@@ -1,7 +1,8 @@
 /**
  * The slab-layer fuzz campaign: cache create/destroy, kmem_cache alloc and
  * free (bulk too), kmalloc across every size class and the large path,
- * krealloc, CPU switches and shrink, against any slab backend (a policy or a
+ * krealloc, CPU switches and shrink, and dev_kmalloc on top (devices,
+ * dev_kmalloc, dev_krealloc, dev_kfree, device_release), against any slab backend (a policy or a
  * mutant class), on a small machine with every invariant checked after each
  * command.
  */
@@ -17,6 +18,7 @@ import { FUZZ_MACHINE } from '../page/campaign.js';
 import { CacheAllocCommand, CreateCacheCommand, DestroyCacheCommand, ShrinkCommand } from './cache-commands.js';
 import { checkAll, type SlabModel, type SlabReal } from './model.js';
 import { FreeCommand, KmallocCommand, KreallocCommand, SetCpuCommand } from './object-commands.js';
+import { DevAllocCommand, DevKreallocCommand, DeviceReleaseCommand, RegisterDeviceCommand } from './dev-commands.js';
 
 type SlabCommand = StoredCommand<SlabModel, SlabReal>;
 
@@ -56,6 +58,11 @@ function arbs(): fc.Arbitrary<SlabCommand>[] {
     fc.tuple(fc.nat(), fc.constant(1)).map(([p, n]) => new FreeCommand(p, n) as SlabCommand),
     fc.nat({ max: 7 }).map((c) => new SetCpuCommand(c) as SlabCommand),
     fc.nat().map((p) => new ShrinkCommand(p) as SlabCommand),
+    fc.constant(new RegisterDeviceCommand() as SlabCommand),
+    fc.tuple(fc.nat(), fc.integer({ min: 0, max: 5000 })).map(([p, s]) => new DevAllocCommand(p, s) as SlabCommand),
+    fc.tuple(fc.nat(), fc.integer({ min: 0, max: 600 })).map(([p, s]) => new DevAllocCommand(p, s) as SlabCommand),
+    fc.tuple(fc.nat(), fc.integer({ min: 1, max: 3000 })).map(([p, s]) => new DevKreallocCommand(p, s) as SlabCommand),
+    fc.nat().map((p) => new DeviceReleaseCommand(p) as SlabCommand),
   ];
 }
 
@@ -83,6 +90,14 @@ function fromJSON(o: unknown, index: number): SlabCommand {
       return new FreeCommand(int('pick'), int('n'));
     case 'set_cpu':
       return new SetCpuCommand(int('cpu'));
+    case 'dev_register':
+      return new RegisterDeviceCommand();
+    case 'dev_alloc':
+      return new DevAllocCommand(int('pick'), int('size'));
+    case 'dev_krealloc':
+      return new DevKreallocCommand(int('pick'), int('size'));
+    case 'dev_release':
+      return new DeviceReleaseCommand(int('pick'));
     default:
       return bad();
   }
@@ -92,7 +107,7 @@ function campaign(opts: Omit<SlabFuzzOpts, 'seed' | 'numRuns'>): CampaignDef<Sla
   const cfg = opts.config ?? FUZZ_MACHINE;
   return {
     setup: () => ({
-      model: { held: [], caches: [], stamp: 0 },
+      model: { held: [], caches: [], devices: [], stamp: 0 },
       real: { sys: createSystem({ ...cfg, debug: { checks: true, trace: false } }, { ...opts.overrides, ...(opts.impl ? { slab: opts.impl } : {}) }) },
     }),
     initialCheck: checkAll,

@@ -15,7 +15,9 @@ import { FuzzFailure } from '../page/model.js';
 export interface HeldObject {
   addr: number;
   size: number;
-  /** Cache handle, or -1 for kmalloc. */
+  /** Device of a dev_kmalloc object. */
+  device?: number;
+  /** Cache handle, -1 for kmalloc, {@link DEV_OBJECT} for dev_kmalloc. */
   readonly cache: number;
   pattern: number;
 }
@@ -26,10 +28,15 @@ export interface ModelCache {
   readonly size: number;
 }
 
+/** `cache` value of a dev_kmalloc object. */
+export const DEV_OBJECT = -2;
+
 /** The fuzz model. */
 export interface SlabModel {
   held: HeldObject[];
   caches: ModelCache[];
+  /** Registered devices (handles) and the objects each holds are in `held` with cache DEV_OBJECT and `device`. */
+  devices: number[];
   stamp: number;
 }
 
@@ -75,9 +82,16 @@ export function checkNoOverlap(model: SlabModel, o: HeldObject): void {
 }
 
 /** Records a new object: overlap check, pattern. */
-export function hold(model: SlabModel, real: SlabReal, addr: number, size: number, cache: number): void {
-  const o = { addr, size, cache, pattern: (++model.stamp * 2654435761) >>> 0 };
+export function hold(model: SlabModel, real: SlabReal, addr: number, size: number, cache: number, device?: number): void {
+  const o = { addr, size, cache, device, pattern: (++model.stamp * 2654435761) >>> 0 };
   checkNoOverlap(model, o);
   model.held.push(o);
   writePattern(real, o);
+}
+
+/** Frees a held object through the API it came from. */
+export function freeHeld(real: SlabReal, o: HeldObject): void {
+  if (o.cache === DEV_OBJECT) real.sys.dev.devKfree(o.addr);
+  else if (o.cache < 0) real.sys.kmem.kfree(o.addr);
+  else real.sys.kmem.kmemCacheFree(o.cache, o.addr);
 }

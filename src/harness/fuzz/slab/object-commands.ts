@@ -3,7 +3,7 @@
 import type { Command } from 'fast-check';
 import { GFP_KERNEL, __GFP_NOWARN, __GFP_RECLAIMABLE, __GFP_ACCOUNT, __GFP_DMA } from '../../../interfaces/gfp.js';
 import { ZERO_SIZE_PTR } from '../../../interfaces/slab.js';
-import { FuzzFailure, checkAll, checkNoOverlap, checkPattern, hold, writePattern, type SlabModel, type SlabReal } from './model.js';
+import { FuzzFailure, checkAll, checkNoOverlap, checkPattern, freeHeld, hold, writePattern, type SlabModel, type SlabReal } from './model.js';
 
 /** Masks kmalloc draws from (normal, reclaimable, accounted, DMA caches). */
 export const KMALLOC_GFPS = [GFP_KERNEL, GFP_KERNEL | __GFP_RECLAIMABLE, GFP_KERNEL | __GFP_ACCOUNT, GFP_KERNEL | __GFP_DMA].map((g) => g | __GFP_NOWARN);
@@ -35,10 +35,10 @@ export class KmallocCommand implements Command<SlabModel, SlabReal> {
 export class KreallocCommand implements Command<SlabModel, SlabReal> {
   constructor(readonly pick: number, readonly size: number) {}
   check(m: SlabModel): boolean {
-    return m.held.some((o) => o.cache < 0);
+    return m.held.some((o) => o.cache === -1);
   }
   run(m: SlabModel, r: SlabReal): void {
-    const mine = m.held.filter((o) => o.cache < 0);
+    const mine = m.held.filter((o) => o.cache === -1);
     const o = mine[this.pick % mine.length]!;
     checkPattern(r, o);
     const first = r.sys.machine.mem.read8(o.addr - 0x888000000000);
@@ -70,8 +70,7 @@ export class FreeCommand implements Command<SlabModel, SlabReal> {
       const i = (this.pick + k * 7) % m.held.length;
       const o = m.held[i]!;
       checkPattern(r, o);
-      if (o.cache < 0) r.sys.kmem.kfree(o.addr);
-      else r.sys.kmem.kmemCacheFree(o.cache, o.addr);
+      freeHeld(r, o);
       m.held.splice(i, 1);
     }
     checkAll(r);

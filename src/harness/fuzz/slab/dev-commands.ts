@@ -1,0 +1,97 @@
+/** Fuzz commands on dev_kmalloc: register a device, allocate on it, krealloc, release the device. */
+
+import type { Command } from 'fast-check';
+import { GFP_KERNEL, __GFP_NOWARN } from '../../../interfaces/gfp.js';
+import { PAGE_OFFSET } from '../../../interfaces/units.js';
+import { DEV_OBJECT, FuzzFailure, checkAll, checkNoOverlap, checkPattern, hold, writePattern, type SlabModel, type SlabReal } from './model.js';
+
+/** Registers a device. */
+export class RegisterDeviceCommand implements Command<SlabModel, SlabReal> {
+  check(m: SlabModel): boolean {
+    return m.devices.length < 4;
+  }
+  run(m: SlabModel, r: SlabReal): void {
+    m.devices.push(r.sys.dev.registerDevice(`fzdev${m.stamp++}`));
+    checkAll(r);
+  }
+  toString(): string {
+    return 'device_register()';
+  }
+  toJSON(): object {
+    return { op: 'dev_register' };
+  }
+}
+
+/** dev_kmalloc on a device. */
+export class DevAllocCommand implements Command<SlabModel, SlabReal> {
+  constructor(readonly pick: number, readonly size: number) {}
+  check(m: SlabModel): boolean {
+    return m.devices.length > 0;
+  }
+  run(m: SlabModel, r: SlabReal): void {
+    const dev = m.devices[this.pick % m.devices.length]!;
+    const p = r.sys.dev.devKmalloc(dev, this.size, GFP_KERNEL | __GFP_NOWARN);
+    if (p !== 0 && this.size > 0) hold(m, r, p, this.size, DEV_OBJECT, dev);
+    checkAll(r);
+  }
+  toString(): string {
+    return `dev_kmalloc(dev#${this.pick}, ${this.size})`;
+  }
+  toJSON(): object {
+    return { op: 'dev_alloc', pick: this.pick, size: this.size };
+  }
+}
+
+/** dev_krealloc of a held dev object: contents kept (K5 for the wrapper). */
+export class DevKreallocCommand implements Command<SlabModel, SlabReal> {
+  constructor(readonly pick: number, readonly size: number) {}
+  check(m: SlabModel): boolean {
+    return m.held.some((o) => o.cache === DEV_OBJECT);
+  }
+  run(m: SlabModel, r: SlabReal): void {
+    const mine = m.held.filter((o) => o.cache === DEV_OBJECT);
+    const o = mine[this.pick % mine.length]!;
+    checkPattern(r, o);
+    const first = r.sys.machine.mem.read8(o.addr - PAGE_OFFSET);
+    const p = r.sys.dev.devKrealloc(o.addr, this.size, GFP_KERNEL | __GFP_NOWARN);
+    if (p === 0) return;
+    if (r.sys.machine.mem.read8(p - PAGE_OFFSET) !== first) throw new FuzzFailure([{ code: 'K5', message: `dev_krealloc lost the object's first byte` }]);
+    o.addr = p;
+    o.size = this.size;
+    checkNoOverlap(m, o);
+    writePattern(r, o);
+    checkAll(r);
+  }
+  toString(): string {
+    return `dev_krealloc(#${this.pick}, ${this.size})`;
+  }
+  toJSON(): object {
+    return { op: 'dev_krealloc', pick: this.pick, size: this.size };
+  }
+}
+
+/** device_release: everything still on the device is freed. */
+export class DeviceReleaseCommand implements Command<SlabModel, SlabReal> {
+  constructor(readonly pick: number) {}
+  check(m: SlabModel): boolean {
+    return m.devices.length > 0;
+  }
+  run(m: SlabModel, r: SlabReal): void {
+    const dev = m.devices[this.pick % m.devices.length]!;
+    const mine = m.held.filter((o) => o.cache === DEV_OBJECT && o.device === dev);
+    for (const o of mine) checkPattern(r, o);
+    const rep = r.sys.dev.deviceRelease(dev);
+    if (rep.allocations.length !== mine.length) {
+      throw new FuzzFailure([{ code: 'D3', message: `device_release freed ${rep.allocations.length} allocations but the device held ${mine.length}` }]);
+    }
+    m.held = m.held.filter((o) => !(o.cache === DEV_OBJECT && o.device === dev));
+    m.devices = m.devices.filter((d) => d !== dev);
+    checkAll(r);
+  }
+  toString(): string {
+    return `device_release(dev#${this.pick})`;
+  }
+  toJSON(): object {
+    return { op: 'dev_release', pick: this.pick };
+  }
+}
