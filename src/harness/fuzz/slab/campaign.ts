@@ -58,7 +58,7 @@ function arbs(): fc.Arbitrary<SlabCommand>[] {
     fc.tuple(fc.nat(), fc.constant(1)).map(([p, n]) => new FreeCommand(p, n) as SlabCommand),
     fc.nat({ max: 7 }).map((c) => new SetCpuCommand(c) as SlabCommand),
     fc.nat().map((p) => new ShrinkCommand(p) as SlabCommand),
-    fc.constant(new RegisterDeviceCommand() as SlabCommand),
+    fc.constant(new RegisterDeviceCommand()),
     fc.tuple(fc.nat(), fc.integer({ min: 0, max: 5000 })).map(([p, s]) => new DevAllocCommand(p, s) as SlabCommand),
     fc.tuple(fc.nat(), fc.integer({ min: 0, max: 600 })).map(([p, s]) => new DevAllocCommand(p, s) as SlabCommand),
     fc.tuple(fc.nat(), fc.integer({ min: 1, max: 3000 })).map(([p, s]) => new DevKreallocCommand(p, s) as SlabCommand),
