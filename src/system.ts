@@ -14,6 +14,7 @@ import { CONFIG, DEV_KMALLOC, KMEM, MACHINE, PAGE_ALLOCATOR, SLAB_BACKEND } from
 import { DevKmalloc } from './policies/devres/dev-kmalloc.js';
 import type { SlabBackend } from './interfaces/slab.js';
 import { SlabCommon } from './policies/slab/slab-common.js';
+import { parseSlubDebug } from './policies/slab/slub-debug.js';
 import { validateMachine } from './machine/layout.js';
 import { Machine } from './machine/machine.js';
 import { POLICIES, policyNames } from './policies/registry.js';
@@ -74,6 +75,13 @@ export function resolveConfig(input: SystemConfigInput = {}): SystemConfig {
     problems.push(`unknown slab policy '${config.policies.slab}' (known: ${policyNames('slab').join(', ')})`);
   }
   if (!Number.isInteger(config.seed) || config.seed < 0 || config.seed > 0xffffffff) problems.push(`seed ${String(config.seed)} is not an integer in 0..2^32-1`);
+  if (config.debug.slubDebug !== undefined) {
+    try {
+      parseSlubDebug(config.debug.slubDebug);
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
   if (problems.length) throw new AllocatorError('config', `invalid configuration: ${problems.join('; ')}`, { problems });
   return config;
 }

@@ -35,6 +35,11 @@ export interface DebugOpts {
   readonly checks: boolean;
   /** Record ftrace-style events. @defaultValue false */
   readonly trace: boolean;
+  /**
+   * The `slub_debug=` boot option (SLUB only): `FZPU`, `FZ,kmalloc-64`,
+   * `P;U,kmalloc-*`, `-`, or '' for full debugging. Absent: off.
+   */
+  readonly slubDebug?: string;
 }
 
 /** Which policy implements each layer, by name (see `POLICIES`). */

@@ -137,8 +137,8 @@ export interface SlabBackend extends InvariantChecked {
   createCache(spec: CacheSpec, kmalloc: boolean): number;
   /** Destroys a cache (`__kmem_cache_shutdown`): returns the number of objects still live (the cache is then left in place, as Linux does). */
   destroyCache(cache: number): number;
-  /** Allocates an object; 0 when out of memory. */
-  alloc(cache: number, gfp: Gfp): number;
+  /** Allocates an object; 0 when out of memory. `reqSize` is the kmalloc request (for the kmalloc red zone of debug caches). */
+  alloc(cache: number, gfp: Gfp, reqSize?: number): number;
   /** Frees an object of `cache`. @throws AllocatorError `invalid-free`, `double-free`, `misuse` */
   free(cache: number, addr: number): void;
   /** Releases what can be released (`kmem_cache_shrink`): per-CPU state and empty slabs; returns pages freed. */
@@ -150,6 +150,12 @@ export interface SlabBackend extends InvariantChecked {
   geometry(cache: number): CacheGeometry;
   counters(cache: number): CacheCounters;
   stats(): SlabStats;
+  /**
+   * Called when a client asks `ksize()` of an object: from then on it may use
+   * the whole object, so SLUB stops checking the kmalloc red zone
+   * (`skip_orig_size_check`). Optional.
+   */
+  skipOrigSizeCheck?(cache: number, addr: number): void;
   /**
    * SLOB implements kmalloc itself (header + slob_alloc, no caches); the
    * other backends leave these undefined and the front end uses kmalloc caches.

@@ -7,6 +7,8 @@
 
 import { AllocatorError } from '../interfaces/errors.js';
 
+/** Base of the pseudo kernel-text addresses callers get (0xffffffff81000000 without the sign extension). */
+const TEXT_BASE = 0xffff81000000;
 /** Nanoseconds the logical clock advances per tick (1 µs). */
 export const NS_PER_TICK = 1000;
 
@@ -27,6 +29,26 @@ export class ExecContext {
   /** @param nrCpus - CPUs of the machine */
   constructor(nrCpus: number) {
     this.nrCpus = nrCpus;
+  }
+
+  private readonly symbols = new Map<number, string>();
+
+  /**
+   * A pseudo kernel-text address for the current `caller` (`_RET_IP_`),
+   * stable per symbol, remembered so reports can print the symbol again.
+   */
+  callerAddr(): number {
+    const sym = this.caller;
+    let h = 2166136261;
+    for (let i = 0; i < sym.length; i++) h = Math.imul(h ^ sym.charCodeAt(i), 16777619) >>> 0;
+    const addr = TEXT_BASE + (h & 0xffffff) * 16;
+    this.symbols.set(addr, sym);
+    return addr;
+  }
+
+  /** The symbol of an address from {@link callerAddr} (`%pS`), or the hex address. */
+  symbolOf(addr: number): string {
+    return this.symbols.get(addr) ?? `0x${addr.toString(16)}`;
   }
 
   /** The CPU calls run on. */

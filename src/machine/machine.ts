@@ -10,6 +10,7 @@ import { MachineLayout } from './layout.js';
 import { MemMap, Owner, PG_RESERVED } from './memmap.js';
 import { PhysicalMemory } from './physmem.js';
 import { KernelLog, Tracer } from './tracer.js';
+import { ReportSink } from './reports.js';
 
 /** Everything below the page allocator. */
 export class Machine {
@@ -21,6 +22,8 @@ export class Machine {
   readonly tracer: Tracer;
   /** Kernel log lines (warnings). */
   readonly log: KernelLog;
+  /** Bug-detector reports. */
+  readonly reports: ReportSink;
 
   /**
    * Lays out the machine and marks memblock's reservations (and the holes)
@@ -38,6 +41,7 @@ export class Machine {
     this.ctx = new ExecContext(opts.cpus);
     this.tracer = new Tracer(this.ctx, trace);
     this.log = new KernelLog(this.ctx);
+    this.reports = new ReportSink(this.log);
     // Every frame starts reserved; memblock_free_all clears what it frees.
     this.memmap.flags.fill(PG_RESERVED | (Owner.RESERVED << 12));
   }

@@ -34,13 +34,11 @@ import { __GFP_ZERO, type Gfp } from '../../interfaces/gfp.js';
 import { MAX_VIOLATIONS, type Violation } from '../../interfaces/invariants.js';
 import { DEVICE_STRUCT_SIZE, DEV_HEADER_SIZE, DEV_MAGIC, DevHeader, type DevAllocation, type DevKmallocApi, type DeviceHandle, type DeviceReleaseReport } from '../../interfaces/devres.js';
 import { MACHINE } from '../../interfaces/tokens.js';
-import { PAGE_OFFSET, formatKernelAddr } from '../../interfaces/units.js';
+import { PAGE_OFFSET } from '../../interfaces/units.js';
 import type { Machine } from '../../machine/machine.js';
 import { SlabCommon } from '../slab/slab-common.js';
 import { GFP_KERNEL } from '../../interfaces/gfp.js';
 
-/** Base of the pseudo kernel-text addresses callers are given (0xffffffff81000000 without the sign extension). */
-const TEXT_BASE = 0xffff81000000;
 /** Bound of every list walk. */
 const MAX_WALK = 1 << 22;
 
@@ -80,7 +78,6 @@ export class DevKmalloc implements DevKmallocApi {
   protected readonly live = new Map<number, LiveRec>();
   /** Headers freed by dev_kfree and not reused since: a second dev_kfree is a double free. */
   private readonly freed = new Set<number>();
-  private readonly symbols = new Map<number, string>();
   /** Bytes of header before the user pointer. Mutants override this. */
   protected headerSize = DEV_HEADER_SIZE;
 
@@ -111,12 +108,7 @@ export class DevKmalloc implements DevKmallocApi {
 
   /** The pseudo text address of the current caller (`_RET_IP_`). */
   private callerAddr(): number {
-    const sym = this.machine.ctx.caller;
-    let h = 2166136261;
-    for (let i = 0; i < sym.length; i++) h = Math.imul(h ^ sym.charCodeAt(i), 16777619) >>> 0;
-    const addr = TEXT_BASE + (h & 0xffffff) * 16;
-    this.symbols.set(addr, sym);
-    return addr;
+    return this.machine.ctx.callerAddr();
   }
 
   // ------------------------------------------------------------ devices
@@ -293,7 +285,7 @@ export class DevKmalloc implements DevKmallocApi {
         ptr: h + this.headerSize,
         size: this.r64(h + DevHeader.SIZE),
         gfp: this.r32(h + DevHeader.FLAGS),
-        caller: this.symbols.get(caller) ?? formatKernelAddr(caller),
+        caller: this.machine.ctx.symbolOf(caller),
         ageNs: now - this.r64(h + DevHeader.TIMESTAMP),
       };
     });
@@ -316,7 +308,7 @@ export class DevKmalloc implements DevKmallocApi {
     const rec = this.live.get(h);
     if (!rec) return undefined;
     const d = this.devs[rec.device]!;
-    return `kfree() of a dev_kmalloc pointer: 0x${addr.toString(16)} is 64 bytes into its allocation; the header at 0x${h.toString(16)} (device ${d.name}, ${rec.size} bytes, caller ${this.symbols.get(rec.caller) ?? '?'}) would be left behind — use dev_kfree()`;
+    return `kfree() of a dev_kmalloc pointer: 0x${addr.toString(16)} is 64 bytes into its allocation; the header at 0x${h.toString(16)} (device ${d.name}, ${rec.size} bytes, caller ${this.machine.ctx.symbolOf(rec.caller)}) would be left behind — use dev_kfree()`;
   }
 
   // ---------------------------------------------------------- invariants

@@ -204,7 +204,7 @@ export class SlabCommon implements KmemApi {
     const a = calculateAlignment(flags, align, size);
     const sz = Math.ceil(size / a) * a;
     for (const r of this.records) {
-      if (!r.alive || r.hasCtor || r.flags & SLAB_NEVER_MERGE) continue;
+      if (!r.alive || r.hasCtor || r.flags & SLAB_NEVER_MERGE || r.geo.details['debugFlags']) continue;
       const stride = r.geo.size;
       if (sz > stride) continue;
       if ((flags & SLAB_MERGE_SAME) !== (r.flags & SLAB_MERGE_SAME)) continue;
@@ -333,7 +333,7 @@ export class SlabCommon implements KmemApi {
       bytesAlloc = size + 8;
     } else {
       const r = this.records[this.kmallocCache(size <= this.maxCacheSize ? size : this.maxCacheSize, gfp)]!;
-      ptr = this.backend.alloc(r.backendId, gfp);
+      ptr = this.backend.alloc(r.backendId, gfp, size);
       bytesAlloc = r.geo.size;
     }
     if (ptr === 0) this.nFailures++;
@@ -464,6 +464,7 @@ export class SlabCommon implements KmemApi {
       if (!this.byBackendId[id] && this.backend.ksize) return this.backend.ksize(addr);
       const start = this.backend.objectStart(addr);
       if (start !== addr) throw new AllocatorError('misuse', `ksize(0x${addr.toString(16)}): not the start of an object`, { policy: this.policy, op: 'ksize', addr });
+      this.backend.skipOrigSizeCheck?.(id, addr);
       return (this.byBackendId[id]?.geo ?? this.backend.geometry(id)).usable;
     }
     const head = this.largeHead(addr, 'ksize');

@@ -60,11 +60,12 @@ import {
   type SlabStats,
 } from '../../interfaces/slab.js';
 import { CONFIG, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
-import { PAGE_OFFSET, PAGE_SIZE, getOrder } from '../../interfaces/units.js';
+import { PAGE_OFFSET, PAGE_SIZE, formatKernelAddr, getOrder } from '../../interfaces/units.js';
 import type { Machine } from '../../machine/machine.js';
 import { PG_SLAB, PG_TAIL } from '../../machine/memmap.js';
 import { SlabCounters, SlabPages } from './slab-pages.js';
 import { calculateAlignment, fls } from './slab-math.js';
+import { SLUB_DEBUG_FLAGS, SlubDebug, TRACK_ALLOC, TRACK_FREE, parseSlubDebug, slubDebugFlagsFor, type SlubDebugSpec } from './slub-debug.js';
 
 /** `sizeof(struct track)` on 64-bit with CONFIG_STACKDEPOT. */
 export const TRACK_SIZE = 32;
@@ -207,9 +208,15 @@ export class SlubBackend implements SlabBackend {
   private readonly liveMaps: Uint8Array[] = [];
   private readonly freeSlots: number[] = [];
   private readonly nodeOfCpu: readonly number[];
+  /** The `slub_debug=` option. */
+  private readonly debugSpec: SlubDebugSpec | undefined;
+  /** SLUB_DEBUG byte patterns and checks. */
+  protected readonly debug: SlubDebug;
 
-  constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) _config: SystemConfig, @inject(PAGE_ALLOCATOR) pages: PageAllocator) {
+  constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) config: SystemConfig, @inject(PAGE_ALLOCATOR) pages: PageAllocator) {
     this.machine = machine;
+    this.debugSpec = config.debug.slubDebug === undefined ? undefined : parseSlubDebug(config.debug.slubDebug);
+    this.debug = new SlubDebug(machine, machine.reports);
     this.ctx = machine.ctx;
     this.slabPages = new SlabPages(machine, pages);
     const n = machine.layout.nrPages;
@@ -225,7 +232,9 @@ export class SlubBackend implements SlabBackend {
   // ------------------------------------------------------------ geometry
 
   /** {@inheritDoc SlabBackend.createCache} */
-  createCache(spec: CacheSpec, kmalloc: boolean): number {
+  createCache(specIn: CacheSpec, kmalloc: boolean): number {
+    // kmem_cache_flags: slub_debug= adds debug flags to matching caches.
+    const spec = { ...specIn, flags: specIn.flags | slubDebugFlagsFor(this.debugSpec, specIn.name) };
     let align = spec.align || 8;
     if (kmalloc && (spec.size & (spec.size - 1)) === 0) align = Math.max(align, spec.size);
     align = calculateAlignment(spec.flags, align, spec.size);
@@ -287,7 +296,7 @@ export class SlubBackend implements SlabBackend {
       order: c.order,
       usable: c.flags & (SLAB_RED_ZONE | SLAB_POISON) ? c.objectSize : c.flags & (SLAB_TYPESAFE_BY_RCU | SLAB_STORE_USER) ? c.inuse : c.size,
       tunables: [0, 0, 0],
-      details: { offset: c.offset, inuse: c.inuse, redLeftPad: c.redLeftPad, minPartial: c.minPartial, cpuPartial: c.cpuPartial, cpuPartialSlabs: c.cpuPartialSlabs },
+      details: { offset: c.offset, inuse: c.inuse, redLeftPad: c.redLeftPad, debugFlags: c.flags & SLUB_DEBUG_FLAGS, minPartial: c.minPartial, cpuPartial: c.cpuPartial, cpuPartialSlabs: c.cpuPartialSlabs },
     };
   }
 
@@ -321,6 +330,7 @@ export class SlubBackend implements SlabBackend {
     if (pfn < 0) return -1;
     const objects = Math.floor((PAGE_SIZE << order) / c.size);
     const base = this.slabBase(pfn) + c.redLeftPad;
+    if (c.flags & SLUB_DEBUG_FLAGS) this.debug.initSlab(c, this.slabBase(pfn), PAGE_SIZE << order, objects);
     if (c.ctor) for (let i = 0; i < objects; i++) c.ctor(base + i * c.size);
     const stride = this.linkStride(c);
     for (let i = 0; i < objects; i++) this.setFreePointer(c, base + i * stride, i + 1 < objects ? base + (i + 1) * stride : 0);
@@ -438,7 +448,7 @@ export class SlubBackend implements SlabBackend {
   // --------------------------------------------------------------- alloc
 
   /** {@inheritDoc SlabBackend.alloc} */
-  alloc(id: number, gfp: Gfp): number {
+  alloc(id: number, gfp: Gfp, reqSize?: number): number {
     const c = this.cache(id, 'kmem_cache_alloc');
     const cpu = this.ctx.cpu;
     let obj = c.cpuFreelist[cpu]!;
@@ -453,6 +463,14 @@ export class SlubBackend implements SlabBackend {
     c.live++;
     // Objects handed out always come from this CPU's slab.
     this.markLive(c, c.cpuSlab[cpu]!, obj, true);
+    if (c.flags & SLUB_DEBUG_FLAGS) {
+      // alloc_debug_processing: a free object must still look free (catches writes after free).
+      this.debug.checkObject(c, obj, false);
+      const orig = reqSize !== undefined && reqSize > 0 && reqSize <= c.objectSize ? reqSize : c.objectSize;
+      this.debug.initObject(c, obj, true, orig);
+      this.debug.setTrack(c, obj, TRACK_ALLOC);
+      this.debug.setOrigSize(c, obj, orig);
+    }
     if (gfp & __GFP_ZERO) this.machine.mem.fill(this.phys(obj), c.objectSize, 0);
     return obj;
   }
@@ -526,6 +544,15 @@ export class SlubBackend implements SlabBackend {
     const c = this.cache(id, 'kmem_cache_free');
     const pfn = this.checkObject(c, addr);
     const cpu = this.ctx.cpu;
+    if (c.flags & SLUB_DEBUG_FLAGS) {
+      // free_debug_processing: red zones must still be intact; if not, the object is leaked.
+      if (!this.debug.checkObject(c, addr, true)) {
+        this.machine.log.printk(`${c.name}: Object at 0x${formatKernelAddr(addr)} not freed`);
+        return;
+      }
+      this.debug.setTrack(c, addr, TRACK_FREE);
+      this.debug.initObject(c, addr, false);
+    }
     this.st.frees++;
     c.live--;
     this.markLive(c, pfn, addr, false);
@@ -627,6 +654,12 @@ export class SlubBackend implements SlabBackend {
     if (c.live > 0) return c.live;
     c.destroyed = true;
     return 0;
+  }
+
+  /** {@inheritDoc SlabBackend.skipOrigSizeCheck} */
+  skipOrigSizeCheck(id: number, addr: number): void {
+    const c = this.caches[id];
+    if (c && c.flags & SLUB_DEBUG_FLAGS) this.debug.setOrigSize(c, addr, c.objectSize);
   }
 
   /** {@inheritDoc SlabBackend.cacheOf} */

@@ -108,7 +108,7 @@ function campaign(opts: Omit<SlabFuzzOpts, 'seed' | 'numRuns'>): CampaignDef<Sla
   return {
     setup: () => ({
       model: { held: [], caches: [], devices: [], stamp: 0 },
-      real: { sys: createSystem({ ...cfg, debug: { checks: true, trace: false } }, { ...opts.overrides, ...(opts.impl ? { slab: opts.impl } : {}) }) },
+      real: { sys: createSystem({ ...cfg, debug: { ...cfg.debug, checks: true, trace: false } }, { ...opts.overrides, ...(opts.impl ? { slab: opts.impl } : {}) }) },
     }),
     initialCheck: checkAll,
     arbs,

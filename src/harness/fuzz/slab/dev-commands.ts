@@ -31,7 +31,7 @@ export class DevAllocCommand implements Command<SlabModel, SlabReal> {
   run(m: SlabModel, r: SlabReal): void {
     const dev = m.devices[this.pick % m.devices.length]!;
     const p = r.sys.dev.devKmalloc(dev, this.size, GFP_KERNEL | __GFP_NOWARN);
-    if (p !== 0 && this.size > 0) hold(m, r, p, this.size, DEV_OBJECT, dev);
+    if (p !== 0) hold(m, r, p, this.size, DEV_OBJECT, dev);
     checkAll(r);
   }
   toString(): string {

@@ -47,9 +47,11 @@ export interface SlabReal {
 
 export { FuzzFailure };
 
-/** Every invariant of the system; throws FuzzFailure when any is broken. */
+/** Every invariant of the system, and no detector report (the client is correct); throws FuzzFailure otherwise. */
 export function checkAll(real: SlabReal): void {
   const v = real.sys.checkInvariants();
+  const reports = real.sys.machine.reports.list();
+  if (reports.length) v.push(...reports.map((r) => ({ code: 'R0', message: `a detector reported ${r.kind} although the client did nothing wrong` })));
   if (v.length) throw new FuzzFailure(v);
 }
 

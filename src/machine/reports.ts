@@ -1,0 +1,36 @@
+/**
+ * Reports of the bug detectors (SLUB_DEBUG, devres, later KASAN and page
+ * poisoning): kept in order for tests, the CLI and scenarios, and printed to
+ * the kernel log line by line, as the kernel prints them.
+ */
+
+import type { KernelLog } from './tracer.js';
+
+/** One report a detector produced. */
+export interface DebugReport {
+  /** `slub`, `kasan`, `pagealloc`, `devres`, … */
+  readonly detector: string;
+  /** The fixed title, e.g. `Right Redzone overwritten`. */
+  readonly kind: string;
+  readonly cache?: string;
+  readonly addr: number;
+  /** The full report text, line by line. */
+  readonly text: string;
+}
+
+/** Where reports go: kept for tests and the CLI, and printed to the kernel log. */
+export class ReportSink {
+  private readonly items: DebugReport[] = [];
+  constructor(private readonly log: KernelLog) {}
+  add(r: DebugReport): void {
+    this.items.push(r);
+    for (const line of r.text.split('\n')) this.log.printk(line);
+  }
+  list(): readonly DebugReport[] {
+    return this.items;
+  }
+  clear(): void {
+    this.items.length = 0;
+  }
+}
+
