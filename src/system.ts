@@ -95,7 +95,7 @@ export function resolveConfig(input: SystemConfigInput = {}): SystemConfig {
  */
 export function createSystem(input: SystemConfigInput = {}, overrides: SystemOverrides = {}): System {
   const config = resolveConfig(input);
-  const machine = new Machine(config.machine, config.debug.trace);
+  const machine = new Machine(config.machine, config.debug.trace, config.debug.pagePoison === true);
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(CONFIG).toConstantValue(config);
   container.bind(MACHINE).toConstantValue(machine);

@@ -35,6 +35,8 @@ export interface DebugOpts {
   readonly checks: boolean;
   /** Record ftrace-style events. @defaultValue false */
   readonly trace: boolean;
+  /** Page poisoning (`page_poison=1`): freed pages are filled with 0xaa and checked when allocated again. @defaultValue false */
+  readonly pagePoison?: boolean;
   /**
    * The `slub_debug=` boot option (SLUB only): `FZPU`, `FZ,kmalloc-64`,
    * `P;U,kmalloc-*`, `-`, or '' for full debugging. Absent: off.

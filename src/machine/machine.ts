@@ -32,7 +32,11 @@ export class Machine {
    * @param opts - machine options (validated by the layout)
    * @param trace - start with tracing on
    */
-  constructor(opts: MachineOpts, trace = false) {
+  /** Page poisoning (`page_poison=1`): freed pages read 0xaa and are checked on allocation. */
+  readonly pagePoison: boolean;
+
+  constructor(opts: MachineOpts, trace = false, pagePoison = false) {
+    this.pagePoison = pagePoison;
     this.opts = opts;
     this.layout = new MachineLayout(opts);
     const n = this.layout.nrPages;

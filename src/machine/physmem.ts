@@ -1,6 +1,8 @@
 /**
  * Simulated physical memory: `nrPages` frames of 4 KiB whose bytes exist
- * only once something writes them. Unwritten bytes read as zero.
+ * only once something writes them. Unwritten bytes read as the frame's
+ * background byte — zero, or the page-poison pattern of a poisoned free
+ * frame — and a frame that gets backing starts filled with it.
  *
  * Storage: `slotOf[pfn]` (0 = no backing, else slot + 1) points into
  * segments of {@link PAGES_PER_SEGMENT} pages, so a 64 GiB machine costs
@@ -31,6 +33,8 @@ export class PhysicalMemory {
   /** Size in bytes. */
   readonly bytes: number;
   private readonly slotOf: Int32Array;
+  /** What an unbacked frame's bytes read as. */
+  private readonly background: Uint8Array;
   private readonly segments: Uint8Array[] = [];
   private readonly views: DataView[] = [];
   private readonly freeSlots: number[] = [];
@@ -42,6 +46,13 @@ export class PhysicalMemory {
     this.nrPages = nrPages;
     this.bytes = nrPages * PAGE_SIZE;
     this.slotOf = new Int32Array(nrPages);
+    this.background = new Uint8Array(nrPages);
+  }
+
+  /** Drops a frame's bytes and makes it read as `byte` everywhere (page poisoning without touching memory). */
+  setBackground(pfn: Pfn, count: number, byte: number): void {
+    this.discard(pfn, count);
+    this.background.fill(byte, pfn, pfn + count);
   }
 
   /** Frames that currently have backing bytes. */
@@ -93,9 +104,8 @@ export class PhysicalMemory {
         this.segments.push(buf);
         this.views.push(new DataView(buf.buffer));
       }
-    } else {
-      this.segments[s >>> SEG_SHIFT]!.fill(0, (s & SEG_MASK) << PAGE_SHIFT, ((s & SEG_MASK) + 1) << PAGE_SHIFT);
     }
+    this.segments[s >>> SEG_SHIFT]!.fill(this.background[pfn]!, (s & SEG_MASK) << PAGE_SHIFT, ((s & SEG_MASK) + 1) << PAGE_SHIFT);
     this.slotOf[pfn] = s + 1;
     this.backed++;
     return s + 1;
@@ -116,6 +126,7 @@ export class PhysicalMemory {
 
   /** Drops the backing of `count` frames from `pfn`: their bytes read as zero again. */
   discard(pfn: Pfn, count: number): void {
+    this.background.fill(0, pfn, pfn + count);
     for (let p = pfn; p < pfn + count; p++) {
       const slot = this.slotOf[p]!;
       if (slot !== 0) {
@@ -126,10 +137,15 @@ export class PhysicalMemory {
     }
   }
 
+  /** Background byte of the frame holding `phys`. */
+  private bg(phys: number): number {
+    return this.background[Math.floor(phys / PAGE_SIZE)]!;
+  }
+
   /** Reads one byte. */
   read8(phys: Addr | number): number {
     const loc = this.locate(phys, false);
-    return loc < 0 ? 0 : this.cur[loc]!;
+    return loc < 0 ? this.bg(phys) : this.cur[loc]!;
   }
 
   /** Writes one byte. */
@@ -142,7 +158,7 @@ export class PhysicalMemory {
   read16(phys: Addr | number): number {
     if ((phys & 0xfff) > PAGE_SIZE - 2) return this.read8(phys) | (this.read8(phys + 1) << 8);
     const loc = this.locate(phys, false);
-    return loc < 0 ? 0 : this.curView.getUint16(loc, true);
+    return loc < 0 ? this.bg(phys) * 0x101 : this.curView.getUint16(loc, true);
   }
 
   /** Writes a little-endian u16. */
@@ -160,7 +176,7 @@ export class PhysicalMemory {
   read32(phys: Addr | number): number {
     if ((phys & 0xfff) > PAGE_SIZE - 4) return (this.read16(phys) + this.read16(phys + 2) * 0x10000) >>> 0;
     const loc = this.locate(phys, false);
-    return loc < 0 ? 0 : this.curView.getUint32(loc, true);
+    return loc < 0 ? (this.bg(phys) * 0x1010101) >>> 0 : this.curView.getUint32(loc, true);
   }
 
   /** Writes a little-endian u32. */
@@ -178,7 +194,7 @@ export class PhysicalMemory {
   read64(phys: Addr | number): number {
     if ((phys & 0xfff) <= PAGE_SIZE - 8) {
       const loc = this.locate(phys, false);
-      if (loc < 0) return 0;
+      if (loc < 0) return this.read32(phys) + this.read32(phys + 4) * TWO32;
       const v = this.curView;
       return v.getUint32(loc, true) + v.getUint32(loc + 4, true) * TWO32;
     }
@@ -216,7 +232,7 @@ export class PhysicalMemory {
     let left = len;
     while (left > 0) {
       const inPage = Math.min(left, PAGE_SIZE - (p & 0xfff));
-      const loc = this.locate(p, byte !== 0);
+      const loc = this.locate(p, byte !== this.bg(p));
       if (loc >= 0) {
         this.cur.fill(byte, loc, loc + inPage);
       }
@@ -232,7 +248,7 @@ export class PhysicalMemory {
     while (done < len) {
       const inPage = Math.min(len - done, PAGE_SIZE - (p & 0xfff));
       const loc = this.locate(p, false);
-      if (loc < 0) out.fill(0, done, done + inPage);
+      if (loc < 0) out.fill(this.bg(p), done, done + inPage);
       else {
         out.set(this.cur.subarray(loc, loc + inPage), done);
       }
@@ -271,7 +287,7 @@ export class PhysicalMemory {
       const inPage = Math.min(len - done, PAGE_SIZE - (p & 0xfff));
       const loc = this.locate(p, false);
       if (loc < 0) {
-        if (byte !== 0) return done;
+        if (byte !== this.bg(p)) return done;
       } else {
         const seg = this.cur;
         for (let i = 0; i < inPage; i++) if (seg[loc + i] !== byte) return done + i;

@@ -95,7 +95,7 @@ import {
   PG_RESERVED,
   type MemMap,
 } from '../../machine/memmap.js';
-import { allocFailure, checkFreeTails, checkNewPages, clearFreedBlock, countNuma, pageStr, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './common.js';
+import { PAGE_POISON, allocFailure, checkFreeTails, checkNewPages, clearFreedBlock, countNuma, pageStr, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './common.js';
 import { zoneBatchsize, zoneHighsize, zoneLimits, MIN_PERCPU_PAGELIST_HIGH_FRACTION } from './zone-math.js';
 
 // alloc_flags (mm/internal.h, v6.8).
@@ -287,6 +287,7 @@ export class BuddyAllocator implements PageAllocator {
     for (let p = pfn; p < pfn + n; p++) f[p] = 0;
     const zone = this.zoneArr[this.machine.layout.zoneOf(pfn)]!;
     zone.managed += n;
+    if (this.machine.pagePoison) this.machine.mem.setBackground(pfn as Pfn, n, PAGE_POISON);
     this.freeOneBlock(zone, pfn, order, this.blockMt[pfn >>> PAGEBLOCK_ORDER]!, true);
   }
 

@@ -6,7 +6,7 @@
 
 import { AllocatorError } from '../../interfaces/errors.js';
 import { __GFP_BITS_MASK, __GFP_COMP, __GFP_NOFAIL, __GFP_NOWARN, __GFP_ZERO, formatGfp, validateGfp, type Gfp } from '../../interfaces/gfp.js';
-import { MAX_PAGE_ORDER, type Pfn } from '../../interfaces/units.js';
+import { MAX_PAGE_ORDER, PAGE_OFFSET, formatKernelAddr, type Pfn } from '../../interfaces/units.js';
 import type { Machine } from '../../machine/machine.js';
 import { OWNER_MASK, OWNER_SHIFT, Owner, PAGE_FLAGS_CHECK_AT_FREE, PAGE_FLAGS_CHECK_AT_PREP, PG_ALLOCATED, PG_HEAD, PG_RESERVED, PG_TAIL } from '../../machine/memmap.js';
 
@@ -97,6 +97,7 @@ export function prepAllocatedBlock(machine: Machine, pfn: number, order: number,
       mm.flags.fill(owner, pfn + 1, pfn + n);
     }
   }
+  if (machine.pagePoison) checkPoison(machine, pfn, n);
   if (gfp & __GFP_ZERO) machine.mem.discard(pfn as Pfn, n);
   if (machine.tracer.enabled) {
     machine.tracer.emit('mm_page_alloc', `page=${pageStr(pfn)} pfn=0x${pfn.toString(16)} order=${order} migratetype=${mt} gfp_flags=${formatGfp(gfp)}`);
@@ -109,6 +110,7 @@ export function clearFreedBlock(machine: Machine, pfn: number, order: number): v
   if (order === 0) machine.memmap.flags[pfn] = 0;
   else machine.memmap.flags.fill(0, pfn, pfn + (1 << order));
   machine.memmap.refcount[pfn] = 0;
+  if (machine.pagePoison) machine.mem.setBackground(pfn as Pfn, 1 << order, PAGE_POISON);
 }
 
 /**
@@ -202,4 +204,36 @@ export function badPage(machine: Machine, pfn: number, reason: string, policy: s
     `BUG: Bad page state in process ${machine.ctx.comm}  pfn:${pfn.toString(16).padStart(5, '0')} (refcount:${mm.refcount[pfn]} flags: ${mm.describeFlags(pfn)}) page dumped because: ${reason}`,
     { policy, op, addr: pfn },
   );
+}
+
+/** `PAGE_POISON`: what freed pages hold when page poisoning is on. */
+export const PAGE_POISON = 0xaa;
+
+/**
+ * `check_poison_mem` (mm/page_poison.c): every byte of the pages being
+ * handed out must still be 0xaa; a single flipped bit is reported as
+ * `pagealloc: single bit error`, anything else as `pagealloc: memory
+ * corruption`, with a hex dump and the page, and the allocation goes on.
+ */
+export function checkPoison(machine: Machine, pfn: number, n: number): void {
+  const mem = machine.mem;
+  for (let p = pfn; p < pfn + n; p++) {
+    const base = p * 4096;
+    const first = mem.findNot(base, 4096, PAGE_POISON);
+    if (first < 0) continue;
+    let last = 4095;
+    while (last > first && mem.read8(base + last) === PAGE_POISON) last--;
+    const bad = mem.read8(base + first);
+    const x = bad ^ PAGE_POISON;
+    const single = first === last && (x & (x - 1)) === 0;
+    const dumpStart = first & ~15;
+    const dump = Array.from(mem.readBytes(base + dumpStart, 16), (b) => b.toString(16).padStart(2, '0')).join(' ');
+    const lines = [
+      single ? 'pagealloc: single bit error' : 'pagealloc: memory corruption',
+      `${formatKernelAddr(PAGE_OFFSET + base + dumpStart)}: ${dump}`,
+      `page:${pageStr(p)} refcount:0 mapcount:0 mapping:0000000000000000 index:0x0 pfn:0x${p.toString(16)}`,
+      'page dumped because: pagealloc: corrupted page details',
+    ];
+    machine.reports.add({ detector: 'pagealloc', kind: single ? 'single bit error' : 'memory corruption', addr: PAGE_OFFSET + base + first, text: lines.join('\n') });
+  }
 }

@@ -32,7 +32,7 @@ import { MAX_NR_ZONES, MIGRATE_TYPES, MigrateType, __GFP_DIRECT_RECLAIM, gfpMigr
 import { MAX_VIOLATIONS, type Violation } from '../../interfaces/invariants.js';
 import { MAX_PAGE_ORDER, NO_PFN, NR_PAGE_ORDERS, PAGEBLOCK_ORDER, type Pfn } from '../../interfaces/units.js';
 import { PG_ALLOCATED, PG_RESERVED } from '../../machine/memmap.js';
-import { allocFailure, checkFreeTails, checkNewPages, clearFreedBlock, countNuma, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './common.js';
+import { PAGE_POISON, allocFailure, checkFreeTails, checkNewPages, clearFreedBlock, countNuma, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './common.js';
 import { zoneLimits } from './zone-math.js';
 
 interface FfZone {
@@ -97,6 +97,7 @@ export class FirstFitAllocator implements PageAllocator {
       }
       zone.managed += 1 << order;
       zone.free += 1 << order;
+      if (machine.pagePoison) machine.mem.setBackground(pfn as Pfn, 1 << order, PAGE_POISON);
     }
     zoneLimits(this.zoneArr, config.machine).forEach((l, id) => {
       this.zoneArr[id]!.wmark = l.wmark;

@@ -94,7 +94,7 @@ export type PageFuzzReport = FuzzReport;
 function pageCampaign(opts: Omit<PageFuzzOpts, 'seed' | 'numRuns'>): CampaignDef<PageModel, PageReal> {
   const cfg = opts.config ?? FUZZ_MACHINE;
   return {
-    setup: () => ({ model: { held: [], stamp: 0 }, real: { sys: createSystem({ ...cfg, debug: { checks: true, trace: false } }, opts.impl ? { page: opts.impl } : {}) } }),
+    setup: () => ({ model: { held: [], stamp: 0 }, real: { sys: createSystem({ ...cfg, debug: { ...cfg.debug, checks: true, trace: false } }, opts.impl ? { page: opts.impl } : {}) } }),
     initialCheck: checkAll,
     arbs: pageCommandArbs,
     fromJSON: pageCommandFromJSON,
