@@ -15,6 +15,7 @@ import { buddyinfo, meminfo, pagetypeinfo, zoneinfo } from '../proc/page.js';
 import { compareCommand } from './compare.js';
 import { slabinfoCommand } from './slabinfo.js';
 import { replayCommand } from './replay.js';
+import { scenarioCommand } from './scenario.js';
 import { fuzzCommand } from './fuzz.js';
 import { configFrom, intOpt, machineOptions, type MachineCliOpts } from './options.js';
 
@@ -64,6 +65,7 @@ export function buildProgram(): Command {
   });
   slabinfoCommand(program);
   replayCommand(program);
+  scenarioCommand(program);
   compareCommand(program);
   fuzzCommand(program);
   program

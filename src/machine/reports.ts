@@ -26,6 +26,13 @@ export class ReportSink {
     this.items.push(r);
     for (const line of r.text.split('\n')) this.log.printk(line);
   }
+  /** Appends a line to the last report (printed too), as the kernel prints follow-up lines such as `Object at … not freed`. */
+  amendLast(line: string): void {
+    const last = this.items[this.items.length - 1];
+    if (last) this.items[this.items.length - 1] = { ...last, text: `${last.text}\n${line}` };
+    this.log.printk(line);
+  }
+
   list(): readonly DebugReport[] {
     return this.items;
   }

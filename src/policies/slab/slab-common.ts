@@ -234,8 +234,19 @@ export class SlabCommon implements KmemApi {
     r.refcount--;
     const live = this.backend.destroyCache(r.backendId);
     if (live > 0) {
-      this.machine.log.printk(`kmem_cache_destroy ${r.name}: Slab cache still has objects when called from allocsim`);
-      this.machine.log.printk(`BUG ${r.name} (Not tainted): Objects remaining on __kmem_cache_shutdown()`);
+      this.machine.reports.add({
+        detector: 'slab',
+        kind: 'Objects remaining on __kmem_cache_shutdown()',
+        cache: r.name,
+        addr: 0,
+        text: [
+          '=============================================================================',
+          `BUG ${r.name} (Not tainted): Objects remaining on __kmem_cache_shutdown()`,
+          '-----------------------------------------------------------------------------',
+          '',
+          `kmem_cache_destroy ${r.name}: Slab cache still has objects when called from ${this.ctx.caller}`,
+        ].join('\n'),
+      });
       r.refcount = 1;
       return live;
     }
@@ -445,6 +456,15 @@ export class SlabCommon implements KmemApi {
     } else {
       const head = this.largeHead(addr, 'kfree');
       if (head < 0) {
+        this.nKfree--;
+        // A backend with its own kmalloc (SLOB) may still know the address (a block whose page already went back).
+        if (this.backend.kfree) {
+          try {
+            this.backend.kfree(addr);
+          } catch (e) {
+            throw this.explained(e, addr);
+          }
+        }
         throw new AllocatorError('invalid-free', `0x${addr.toString(16)} is neither a slab object nor a large kmalloc`, { policy: this.policy, op: 'kfree', addr });
       }
       const order = this.machine.memmap.order[head]!;

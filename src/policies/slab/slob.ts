@@ -184,6 +184,7 @@ class LiveTable {
   /** Unit index of an address; a small integer (Smi) below 2 GiB of memory, which Maps hash fastest. */
   private static key(addr: number): number {
     const k = (addr - PAGE_OFFSET) / SLOB_UNIT;
+    if (k !== Math.floor(k)) return -1; // an odd address is never a block start
     return k < 0x40000000 ? k | 0 : k;
   }
   get(addr: number): LiveBlock | undefined {
@@ -194,6 +195,7 @@ class LiveTable {
     return this.scratch;
   }
   set(addr: number, rec: LiveBlock): void {
+    if (LiveTable.key(addr) < 0) throw new AllocatorError('misuse', `slob: block start 0x${addr.toString(16)} is not unit-aligned`, { policy: 'slob', op: 'alloc' });
     this.map.set(LiveTable.key(addr), rec.cache * LIVE_SIZE_BITS + rec.size);
   }
   delete(addr: number): void {
@@ -257,6 +259,12 @@ export class SlobBackend implements SlabBackend {
   private readonly slobPfns = new Set<number>();
   /** Live blocks by block start (kmalloc: the header address). */
   private readonly live = new LiveTable();
+  /**
+   * Block starts freed since they were last handed out (simulator state, not
+   * SLOB's): a second free of one is a double free even after its page went
+   * back to the page allocator.
+   */
+  private readonly recentlyFreed = new Set<number>();
   /** Word views of the pages SLOB holds: slot + 1 per pfn, views dense by slot. */
   private readonly viewSlot: Int32Array;
   private readonly views: Int16Array[] = [];
@@ -566,7 +574,7 @@ export class SlobBackend implements SlabBackend {
   /** Throws the right error for a free of `addr` (block start `block`) that is not a live block of the expected kind. */
   private rejectFree(op: string, addr: number, block: number, what: string): never {
     const pfn = this.slobPfnOf(addr);
-    if (pfn >= 0 && this.slobPfnOf(block) === pfn && this.inFreeBlock(pfn, block)) {
+    if (this.recentlyFreed.has(block) || (pfn >= 0 && this.slobPfnOf(block) === pfn && this.inFreeBlock(pfn, block))) {
       return this.fail('double-free', op, `${hex(addr)} is already free (double free)`, addr);
     }
     if (pfn < 0 && this.slabPages.cacheOf(addr) < 0) return this.fail('invalid-free', op, `${hex(addr)} is not in a slob page`, addr);
@@ -634,6 +642,7 @@ export class SlobBackend implements SlabBackend {
       b = PAGE_OFFSET + pfn * PAGE_SIZE;
     }
     this.live.set(b, { cache, size: c.rawSize });
+    this.recentlyFreed.delete(b);
     c.live++;
     this.st.allocs++;
     c.ctor?.(b);
@@ -646,6 +655,7 @@ export class SlobBackend implements SlabBackend {
     const rec = this.live.get(addr);
     if (!rec || rec.cache !== cache) return this.rejectFree('free', addr, addr, `an object of cache ${c.name}`);
     this.live.delete(addr);
+    this.recentlyFreed.add(addr);
     c.live--;
     this.st.frees++;
     if (c.order < 0) {
@@ -767,6 +777,7 @@ export class SlobBackend implements SlabBackend {
     k.pages.set(pfn, (k.pages.get(pfn) ?? 0) + 1);
     k.live++;
     this.live.set(m, { cache: SLOB_KMALLOC_CACHE, size });
+    this.recentlyFreed.delete(m);
     this.st.allocs++;
     return m + SLOB_KMALLOC_MINALIGN;
   }
@@ -786,6 +797,7 @@ export class SlobBackend implements SlabBackend {
     const m = this.kmallocBlock('kfree', addr);
     const size = this.live.get(m)!.size;
     this.live.delete(m);
+    this.recentlyFreed.add(m);
     const k = this.caches[SLOB_KMALLOC_CACHE]!;
     k.live--;
     const pfn = Math.floor((m - PAGE_OFFSET) / PAGE_SIZE);

@@ -101,7 +101,12 @@ export class SlubDebug {
   /** `setup_slab_debug` + `init_object(INACTIVE)` for every object of a new slab. */
   initSlab(c: DebugLayout, slabBase: number, slabBytes: number, objects: number): void {
     if (c.flags & SLAB_POISON) this.fill(slabBase, slabBytes, POISON_INUSE);
-    for (let i = 0; i < objects; i++) this.initObject(c, slabBase + c.redLeftPad + i * c.size, false);
+    for (let i = 0; i < objects; i++) {
+      const obj = slabBase + c.redLeftPad + i * c.size;
+      this.initObject(c, obj, false);
+      // init_tracking: both tracks start empty.
+      if (c.flags & SLAB_STORE_USER) this.fill(obj + this.trackOffset(c), 64, 0);
+    }
   }
 
   /** `init_object`: red zones to the active/inactive value; poison when inactive. */

@@ -547,7 +547,7 @@ export class SlubBackend implements SlabBackend {
     if (c.flags & SLUB_DEBUG_FLAGS) {
       // free_debug_processing: red zones must still be intact; if not, the object is leaked.
       if (!this.debug.checkObject(c, addr, true)) {
-        this.machine.log.printk(`${c.name}: Object at 0x${formatKernelAddr(addr)} not freed`);
+        this.machine.reports.amendLast(`${c.name}: Object at 0x${formatKernelAddr(addr)} not freed`);
         return;
       }
       this.debug.setTrack(c, addr, TRACK_FREE);

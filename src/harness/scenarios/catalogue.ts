@@ -1,0 +1,272 @@
+/**
+ * Named misuse scenarios (shared/reference/fuzzing.md §6b family A, plus the
+ * seed's dev_kmalloc wrong-free story): each is a short client program with
+ * one bug, the report it must produce, and a negative control — the
+ * correct program — that must produce none. `allocsim scenario NAME` prints
+ * the story step by step and the report; the tests assert both.
+ */
+
+import type { SystemConfigInput } from '../../interfaces/config.js';
+import { AllocatorError } from '../../interfaces/errors.js';
+import { GFP_KERNEL } from '../../interfaces/gfp.js';
+import { PAGE_OFFSET, formatKernelAddr, pfnToPhys } from '../../interfaces/units.js';
+import { createSystem, type System } from '../../system.js';
+
+/** What a scenario produced. */
+export interface ScenarioOutcome {
+  readonly steps: string[];
+  /** Report kinds (detector reports, then a typed error if the program was stopped by one). */
+  readonly kinds: string[];
+  /** The full text of every report and error. */
+  readonly text: string;
+}
+
+/** One scenario. */
+export interface Scenario {
+  readonly name: string;
+  /** Catalogue id (fuzzing.md §6b) or `seed` for the seed design's story. */
+  readonly id: string;
+  readonly summary: string;
+  /** Configuration the scenario needs (debug options). */
+  readonly config: SystemConfigInput;
+  /** The report kind the bug must produce (first report or error). */
+  readonly expect: string;
+  /** Lines the report must contain. */
+  readonly lines: readonly RegExp[];
+  /** Runs the program; `buggy` false runs the negative control. */
+  run(sys: System, step: (s: string) => void, buggy: boolean): void;
+}
+
+const hex = (a: number): string => `0x${formatKernelAddr(a)}`;
+const FULL_DEBUG: SystemConfigInput = { debug: { slubDebug: 'FZPU' } };
+
+/** The catalogue. */
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'kmalloc-oob-right',
+    id: 'A-01',
+    summary: 'write one byte past a 115-byte kmalloc (slub_debug=FZPU): the kmalloc red zone catches it at kfree',
+    config: FULL_DEBUG,
+    expect: 'kmalloc Redzone overwritten',
+    lines: [/BUG kmalloc-128 \(Not tainted\): kmalloc Redzone overwritten/, /First byte 0x79 instead of 0xcc/, /Object at 0x[0-9a-f]+ not freed/],
+    run(sys, step, buggy) {
+      const p = sys.kmem.kmalloc(115, GFP_KERNEL);
+      step(`p = kmalloc(115, GFP_KERNEL) = ${hex(p)} (kmalloc-128)`);
+      const off = buggy ? 115 : 114;
+      sys.machine.mem.write8(p - PAGE_OFFSET + off, 0x79);
+      step(`p[${off}] = 0x79${buggy ? '   <- one byte past the request' : ''}`);
+      sys.kmem.kfree(p);
+      step('kfree(p)');
+    },
+  },
+  {
+    name: 'use-after-free-write',
+    id: 'A-05',
+    summary: 'write into a freed cache object; the next allocation of it finds the poison broken (slub_debug=FZPU)',
+    config: FULL_DEBUG,
+    expect: 'Poison overwritten',
+    lines: [/BUG uaf_cache \(Not tainted\): Poison overwritten/, /First byte 0x0 instead of 0x6b/, /Allocated in .*\nFreed in /],
+    run(sys, step, buggy) {
+      const c = sys.kmem.kmemCacheCreate('uaf_cache', 64);
+      const o = sys.kmem.kmemCacheAlloc(c, GFP_KERNEL);
+      step(`o = kmem_cache_alloc(uaf_cache) = ${hex(o)}`);
+      sys.kmem.kmemCacheFree(c, o);
+      step('kmem_cache_free(uaf_cache, o)');
+      if (buggy) {
+        sys.machine.mem.write8(o - PAGE_OFFSET + 50, 0);
+        step('o[50] = 0   <- write after free');
+      }
+      const again = sys.kmem.kmemCacheAlloc(c, GFP_KERNEL);
+      step(`kmem_cache_alloc(uaf_cache) = ${hex(again)} (the same object, LIFO)`);
+    },
+  },
+  {
+    name: 'double-free',
+    id: 'A-07',
+    summary: 'kfree the same kmalloc object twice',
+    config: {},
+    expect: 'double-free',
+    lines: [/already free|double free/],
+    run(sys, step, buggy) {
+      const p = sys.kmem.kmalloc(40, GFP_KERNEL);
+      step(`p = kmalloc(40) = ${hex(p)}`);
+      sys.kmem.kfree(p);
+      step('kfree(p)');
+      if (buggy) {
+        step('kfree(p)   <- again');
+        sys.kmem.kfree(p);
+      }
+    },
+  },
+  {
+    name: 'invalid-free',
+    id: 'A-08',
+    summary: 'kfree a pointer one byte into an object',
+    config: {},
+    expect: 'invalid-free',
+    lines: [/is not an object of cache kmalloc-|is not a kmalloc block|not an object/],
+    run(sys, step, buggy) {
+      const p = sys.kmem.kmalloc(64, GFP_KERNEL);
+      step(`p = kmalloc(64) = ${hex(p)}`);
+      step(`kfree(${buggy ? 'p + 1' : 'p'})`);
+      sys.kmem.kfree(buggy ? p + 1 : p);
+    },
+  },
+  {
+    name: 'wrong-cache-free',
+    id: 'A-09',
+    summary: 'kmem_cache_free an object to a cache it does not belong to',
+    config: {},
+    expect: 'invalid-free',
+    lines: [/is not an object of cache cache_b/],
+    run(sys, step, buggy) {
+      const a = sys.kmem.kmemCacheCreate('cache_a', 200, 0, 0x1000000);
+      const b = sys.kmem.kmemCacheCreate('cache_b', 200, 0, 0x1000000);
+      const o = sys.kmem.kmemCacheAlloc(a, GFP_KERNEL);
+      step(`o = kmem_cache_alloc(cache_a) = ${hex(o)}`);
+      step(`kmem_cache_free(${buggy ? 'cache_b' : 'cache_a'}, o)`);
+      sys.kmem.kmemCacheFree(buggy ? b : a, o);
+    },
+  },
+  {
+    name: 'large-kmalloc-invalid-free',
+    id: 'A-10',
+    summary: 'kfree a pointer into the second page of a large (page-allocator) kmalloc',
+    config: {},
+    expect: 'invalid-free',
+    lines: [/points inside the large kmalloc at/],
+    run(sys, step, buggy) {
+      const p = sys.kmem.kmalloc(20000, GFP_KERNEL);
+      step(`p = kmalloc(20000) = ${hex(p)} (order-3 pages)`);
+      step(`kfree(${buggy ? 'p + 4096' : 'p'})`);
+      sys.kmem.kfree(buggy ? p + 4096 : p);
+    },
+  },
+  {
+    name: 'dev-kmalloc-header-underflow',
+    id: 'A-15',
+    summary: 'a driver writes before its dev_kmalloc buffer and smashes the header magic; dev_kfree finds it',
+    config: {},
+    expect: 'misuse',
+    lines: [/dev_kmalloc header corrupted: magic 0x41adbeef instead of 0xdeadbeef/],
+    run(sys, step, buggy) {
+      const dev = sys.dev.registerDevice('eth0');
+      const p = sys.dev.devKmalloc(dev, 100, GFP_KERNEL);
+      step(`p = dev_kmalloc(eth0, 100) = ${hex(p)}; header at ${hex(p - 64)}`);
+      if (buggy) {
+        sys.machine.mem.write8(p - 64 - PAGE_OFFSET + 3, 0x41);
+        step('p[-61] = 0x41   <- underflow into the header magic');
+      }
+      step('dev_kfree(p)');
+      sys.dev.devKfree(p);
+    },
+  },
+  {
+    name: 'dev-kmalloc-wrong-free',
+    id: 'seed',
+    summary: "the seed's story: a driver frees a dev_kmalloc buffer with kfree(); kfree lands 64 bytes inside the object and the header would stay on the device list",
+    config: {},
+    expect: 'invalid-free',
+    lines: [/kfree\(\) of a dev_kmalloc pointer/, /would be left behind — use dev_kfree\(\)/],
+    run(sys, step, buggy) {
+      const dev = sys.dev.registerDevice('sda');
+      sys.machine.ctx.caller = 'sd_probe+0x120/0x3a0';
+      const p = sys.dev.devKmalloc(dev, 48, GFP_KERNEL);
+      step(`p = dev_kmalloc(sda, 48) = ${hex(p)}; header (magic 0xdeadbeef) at ${hex(p - 64)}, linked on sda's list`);
+      step(buggy ? 'kfree(p)   <- the wrong API: kfree does not step back over the header' : 'dev_kfree(p)');
+      if (buggy) sys.kmem.kfree(p);
+      else sys.dev.devKfree(p);
+    },
+  },
+  {
+    name: 'dev-kfree-of-kmalloc',
+    id: 'A-09',
+    summary: 'dev_kfree a pointer that came from plain kmalloc: there is no header to step back to',
+    config: {},
+    expect: 'invalid-free',
+    lines: [/not a dev_kmalloc pointer: no header/],
+    run(sys, step, buggy) {
+      const dev = sys.dev.registerDevice('usb1');
+      const p = buggy ? sys.kmem.kmalloc(100, GFP_KERNEL) + 64 : sys.dev.devKmalloc(dev, 36, GFP_KERNEL);
+      step(buggy ? `q = kmalloc(100); p = q + 64 = ${hex(p)}` : `p = dev_kmalloc(usb1, 36) = ${hex(p)}`);
+      step('dev_kfree(p)');
+      sys.dev.devKfree(p);
+    },
+  },
+  {
+    name: 'cache-destroy-live-objects',
+    id: 'A-18',
+    summary: 'kmem_cache_destroy a cache that still has an allocated object',
+    config: {},
+    expect: 'Objects remaining on __kmem_cache_shutdown()',
+    lines: [/BUG leaky_cache \(Not tainted\): Objects remaining on __kmem_cache_shutdown\(\)/],
+    run(sys, step, buggy) {
+      const c = sys.kmem.kmemCacheCreate('leaky_cache', 96, 0, 0x1000000);
+      const o = sys.kmem.kmemCacheAlloc(c, GFP_KERNEL);
+      step(`o = kmem_cache_alloc(leaky_cache) = ${hex(o)}`);
+      if (!buggy) {
+        sys.kmem.kmemCacheFree(c, o);
+        step('kmem_cache_free(leaky_cache, o)');
+      }
+      const live = sys.kmem.kmemCacheDestroy(c);
+      step(`kmem_cache_destroy(leaky_cache) -> ${live} objects still live`);
+    },
+  },
+  {
+    name: 'write-to-freed-page',
+    id: 'A-17',
+    summary: 'write to a page after freeing it (page_poison=1): the next allocation of the page reports the corruption',
+    config: { debug: { pagePoison: true } },
+    expect: 'memory corruption',
+    lines: [/^pagealloc: memory corruption$/m, /page dumped because: pagealloc: corrupted page details/],
+    run(sys, step, buggy) {
+      sys.machine.ctx.setCpu(0);
+      const p = sys.pages.allocPages(0, GFP_KERNEL);
+      step(`page = alloc_pages(GFP_KERNEL, 0) = pfn 0x${p.toString(16)}`);
+      sys.pages.freePages(p, 0);
+      step('__free_pages(page, 0)   (filled with 0xaa)');
+      if (buggy) {
+        sys.machine.mem.write32(pfnToPhys(p) + 128, 0x1234);
+        step('*(u32 *)(page_address(page) + 128) = 0x1234   <- write after free');
+      }
+      const q = sys.pages.allocPages(0, GFP_KERNEL);
+      step(`alloc_pages(GFP_KERNEL, 0) = pfn 0x${q.toString(16)} (the same page)`);
+    },
+  },
+];
+
+/** Looks a scenario up. @throws AllocatorError `unknown-name` */
+export function findScenario(name: string): Scenario {
+  const s = SCENARIOS.find((x) => x.name === name);
+  if (!s) throw new AllocatorError('unknown-name', `unknown scenario '${name}' (known: ${SCENARIOS.map((x) => x.name).join(', ')})`);
+  return s;
+}
+
+/**
+ * Runs a scenario on a fresh system and collects what it reported: detector
+ * reports first, then the typed error that stopped the program, if any.
+ */
+export function runScenario(s: Scenario, opts: { slab?: string; buggy?: boolean } = {}): ScenarioOutcome {
+  const base = s.config;
+  const sys = createSystem({
+    machine: { memBytes: 64 << 20, kernelImageBytes: 4 << 20, cpus: 2 },
+    ...base,
+    policies: { ...base.policies, ...(opts.slab ? { slab: opts.slab } : {}) },
+  });
+  const steps: string[] = [];
+  let err: AllocatorError | undefined;
+  try {
+    s.run(sys, (line) => steps.push(line), opts.buggy ?? true);
+  } catch (e) {
+    if (!(e instanceof AllocatorError)) throw e;
+    err = e;
+  }
+  const reports = sys.machine.reports.list();
+  const kinds = reports.map((r) => r.kind);
+  const texts = reports.map((r) => r.text);
+  if (err) {
+    kinds.push(err.kind);
+    texts.push(`${err.kind}: ${err.message}`);
+  }
+  return { steps, kinds, text: texts.join('\n\n') };
+}
