@@ -178,14 +178,16 @@ export class SlubDebug {
     while (end > first && mem.read8(start - PAGE_OFFSET + end - 1) === value) end--;
     const fault = start + first;
     const bad = mem.read8(fault - PAGE_OFFSET);
+    // Offsets are from the start of the slab (`slab_address`), as the kernel prints them.
+    const slabAddr = PAGE_OFFSET + this.machine.memmap.compoundHead(Math.floor((obj - PAGE_OFFSET) / 4096)) * 4096;
     const lines = [
       '=============================================================================',
       `BUG ${c.name} (Not tainted): ${what} overwritten`,
       '-----------------------------------------------------------------------------',
       '',
-      `0x${formatKernelAddr(fault)}-0x${formatKernelAddr(start + end - 1)} @offset=${fault - obj + c.redLeftPad}. First byte 0x${bad.toString(16)} instead of 0x${value.toString(16)}`,
+      `0x${formatKernelAddr(fault)}-0x${formatKernelAddr(start + end - 1)} @offset=${fault - slabAddr}. First byte 0x${bad.toString(16)} instead of 0x${value.toString(16)}`,
       ...this.tracks(c, obj),
-      `Object 0x${formatKernelAddr(obj)} @offset=${c.redLeftPad} fp=0x${formatKernelAddr(mem.read64(obj + c.offset - PAGE_OFFSET))}`,
+      `Object 0x${formatKernelAddr(obj)} @offset=${obj - slabAddr} fp=0x${formatKernelAddr(mem.read64(obj + c.offset - PAGE_OFFSET))}`,
       `FIX ${c.name}: Restoring ${what} 0x${formatKernelAddr(fault)}-0x${formatKernelAddr(start + end - 1)}=0x${value.toString(16)}`,
     ];
     this.sink.add({ detector: 'slub', kind: `${what} overwritten`, cache: c.name, addr: fault, text: lines.join('\n') });
