@@ -19,6 +19,8 @@ export interface MachineCliOpts {
   config?: string;
   page?: string;
   trace?: string;
+  slubDebug?: string;
+  pagePoison?: boolean;
 }
 
 /** Adds the machine options to a command. */
@@ -29,6 +31,8 @@ export function machineOptions(cmd: Command): Command {
     .option('--nodes <n>', 'NUMA nodes')
     .option('--kernel-image <size>', 'bytes memblock reserves for the kernel image')
     .option('--seed <n>', 'seed of every random choice')
+    .option('--slub-debug [opts]', 'slub_debug= boot option for SLUB: FZPU, FZ,kmalloc-64, … (no value: full debugging)')
+    .option('--page-poison', 'page_poison=1: poison freed pages and check them on allocation')
     .option('--config <file>', 'JSON file with a SystemConfig (options on the command line win)');
 }
 
@@ -77,7 +81,12 @@ export function configFrom(o: MachineCliOpts, pagePolicy?: string): SystemConfig
     ...base,
     machine,
     policies: { ...base.policies, ...(pagePolicy ? { page: pagePolicy } : {}) },
-    debug: { ...base.debug, ...(o.trace ? { trace: true } : {}) },
+    debug: {
+      ...base.debug,
+      ...(o.trace ? { trace: true } : {}),
+      ...(o.slubDebug !== undefined ? { slubDebug: (o.slubDebug as unknown) === true ? '' : o.slubDebug } : {}),
+      ...(o.pagePoison ? { pagePoison: true } : {}),
+    },
     ...(seed !== undefined ? { seed } : {}),
   };
 }

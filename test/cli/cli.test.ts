@@ -119,6 +119,28 @@ describe('allocsim CLI', () => {
     expect(j.stats.replayed).toMatchObject({ kmalloc: 1, kfree: 1 });
   });
 
+  it('lists scenarios, runs one with its report, and its control with none', async () => {
+    expect(await run('scenario', '--list')).toBe(0);
+    expect(out).toMatch(/^dev-kmalloc-wrong-free +seed /m);
+    out = '';
+    expect(await run('scenario', 'use-after-free-write')).toBe(0);
+    expect(out).toMatch(/BUG uaf_cache \(Not tainted\): Poison overwritten/);
+    out = '';
+    expect(await run('scenario', 'double-free', '--control')).toBe(0);
+    expect(out).toMatch(/no report/);
+    expect(await run('scenario', 'nope')).toBe(2);
+    expect(err).toMatch(/unknown scenario 'nope'/);
+  });
+
+  it('takes --slub-debug and --page-poison, and rejects a bad slub_debug', async () => {
+    expect(await run('slabinfo', '--mem', '64M', '--kernel-image', '4M', '--slub-debug', 'FZPU,kmalloc-1k')).toBe(0);
+    expect(out).toMatch(/^kmalloc-1k +0 +0 +3072 +10 +8 /m);
+    out = '';
+    expect(await run('buddyinfo', '--mem', '64M', '--kernel-image', '4M', '--page-poison')).toBe(0);
+    expect(await run('slabinfo', '--slub-debug', 'Q')).toBe(2);
+    expect(err).toMatch(/slub_debug=Q: unknown option 'Q'/);
+  });
+
   it('rejects an unknown command with usage help', async () => {
     expect(await run('frobnicate')).not.toBe(0);
     expect(err).toMatch(/unknown command/);
