@@ -15,6 +15,7 @@ import { DevKmalloc } from './policies/devres/dev-kmalloc.js';
 import type { SlabBackend } from './interfaces/slab.js';
 import { SlabCommon } from './policies/slab/slab-common.js';
 import { parseSlubDebug } from './policies/slab/slub-debug.js';
+import { Kasan } from './harness/kasan/kasan.js';
 import { validateMachine } from './machine/layout.js';
 import { Machine } from './machine/machine.js';
 import { POLICIES, policyNames } from './policies/registry.js';
@@ -75,6 +76,9 @@ export function resolveConfig(input: SystemConfigInput = {}): SystemConfig {
     problems.push(`unknown slab policy '${config.policies.slab}' (known: ${policyNames('slab').join(', ')})`);
   }
   if (!Number.isInteger(config.seed) || config.seed < 0 || config.seed > 0xffffffff) problems.push(`seed ${String(config.seed)} is not an integer in 0..2^32-1`);
+  if (config.debug.kasanQuarantine !== undefined && !(Number.isSafeInteger(config.debug.kasanQuarantine) && config.debug.kasanQuarantine >= 0)) {
+    problems.push(`KASAN quarantine ${String(config.debug.kasanQuarantine)} is not a byte count`);
+  }
   if (config.debug.slubDebug !== undefined) {
     try {
       parseSlubDebug(config.debug.slubDebug);
@@ -96,6 +100,7 @@ export function resolveConfig(input: SystemConfigInput = {}): SystemConfig {
 export function createSystem(input: SystemConfigInput = {}, overrides: SystemOverrides = {}): System {
   const config = resolveConfig(input);
   const machine = new Machine(config.machine, config.debug.trace, config.debug.pagePoison === true);
+  if (config.debug.kasan) machine.kasan = new Kasan(machine, config.debug.kasanQuarantine ?? Math.floor(config.machine.memBytes / 32));
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(CONFIG).toConstantValue(config);
   container.bind(MACHINE).toConstantValue(machine);

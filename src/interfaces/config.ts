@@ -37,6 +37,10 @@ export interface DebugOpts {
   readonly trace: boolean;
   /** Page poisoning (`page_poison=1`): freed pages are filled with 0xaa and checked when allocated again. @defaultValue false */
   readonly pagePoison?: boolean;
+  /** The KASAN model: shadow memory, checked client accesses, quarantine. @defaultValue false */
+  readonly kasan?: boolean;
+  /** KASAN quarantine in bytes. @defaultValue 1/32 of memory, as Linux sizes it */
+  readonly kasanQuarantine?: number;
   /**
    * The `slub_debug=` boot option (SLUB only): `FZPU`, `FZ,kmalloc-64`,
    * `P;U,kmalloc-*`, `-`, or '' for full debugging. Absent: off.

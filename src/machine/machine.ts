@@ -11,6 +11,7 @@ import { MemMap, Owner, PG_RESERVED } from './memmap.js';
 import { PhysicalMemory } from './physmem.js';
 import { KernelLog, Tracer } from './tracer.js';
 import { ReportSink } from './reports.js';
+import type { Kasan } from '../harness/kasan/kasan.js';
 
 /** Everything below the page allocator. */
 export class Machine {
@@ -34,6 +35,8 @@ export class Machine {
    */
   /** Page poisoning (`page_poison=1`): freed pages read 0xaa and are checked on allocation. */
   readonly pagePoison: boolean;
+  /** The KASAN model when enabled (allocators call its hooks). */
+  kasan: Kasan | undefined;
 
   constructor(opts: MachineOpts, trace = false, pagePoison = false) {
     this.pagePoison = pagePoison;

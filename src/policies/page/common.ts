@@ -98,6 +98,7 @@ export function prepAllocatedBlock(machine: Machine, pfn: number, order: number,
     }
   }
   if (machine.pagePoison) checkPoison(machine, pfn, n);
+  machine.kasan?.onPagesAlloc(pfn, n);
   if (gfp & __GFP_ZERO) machine.mem.discard(pfn as Pfn, n);
   if (machine.tracer.enabled) {
     machine.tracer.emit('mm_page_alloc', `page=${pageStr(pfn)} pfn=0x${pfn.toString(16)} order=${order} migratetype=${mt} gfp_flags=${formatGfp(gfp)}`);
@@ -111,6 +112,7 @@ export function clearFreedBlock(machine: Machine, pfn: number, order: number): v
   else machine.memmap.flags.fill(0, pfn, pfn + (1 << order));
   machine.memmap.refcount[pfn] = 0;
   if (machine.pagePoison) machine.mem.setBackground(pfn as Pfn, 1 << order, PAGE_POISON);
+  machine.kasan?.onPagesFree(pfn, 1 << order);
 }
 
 /**

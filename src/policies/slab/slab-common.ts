@@ -232,6 +232,8 @@ export class SlabCommon implements KmemApi {
     }
     if (r.kmalloc) throw new AllocatorError('misuse', `${r.name} is a kmalloc cache and cannot be destroyed`, { policy: this.policy, op: 'kmem_cache_destroy' });
     r.refcount--;
+    // kasan_cache_shutdown: objects waiting in quarantine are freed first.
+    this.machine.kasan?.drainQuarantine();
     const live = this.backend.destroyCache(r.backendId);
     if (live > 0) {
       this.machine.reports.add({
@@ -260,6 +262,7 @@ export class SlabCommon implements KmemApi {
     const obj = this.backend.alloc(r.backendId, gfp);
     this.nCacheAlloc++;
     if (obj === 0) this.nFailures++;
+    else this.machine.kasan?.onObjectAlloc({ start: obj, size: r.geo.objectSize, cache: r.name, cacheSize: r.geo.objectSize, allocTrack: this.ctx.caller });
     if (this.tracer.enabled) {
       const geo = r.geo;
       this.tracer.emit('kmem_cache_alloc', `call_site=${this.callSite()} ptr=${obj ? formatKernelAddr(obj) : '0000000000000000'} bytes_req=${geo.objectSize} bytes_alloc=${geo.size} gfp_flags=${formatGfp(gfp)} node=-1 accounted=${r.flags & SLAB_ACCOUNT ? 'true' : 'false'}`);
@@ -278,6 +281,12 @@ export class SlabCommon implements KmemApi {
         op: 'kmem_cache_free',
         addr,
       });
+    }
+    const kasan = this.machine.kasan;
+    if (kasan) {
+      // KASAN checks the free and holds the object in quarantine; the backend frees it later.
+      if (kasan.onObjectFree(addr, () => this.backend.free(r.backendId, addr), 'kmem_cache_free')) this.nCacheFree++;
+      return;
     }
     this.backend.free(r.backendId, addr);
     this.nCacheFree++;
@@ -306,7 +315,9 @@ export class SlabCommon implements KmemApi {
 
   /** {@inheritDoc KmemApi.kmemCacheShrink} */
   kmemCacheShrink(cache: CacheHandle): number {
-    return this.backend.shrink(this.record(cache, 'kmem_cache_shrink').backendId);
+    const r = this.record(cache, 'kmem_cache_shrink');
+    this.machine.kasan?.drainQuarantine();
+    return this.backend.shrink(r.backendId);
   }
 
   /** {@inheritDoc KmemApi.findCache} */
@@ -339,13 +350,16 @@ export class SlabCommon implements KmemApi {
     } else if (this.isLarge(size)) {
       ptr = this.kmallocLarge(size, gfp);
       bytesAlloc = PAGE_SIZE << getOrder(size);
+      if (ptr) this.machine.kasan?.onLargeAlloc(ptr, size, 1 << getOrder(size));
     } else if (this.backend.kmalloc) {
       ptr = this.backend.kmalloc(size, gfp);
       bytesAlloc = size + 8;
+      if (ptr) this.machine.kasan?.onObjectAlloc({ start: ptr, size, cache: 'kmalloc (slob)', cacheSize: this.backend.ksize ? this.backend.ksize(ptr) : size, allocTrack: this.ctx.caller });
     } else {
       const r = this.records[this.kmallocCache(size <= this.maxCacheSize ? size : this.maxCacheSize, gfp)]!;
       ptr = this.backend.alloc(r.backendId, gfp, size);
       bytesAlloc = r.geo.size;
+      if (ptr) this.machine.kasan?.onObjectAlloc({ start: ptr, size, cache: r.name, cacheSize: r.geo.objectSize, allocTrack: this.ctx.caller });
     }
     if (ptr === 0) this.nFailures++;
     else {
@@ -443,6 +457,17 @@ export class SlabCommon implements KmemApi {
   /** {@inheritDoc KmemApi.kfree} */
   kfree(addr: number): void {
     if (addr <= ZERO_SIZE_PTR && addr >= 0) return;
+    const kasan = this.machine.kasan;
+    if (kasan) {
+      // KASAN checks the free; a good one is carried out now (large) or after the quarantine (slab).
+      kasan.onObjectFree(addr, () => this.kfreeNow(addr), 'kfree');
+      return;
+    }
+    this.kfreeNow(addr);
+  }
+
+  /** The free itself, routed by page metadata. */
+  private kfreeNow(addr: number): void {
     this.nKfree++;
     const id = this.backend.cacheOf(addr);
     if (id >= 0) {
@@ -485,7 +510,9 @@ export class SlabCommon implements KmemApi {
       const start = this.backend.objectStart(addr);
       if (start !== addr) throw new AllocatorError('misuse', `ksize(0x${addr.toString(16)}): not the start of an object`, { policy: this.policy, op: 'ksize', addr });
       this.backend.skipOrigSizeCheck?.(id, addr);
-      return (this.byBackendId[id]?.geo ?? this.backend.geometry(id)).usable;
+      const usable = (this.byBackendId[id]?.geo ?? this.backend.geometry(id)).usable;
+      this.machine.kasan?.onKsize(addr, usable);
+      return usable;
     }
     const head = this.largeHead(addr, 'ksize');
     if (head < 0) throw new AllocatorError('misuse', `ksize(0x${addr.toString(16)}): not a kmalloc'ed address`, { policy: this.policy, op: 'ksize', addr });

@@ -55,6 +55,7 @@ export class SlabPages {
     const bits = PG_SLAB | (Owner.SLAB << OWNER_SHIFT);
     for (let p = pfn; p < pfn + n; p++) f[p] = (f[p]! & ~OWNER_MASK) | bits;
     this.cacheOfFrame.fill(cache + 1, pfn, pfn + n);
+    this.machine.kasan?.onNewSlab(pfn, n);
     if (cacheFlags & SLAB_RECLAIM_ACCOUNT) this.reclaimable += n;
     else this.unreclaimable += n;
     return pfn;
