@@ -21,6 +21,7 @@ export interface MachineCliOpts {
   trace?: string;
   slubDebug?: string;
   pagePoison?: boolean;
+  kasan?: boolean;
 }
 
 /** Adds the machine options to a command. */
@@ -33,6 +34,7 @@ export function machineOptions(cmd: Command): Command {
     .option('--seed <n>', 'seed of every random choice')
     .option('--slub-debug [opts]', 'slub_debug= boot option for SLUB: FZPU, FZ,kmalloc-64, … (no value: full debugging)')
     .option('--page-poison', 'page_poison=1: poison freed pages and check them on allocation')
+    .option('--kasan', 'KASAN model: shadow memory, checked client accesses, quarantine')
     .option('--config <file>', 'JSON file with a SystemConfig (options on the command line win)');
 }
 
@@ -86,6 +88,7 @@ export function configFrom(o: MachineCliOpts, pagePolicy?: string): SystemConfig
       ...(o.trace ? { trace: true } : {}),
       ...(o.slubDebug !== undefined ? { slubDebug: (o.slubDebug as unknown) === true ? '' : o.slubDebug } : {}),
       ...(o.pagePoison ? { pagePoison: true } : {}),
+      ...(o.kasan ? { kasan: true } : {}),
     },
     ...(seed !== undefined ? { seed } : {}),
   };

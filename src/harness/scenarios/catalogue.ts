@@ -60,6 +60,39 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    name: 'kasan-oob-read',
+    id: 'A-01',
+    summary: 'read one byte past a 115-byte kmalloc through the KASAN-checked accessor',
+    config: { debug: { kasan: true } },
+    expect: 'slab-out-of-bounds',
+    lines: [/BUG: KASAN: slab-out-of-bounds in kasan_read/, /Read of size 1 at addr/, /which belongs to the cache .+ of size \d+/, /located 0 bytes to the right of\n allocated 115-byte region/],
+    run(sys, step, buggy) {
+      const p = sys.kmem.kmalloc(115, GFP_KERNEL);
+      step(`p = kmalloc(115) = ${hex(p)}`);
+      const off = buggy ? 115 : 114;
+      step(`x = p[${off}]${buggy ? '   <- one byte past the request' : ''}`);
+      sys.machine.kasan!.read(p + off, 1);
+    },
+  },
+  {
+    name: 'kasan-use-after-free',
+    id: 'A-06',
+    summary: 'kmalloc(43), kfree, kmalloc(43) again, then read the old pointer: the quarantine keeps it a use-after-free',
+    config: { debug: { kasan: true } },
+    expect: 'slab-use-after-free',
+    lines: [/BUG: KASAN: slab-use-after-free in kasan_read/, /located 0 bytes inside of\n freed 43-byte region/],
+    run(sys, step, buggy) {
+      const p = sys.kmem.kmalloc(43, GFP_KERNEL);
+      step(`p = kmalloc(43) = ${hex(p)}`);
+      sys.kmem.kfree(p);
+      step('kfree(p)');
+      const q = sys.kmem.kmalloc(43, GFP_KERNEL);
+      step(`q = kmalloc(43) = ${hex(q)} (not p: p waits in the quarantine)`);
+      step(`x = ${buggy ? 'p' : 'q'}[0]${buggy ? '   <- use after free' : ''}`);
+      sys.machine.kasan!.read(buggy ? p : q, 1);
+    },
+  },
+  {
     name: 'use-after-free-write',
     id: 'A-05',
     summary: 'write into a freed cache object; the next allocation of it finds the poison broken (slub_debug=FZPU)',
