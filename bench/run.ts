@@ -9,6 +9,7 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runPageBench } from './page.bench.js';
 import { runSlabBench } from './slab.bench.js';
+import { runDebugBench } from './debug.bench.js';
 
 const maxTime = Number(process.env['BENCH_MAXTIME'] ?? 2);
 const only = process.env['BENCH_ONLY'];
@@ -27,4 +28,10 @@ const lines = [
   `| boot 64 GiB, 64 CPUs (fresh process) | ${boot.bootMs.toFixed(0)} ms | RSS ${boot.rssMiB.toFixed(0)} MiB | ${fmt(boot.managedPages)} managed pages |`,
   '|---|---|---|---|',
 ];
+if (only !== 'page' && only !== 'slab') {
+  const d = runDebugBench();
+  lines.push('', '| kernel-mix, 100k ops (SLUB) | median ms | × debug off |', '|---|---|---|');
+  for (const c of d.costs) lines.push(`| ${c.name} | ${c.ms.toFixed(1)} | ${c.factor.toFixed(2)} |`);
+  lines.push('', `KASAN-checked client bytes: ${fmt(d.kasanBytesPerSec)} bytes/s (256-byte reads of live objects)`);
+}
 process.stdout.write(lines.join('\n') + '\n');
