@@ -16,6 +16,7 @@ import type { SlabBackend } from './interfaces/slab.js';
 import { SlabCommon } from './policies/slab/slab-common.js';
 import { parseSlubDebug } from './policies/slab/slub-debug.js';
 import { Kasan } from './harness/kasan/kasan.js';
+import { Kmemleak } from './harness/kmemleak.js';
 import { validateMachine } from './machine/layout.js';
 import { Machine } from './machine/machine.js';
 import { POLICIES, policyNames } from './policies/registry.js';
@@ -100,6 +101,7 @@ export function resolveConfig(input: SystemConfigInput = {}): SystemConfig {
 export function createSystem(input: SystemConfigInput = {}, overrides: SystemOverrides = {}): System {
   const config = resolveConfig(input);
   const machine = new Machine(config.machine, config.debug.trace, config.debug.pagePoison === true);
+  if (config.debug.kmemleak) machine.kmemleak = new Kmemleak(machine);
   if (config.debug.kasan) machine.kasan = new Kasan(machine, config.debug.kasanQuarantine ?? Math.floor(config.machine.memBytes / 32));
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(CONFIG).toConstantValue(config);

@@ -39,6 +39,8 @@ export interface DebugOpts {
   readonly pagePoison?: boolean;
   /** The KASAN model: shadow memory, checked client accesses, quarantine. @defaultValue false */
   readonly kasan?: boolean;
+  /** The kmemleak model: tracks objects; `machine.kmemleak.scan()` reports unreferenced ones. @defaultValue false */
+  readonly kmemleak?: boolean;
   /** KASAN quarantine in bytes. @defaultValue 1/32 of memory, as Linux sizes it */
   readonly kasanQuarantine?: number;
   /**

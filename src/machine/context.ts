@@ -38,10 +38,14 @@ export class ExecContext {
    * stable per symbol, remembered so reports can print the symbol again.
    */
   callerAddr(): number {
-    const sym = this.caller;
+    return this.callerAddrOf(this.caller);
+  }
+
+  /** The pseudo text address of a symbol. */
+  callerAddrOf(sym: string): number {
     let h = 2166136261;
     for (let i = 0; i < sym.length; i++) h = Math.imul(h ^ sym.charCodeAt(i), 16777619) >>> 0;
-    const addr = TEXT_BASE + (h & 0xffffff) * 16;
+    const addr = TEXT_BASE + (h & 0xfffff) * 16;
     this.symbols.set(addr, sym);
     return addr;
   }

@@ -12,6 +12,7 @@ import { PhysicalMemory } from './physmem.js';
 import { KernelLog, Tracer } from './tracer.js';
 import { ReportSink } from './reports.js';
 import type { Kasan } from '../harness/kasan/kasan.js';
+import type { Kmemleak } from '../harness/kmemleak.js';
 
 /** Everything below the page allocator. */
 export class Machine {
@@ -37,6 +38,8 @@ export class Machine {
   readonly pagePoison: boolean;
   /** The KASAN model when enabled (allocators call its hooks). */
   kasan: Kasan | undefined;
+  /** The kmemleak model when enabled. */
+  kmemleak: Kmemleak | undefined;
 
   constructor(opts: MachineOpts, trace = false, pagePoison = false) {
     this.pagePoison = pagePoison;

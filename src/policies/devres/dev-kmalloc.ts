@@ -126,6 +126,8 @@ export class DevKmalloc implements DevKmallocApi {
     this.w64(addr + 8, addr);
     this.w64(addr + 16, handle);
     this.devs.push({ handle, name, addr, alive: true });
+    // The device lives in the driver model: its struct is a root, not a leak.
+    this.machine.kmemleak?.addRoot(addr, DEVICE_STRUCT_SIZE);
     return handle;
   }
 
@@ -296,6 +298,7 @@ export class DevKmalloc implements DevKmallocApi {
     const d = this.device(dev, 'device_release');
     const list = this.allocations(dev);
     for (const a of list) this.release(a.ptr - this.headerSize);
+    this.machine.kmemleak?.removeRoot(d.addr);
     this.kmem.kfree(d.addr);
     d.alive = false;
     if (list.length) this.machine.log.printk(`devres ${d.name}: released ${list.length} managed allocations (${list.reduce((s, a) => s + a.size, 0)} bytes)`);

@@ -262,7 +262,10 @@ export class SlabCommon implements KmemApi {
     const obj = this.backend.alloc(r.backendId, gfp);
     this.nCacheAlloc++;
     if (obj === 0) this.nFailures++;
-    else this.machine.kasan?.onObjectAlloc({ start: obj, size: r.geo.objectSize, cache: r.name, cacheSize: r.geo.objectSize, allocTrack: this.ctx.caller });
+    else {
+      this.machine.kasan?.onObjectAlloc({ start: obj, size: r.geo.objectSize, cache: r.name, cacheSize: r.geo.objectSize, allocTrack: this.ctx.caller });
+      this.machine.kmemleak?.onAlloc(obj, r.geo.objectSize);
+    }
     if (this.tracer.enabled) {
       const geo = r.geo;
       this.tracer.emit('kmem_cache_alloc', `call_site=${this.callSite()} ptr=${obj ? formatKernelAddr(obj) : '0000000000000000'} bytes_req=${geo.objectSize} bytes_alloc=${geo.size} gfp_flags=${formatGfp(gfp)} node=-1 accounted=${r.flags & SLAB_ACCOUNT ? 'true' : 'false'}`);
@@ -282,6 +285,7 @@ export class SlabCommon implements KmemApi {
         addr,
       });
     }
+    this.machine.kmemleak?.onFree(addr);
     const kasan = this.machine.kasan;
     if (kasan) {
       // KASAN checks the free and holds the object in quarantine; the backend frees it later.
@@ -365,6 +369,7 @@ export class SlabCommon implements KmemApi {
     else {
       this.bytesReq += size;
       this.bytesAlloc += bytesAlloc;
+      this.machine.kmemleak?.onAlloc(ptr, size);
     }
     if (this.tracer.enabled) {
       this.tracer.emit('kmalloc', `call_site=${this.callSite()} ptr=${ptr ? formatKernelAddr(ptr) : '0000000000000000'} bytes_req=${size} bytes_alloc=${bytesAlloc} gfp_flags=${formatGfp(gfp)} node=-1 accounted=${gfp & __GFP_ACCOUNT ? 'true' : 'false'}`);
@@ -457,6 +462,7 @@ export class SlabCommon implements KmemApi {
   /** {@inheritDoc KmemApi.kfree} */
   kfree(addr: number): void {
     if (addr <= ZERO_SIZE_PTR && addr >= 0) return;
+    this.machine.kmemleak?.onFree(addr);
     const kasan = this.machine.kasan;
     if (kasan) {
       // KASAN checks the free; a good one is carried out now (large) or after the quarantine (slab).
