@@ -80,6 +80,10 @@ export function resolveConfig(input: SystemConfigInput = {}): SystemConfig {
   if (config.debug.kasanQuarantine !== undefined && !(Number.isSafeInteger(config.debug.kasanQuarantine) && config.debug.kasanQuarantine >= 0)) {
     problems.push(`KASAN quarantine ${String(config.debug.kasanQuarantine)} is not a byte count`);
   }
+  if (config.debug.kasan && config.policies.slab === 'slob') {
+    // lib/Kconfig.kasan: KASAN_GENERIC depends on (SLUB && SYSFS) || (SLAB && !DEBUG_SLAB).
+    problems.push("KASAN needs the 'slub' or 'slab' policy (Linux's KASAN does not support SLOB)");
+  }
   if (config.debug.slubDebug !== undefined) {
     try {
       parseSlubDebug(config.debug.slubDebug);

@@ -17,6 +17,7 @@ import { slabinfoCommand } from './slabinfo.js';
 import { replayCommand } from './replay.js';
 import { scenarioCommand } from './scenario.js';
 import { fuzzCommand } from './fuzz.js';
+import { clientBugsCommand } from './client-bugs.js';
 import { configFrom, intOpt, machineOptions, type MachineCliOpts } from './options.js';
 
 interface ProcOpts extends MachineCliOpts {
@@ -68,6 +69,7 @@ export function buildProgram(): Command {
   scenarioCommand(program);
   compareCommand(program);
   fuzzCommand(program);
+  clientBugsCommand(program);
   program
     .command('list')
     .description('list policies and workloads')

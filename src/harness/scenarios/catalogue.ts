@@ -24,7 +24,7 @@ export interface ScenarioOutcome {
 /** One scenario. */
 export interface Scenario {
   readonly name: string;
-  /** Catalogue id (fuzzing.md §6b) or `seed` for the seed design's story. */
+  /** Catalogue id (fuzzing.md §6b), `seed` for the seed design's story, or the detector's name for stories outside the catalogue. */
   readonly id: string;
   readonly summary: string;
   /** Configuration the scenario needs (debug options). */
@@ -243,6 +243,30 @@ export const SCENARIOS: readonly Scenario[] = [
       }
       const live = sys.kmem.kmemCacheDestroy(c);
       step(`kmem_cache_destroy(leaky_cache) -> ${live} objects still live`);
+    },
+  },
+  {
+    name: 'kmemleak-lost-pointer',
+    id: 'kmemleak',
+    summary: 'overwrite the only pointer to a kmalloc object, then scan (kmemleak): the object is reported unreferenced',
+    config: { debug: { kmemleak: true } },
+    expect: 'unreferenced object',
+    lines: [/^unreferenced object 0x[0-9a-f]+ \(size 96\):$/m, /comm "allocsim", pid 1, jiffies \d+/, /backtrace:\n {4}\[<ffffffff81[0-9a-f]+>\] setup_ring\+0x24\/0x90/],
+    run(sys, step, buggy) {
+      const leak = sys.machine.kmemleak!;
+      const priv = sys.kmem.kzalloc(64, GFP_KERNEL);
+      leak.addRoot(priv, 64);
+      step(`priv = kzalloc(64) = ${hex(priv)}   (a root: reachable from a global)`);
+      sys.machine.ctx.caller = 'setup_ring+0x24/0x90';
+      const ring = sys.kmem.kmalloc(96, GFP_KERNEL);
+      sys.machine.mem.write64(priv - PAGE_OFFSET + 8, ring);
+      step(`priv->ring = kmalloc(96) = ${hex(ring)}`);
+      if (buggy) {
+        sys.machine.mem.write64(priv - PAGE_OFFSET + 8, 0);
+        step('priv->ring = NULL   <- the only reference is lost without kfree');
+      }
+      const found = leak.scan();
+      step(`echo scan > /sys/kernel/debug/kmemleak -> ${found.length} new suspected memory leak${found.length === 1 ? '' : 's'}`);
     },
   },
   {
