@@ -13,7 +13,7 @@ import { runDebugBench } from './debug.bench.js';
 
 const maxTime = Number(process.env['BENCH_MAXTIME'] ?? 2);
 const only = process.env['BENCH_ONLY'];
-const results = [...(only === 'slab' ? [] : runPageBench(maxTime)), ...(only === 'page' ? [] : runSlabBench(maxTime))];
+const results = [...(only === 'slab' || only === 'debug' ? [] : runPageBench(maxTime)), ...(only === 'page' || only === 'debug' ? [] : runSlabBench(maxTime))];
 const bootScript = fileURLToPath(new URL('./boot.js', import.meta.url));
 const boot = JSON.parse(execFileSync(process.execPath, [bootScript, '64', '64'], { encoding: 'utf8' })) as { bootMs: number; rssMiB: number; managedPages: number };
 

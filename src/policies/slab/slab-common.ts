@@ -357,8 +357,7 @@ export class SlabCommon implements KmemApi {
       if (ptr) this.machine.kasan?.onLargeAlloc(ptr, size, 1 << getOrder(size));
     } else if (this.backend.kmalloc) {
       ptr = this.backend.kmalloc(size, gfp);
-      bytesAlloc = size + 8;
-      if (ptr) this.machine.kasan?.onObjectAlloc({ start: ptr, size, cache: 'kmalloc (slob)', cacheSize: this.backend.ksize ? this.backend.ksize(ptr) : size, allocTrack: this.ctx.caller });
+      bytesAlloc = size + 8; // no KASAN hook: KASAN is refused with SLOB (resolveConfig), as in Linux
     } else {
       const r = this.records[this.kmallocCache(size <= this.maxCacheSize ? size : this.maxCacheSize, gfp)]!;
       ptr = this.backend.alloc(r.backendId, gfp, size);
