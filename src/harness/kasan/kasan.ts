@@ -45,6 +45,9 @@ export interface KasanObjectInfo {
   readonly freeTrack?: string;
 }
 
+/** KASAN's own record of an object (mutated in place: no per-operation copies). */
+type ObjectRecord = { -readonly [K in keyof KasanObjectInfo]: KasanObjectInfo[K] } & { freed: boolean };
+
 /** The shadow and its checks. */
 export class Kasan {
   /** Page-wide state of pages without granular shadow: 0 accessible, else a code. */
@@ -54,8 +57,10 @@ export class Kasan {
   private readonly shadows: Int8Array[] = [];
   private readonly freeSlots: number[] = [];
   /** Objects known to the model, by start address (for reports and quarantine). */
-  private readonly objects = new Map<number, KasanObjectInfo & { freed: boolean }>();
-  private readonly quarantine: { addr: number; size: number; release: () => void }[] = [];
+  private readonly objects = new Map<number, ObjectRecord>();
+  /** FIFO of freed objects; entries before `qHead` are gone (compacted when half the array is dead). */
+  private quarantine: { addr: number; size: number; release: () => void }[] = [];
+  private qHead = 0;
   private quarantined = 0;
   /** Bytes the client checked. */
   checkedBytes = 0;
@@ -157,7 +162,9 @@ export class Kasan {
   onObjectAlloc(info: KasanObjectInfo): void {
     this.poison(info.start, info.cacheSize, KASAN_SLAB_REDZONE);
     this.unpoison(info.start, info.size);
-    this.objects.set(info.start, { ...info, freed: false });
+    const o = info as ObjectRecord;
+    o.freed = false;
+    this.objects.set(info.start, o);
   }
 
   /** A large kmalloc: accessible up to `size`, the rest of its pages a page red zone. */
@@ -172,7 +179,7 @@ export class Kasan {
     const o = this.objects.get(start);
     if (o && !o.freed) {
       this.unpoison(start, usable);
-      this.objects.set(start, { ...o, size: usable });
+      o.size = usable;
     }
   }
 
@@ -192,7 +199,8 @@ export class Kasan {
       this.report('double-free', op, addr, 0, true, o);
       return false;
     }
-    this.objects.set(addr, { ...o, freed: true, freeTrack: this.machine.ctx.caller });
+    o.freed = true;
+    o.freeTrack = this.machine.ctx.caller;
     this.poison(addr, Math.max(o.cacheSize, KASAN_GRANULE), o.cache ? KASAN_SLAB_FREE : KASAN_PAGE_FREE);
     if (this.quarantineBytes <= 0 || !o.cache) {
       this.objects.delete(addr);
@@ -201,22 +209,29 @@ export class Kasan {
     }
     this.quarantine.push({ addr, size: o.cacheSize, release });
     this.quarantined += o.cacheSize;
-    while (this.quarantined > this.quarantineBytes && this.quarantine.length) {
-      const q = this.quarantine.shift()!;
+    while (this.quarantined > this.quarantineBytes && this.qHead < this.quarantine.length) {
+      const q = this.quarantine[this.qHead++]!;
       this.quarantined -= q.size;
       this.objects.delete(q.addr);
       q.release();
+    }
+    if (this.qHead > 1024 && this.qHead * 2 > this.quarantine.length) {
+      this.quarantine = this.quarantine.slice(this.qHead);
+      this.qHead = 0;
     }
     return true;
   }
 
   /** Frees everything in quarantine (`kasan_quarantine_reduce` / shrink). */
   drainQuarantine(): void {
-    for (const q of this.quarantine.splice(0)) {
-      this.objects.delete(q.addr);
-      q.release();
-    }
+    const q = this.quarantine.slice(this.qHead);
+    this.quarantine = [];
+    this.qHead = 0;
     this.quarantined = 0;
+    for (const e of q) {
+      this.objects.delete(e.addr);
+      e.release();
+    }
   }
 
   // ------------------------------------------------------- client access
@@ -302,8 +317,8 @@ export class Kasan {
   }
 
   /** The object whose region or red zone holds `addr` (nearest start at or below it within its cache size). */
-  private findObject(addr: number): (KasanObjectInfo & { freed: boolean }) | undefined {
-    let best: (KasanObjectInfo & { freed: boolean }) | undefined;
+  private findObject(addr: number): ObjectRecord | undefined {
+    let best: ObjectRecord | undefined;
     for (const o of this.objects.values()) {
       if (addr >= o.start - 64 && addr < o.start + Math.max(o.cacheSize, o.size) + 64 && (!best || Math.abs(addr - o.start) < Math.abs(addr - best.start))) best = o;
     }
