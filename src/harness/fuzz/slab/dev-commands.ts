@@ -2,8 +2,7 @@
 
 import type { Command } from 'fast-check';
 import { GFP_KERNEL, __GFP_NOWARN } from '../../../interfaces/gfp.js';
-import { PAGE_OFFSET } from '../../../interfaces/units.js';
-import { DEV_OBJECT, FuzzFailure, checkAll, checkNoOverlap, checkPattern, hold, writePattern, type SlabModel, type SlabReal } from './model.js';
+import { DEV_OBJECT, FuzzFailure, checkAll, checkPattern, hold, reallocHeld, type SlabModel, type SlabReal } from './model.js';
 
 /** Registers a device. */
 export class RegisterDeviceCommand implements Command<SlabModel, SlabReal> {
@@ -49,18 +48,7 @@ export class DevKreallocCommand implements Command<SlabModel, SlabReal> {
     return m.held.some((o) => o.cache === DEV_OBJECT);
   }
   run(m: SlabModel, r: SlabReal): void {
-    const mine = m.held.filter((o) => o.cache === DEV_OBJECT);
-    const o = mine[this.pick % mine.length]!;
-    checkPattern(r, o);
-    const first = r.sys.machine.mem.read8(o.addr - PAGE_OFFSET);
-    const p = r.sys.dev.devKrealloc(o.addr, this.size, GFP_KERNEL | __GFP_NOWARN);
-    if (p === 0) return;
-    if (r.sys.machine.mem.read8(p - PAGE_OFFSET) !== first) throw new FuzzFailure([{ code: 'K5', message: `dev_krealloc lost the object's first byte` }]);
-    o.addr = p;
-    o.size = this.size;
-    checkNoOverlap(m, o);
-    writePattern(r, o);
-    checkAll(r);
+    reallocHeld(m, r, DEV_OBJECT, this.pick, this.size, 'dev_krealloc', (a, n) => r.sys.dev.devKrealloc(a, n, GFP_KERNEL | __GFP_NOWARN));
   }
   toString(): string {
     return `dev_krealloc(#${this.pick}, ${this.size})`;

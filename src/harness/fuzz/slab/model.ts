@@ -97,3 +97,23 @@ export function freeHeld(real: SlabReal, o: HeldObject): void {
   else if (o.cache < 0) real.sys.kmem.kfree(o.addr);
   else real.sys.kmem.kmemCacheFree(o.cache, o.addr);
 }
+
+/**
+ * Reallocates the `pick`-th held object of kind `cache` (-1 kmalloc,
+ * DEV_OBJECT dev_kmalloc) with `realloc`, checking that the contents survive
+ * (K5) and the new object overlaps nothing; a failed reallocation keeps the old one.
+ */
+export function reallocHeld(m: SlabModel, r: SlabReal, cache: number, pick: number, size: number, op: string, realloc: (addr: number, size: number) => number): void {
+  const mine = m.held.filter((o) => o.cache === cache);
+  const o = mine[pick % mine.length]!;
+  checkPattern(r, o);
+  const first = r.sys.machine.mem.read8(o.addr - PAGE_OFFSET);
+  const p = realloc(o.addr, size);
+  if (p === 0) return;
+  if (r.sys.machine.mem.read8(p - PAGE_OFFSET) !== first) throw new FuzzFailure([{ code: 'K5', message: `${op}(0x${o.addr.toString(16)}, ${size}) lost the object's first byte` }]);
+  o.addr = p;
+  o.size = size;
+  checkNoOverlap(m, o);
+  writePattern(r, o);
+  checkAll(r);
+}

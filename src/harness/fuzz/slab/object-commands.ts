@@ -3,7 +3,7 @@
 import type { Command } from 'fast-check';
 import { GFP_KERNEL, __GFP_NOWARN, __GFP_RECLAIMABLE, __GFP_ACCOUNT, __GFP_DMA } from '../../../interfaces/gfp.js';
 import { ZERO_SIZE_PTR } from '../../../interfaces/slab.js';
-import { FuzzFailure, checkAll, checkNoOverlap, checkPattern, freeHeld, hold, writePattern, type SlabModel, type SlabReal } from './model.js';
+import { FuzzFailure, checkAll, checkPattern, freeHeld, hold, reallocHeld, type SlabModel, type SlabReal } from './model.js';
 
 /** Masks kmalloc draws from (normal, reclaimable, accounted, DMA caches). */
 export const KMALLOC_GFPS = [GFP_KERNEL, GFP_KERNEL | __GFP_RECLAIMABLE, GFP_KERNEL | __GFP_ACCOUNT, GFP_KERNEL | __GFP_DMA].map((g) => g | __GFP_NOWARN);
@@ -38,18 +38,7 @@ export class KreallocCommand implements Command<SlabModel, SlabReal> {
     return m.held.some((o) => o.cache === -1);
   }
   run(m: SlabModel, r: SlabReal): void {
-    const mine = m.held.filter((o) => o.cache === -1);
-    const o = mine[this.pick % mine.length]!;
-    checkPattern(r, o);
-    const first = r.sys.machine.mem.read8(o.addr - 0x888000000000);
-    const p = r.sys.kmem.krealloc(o.addr, this.size, GFP_KERNEL | __GFP_NOWARN);
-    if (p === 0) return;
-    if (r.sys.machine.mem.read8(p - 0x888000000000) !== first) throw new FuzzFailure([{ code: 'K5', message: `krealloc(0x${o.addr.toString(16)}, ${this.size}) lost the object's first byte` }]);
-    o.addr = p;
-    o.size = this.size;
-    checkNoOverlap(m, o);
-    writePattern(r, o);
-    checkAll(r);
+    reallocHeld(m, r, -1, this.pick, this.size, 'krealloc', (a, n) => r.sys.kmem.krealloc(a, n, GFP_KERNEL | __GFP_NOWARN));
   }
   toString(): string {
     return `krealloc(#${this.pick}, ${this.size})`;
