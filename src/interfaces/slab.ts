@@ -143,6 +143,13 @@ export interface SlabBackend extends InvariantChecked {
   free(cache: number, addr: number): void;
   /** Releases what can be released (`kmem_cache_shrink`): per-CPU state and empty slabs; returns pages freed. */
   shrink(cache: number): number;
+  /**
+   * Walks every slab of a cache checking freelists, counts and (debug
+   * caches) objects, reporting and repairing what is wrong as SLUB's
+   * `validate` does; returns the number of reports. Only SLUB has it (Linux
+   * gives SLAB and SLOB no validate).
+   */
+  validate?(cache: number): number;
   /** Cache that owns `addr` (from the page's slab metadata), or -1 when `addr` is not in a slab. */
   cacheOf(addr: number): number;
   /** The object start that `addr` points into (`nearest_obj`), or -1 when not in a slab. */
@@ -207,6 +214,12 @@ export interface KmemApi {
   krealloc(addr: number, size: number, gfp: Gfp): number;
   kfree(addr: number): void;
   ksize(addr: number): number;
+  /**
+   * `/sys/kernel/slab/NAME/validate`: checks every slab of the cache, reports
+   * each problem in SLUB's words and repairs it; returns the number of reports.
+   * @throws AllocatorError `misuse` under a policy without validate (SLAB, SLOB)
+   */
+  kmemCacheValidate(cache: CacheHandle): number;
   /** Bytes kmalloc really gives for a request (`kmalloc_size_roundup` as the allocator does it): what ftrace prints as bytes_alloc. */
   kmallocBytesAlloc(size: number): number;
   /** Every cache, newest first (the /proc/slabinfo order). */

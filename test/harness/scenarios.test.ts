@@ -4,7 +4,7 @@ import { SCENARIOS, runScenario } from '../../src/harness/scenarios/catalogue.js
 import { policyNames } from '../../src/policies/registry.js';
 
 /** Scenarios whose detector is not SLUB_DEBUG run under every slab policy. */
-const SLUB_ONLY = new Set(['kmalloc-oob-right', 'use-after-free-write']);
+const SLUB_ONLY = new Set(['kmalloc-oob-right', 'use-after-free-write', 'freechain-corrupt-validate']);
 /** KASAN runs over SLUB and SLAB only, as in Linux. */
 const KASAN = new Set(['kasan-oob-read', 'kasan-use-after-free']);
 

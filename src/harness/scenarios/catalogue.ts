@@ -270,6 +270,31 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    name: 'freechain-corrupt-validate',
+    id: 'A-06',
+    summary: 'write over a freed object (its free pointer), then validate the cache (SLUB): on_freelist finds the corrupt chain',
+    config: {},
+    expect: 'Freechain corrupt',
+    lines: [/^BUG uaf_cache \(Not tainted\): Freechain corrupt$/m, /^Object 0x[0-9a-f]+ @offset=0 fp=0x4141414141414141$/m],
+    run(sys, step, buggy) {
+      sys.machine.ctx.setCpu(0);
+      const c = sys.kmem.kmemCacheCreate('uaf_cache', 64, 0, 0);
+      const per = sys.kmem.caches().find((x) => x.handle === c)!.geometry.objPerSlab;
+      const objs: number[] = [];
+      for (let i = 0; i <= per; i++) objs.push(sys.kmem.kmemCacheAlloc(c, GFP_KERNEL));
+      step(`${per + 1} x kmem_cache_alloc(uaf_cache) (64 bytes, ${per} per slab: the first slab is full)`);
+      const p = objs[0]!;
+      sys.kmem.kmemCacheFree(c, p);
+      step(`kmem_cache_free(uaf_cache, p = ${hex(p)})   (p is now its slab's free list)`);
+      if (buggy) {
+        sys.machine.mem.fill(p - PAGE_OFFSET, 64, 0x41);
+        step('memset(p, 0x41, 64)   <- write after free, over the free pointer');
+      }
+      const n = sys.kmem.kmemCacheValidate(c);
+      step(`echo 1 > /sys/kernel/slab/uaf_cache/validate -> ${n} report${n === 1 ? '' : 's'}`);
+    },
+  },
+  {
     name: 'write-to-freed-page',
     id: 'A-17',
     summary: 'write to a page after freeing it (page_poison=1): the next allocation of the page reports the corruption',

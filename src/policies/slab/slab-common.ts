@@ -524,6 +524,13 @@ export class SlabCommon implements KmemApi {
     return PAGE_SIZE << this.machine.memmap.order[head]!;
   }
 
+  /** {@inheritDoc KmemApi.kmemCacheValidate} */
+  kmemCacheValidate(cache: CacheHandle): number {
+    const r = this.record(cache, 'validate');
+    if (!this.backend.validate) throw new AllocatorError('misuse', `validate: the ${this.policy} policy has no validate (Linux offers it for SLUB only)`, { policy: this.policy, op: 'validate' });
+    return this.backend.validate(r.backendId);
+  }
+
   /** {@inheritDoc KmemApi.kmallocBytesAlloc} */
   kmallocBytesAlloc(size: number): number {
     if (size === 0) return 0;

@@ -187,12 +187,49 @@ export class SlubDebug {
       '',
       `0x${formatKernelAddr(fault)}-0x${formatKernelAddr(start + end - 1)} @offset=${fault - slabAddr}. First byte 0x${bad.toString(16)} instead of 0x${value.toString(16)}`,
       ...this.tracks(c, obj),
-      `Object 0x${formatKernelAddr(obj)} @offset=${obj - slabAddr} fp=0x${formatKernelAddr(mem.read64(obj + c.offset - PAGE_OFFSET))}`,
+      `Object 0x${formatKernelAddr(obj)} @offset=${obj - slabAddr} fp=0x${this.hex64(obj + c.offset)}`,
       `FIX ${c.name}: Restoring ${what} 0x${formatKernelAddr(fault)}-0x${formatKernelAddr(start + end - 1)}=0x${value.toString(16)}`,
     ];
     this.sink.add({ detector: 'slub', kind: `${what} overwritten`, cache: c.name, addr: fault, text: lines.join('\n') });
     this.fill(fault, end - first, value);
     return false;
+  }
+
+  /**
+   * `slab_err` (+ `slab_fix`): a problem with a whole slab, reported with
+   * `print_slab_info`'s line.
+   */
+  slabErr(c: DebugLayout, slab: { base: number; objects: number; inuse: number; freelist: number }, what: string, kind: string, fix?: string): void {
+    const lines = [
+      '=============================================================================',
+      `BUG ${c.name} (Not tainted): ${what}`,
+      '-----------------------------------------------------------------------------',
+      '',
+      `Slab 0x${formatKernelAddr(slab.base)} objects=${slab.objects} used=${slab.inuse} fp=0x${formatKernelAddr(slab.freelist)} flags=0x${(0x200).toString(16)}(slab)`,
+      ...(fix ? [`FIX ${c.name}: ${fix}`] : []),
+    ];
+    this.sink.add({ detector: 'slub', kind, cache: c.name, addr: slab.base, text: lines.join('\n') });
+  }
+
+  /** `object_err`: a problem with one object. */
+  objectErr(c: DebugLayout, obj: number, slabBase: number, what: string): void {
+    const lines = [
+      '=============================================================================',
+      `BUG ${c.name} (Not tainted): ${what}`,
+      '-----------------------------------------------------------------------------',
+      '',
+      ...this.tracks(c, obj),
+      // The raw 8 bytes: a corrupt free pointer need not fit a JS number exactly.
+      `Object 0x${formatKernelAddr(obj)} @offset=${obj - slabBase} fp=0x${this.hex64(obj + c.offset)}`,
+    ];
+    this.sink.add({ detector: 'slub', kind: what, cache: c.name, addr: obj, text: lines.join('\n') });
+  }
+
+  /** The 64-bit word at `addr` as 16 hex digits, exactly. */
+  private hex64(addr: number): string {
+    const mem = this.machine.mem;
+    const a = addr - PAGE_OFFSET;
+    return mem.read32(a + 4).toString(16).padStart(8, '0') + mem.read32(a).toString(16).padStart(8, '0');
   }
 
   /** `print_tracking`: the alloc and free tracks. */

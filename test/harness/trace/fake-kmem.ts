@@ -94,6 +94,9 @@ export class FakeKmem implements KmemApi {
     this.misuse('kmem_cache_free_bulk', 'not in the fake');
   }
 
+  kmemCacheValidate(): number {
+    return 0;
+  }
   kmemCacheShrink(): number {
     return 0;
   }
