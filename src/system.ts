@@ -84,6 +84,10 @@ export function resolveConfig(input: SystemConfigInput = {}): SystemConfig {
     // lib/Kconfig.kasan: KASAN_GENERIC depends on (SLUB && SYSFS) || (SLAB && !DEBUG_SLAB).
     problems.push("KASAN needs the 'slub' or 'slab' policy (Linux's KASAN does not support SLOB)");
   }
+  if (config.debug.detect === false) {
+    if (config.policies.slab !== 'slub') problems.push("detection can be turned off only under the 'slub' policy");
+    if (config.debug.kasan || config.debug.slubDebug !== undefined) problems.push('detection off cannot be combined with KASAN or slub_debug (they are detection)');
+  }
   if (config.debug.slubDebug !== undefined) {
     try {
       parseSlubDebug(config.debug.slubDebug);

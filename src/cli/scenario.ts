@@ -13,6 +13,7 @@ interface ScenarioOpts {
   list?: boolean;
   slab?: string;
   control?: boolean;
+  detect?: boolean;
   json?: boolean;
 }
 
@@ -25,6 +26,7 @@ export function scenarioCommand(program: Command): void {
     .option('--list', 'list the scenarios')
     .addOption(new Option('--slab <policy>', 'slab policy').choices(policyNames('slab')))
     .option('--control', 'run the correct program (the negative control): it must report nothing')
+    .option('--no-detect', 'turn the misuse checks off (SLUB) and carry the bug forward: the program goes on and the invariant checks show the harm')
     .option('--json', 'print the outcome as JSON')
     .action((name: string | undefined, o: ScenarioOpts) => {
       if (o.list || !name) {
@@ -33,12 +35,12 @@ export function scenarioCommand(program: Command): void {
         return;
       }
       const s = findScenario(name);
-      const out = runScenario(s, { slab: o.slab, buggy: o.control !== true });
+      const out = runScenario(s, { slab: o.slab, buggy: o.control !== true, noDetect: o.detect === false });
       if (o.json) {
         process.stdout.write(JSON.stringify({ scenario: s.name, id: s.id, control: o.control === true, ...out }, null, 2) + '\n');
         return;
       }
-      process.stdout.write(`scenario ${s.name} (${s.id})${o.control ? ' — negative control' : ''}: ${s.summary}\n\n`);
+      process.stdout.write(`scenario ${s.name} (${s.id})${o.control ? ' — negative control' : ''}${o.detect === false ? ' — detection off' : ''}: ${s.summary}\n\n`);
       out.steps.forEach((line, i) => process.stdout.write(`  ${i + 1}. ${line}\n`));
       process.stdout.write('\n');
       if (out.kinds.length === 0) process.stdout.write('no report\n');

@@ -41,6 +41,15 @@ export interface DebugOpts {
   readonly kasan?: boolean;
   /** The kmemleak model: tracks objects; `machine.kmemleak.scan()` reports unreferenced ones. @defaultValue false */
   readonly kmemleak?: boolean;
+  /**
+   * The simulator's own misuse detection in the slab layer (SLUB only): when
+   * false, a double, interior or foreign free is carried out as a non-debug
+   * SLUB kernel would (the pointer goes on the free list) so its
+   * consequences can be observed (`allocsim scenario --no-detect`); a free
+   * list that then leaves its slab stops the simulation with a `corruption`
+   * error, the kernel's general protection fault. @defaultValue true
+   */
+  readonly detect?: boolean;
   /** KASAN quarantine in bytes. @defaultValue 1/32 of memory, as Linux sizes it */
   readonly kasanQuarantine?: number;
   /**

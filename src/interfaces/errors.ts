@@ -32,6 +32,8 @@ export type AllocatorErrorKind =
   | 'parse'
   /** A name (policy, workload, cache, scenario) that does not exist. */
   | 'unknown-name'
+  /** Simulated state an earlier undetected bug corrupted beyond what the simulation can follow (the kernel's oops). */
+  | 'corruption'
   /** Any other misuse of an API. */
   | 'misuse';
 

@@ -1,6 +1,7 @@
 /** Every misuse scenario gives its exact report; every negative control reports nothing. */
 import { describe, expect, it } from '@jest/globals';
-import { SCENARIOS, runScenario } from '../../src/harness/scenarios/catalogue.js';
+import { SCENARIOS, findScenario, runScenario } from '../../src/harness/scenarios/catalogue.js';
+import { createSystem } from '../../src/system.js';
 import { policyNames } from '../../src/policies/registry.js';
 
 /** Scenarios whose detector is not SLUB_DEBUG run under every slab policy. */
@@ -19,4 +20,27 @@ describe('misuse scenarios', () => {
       expect(ok.kinds).toEqual([]);
     });
   }
+});
+
+describe('scenarios with detection off (SLUB)', () => {
+  it('dev-kmalloc-wrong-free: the interior free is carried out and ends in two live allocations overlapping', () => {
+    const out = runScenario(findScenario('dev-kmalloc-wrong-free'), { noDetect: true });
+    expect(out.kinds).not.toContain('invalid-free');
+    expect(out.kinds).toContain('X1');
+    expect(out.steps.join('\n')).toMatch(/= p: another driver now owns/);
+    expect(out.steps.join('\n')).toMatch(/= the freed header: r and q now overlap/);
+  });
+
+  it('double-free: the object is handed out twice, and the corrupted free list ends in an oops, not a crash', () => {
+    const out = runScenario(findScenario('double-free'), { noDetect: true });
+    expect(out.kinds).toContain('X1');
+    expect(out.kinds[out.kinds.length - 1]).toBe('corruption');
+    expect(out.text).toMatch(/general protection fault: the kmalloc-64 free list points to 0x4141/);
+  });
+
+  it('is refused for scenarios without a story, for other policies, and with KASAN', () => {
+    expect(() => runScenario(findScenario('invalid-free'), { noDetect: true })).toThrow(/no no-detect story/);
+    expect(() => runScenario(findScenario('double-free'), { noDetect: true, slab: 'slab' })).toThrow(/only under the 'slub' policy/);
+    expect(() => createSystem({ debug: { detect: false, kasan: true } })).toThrow(/cannot be combined with KASAN/);
+  });
 });

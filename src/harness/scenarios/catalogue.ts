@@ -35,6 +35,14 @@ export interface Scenario {
   readonly lines: readonly RegExp[];
   /** Runs the program; `buggy` false runs the negative control. */
   run(sys: System, step: (s: string) => void, buggy: boolean): void;
+  /**
+   * With detection off (`--no-detect`, SLUB): what the program does next,
+   * unaware of its bug, so the consequence shows. Scenarios without one
+   * cannot run with detection off. It records the client's live
+   * allocations ([start, bytes]) in `live`, which the run checks for
+   * overlap (X1), even when the program ends in an oops.
+   */
+  aftermath?(sys: System, step: (s: string) => void, live: [number, number][]): void;
 }
 
 const hex = (a: number): string => `0x${formatKernelAddr(a)}`;
@@ -130,6 +138,21 @@ export const SCENARIOS: readonly Scenario[] = [
         sys.kmem.kfree(p);
       }
     },
+    aftermath(sys, step, live) {
+      step('(no detection) p is now on the kmalloc-64 free list twice, its free pointer pointing at itself');
+      const a = sys.kmem.kmalloc(40, GFP_KERNEL);
+      live.push([a, 40]);
+      const b = sys.kmem.kmalloc(40, GFP_KERNEL);
+      live.push([b, 40]);
+      step(`a = kmalloc(40) = ${hex(a)}, b = kmalloc(40) = ${hex(b)}${a === b ? ': the same object, handed out twice' : ''}`);
+      sys.machine.mem.fill(a - PAGE_OFFSET, 40, 0x41);
+      step("memset(a, 'A', 40)   (a's owner writes over what SLUB takes for the free pointer)");
+      const c = sys.kmem.kmalloc(40, GFP_KERNEL);
+      live.push([c, 40]);
+      step(`c = kmalloc(40) = ${hex(c)}${c === a ? ' (a third time; the free list head is now the bytes a wrote)' : ''}`);
+      step('d = kmalloc(40)');
+      sys.kmem.kmalloc(40, GFP_KERNEL);
+    },
   },
   {
     name: 'invalid-free',
@@ -209,6 +232,20 @@ export const SCENARIOS: readonly Scenario[] = [
       step(buggy ? 'kfree(p)   <- the wrong API: kfree does not step back over the header' : 'dev_kfree(p)');
       if (buggy) sys.kmem.kfree(p);
       else sys.dev.devKfree(p);
+    },
+    aftermath(sys, step, live) {
+      const p = sys.dev.allocations(sys.dev.devices()[0]!.handle)[0]!.ptr;
+      step(`(no detection) kfree(p) put p, 64 bytes inside the 112-byte object, on the kmalloc-128 free list; the header stays on sda's list`);
+      sys.machine.ctx.caller = 'usb_alloc_urb+0x30/0x80';
+      const q = sys.kmem.kmalloc(100, GFP_KERNEL);
+      step(`q = kmalloc(100) = ${hex(q)}${q === p ? ' = p: another driver now owns [p, p+100), which runs 36 bytes into the next object' : ''}`);
+      sys.machine.mem.fill(q - PAGE_OFFSET, 100, 0x55);
+      step('memset(q, 0x55, 100)   (the other driver fills its buffer)');
+      const rel = sys.dev.deviceRelease(sys.dev.devices()[0]!.handle);
+      step(`device_release(sda) frees the ${rel.allocations.length} allocation${rel.allocations.length === 1 ? '' : 's'} still on its list — including p's header, whose object q is using`);
+      const r = sys.kmem.kmalloc(100, GFP_KERNEL);
+      step(`r = kmalloc(100) = ${hex(r)}${r === p - 64 ? ' = the freed header: r and q now overlap' : ''}`);
+      live.push([q, 100], [r, 100]);
     },
   },
   {
@@ -328,20 +365,36 @@ export function findScenario(name: string): Scenario {
  * Runs a scenario on a fresh system and collects what it reported: detector
  * reports first, then the typed error that stopped the program, if any.
  */
-export function runScenario(s: Scenario, opts: { slab?: string; buggy?: boolean } = {}): ScenarioOutcome {
+export function runScenario(s: Scenario, opts: { slab?: string; buggy?: boolean; noDetect?: boolean } = {}): ScenarioOutcome {
   const base = s.config;
+  if (opts.noDetect && !s.aftermath) throw new AllocatorError('misuse', `scenario '${s.name}' has no no-detect story (those that do: ${SCENARIOS.filter((x) => x.aftermath !== undefined).map((x) => x.name).join(', ')})`);
   const sys = createSystem({
     machine: { memBytes: 64 << 20, kernelImageBytes: 4 << 20, cpus: 2 },
     ...base,
     policies: { ...base.policies, ...(opts.slab ? { slab: opts.slab } : {}) },
+    debug: { ...base.debug, ...(opts.noDetect ? { detect: false } : {}) },
   });
   const steps: string[] = [];
   let err: AllocatorError | undefined;
+  const live: [number, number][] = [];
   try {
     s.run(sys, (line) => steps.push(line), opts.buggy ?? true);
+    if (opts.noDetect) s.aftermath!(sys, (line) => steps.push(line), live);
   } catch (e) {
     if (!(e instanceof AllocatorError)) throw e;
     err = e;
+  }
+  if (opts.noDetect) {
+    // Nothing reported the bug: the harm is what the invariant checks now find.
+    const found = [...sys.slab.checkInvariants(), ...sys.dev.checkInvariants()];
+    live.forEach(([a, n], i) => {
+      for (const [b, m] of live.slice(i + 1)) {
+        if (a < b + m && b < a + n) found.push({ code: 'X1', message: `live allocations overlap: [${hex(a)}, +${n}) and [${hex(b)}, +${m})` });
+      }
+    });
+    for (const v of found) {
+      sys.machine.reports.add({ detector: 'invariants', kind: v.code, addr: 0, text: `${v.code}: ${v.message}` });
+    }
   }
   const reports = sys.machine.reports.list();
   const kinds = reports.map((r) => r.kind);

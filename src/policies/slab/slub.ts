@@ -212,11 +212,14 @@ export class SlubBackend implements SlabBackend {
   private readonly debugSpec: SlubDebugSpec | undefined;
   /** SLUB_DEBUG byte patterns and checks. */
   protected readonly debug: SlubDebug;
+  /** The simulator's misuse checks on free (config `debug.detect`). */
+  private readonly detect: boolean;
 
   constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) config: SystemConfig, @inject(PAGE_ALLOCATOR) pages: PageAllocator) {
     this.machine = machine;
     this.debugSpec = config.debug.slubDebug === undefined ? undefined : parseSlubDebug(config.debug.slubDebug);
     this.debug = new SlubDebug(machine, machine.reports);
+    this.detect = config.debug.detect !== false;
     this.ctx = machine.ctx;
     this.slabPages = new SlabPages(machine, pages);
     const n = machine.layout.nrPages;
@@ -453,6 +456,7 @@ export class SlubBackend implements SlabBackend {
     const cpu = this.ctx.cpu;
     let obj = c.cpuFreelist[cpu]!;
     if (obj !== 0) {
+      if (!this.detect) this.followable(c, c.cpuSlab[cpu]!, obj);
       c.cpuFreelist[cpu] = this.getFreePointer(c, obj);
       this.st.fastAllocs++;
     } else {
@@ -510,6 +514,7 @@ export class SlubBackend implements SlabBackend {
     }
     c.cpuSlab[cpu] = slab;
     this.slabOn[slab] = ON_CPU;
+    if (!this.detect) this.followable(c, slab, freelist);
     c.cpuFreelist[cpu] = this.getFreePointer(c, freelist);
     return freelist;
   }
@@ -542,7 +547,7 @@ export class SlubBackend implements SlabBackend {
   /** `do_slab_free`: the CPU-slab fast path or `__slab_free`. Mutants override this. */
   protected doFree(id: number, addr: number): void {
     const c = this.cache(id, 'kmem_cache_free');
-    const pfn = this.checkObject(c, addr);
+    const pfn = this.detect ? this.checkObject(c, addr) : this.slabOfUnchecked(c, addr);
     const cpu = this.ctx.cpu;
     if (c.flags & SLUB_DEBUG_FLAGS) {
       // free_debug_processing: red zones must still be intact; if not, the object is leaked.
@@ -604,6 +609,28 @@ export class SlubBackend implements SlabBackend {
     return pfn;
   }
 
+  /**
+   * Detection off: the slab holding `addr`, without asking whether `addr`
+   * is a live object start (non-debug SLUB does not). A pointer outside the
+   * cache's slabs cannot be followed and stays an error.
+   */
+  private slabOfUnchecked(c: SlubCache, addr: number): number {
+    const pfn = this.slabPages.headIfCache(addr, c.id);
+    if (pfn < 0) this.badFree(c, addr, 'invalid-free', ' (outside its slabs: not followed even with detection off)');
+    return pfn;
+  }
+
+  /**
+   * Detection off: a free-list entry about to be handed out must lie in its
+   * slab (it may be misaligned: an interior free put it there). One that
+   * does not is where the kernel would oops.
+   */
+  private followable(c: SlubCache, pfn: number, obj: number): void {
+    const base = this.slabBase(pfn);
+    if (obj >= base && obj + c.objectSize <= base + (PAGE_SIZE << this.slabOrder[pfn]!)) return;
+    throw new AllocatorError('corruption', `general protection fault: the ${c.name} free list points to 0x${obj.toString(16)}, outside its slab 0x${base.toString(16)} — an earlier undetected bug corrupted it`, { policy: this.policy, op: 'kmem_cache_alloc', addr: obj });
+  }
+
   private badFree(c: SlubCache, addr: number, kind: 'invalid-free' | 'double-free', detail: string): never {
     const msg = kind === 'double-free' ? `0x${addr.toString(16)} in cache ${c.name}: Object already free` : `0x${addr.toString(16)} is not an object of cache ${c.name}${detail}`;
     throw new AllocatorError(kind, msg, { policy: this.policy, op: 'kmem_cache_free', addr });
@@ -612,6 +639,7 @@ export class SlubBackend implements SlabBackend {
   /** Sets or clears an object's bit in its slab's live map. */
   private markLive(c: SlubCache, pfn: number, obj: number, live: boolean): void {
     const i = (obj - PAGE_OFFSET - pfn * PAGE_SIZE - c.redLeftPad) / c.size;
+    if (i !== Math.floor(i)) return; // an interior pointer (detection off) has no bit
     const map = this.liveMaps[this.slabSlot[pfn]!]!;
     if (live) map[i >>> 3] = map[i >>> 3]! | (1 << (i & 7));
     else map[i >>> 3] = map[i >>> 3]! & ~(1 << (i & 7));
