@@ -225,8 +225,8 @@ export class SlubDebug {
     this.sink.add({ detector: 'slub', kind: what, cache: c.name, addr: obj, text: lines.join('\n') });
   }
 
-  /** The 64-bit word at `addr` as 16 hex digits, exactly. */
-  private hex64(addr: number): string {
+  /** The 64-bit word at kernel address `addr` as 16 hex digits, exactly (a corrupt pointer need not fit a JS number). */
+  hex64(addr: number): string {
     const mem = this.machine.mem;
     const a = addr - PAGE_OFFSET;
     return mem.read32(a + 4).toString(16).padStart(8, '0') + mem.read32(a).toString(16).padStart(8, '0');

@@ -889,7 +889,7 @@ export class SlubBackend implements SlabBackend {
         break;
       }
       if (o < base || (o - base) % c.size !== 0 || (o - base) / c.size >= objects) {
-        add({ code: 'S1', message: `slab 0x${pfn.toString(16)} of ${c.name}: Freechain corrupt (0x${o.toString(16)} is not an object of this slab)` });
+        add({ code: 'S1', message: `slab 0x${pfn.toString(16)} of ${c.name}: Freechain corrupt (0x${found.length ? this.debug.hex64(found[found.length - 1]! + c.offset) : o.toString(16)} is not an object of this slab)` });
         break;
       }
       if (seen.has(o)) {
