@@ -5,12 +5,15 @@
  * its next correct step. Every injected bug must be reported with its class,
  * and nothing may be reported when no bug was injected.
  *
- * Classes and what must report them: out-of-bounds read/write past the
- * request (KASAN slab-out-of-bounds), use-after-free read of a recently
- * freed object (KASAN slab-use-after-free, the quarantine keeps it
- * poisoned), double free and interior free (KASAN double-free /
- * invalid-free), kfree() of a dev_kmalloc pointer (KASAN invalid-free),
- * dev_kfree() of a plain kmalloc pointer (devres invalid-free error).
+ * Classes and what must report them: out-of-bounds read past the request
+ * of a slab object or of a large kmalloc (KASAN slab-out-of-bounds, as
+ * Linux names both), use-after-free read of a recently freed object (KASAN
+ * slab-use-after-free, the quarantine keeps it poisoned) or of a large
+ * kmalloc's freed pages (use-after-free), double free and interior free
+ * (KASAN double-free / invalid-free), kfree() of a dev_kmalloc pointer
+ * (KASAN invalid-free), dev_kfree() of a plain kmalloc pointer (devres
+ * invalid-free error), and reads through a NULL-based, user-space or wild
+ * pointer (null-ptr-deref, user-memory-access, wild-memory-access).
  *
  * Known limitations: the KASAN model adds no red zone between objects, so an
  * out-of-bounds access is injected only where the request leaves slack in
@@ -22,6 +25,7 @@
 
 import { AllocatorError, isAllocatorError } from '../interfaces/errors.js';
 import { GFP_KERNEL } from '../interfaces/gfp.js';
+import { PAGE_OFFSET, PAGE_SIZE } from '../interfaces/units.js';
 import { createSystem, type System } from '../system.js';
 import { Rng } from './rng.js';
 
@@ -42,7 +46,7 @@ export interface ClientBugReport {
 interface Obj {
   addr: number;
   size: number;
-  kind: 'kmalloc' | 'cache' | 'dev';
+  kind: 'kmalloc' | 'cache' | 'dev' | 'large';
 }
 
 /** Options of a campaign. */
@@ -77,10 +81,16 @@ export function runClientBugFuzz(opts: ClientBugOpts): ClientBugReport {
   let missed = 0;
   let falseReports = 0;
 
-  const freeObj = (o: Obj): void => {
+  /** The last large kmalloc freed, and the step: its pages go straight back to the buddy allocator (no quarantine), so only the next step may touch them as a use-after-free. */
+  let lastLarge: { o: Obj; step: number } | undefined;
+  const freeObj = (o: Obj, step: number): void => {
     if (o.kind === 'dev') sys.dev.devKfree(o.addr);
     else if (o.kind === 'cache') sys.kmem.kmemCacheFree(cache, o.addr);
     else sys.kmem.kfree(o.addr);
+    if (o.kind === 'large') {
+      lastLarge = { o, step };
+      return;
+    }
     recentlyFreed.push(o);
     if (recentlyFreed.length > 64) recentlyFreed.shift();
   };
@@ -105,11 +115,12 @@ export function runClientBugFuzz(opts: ClientBugOpts): ClientBugReport {
       const got = observe(() => {
         const r = rng.float();
         if (live.length < 20 || r < 0.4) {
-          const kind = rng.int(3);
-          const size = 1 + rng.int(kind === 1 ? 200 : 600);
-          const addr = kind === 0 ? sys.kmem.kmalloc(size, GFP_KERNEL) : kind === 1 ? sys.kmem.kmemCacheAlloc(cache, GFP_KERNEL) : sys.dev.devKmalloc(dev, size, GFP_KERNEL);
+          const pick = rng.int(20);
+          const kind = pick < 6 ? 'kmalloc' : pick < 12 ? 'cache' : pick < 19 ? 'dev' : 'large';
+          const size = kind === 'cache' ? 200 : kind === 'large' ? 8193 + rng.int(24000) : 1 + rng.int(600);
+          const addr = kind === 'cache' ? sys.kmem.kmemCacheAlloc(cache, GFP_KERNEL) : kind === 'dev' ? sys.dev.devKmalloc(dev, size, GFP_KERNEL) : sys.kmem.kmalloc(size, GFP_KERNEL);
           if (addr) {
-            const o: Obj = { addr, size: kind === 1 ? 200 : size, kind: kind === 0 ? 'kmalloc' : kind === 1 ? 'cache' : 'dev' };
+            const o: Obj = { addr, size, kind };
             if (o.kind === 'dev') devHeaders.add(addr - 64);
             live.push(o);
           }
@@ -123,7 +134,7 @@ export function runClientBugFuzz(opts: ClientBugOpts): ClientBugReport {
           const k = rng.int(live.length);
           const o = live[k]!;
           live.splice(k, 1);
-          freeObj(o);
+          freeObj(o, i);
         }
       });
       if (got.length) {
@@ -145,6 +156,13 @@ export function runClientBugFuzz(opts: ClientBugOpts): ClientBugReport {
     if (uaf && uaf.kind !== 'dev') classes.push(['double-free', ['double-free'], () => (uaf.kind === 'cache' ? sys.kmem.kmemCacheFree(cache, uaf.addr) : sys.kmem.kfree(uaf.addr))]);
     if (o.kind === 'kmalloc') classes.push(['invalid-free', ['invalid-free'], () => sys.kmem.kfree(o.addr + 1)]);
     if (o.kind === 'dev') classes.push(['kfree-dev-pointer', ['invalid-free'], () => sys.kmem.kfree(o.addr)]);
+    const large = live.find((x) => x.kind === 'large' && x.size % PAGE_SIZE !== 0);
+    if (large) classes.push(['large-oob-read', ['slab-out-of-bounds'], () => void kasan.read(large.addr + large.size, 1)]);
+    const gone = lastLarge && lastLarge.step === i - 1 ? lastLarge.o : undefined;
+    if (gone) classes.push(['large-uaf-read', ['use-after-free'], () => void kasan.read(gone.addr + rng.int(gone.size), 1)]);
+    classes.push(['null-deref', ['null-ptr-deref'], () => void kasan.read(8 * rng.int(256), 8)]);
+    classes.push(['user-access', ['user-memory-access'], () => void kasan.read(0x400000 + 8 * rng.int(1 << 20), 8)]);
+    classes.push(['wild-access', ['wild-memory-access'], () => void kasan.read(PAGE_OFFSET + sys.machine.mem.bytes + 8 * rng.int(1 << 20), 8)]);
     if (o.kind === 'kmalloc' && o.size >= 64 && !devHeaders.has(o.addr)) classes.push(['dev_kfree-plain', ['error:invalid-free'], () => sys.dev.devKfree(o.addr + 64)]);
     if (!classes.length) continue;
     const [name, expect, act] = classes[rng.int(classes.length)]!;

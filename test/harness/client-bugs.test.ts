@@ -11,7 +11,15 @@ describe.each(['slub', 'slab'] as const)('client bugs over %s', (slab) => {
     expect(r.missed).toBe(0);
     expect(r.falseReports).toBe(0);
     expect(r.injected).toBeGreaterThan(100);
-    for (const cls of ['oob-read', 'uaf-read', 'double-free', 'invalid-free', 'kfree-dev-pointer', 'dev_kfree-plain']) expect(r.byClass[cls]).toBeGreaterThan(0);
+    for (const cls of ['oob-read', 'uaf-read', 'double-free', 'invalid-free', 'kfree-dev-pointer', 'dev_kfree-plain', 'large-oob-read', 'null-deref', 'user-access', 'wild-access']) {
+      expect(r.byClass[cls]).toBeGreaterThan(0);
+    }
+  });
+
+  it('a longer run also injects use-after-free of large kmalloc pages, all reported', () => {
+    const r = runClientBugFuzz({ seed: 2, ops: 20000, slab });
+    expect(r.byClass['large-uaf-read']).toBeGreaterThan(0);
+    expect([r.missed, r.falseReports]).toEqual([0, 0]);
   });
 });
 
