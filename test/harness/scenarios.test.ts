@@ -38,8 +38,14 @@ describe('scenarios with detection off (SLUB)', () => {
     expect(out.text).toMatch(/general protection fault: the kmalloc-64 free list points to 0x4141/);
   });
 
+  it('invalid-free: p + 1 is handed out, misaligned, over p and into the next object', () => {
+    const out = runScenario(findScenario('invalid-free'), { noDetect: true });
+    expect(out.kinds).toEqual(['X1', 'X1']);
+    expect(out.steps.join('\n')).toMatch(/= p \+ 1: misaligned/);
+  });
+
   it('is refused for scenarios without a story, for other policies, and with KASAN', () => {
-    expect(() => runScenario(findScenario('invalid-free'), { noDetect: true })).toThrow(/no no-detect story/);
+    expect(() => runScenario(findScenario('wrong-cache-free'), { noDetect: true })).toThrow(/no no-detect story/);
     expect(() => runScenario(findScenario('double-free'), { noDetect: true, slab: 'slab' })).toThrow(/only under the 'slub' policy/);
     expect(() => createSystem({ debug: { detect: false, kasan: true } })).toThrow(/cannot be combined with KASAN/);
   });

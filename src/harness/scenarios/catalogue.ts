@@ -45,6 +45,8 @@ export interface Scenario {
   aftermath?(sys: System, step: (s: string) => void, live: [number, number][]): void;
 }
 
+/** The pointer a story's program worked on, for its detection-off continuation. */
+const storyPtr = new WeakMap<System, number>();
 const hex = (a: number): string => `0x${formatKernelAddr(a)}`;
 const FULL_DEBUG: SystemConfigInput = { debug: { slubDebug: 'FZPU' } };
 
@@ -163,9 +165,20 @@ export const SCENARIOS: readonly Scenario[] = [
     lines: [/is not an object of cache kmalloc-|is not a kmalloc block|not an object/],
     run(sys, step, buggy) {
       const p = sys.kmem.kmalloc(64, GFP_KERNEL);
+      storyPtr.set(sys, p);
       step(`p = kmalloc(64) = ${hex(p)}`);
       step(`kfree(${buggy ? 'p + 1' : 'p'})`);
       sys.kmem.kfree(buggy ? p + 1 : p);
+    },
+    aftermath(sys, step, live) {
+      const p = storyPtr.get(sys)!;
+      live.push([p, 64]); // never really freed: its owner still has it as far as the allocator knows
+      const q = sys.kmem.kmalloc(64, GFP_KERNEL);
+      live.push([q, 64]);
+      step(`(no detection) p + 1 went on the kmalloc-64 free list; q = kmalloc(64) = ${hex(q)}${q === p + 1 ? ' = p + 1: misaligned, over p and 1 byte into the next object' : ''}`);
+      const r = sys.kmem.kmalloc(64, GFP_KERNEL);
+      live.push([r, 64]);
+      step(`r = kmalloc(64) = ${hex(r)}${r === p + 64 ? ' (the next object: its first byte is also q\'s last)' : ''}`);
     },
   },
   {
