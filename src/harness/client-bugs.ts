@@ -94,6 +94,16 @@ export function runClientBugFuzz(opts: ClientBugOpts): ClientBugReport {
     recentlyFreed.push(o);
     if (recentlyFreed.length > 64) recentlyFreed.shift();
   };
+  /** A random live object satisfying `pred` (a circular scan from a random start), or undefined. */
+  const pickWhere = (pred: (o: Obj) => boolean): Obj | undefined => {
+    const n = live.length;
+    const start = rng.int(n);
+    for (let k = 0; k < n; k++) {
+      const o = live[(start + k) % n]!;
+      if (pred(o)) return o;
+    }
+    return undefined;
+  };
   /** Runs a step; returns the classes reported (detector reports and typed errors). */
   const observe = (fn: () => void): string[] => {
     const before = sys.machine.reports.list().length;
@@ -147,7 +157,7 @@ export function runClientBugFuzz(opts: ClientBugOpts): ClientBugReport {
     const classes: [string, string[], () => void][] = [];
     const o = live[rng.int(live.length)]!;
     // Slack from the size class, not from ksize(): asking ksize() would hand the slack to the client.
-    const slackObj = live.find((x) => x.kind === 'kmalloc' && sys.kmem.kmallocBytesAlloc(x.size) > x.size);
+    const slackObj = pickWhere((x) => x.kind === 'kmalloc' && sys.kmem.kmallocBytesAlloc(x.size) > x.size);
     if (slackObj) {
       classes.push(['oob-read', ['slab-out-of-bounds'], () => void kasan.read(slackObj.addr + slackObj.size, 1)]);
     }
@@ -156,7 +166,7 @@ export function runClientBugFuzz(opts: ClientBugOpts): ClientBugReport {
     if (uaf && uaf.kind !== 'dev') classes.push(['double-free', ['double-free'], () => (uaf.kind === 'cache' ? sys.kmem.kmemCacheFree(cache, uaf.addr) : sys.kmem.kfree(uaf.addr))]);
     if (o.kind === 'kmalloc') classes.push(['invalid-free', ['invalid-free'], () => sys.kmem.kfree(o.addr + 1)]);
     if (o.kind === 'dev') classes.push(['kfree-dev-pointer', ['invalid-free'], () => sys.kmem.kfree(o.addr)]);
-    const large = live.find((x) => x.kind === 'large' && x.size % PAGE_SIZE !== 0);
+    const large = pickWhere((x) => x.kind === 'large' && x.size % PAGE_SIZE !== 0);
     if (large) classes.push(['large-oob-read', ['slab-out-of-bounds'], () => void kasan.read(large.addr + large.size, 1)]);
     const gone = lastLarge && lastLarge.step === i - 1 ? lastLarge.o : undefined;
     if (gone) classes.push(['large-uaf-read', ['use-after-free'], () => void kasan.read(gone.addr + rng.int(gone.size), 1)]);
@@ -164,7 +174,6 @@ export function runClientBugFuzz(opts: ClientBugOpts): ClientBugReport {
     classes.push(['user-access', ['user-memory-access'], () => void kasan.read(0x400000 + 8 * rng.int(1 << 20), 8)]);
     classes.push(['wild-access', ['wild-memory-access'], () => void kasan.read(PAGE_OFFSET + sys.machine.mem.bytes + 8 * rng.int(1 << 20), 8)]);
     if (o.kind === 'kmalloc' && o.size >= 64 && !devHeaders.has(o.addr)) classes.push(['dev_kfree-plain', ['error:invalid-free'], () => sys.dev.devKfree(o.addr + 64)]);
-    if (!classes.length) continue;
     const [name, expect, act] = classes[rng.int(classes.length)]!;
     injected++;
     byClass[name] = (byClass[name] ?? 0) + 1;
