@@ -12,8 +12,8 @@ import { MAX_PAGE_ORDER, NO_PFN, type Pfn } from '../../interfaces/units.js';
 import type { System } from '../../system.js';
 import { Rng } from '../rng.js';
 
-/** What one run measured. */
-export interface PageWorkloadResult {
+/** What every workload run measures, whatever the layer. */
+export interface WorkloadResultBase {
   readonly workload: string;
   readonly policy: string;
   readonly ops: number;
@@ -21,8 +21,12 @@ export interface PageWorkloadResult {
   readonly opsPerSec: number;
   /** Most pages held by the workload at once. */
   readonly peakPages: number;
-  /** Pages still held at the end (freed afterwards). */
+  /** Pages still held at the end (page workloads free them afterwards). */
   readonly finalPages: number;
+}
+
+/** What one page-allocator run measured. */
+export interface PageWorkloadResult extends WorkloadResultBase {
   /** Allocation attempts that returned no page. */
   readonly failedAllocs: number;
   /** Allocation failures with enough free pages in total: fragmentation failures. */

@@ -8,19 +8,13 @@ import { AllocatorError } from '../../interfaces/errors.js';
 import { GFP_ATOMIC, GFP_KERNEL, GFP_KERNEL_ACCOUNT, __GFP_NOWARN, __GFP_RECLAIMABLE, type Gfp } from '../../interfaces/gfp.js';
 import { SLAB_ACCOUNT, SLAB_HWCACHE_ALIGN, SLAB_RECLAIM_ACCOUNT, type CacheHandle } from '../../interfaces/slab.js';
 import type { System } from '../../system.js';
+import type { WorkloadResultBase } from './page.js';
 import { Rng } from '../rng.js';
 import type { KmemEvent } from '../trace/ftrace-kmem.js';
 import { replayKmem } from '../trace/replay.js';
 
 /** What one slab run measured. */
-export interface SlabWorkloadResult {
-  readonly workload: string;
-  readonly policy: string;
-  readonly ops: number;
-  readonly wallMs: number;
-  readonly opsPerSec: number;
-  readonly peakPages: number;
-  readonly finalPages: number;
+export interface SlabWorkloadResult extends WorkloadResultBase {
   /** Bytes asked for by the allocations of the run. */
   readonly bytesRequested: number;
   /** Bytes those allocations took (object or block sizes). */

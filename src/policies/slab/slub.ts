@@ -656,7 +656,6 @@ export class SlubBackend implements SlabBackend {
   shrink(id: number): number {
     const c = this.cache(id, 'kmem_cache_shrink');
     const lists = this.machine.memmap.lists;
-    const before = this.slabPages.calls;
     let freedPages = 0;
     for (let cpu = 0; cpu < c.cpuSlab.length; cpu++) this.flushCpu(c, cpu);
     for (let node = 0; node < c.nodePartial.length; node++) {
@@ -671,7 +670,6 @@ export class SlubBackend implements SlabBackend {
       keep.sort((a, b) => this.slabInuse[b]! - this.slabInuse[a]!);
       for (const pfn of keep) this.addPartial(c, pfn, true);
     }
-    void before;
     return freedPages;
   }
 
@@ -688,15 +686,24 @@ export class SlubBackend implements SlabBackend {
     const c = this.cache(id, 'validate');
     const before = this.machine.reports.list().length;
     for (let cpu = 0; cpu < c.cpuSlab.length; cpu++) this.flushCpu(c, cpu);
+    for (const pfn of this.slabsByCache().get(id) ?? []) this.validateSlab(c, pfn);
+    return this.machine.reports.list().length - before;
+  }
+
+  /** Every slab, found from struct page (heads of PG_slab frames), by cache id, in pfn order. */
+  private slabsByCache(): Map<number, number[]> {
     const mm = this.machine.memmap;
+    const perCache = new Map<number, number[]>();
     for (const r of this.machine.layout.memory) {
-      for (let pfn = r.start; pfn < r.end; pfn++) {
-        const f = mm.flags[pfn]!;
-        if (!(f & PG_SLAB) || f & PG_TAIL || this.slabPages.cacheOf(this.slabBase(pfn)) !== id) continue;
-        this.validateSlab(c, pfn);
+      for (let p = r.start; p < r.end; p++) {
+        const f = mm.flags[p]!;
+        if (!(f & PG_SLAB) || f & PG_TAIL) continue;
+        const id = this.slabPages.cacheOf(this.slabBase(p));
+        if (id < 0 || !this.caches[id]) continue;
+        (perCache.get(id) ?? perCache.set(id, []).get(id)!).push(p);
       }
     }
-    return this.machine.reports.list().length - before;
+    return perCache;
   }
 
   /** `on_freelist(s, slab, NULL)` and `validate_slab` for one slab. */
@@ -811,17 +818,7 @@ export class SlubBackend implements SlabBackend {
     const mm = this.machine.memmap;
     const lists = mm.lists;
     const seen = new Map<number, number>();
-    // Find every slab from struct page: heads of slab frames.
-    const perCache = new Map<number, number[]>();
-    for (const r of this.machine.layout.memory) {
-      for (let p = r.start; p < r.end; p++) {
-        const f = mm.flags[p]!;
-        if (!(f & PG_SLAB) || f & PG_TAIL) continue;
-        const id = this.slabPages.cacheOf(this.slabBase(p));
-        if (id < 0 || !this.caches[id]) continue;
-        (perCache.get(id) ?? perCache.set(id, []).get(id)!).push(p);
-      }
-    }
+    const perCache = this.slabsByCache();
     for (const c of this.caches) {
       if (c.destroyed) continue;
       const slabs = perCache.get(c.id) ?? [];
