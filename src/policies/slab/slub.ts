@@ -639,7 +639,7 @@ export class SlubBackend implements SlabBackend {
   /** Sets or clears an object's bit in its slab's live map. */
   private markLive(c: SlubCache, pfn: number, obj: number, live: boolean): void {
     const i = (obj - PAGE_OFFSET - pfn * PAGE_SIZE - c.redLeftPad) / c.size;
-    if (i !== Math.floor(i)) return; // an interior pointer (detection off) has no bit
+    if (!this.detect && i !== Math.floor(i)) return; // an interior pointer (detection off) has no bit
     const map = this.liveMaps[this.slabSlot[pfn]!]!;
     if (live) map[i >>> 3] = map[i >>> 3]! | (1 << (i & 7));
     else map[i >>> 3] = map[i >>> 3]! & ~(1 << (i & 7));
