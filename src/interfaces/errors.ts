@@ -34,6 +34,10 @@ export type AllocatorErrorKind =
   | 'unknown-name'
   /** Simulated state an earlier undetected bug corrupted beyond what the simulation can follow (the kernel's oops). */
   | 'corruption'
+  /** A user-mode access outside every VMA, or against its protection (SIGSEGV). */
+  | 'segfault'
+  /** A user-space malloc found its heap corrupted or misused and aborted (glibc's `malloc_printerr`, SIGABRT). */
+  | 'malloc-abort'
   /** Any other misuse of an API. */
   | 'misuse';
 

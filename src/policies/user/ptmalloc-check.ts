@@ -1,0 +1,169 @@
+/**
+ * The heap walk behind {@link Ptmalloc.checkInvariants}: glibc's
+ * `do_check_malloc_state` (a MALLOC_DEBUG build's consistency check) turned
+ * into a violation collector. It reads the heap through the process memory
+ * exactly as the C code would and never throws: a corrupted heap yields
+ * violations, bounded walks stop at cycles.
+ */
+
+import { MAX_VIOLATIONS, type Violation } from '../../interfaces/invariants.js';
+import type { Ptmalloc } from './ptmalloc.js';
+import {
+  CHUNK_HDR_SZ,
+  IS_MMAPPED,
+  MINSIZE,
+  MIN_LARGE_SIZE,
+  NBINS,
+  NFASTBINS,
+  TCACHE_MAX_BINS,
+  binIndex,
+  csize2tidx,
+  fastbinIndex,
+} from './ptmalloc.js';
+
+/** Where a free chunk was found. */
+const enum Home {
+  TCACHE = 1,
+  FAST = 2,
+  BIN = 3,
+}
+
+const WALK_LIMIT = 1 << 22;
+
+/** Collects every violation of U1–U8 (see {@link Ptmalloc}). */
+export function checkPtmallocHeap(pm: Ptmalloc): Violation[] {
+  const out: Violation[] = [];
+  const add = (code: string, message: string): void => {
+    if (out.length < MAX_VIOLATIONS) out.push({ code, message });
+  };
+  const m = pm.mem;
+  const hex = (n: number): string => '0x' + n.toString(16);
+  try {
+    // Free-list view: chunk address → where it is filed.
+    const home = new Map<number, Home>();
+    const note = (p: number, h: Home, where: string): void => {
+      if (home.has(p)) add('U8', `chunk ${hex(p)} is on two free lists (${where})`);
+      home.set(p, h);
+    };
+
+    // U5 tcache.
+    if (pm.tcache !== 0) {
+      for (let i = 0; i < TCACHE_MAX_BINS; i++) {
+        let n = 0;
+        for (let e = pm.tcacheEntry(i); e !== 0; e = pm.reveal(e)) {
+          if (e % 16 !== 0) {
+            add('U5', `tcache bin ${i}: misaligned entry ${hex(e)}`);
+            break;
+          }
+          const p = e - CHUNK_HDR_SZ;
+          if (csize2tidx(pm.chunksize(p)) !== i) add('U5', `tcache bin ${i}: chunk ${hex(p)} has size ${pm.chunksize(p)}`);
+          if ((m.read32(e + 8) >>> 0) !== pm.keyLo || (m.read32(e + 12) >>> 0) !== pm.keyHi) add('U5', `tcache bin ${i}: entry ${hex(e)} lacks tcache_key`);
+          note(p, Home.TCACHE, `tcache ${i}`);
+          if (++n > 65535) {
+            add('U5', `tcache bin ${i}: cycle`);
+            break;
+          }
+        }
+        const c = pm.tcacheCountAt(i);
+        if (c !== n) add('U5', `tcache bin ${i}: counts[${i}] = ${c} but the list holds ${n}`);
+        if (c > pm.tcacheCount) add('U5', `tcache bin ${i}: ${c} entries exceed tcache_count ${pm.tcacheCount}`);
+      }
+    }
+
+    // Fastbins.
+    for (let i = 0; i < NFASTBINS; i++) {
+      let n = 0;
+      for (let p = m.read64(pm.fastbinSlot(i)); p !== 0; p = pm.reveal(p + 16)) {
+        if (p % 16 !== 0) {
+          add('U4', `fastbin ${i}: misaligned chunk ${hex(p)}`);
+          break;
+        }
+        if (fastbinIndex(pm.chunksize(p)) !== i) add('U4', `fastbin ${i}: chunk ${hex(p)} has size ${pm.chunksize(p)}`);
+        note(p, Home.FAST, `fastbin ${i}`);
+        if (++n > WALK_LIMIT) {
+          add('U4', `fastbin ${i}: cycle`);
+          break;
+        }
+      }
+    }
+
+    // Regular bins: links, sizes, ordering, binmap.
+    for (let i = 1; i < NBINS; i++) {
+      const b = pm.binAt(i);
+      let n = 0;
+      let prevSize = Infinity;
+      for (let p = m.read64(b + 16); p !== b; p = m.read64(p + 16)) {
+        if (m.read64(m.read64(p + 16) + 24) !== p) add('U4', `bin ${i}: ${hex(p)}->fd->bk != ${hex(p)}`);
+        if (m.read64(m.read64(p + 24) + 16) !== p) add('U4', `bin ${i}: ${hex(p)}->bk->fd != ${hex(p)}`);
+        const sz = pm.chunksize(p);
+        if (i > 1 && binIndex(sz) !== i) add('U4', `bin ${i}: chunk ${hex(p)} of size ${sz} belongs in bin ${binIndex(sz)}`);
+        if (i > 1 && sz >= MIN_LARGE_SIZE) {
+          if (sz > prevSize) add('U4', `large bin ${i}: not sorted by decreasing size at ${hex(p)}`);
+          prevSize = sz;
+        }
+        note(p, Home.BIN, `bin ${i}`);
+        if (++n > WALK_LIMIT) {
+          add('U4', `bin ${i}: cycle`);
+          break;
+        }
+      }
+      if (i > 1 && n > 0) {
+        const word = pm.binmapWord(i >> 5);
+        if ((word & (1 << (i & 31))) === 0) add('U4', `bin ${i} is non-empty but its binmap bit is clear`);
+      }
+    }
+
+    // Heap walk (contiguous main arena only).
+    const start = pm.heapStart();
+    const top = pm.top();
+    if (start !== 0 && pm.contiguous()) {
+      let p = start;
+      let prevFree = false;
+      let prevInBinFree = false;
+      let steps = 0;
+      while (p !== top) {
+        if (p > top) {
+          add('U1', `chunks overrun top: ${hex(p)} > top ${hex(top)}`);
+          break;
+        }
+        const raw = m.read64(p + 8);
+        const sz = raw - (raw % 8);
+        if (sz < MINSIZE || sz % 16 !== 0) {
+          add('U1', `chunk ${hex(p)} has invalid size ${sz}`);
+          break;
+        }
+        if (((raw % 8) & IS_MMAPPED) !== 0) add('U1', `chunk ${hex(p)} in the brk heap has IS_MMAPPED set`);
+        const pin = raw % 2 === 1;
+        if (pin === prevFree && steps > 0) add('U2', `chunk ${hex(p)}: PREV_INUSE=${pin ? 1 : 0} but the previous chunk is ${prevFree ? 'free' : 'in use'}`);
+        const nextRaw = m.read64(p + sz + 8);
+        const inuse = nextRaw % 2 === 1;
+        const h = home.get(p);
+        if (!inuse) {
+          if (h !== Home.BIN) add('U8', `free chunk ${hex(p)} (size ${sz}) is on no bin`);
+          if (m.read64(p + sz) !== sz) add('U2', `free chunk ${hex(p)}: footer ${m.read64(p + sz)} != size ${sz}`);
+          if (prevInBinFree) add('U3', `adjacent free chunks not coalesced at ${hex(p)}`);
+        } else if (h === Home.BIN) add('U8', `chunk ${hex(p)} is in a bin but marked in use`);
+        home.delete(p);
+        prevFree = !inuse;
+        prevInBinFree = !inuse;
+        p += sz;
+        if (++steps > WALK_LIMIT) {
+          add('U1', 'heap walk did not reach top');
+          break;
+        }
+      }
+      if (p === top) {
+        const traw = m.read64(top + 8);
+        if (traw % 2 === 0) add('U6', `top ${hex(top)} has PREV_INUSE clear`);
+        const tsz = traw - (traw % 8);
+        if (tsz < MINSIZE) add('U6', `top size ${tsz} < MINSIZE`);
+        const brk = m.brk(0);
+        if (top + tsz !== brk) add('U6', `top ends at ${hex(top + tsz)} but the break is ${hex(brk)}`);
+      }
+      for (const [p] of home) add('U8', `free-list entry ${hex(p)} is not a chunk of the heap`);
+    }
+  } catch (e) {
+    add('U1', `heap unreadable: ${(e as Error).message}`);
+  }
+  return out;
+}
