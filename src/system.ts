@@ -10,7 +10,9 @@ import type { SystemConfig, SystemConfigInput } from './interfaces/config.js';
 import { AllocatorError } from './interfaces/errors.js';
 import type { Violation } from './interfaces/invariants.js';
 import type { PageAllocator } from './interfaces/page-allocator.js';
-import { CONFIG, DEV_KMALLOC, KMEM, MACHINE, PAGE_ALLOCATOR, SLAB_BACKEND } from './interfaces/tokens.js';
+import { CONFIG, DEV_KMALLOC, KMEM, MACHINE, PAGE_ALLOCATOR, SLAB_BACKEND, USER_MALLOC_FACTORY } from './interfaces/tokens.js';
+import type { UserMalloc, UserMallocFactory } from './interfaces/user.js';
+import { ProcessTable, type AddressSpace } from './mm/address-space.js';
 import { DevKmalloc } from './policies/devres/dev-kmalloc.js';
 import type { SlabBackend } from './interfaces/slab.js';
 import { SlabCommon } from './policies/slab/slab-common.js';
@@ -25,8 +27,9 @@ import { checkCrossLayer } from './harness/cross-layer.js';
 /** Default configuration. */
 export const DEFAULT_CONFIG: SystemConfig = {
   machine: { memBytes: 1 << 30, cpus: 4, nodes: 1, kernelImageBytes: 32 << 20, thp: true },
-  policies: { page: 'buddy', slab: 'slub' },
+  policies: { page: 'buddy', slab: 'slub', malloc: 'ptmalloc' },
   debug: { checks: true, trace: false },
+  user: { tcache: true },
   seed: 1,
 };
 
@@ -53,8 +56,20 @@ export interface System {
   readonly slab: SlabBackend;
   /** Device-managed kmalloc over the slab layer. */
   readonly dev: DevKmalloc;
+  /** User space: the processes. */
+  readonly processes: ProcessTable;
+  /** Builds the configured user-space malloc for a process. */
+  readonly mallocFactory: UserMallocFactory;
+  /** Execs a process and loads the configured malloc into it. */
+  spawn(comm?: string): UserProcess;
   /** Every layer's invariants plus the cross-layer ones (X1, X2). */
   checkInvariants(): Violation[];
+}
+
+/** A process with its C library's malloc. */
+export interface UserProcess {
+  readonly mm: AddressSpace;
+  readonly libc: UserMalloc;
 }
 
 /**
@@ -67,6 +82,7 @@ export function resolveConfig(input: SystemConfigInput = {}): SystemConfig {
     machine: { ...DEFAULT_CONFIG.machine, ...input.machine },
     policies: { ...DEFAULT_CONFIG.policies, ...input.policies },
     debug: { ...DEFAULT_CONFIG.debug, ...input.debug },
+    user: { ...DEFAULT_CONFIG.user, ...input.user },
     seed: input.seed ?? DEFAULT_CONFIG.seed,
   };
   const problems = validateMachine(config.machine);
@@ -76,6 +92,10 @@ export function resolveConfig(input: SystemConfigInput = {}): SystemConfig {
   if (!(config.policies.slab in POLICIES.slab)) {
     problems.push(`unknown slab policy '${config.policies.slab}' (known: ${policyNames('slab').join(', ')})`);
   }
+  if (!(config.policies.malloc in POLICIES.malloc)) {
+    problems.push(`unknown malloc policy '${config.policies.malloc}' (known: ${policyNames('malloc').join(', ')})`);
+  }
+  if (typeof config.user.tcache !== 'boolean') problems.push(`user.tcache must be true or false, not ${String(config.user.tcache)}`);
   if (!Number.isInteger(config.seed) || config.seed < 0 || config.seed > 0xffffffff) problems.push(`seed ${String(config.seed)} is not an integer in 0..2^32-1`);
   if (config.debug.kasanQuarantine !== undefined && !(Number.isSafeInteger(config.debug.kasanQuarantine) && config.debug.kasanQuarantine >= 0)) {
     problems.push(`KASAN quarantine ${String(config.debug.kasanQuarantine)} is not a byte count`);
@@ -128,6 +148,9 @@ export function createSystem(input: SystemConfigInput = {}, overrides: SystemOve
   const slab = container.get(SLAB_BACKEND);
   const kmem = container.get(SlabCommon);
   const dev = container.get(DevKmalloc);
+  container.load(POLICIES.malloc[config.policies.malloc as keyof typeof POLICIES.malloc].module);
+  const mallocFactory = container.get(USER_MALLOC_FACTORY);
+  const processes = new ProcessTable(machine, pages);
   return {
     config,
     machine,
@@ -135,6 +158,18 @@ export function createSystem(input: SystemConfigInput = {}, overrides: SystemOve
     kmem,
     slab,
     dev,
-    checkInvariants: () => [...pages.checkInvariants(), ...slab.checkInvariants(), ...dev.checkInvariants(), ...checkCrossLayer(machine, pages)],
+    processes,
+    mallocFactory,
+    spawn: (comm?: string): UserProcess => {
+      const mm = processes.spawn(comm);
+      return { mm, libc: mallocFactory(mm, { tcache: config.user.tcache, seed: config.seed ^ mm.pid }) };
+    },
+    checkInvariants: () => [
+      ...pages.checkInvariants(),
+      ...slab.checkInvariants(),
+      ...dev.checkInvariants(),
+      ...processes.checkInvariants(),
+      ...checkCrossLayer(machine, pages),
+    ],
   };
 }

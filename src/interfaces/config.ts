@@ -65,6 +65,14 @@ export interface PolicyChoice {
   readonly page: string;
   /** Slab allocator policy. @defaultValue 'slub' */
   readonly slab: string;
+  /** User-space malloc policy. @defaultValue 'ptmalloc' */
+  readonly malloc: string;
+}
+
+/** User-space options. */
+export interface UserOpts {
+  /** glibc's tcache on, or off as with `GLIBC_TUNABLES=glibc.malloc.tcache_count=0`. @defaultValue true */
+  readonly tcache: boolean;
 }
 
 /** A complete, validated configuration. */
@@ -72,6 +80,7 @@ export interface SystemConfig {
   readonly machine: MachineOpts;
   readonly policies: PolicyChoice;
   readonly debug: DebugOpts;
+  readonly user: UserOpts;
   /** Seed of every random choice inside the simulation. @defaultValue 1 */
   readonly seed: number;
 }
@@ -81,5 +90,6 @@ export interface SystemConfigInput {
   readonly machine?: Partial<MachineOpts>;
   readonly policies?: Partial<PolicyChoice>;
   readonly debug?: Partial<DebugOpts>;
+  readonly user?: Partial<UserOpts>;
   readonly seed?: number;
 }

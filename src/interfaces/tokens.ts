@@ -9,6 +9,7 @@ import type { PageAllocator } from './page-allocator.js';
 import type { KmemApi, SlabBackend } from './slab.js';
 import type { DevKmallocApi } from './devres.js';
 import type { Machine } from '../machine/machine.js';
+import type { UserMallocFactory } from './user.js';
 
 /** The validated system configuration. */
 export const CONFIG = Symbol.for('allocsim/Config') as ServiceIdentifier<SystemConfig>;
@@ -22,3 +23,5 @@ export const SLAB_BACKEND = Symbol.for('allocsim/SlabBackend') as ServiceIdentif
 export const KMEM = Symbol.for('allocsim/Kmem') as ServiceIdentifier<KmemApi>;
 /** Device-managed kmalloc. */
 export const DEV_KMALLOC = Symbol.for('allocsim/DevKmalloc') as ServiceIdentifier<DevKmallocApi>;
+/** Builds the user-space malloc of one process. */
+export const USER_MALLOC_FACTORY = Symbol.for('allocsim/UserMallocFactory') as ServiceIdentifier<UserMallocFactory>;

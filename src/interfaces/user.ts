@@ -17,12 +17,15 @@
 
 import type { InvariantChecked } from './invariants.js';
 
+
 /** `EINVAL`. */
 export const EINVAL = 22;
 /** `ENOMEM`. */
 export const ENOMEM = 12;
 /** `EFAULT`. */
 export const EFAULT = 14;
+/** `EEXIST`. */
+export const EEXIST = 17;
 
 /** `PROT_*` bits (mman-common.h). */
 export const PROT_NONE = 0;
@@ -174,6 +177,20 @@ export interface UserMalloc extends InvariantChecked {
   stats(): UserMallocStats;
   /** True when `ptr` lies in memory obtained by mmap for one chunk. */
   isMmapped(ptr: number): boolean;
+  /** The free lists as they stand: one row per non-empty bin (or size class). */
+  binReport(): BinRow[];
+}
+
+/** One non-empty free list. */
+export interface BinRow {
+  /** `tcache[3]`, `fastbin[1]`, `unsorted`, `smallbin[10]`, `largebin[70]`, `top`, `class[4]`, … */
+  readonly bin: string;
+  /** Chunk sizes it holds, e.g. `64` or `1024-1072`. */
+  readonly sizes: string;
+  /** Chunks on it. */
+  readonly chunks: number;
+  /** Bytes on it. */
+  readonly bytes: number;
 }
 
 /** Options of a user-space malloc instance. */

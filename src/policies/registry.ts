@@ -4,7 +4,11 @@
  */
 
 import { ContainerModule, type Newable } from 'inversify';
-import { PAGE_ALLOCATOR, SLAB_BACKEND } from '../interfaces/tokens.js';
+import { PAGE_ALLOCATOR, SLAB_BACKEND, USER_MALLOC_FACTORY } from '../interfaces/tokens.js';
+import type { UserMallocFactory } from '../interfaces/user.js';
+import { Ptmalloc } from './user/ptmalloc.js';
+import { ImplicitFirstFit } from './user/implicit.js';
+import { SegregatedFit } from './user/segregated.js';
 import type { SlabBackend } from '../interfaces/slab.js';
 import { SlubBackend } from './slab/slub.js';
 import { SlobBackend } from './slab/slob.js';
@@ -35,6 +39,13 @@ export function slabBackendModule(cls: Newable<SlabBackend>): ContainerModule {
   });
 }
 
+/** Module binding a user-space malloc factory to USER_MALLOC_FACTORY (one malloc per process). */
+export function userMallocModule(factory: UserMallocFactory): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind(USER_MALLOC_FACTORY).toConstantValue(factory);
+  });
+}
+
 /** Every policy of every layer, by name. */
 export const POLICIES = {
   page: {
@@ -45,6 +56,11 @@ export const POLICIES = {
     slab: { module: slabBackendModule(SlabAllocatorBackend), summary: 'Linux 6.1 SLAB: per-CPU array caches, shared arrays, colouring, freelist index arrays, partial/full/free lists' },
     slub: { module: slabBackendModule(SlubBackend), summary: 'Linux 6.8 SLUB: per-CPU slab and freelist, per-CPU and node partial lists, free pointer inside objects' },
     slob: { module: slabBackendModule(SlobBackend), summary: 'Linux 6.3 SLOB: 2-byte units, three first-fit free lists, 8-byte kmalloc header, no per-CPU state' },
+  },
+  malloc: {
+    ptmalloc: { module: userMallocModule((mem, o) => new Ptmalloc(mem, o)), summary: 'glibc 2.36 malloc (ptmalloc2): tcache, fastbins, unsorted/small/large bins, top, mmap threshold, main arena' },
+    implicit: { module: userMallocModule((mem) => new ImplicitFirstFit(mem)), summary: 'baseline: CS:APP implicit free list, first fit, boundary tags, brk only' },
+    segregated: { module: userMallocModule((mem) => new SegregatedFit(mem)), summary: 'baseline: segregated explicit free lists (20 power-of-two classes), LIFO, boundary tags, brk only' },
   },
 } as const satisfies Record<string, Record<string, PolicyEntry>>;
 

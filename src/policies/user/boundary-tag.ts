@@ -23,7 +23,7 @@
 import { AllocatorError } from '../../interfaces/errors.js';
 import type { Violation } from '../../interfaces/invariants.js';
 import { MAX_VIOLATIONS } from '../../interfaces/invariants.js';
-import type { ProcessMemory, UserMalloc, UserMallocStats } from '../../interfaces/user.js';
+import type { BinRow, ProcessMemory, UserMalloc, UserMallocStats } from '../../interfaces/user.js';
 
 /** Header/footer word. */
 const WSIZE = 8;
@@ -44,6 +44,8 @@ export interface FreeIndex {
   insert(bp: number, size: number): void;
   /** Unfile free block `bp` of size `size`. */
   remove(bp: number, size: number): void;
+  /** Non-empty free lists. */
+  report(): BinRow[];
   /** Violations of the index against the heap walk's set of free blocks. */
   check(free: Map<number, number>, add: (code: string, msg: string) => void): void;
 }
@@ -309,6 +311,11 @@ export abstract class BoundaryTagHeap implements UserMalloc {
   stats(): UserMallocStats {
     const arena = this.heapListp === 0 ? 0 : this.mem.brk(0) - this.heapStart;
     return { arenaBytes: arena, mmappedBytes: 0, mmappedChunks: 0, inUseBytes: this.inUse, freeBytes: arena - this.inUse, peakHeapBytes: this.peak };
+  }
+
+  /** Free blocks grouped by the index's own lists (see each policy). */
+  binReport(): BinRow[] {
+    return this.index.report();
   }
 
   /** Initial break the heap starts at (0 before the first call). */

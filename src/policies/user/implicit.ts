@@ -31,6 +31,23 @@ export class ImplicitFirstFit extends BoundaryTagHeap {
           bp += size;
         }
       },
+      report: () => {
+        let n = 0;
+        let bytes = 0;
+        let lo = Infinity;
+        let hi = 0;
+        if (this.heapListp !== 0) {
+          for (let bp = this.heapListp + 16; this.size(bp) !== 0; bp += this.size(bp)) {
+            if (this.allocated(bp)) continue;
+            const s = this.size(bp);
+            n++;
+            bytes += s;
+            lo = Math.min(lo, s);
+            hi = Math.max(hi, s);
+          }
+        }
+        return n ? [{ bin: 'implicit', sizes: lo === hi ? String(lo) : `${lo}-${hi}`, chunks: n, bytes }] : [];
+      },
       insert: () => undefined,
       remove: () => undefined,
       check: (free, add) => {

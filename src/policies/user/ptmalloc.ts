@@ -68,6 +68,7 @@ import {
   MREMAP_MAYMOVE,
   PROT_READ,
   PROT_WRITE,
+  type BinRow,
   type ProcessMemory,
   type UserMalloc,
   type UserMallocOptions,
@@ -742,6 +743,45 @@ export class Ptmalloc implements UserMalloc {
       `Total (incl. mmap):\nsystem bytes     = ${u(systemB)}\nin use bytes     = ${u(inUseB)}\n` +
       `max mmap regions = ${u(this.maxNMmaps)}\nmax mmap bytes   = ${String(this.maxMmappedMem).padStart(10)}\n`
     );
+  }
+
+  /** Non-empty tcache bins, fastbins, bins, and top. */
+  binReport(): BinRow[] {
+    const rows: BinRow[] = [];
+    const range = (a: number, b: number): string => (a === b ? String(a) : `${a}-${b}`);
+    const walk = (first: number, next: (p: number) => number, end: number, offset: number): [number, number, number, number] => {
+      let n = 0;
+      let bytes = 0;
+      let lo = Infinity;
+      let hi = 0;
+      for (let p = first; p !== end && n < 1 << 22; p = next(p)) {
+        const sz = this.chunksize(p - offset);
+        n++;
+        bytes += sz;
+        lo = Math.min(lo, sz);
+        hi = Math.max(hi, sz);
+      }
+      return [n, bytes, lo, hi];
+    };
+    if (this.tcache !== 0) {
+      for (let i = 0; i < TCACHE_MAX_BINS; i++) {
+        const [n, bytes, lo, hi] = walk(this.tcacheEntry(i), (e) => this.reveal(e), 0, CHUNK_HDR_SZ);
+        if (n) rows.push({ bin: `tcache[${i}]`, sizes: range(lo, hi), chunks: n, bytes });
+      }
+    }
+    for (let i = 0; i < NFASTBINS; i++) {
+      const [n, bytes, lo, hi] = walk(this.r64(this.fastbinSlot(i)), (p) => this.reveal(p + 16), 0, 0);
+      if (n) rows.push({ bin: `fastbin[${i}]`, sizes: range(lo, hi), chunks: n, bytes });
+    }
+    for (let i = 1; i < NBINS; i++) {
+      const b = this.binAt(i);
+      const [n, bytes, lo, hi] = walk(this.fd(b), (p) => this.fd(p), b, 0);
+      const name = i === 1 ? 'unsorted' : i < 64 ? `smallbin[${i}]` : `largebin[${i}]`;
+      if (n) rows.push({ bin: name, sizes: range(lo, hi), chunks: n, bytes });
+    }
+    const t = this.chunksize(this.top());
+    rows.push({ bin: 'top', sizes: String(t), chunks: 1, bytes: t });
+    return rows;
   }
 
   /** Counters. */

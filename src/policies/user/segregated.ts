@@ -48,6 +48,20 @@ export class SegregatedFit extends BoundaryTagHeap {
         for (let c = c0 + 1; c < NCLASSES; c++) if (heads[c] !== 0) return heads[c]!;
         return 0;
       },
+      report: () => {
+        const rows = [];
+        for (let c = 0; c < NCLASSES; c++) {
+          let n = 0;
+          let bytes = 0;
+          for (let bp = heads[c]!; bp !== 0 && n < 1 << 22; bp = m.read64(bp + 8)) {
+            n++;
+            bytes += this.size(bp);
+          }
+          const lo = 32 * 2 ** c;
+          if (n) rows.push({ bin: `class[${c}]`, sizes: c === NCLASSES - 1 ? `${lo}-` : `${lo}-${2 * lo - 16}`, chunks: n, bytes });
+        }
+        return rows;
+      },
       insert: (bp: number, size: number): void => {
         const c = sizeClass(size);
         const head = heads[c]!;

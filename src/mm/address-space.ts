@@ -1,0 +1,601 @@
+/**
+ * # How a process address space works here (Linux 6.8, x86_64, ASLR off)
+ *
+ * One `mm_struct`: a list of VMAs, a 4-level {@link PageTable}, the program
+ * break, RSS counters and a {@link Tlb}. Layout as a PIE binary gets it under
+ * `setarch -R`: the image at 0x555555554000 (text r-xp, rodata r--p, data
+ * rw-p), `start_brk` right after it (0x555555559000 by default), `mmap_base`
+ * = 0x7ffff7fff000 (TASK_SIZE minus the 128 MiB minimum gap that
+ * `mmap_base()` clamps an 8 MiB stack rlimit plus the 1 MiB stack guard gap
+ * to) and a 132 KiB `[stack]` just below TASK_SIZE.
+ *
+ * - `brk` follows `sys_brk`: below `start_brk` or unchanged page → just
+ *   store; shrinking unmaps the tail; growing fails if the new range would
+ *   touch the next VMA, else expands (or creates) the heap VMA. The exact
+ *   requested value is stored and returned.
+ * - `mmap` (anonymous) takes the hint when the range is free, else the
+ *   highest free gap below `mmap_base` (`unmapped_area_topdown`); MAP_FIXED
+ *   replaces what is there; MAP_FIXED_NOREPLACE fails with -EEXIST.
+ * - `munmap` follows `do_vmi_munmap`: -EINVAL for an unaligned address, a
+ *   zero length or a range past TASK_SIZE; splits the VMAs at the edges,
+ *   zaps the pages (back to the page allocator), frees empty page tables,
+ *   flushes the TLB.
+ * - `mremap` shrinks in place, grows in place when the pages after the VMA
+ *   are free, else moves (MREMAP_MAYMOVE) by moving the PTEs, never copying.
+ * - `mprotect` splits and re-merges VMAs and rewrites the PTEs;
+ *   `madvise(MADV_DONTNEED)` zaps pages so they read back as zero.
+ * - Adjacent anonymous VMAs with the same protection merge (`vma_merge`).
+ * - Demand paging: the first access to a page inside a VMA allocates an
+ *   order-0 page with GFP_HIGHUSER_MOVABLE, zeroes it and maps it (RSS + 1).
+ *   An access outside every VMA, or against its protection, or at a kernel
+ *   address, is a segmentation fault: an `AllocatorError` of kind `segfault`
+ *   worded like the kernel's `show_signal_msg` line.
+ *
+ * Hot path: a 256-entry direct-mapped software TLB (page → physical base)
+ * in typed arrays, invalidated by every unmap, protect or zap.
+ *
+ * Simplifications, stated: VMAs are a sorted array searched by bisection
+ * (O(log n) lookup, O(n) insert), not the maple tree or an augmented tree;
+ * read faults on anonymous memory allocate a page instead of mapping the
+ * shared zero page; no file mappings, no swap, no THP, no copy-on-write
+ * (no fork); a page-allocator failure on a fault is reported as the OOM
+ * `misuse` error rather than killing the process.
+ */
+
+import { AllocatorError } from '../interfaces/errors.js';
+import { GFP_HIGHUSER_MOVABLE } from '../interfaces/gfp.js';
+import type { Violation } from '../interfaces/invariants.js';
+import { MAX_VIOLATIONS } from '../interfaces/invariants.js';
+import type { PageAllocator } from '../interfaces/page-allocator.js';
+import { NO_PFN, PAGE_SIZE, TASK_SIZE, asPfn } from '../interfaces/units.js';
+import {
+  EEXIST,
+  EFAULT,
+  EINVAL,
+  ENOMEM,
+  MADV_DONTNEED,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_SHARED,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+  type MmStats,
+  type ProcessMemory,
+  type VmaInfo,
+} from '../interfaces/user.js';
+import type { Machine } from '../machine/machine.js';
+import { Owner } from '../machine/memmap.js';
+import { PageTable, Tlb, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_USER } from './pagetable.js';
+
+/** `mmap_base` with ASLR off and an 8 MiB stack rlimit. */
+export const MMAP_BASE = 0x7ffff7fff000;
+/** Default initial program break of the simulated PIE image. */
+export const DEFAULT_START_BRK = 0x555555559000;
+/** Lowest address mmap hands out (`mmap_min_addr`). */
+const MMAP_MIN_ADDR = 0x10000;
+const STACK_SIZE = 132 * 1024;
+const TLB_SIZE = 256;
+
+/** One VMA. */
+interface Vma {
+  start: number;
+  end: number;
+  prot: number;
+  shared: boolean;
+  /** Image path, `[stack]`, or '' (anonymous; `[heap]` is decided by range as show_map does). */
+  name: string;
+}
+
+const pageAlign = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+const hex = (n: number): string => n.toString(16);
+
+/** A process address space. */
+export class AddressSpace implements ProcessMemory {
+  readonly pid: number;
+  /** `comm`, for fault messages. */
+  readonly comm: string;
+  readonly pt: PageTable;
+  readonly tlb = new Tlb();
+  private readonly machine: Machine;
+  private readonly pages: PageAllocator;
+  private vmaList: Vma[] = [];
+  private readonly startBrk: number;
+  private curBrk: number;
+  private rss = 0;
+  private rssHwm = 0;
+  private faults = 0;
+  private dead = false;
+  private readonly tlbTag = new Float64Array(TLB_SIZE).fill(-1);
+  private readonly tlbPhys = new Float64Array(TLB_SIZE);
+  private readonly tlbWrite = new Uint8Array(TLB_SIZE);
+
+  /**
+   * @param machine - the machine (physical memory, struct pages)
+   * @param pages - the page allocator user pages and page tables come from
+   * @param pid - process id
+   * @param comm - program name
+   * @param startBrk - initial break (page aligned)
+   */
+  constructor(machine: Machine, pages: PageAllocator, pid: number, comm = 'allocsim-client', startBrk = DEFAULT_START_BRK) {
+    if (startBrk % PAGE_SIZE !== 0 || startBrk < 0x555555557000 || startBrk >= MMAP_BASE - (1 << 30)) {
+      throw new AllocatorError('config', `start_brk 0x${hex(startBrk)} must be page aligned, above the image and well below mmap_base`);
+    }
+    this.machine = machine;
+    this.pages = pages;
+    this.pid = pid;
+    this.comm = comm;
+    this.startBrk = startBrk;
+    this.curBrk = startBrk;
+    this.pt = new PageTable(machine, pages);
+    const path = `/usr/bin/${comm}`;
+    this.vmaList = [
+      { start: 0x555555554000, end: 0x555555555000, prot: PROT_READ, shared: false, name: path },
+      { start: 0x555555555000, end: 0x555555556000, prot: PROT_READ | PROT_EXEC, shared: false, name: path },
+      { start: 0x555555556000, end: startBrk, prot: PROT_READ | PROT_WRITE, shared: false, name: path },
+      { start: TASK_SIZE - STACK_SIZE, end: TASK_SIZE, prot: PROT_READ | PROT_WRITE, shared: false, name: '[stack]' },
+    ];
+  }
+
+  // ------------------------------------------------------------------
+  // VMA bookkeeping
+  // ------------------------------------------------------------------
+
+  /** Index of the first VMA whose end is above `addr` (`find_vma`). */
+  private findIndex(addr: number): number {
+    let lo = 0;
+    let hi = this.vmaList.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.vmaList[mid]!.end <= addr) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private vmaAt(addr: number): Vma | undefined {
+    const v = this.vmaList[this.findIndex(addr)];
+    return v !== undefined && v.start <= addr ? v : undefined;
+  }
+
+  private rangeFree(start: number, end: number): boolean {
+    const v = this.vmaList[this.findIndex(start)];
+    return v === undefined || v.start >= end;
+  }
+
+  /** Inserts a VMA (range known free) and merges compatible neighbours. */
+  private insertVma(v: Vma): void {
+    const i = this.findIndex(v.start);
+    this.vmaList.splice(i, 0, v);
+    this.mergeAround(i);
+  }
+
+  private compatible(a: Vma, b: Vma): boolean {
+    return a.end === b.start && a.prot === b.prot && a.shared === b.shared && a.name === '' && b.name === '';
+  }
+
+  private mergeAround(i: number): void {
+    const list = this.vmaList;
+    if (i + 1 < list.length && this.compatible(list[i]!, list[i + 1]!)) {
+      list[i]!.end = list[i + 1]!.end;
+      list.splice(i + 1, 1);
+    }
+    if (i > 0 && this.compatible(list[i - 1]!, list[i]!)) {
+      list[i - 1]!.end = list[i]!.end;
+      list.splice(i, 1);
+    }
+  }
+
+  /** Splits VMAs so that `addr` is a boundary. */
+  private splitAt(addr: number): void {
+    const i = this.findIndex(addr);
+    const v = this.vmaList[i];
+    if (v === undefined || v.start >= addr) return;
+    this.vmaList.splice(i + 1, 0, { ...v, start: addr });
+    v.end = addr;
+  }
+
+  /** Frees the pages of [start, end) and clears their PTEs (zap_page_range). */
+  private zap(start: number, end: number): number {
+    let n = 0;
+    for (let va = start; va < end; va += PAGE_SIZE) {
+      const pfn = this.pt.unmap(va);
+      if (pfn < 0) continue;
+      this.machine.memmap.setOwner(pfn, 1, Owner.NONE);
+      this.pages.freePages(asPfn(pfn), 0);
+      this.rss--;
+      n++;
+    }
+    this.flushTlb(start, end);
+    return n;
+  }
+
+  private flushTlb(start: number, end: number): void {
+    this.tlbTag.fill(-1);
+    this.tlb.flush((end - start) / PAGE_SIZE, this.machine.ctx.cpu);
+  }
+
+  /** Removes [start, end) from the VMA list and the page tables. */
+  private unmapRange(start: number, end: number): void {
+    this.splitAt(start);
+    this.splitAt(end);
+    const i = this.findIndex(start);
+    let j = i;
+    while (j < this.vmaList.length && this.vmaList[j]!.start < end) j++;
+    if (j === i) return;
+    this.vmaList.splice(i, j - i);
+    this.zap(start, end);
+    this.pt.freeEmptyTables();
+  }
+
+  /** Highest free range of `len` bytes below mmap_base (`unmapped_area_topdown`), or -1. */
+  private topDown(len: number): number {
+    let high = MMAP_BASE;
+    let i = this.findIndex(high - 1);
+    // The VMA containing high-1, if any, lowers the ceiling.
+    const cur = this.vmaList[i];
+    if (cur !== undefined && cur.start < high) high = cur.start;
+    for (i = i - 1; ; i--) {
+      const prevEnd = i >= 0 ? this.vmaList[i]!.end : MMAP_MIN_ADDR;
+      const ceiling = Math.min(high, MMAP_BASE);
+      if (ceiling - Math.max(prevEnd, MMAP_MIN_ADDR) >= len) return ceiling - len;
+      if (i < 0) return -1;
+      high = this.vmaList[i]!.start;
+    }
+  }
+
+  // ------------------------------------------------------------------
+  // system calls
+  // ------------------------------------------------------------------
+
+  brk(addr: number): number {
+    if (addr < this.startBrk || !Number.isSafeInteger(addr)) return this.curBrk;
+    const newbrk = pageAlign(addr);
+    const oldbrk = pageAlign(this.curBrk);
+    if (newbrk === oldbrk) {
+      this.curBrk = addr;
+      return addr;
+    }
+    if (addr <= this.curBrk) {
+      this.unmapRange(newbrk, oldbrk);
+      this.curBrk = addr;
+      return addr;
+    }
+    if (newbrk > MMAP_BASE || !this.rangeFree(oldbrk, newbrk + PAGE_SIZE)) return this.curBrk;
+    // do_brk_flags: expand the VMA ending at oldbrk when compatible, else a new one.
+    this.insertVma({ start: oldbrk, end: newbrk, prot: PROT_READ | PROT_WRITE, shared: false, name: '' });
+    this.curBrk = addr;
+    return addr;
+  }
+
+  mmap(addr: number, len: number, prot: number, flags: number): number {
+    if (!Number.isSafeInteger(len) || len <= 0) return -EINVAL;
+    const size = pageAlign(len);
+    if (size > TASK_SIZE) return -ENOMEM;
+    let start: number;
+    if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0) {
+      if (addr % PAGE_SIZE !== 0) return -EINVAL;
+      if (addr + size > TASK_SIZE || addr < MMAP_MIN_ADDR) return -ENOMEM;
+      if (!this.rangeFree(addr, addr + size)) {
+        if ((flags & MAP_FIXED_NOREPLACE) !== 0) return -EEXIST;
+        this.unmapRange(addr, addr + size);
+      }
+      start = addr;
+    } else {
+      const hint = pageAlign(addr);
+      if (addr !== 0 && hint >= MMAP_MIN_ADDR && hint + size <= TASK_SIZE && this.rangeFree(hint, hint + size)) start = hint;
+      else start = this.topDown(size);
+      if (start < 0) return -ENOMEM;
+    }
+    this.insertVma({ start, end: start + size, prot: prot & 7, shared: (flags & MAP_SHARED) !== 0, name: '' });
+    return start;
+  }
+
+  munmap(addr: number, len: number): number {
+    if (addr % PAGE_SIZE !== 0 || !Number.isSafeInteger(len) || len <= 0 || addr < 0) return -EINVAL;
+    const end = addr + pageAlign(len);
+    if (end > TASK_SIZE) return -EINVAL;
+    this.unmapRange(addr, end);
+    return 0;
+  }
+
+  mremap(oldAddr: number, oldLen: number, newLen: number, flags: number, newAddr = 0): number {
+    if (oldAddr % PAGE_SIZE !== 0 || (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)) !== 0) return -EINVAL;
+    if ((flags & MREMAP_FIXED) !== 0) return -EINVAL; // not modelled: glibc never asks for it
+    const ol = pageAlign(oldLen);
+    const nl = pageAlign(newLen);
+    if (nl === 0 || !Number.isSafeInteger(nl)) return -EINVAL;
+    const v = this.vmaAt(oldAddr);
+    if (v === undefined || oldAddr + ol > v.end) return -EFAULT;
+    if (nl <= ol) {
+      if (nl < ol) this.unmapRange(oldAddr + nl, oldAddr + ol);
+      return oldAddr;
+    }
+    if (oldAddr + ol === v.end && oldAddr + nl <= TASK_SIZE && this.rangeFree(v.end, oldAddr + nl)) {
+      v.end = oldAddr + nl;
+      this.mergeAround(this.findIndex(oldAddr));
+      return oldAddr;
+    }
+    if ((flags & MREMAP_MAYMOVE) === 0) return -ENOMEM;
+    const dst = this.topDown(nl);
+    if (dst < 0) return -ENOMEM;
+    void newAddr;
+    // move_vma: new VMA, PTEs moved page by page, old range unmapped without freeing the moved pages.
+    const moved: number[] = [];
+    for (let off = 0; off < ol; off += PAGE_SIZE) {
+      const pfn = this.pt.unmap(oldAddr + off);
+      moved.push(pfn);
+    }
+    const prot = v.prot;
+    this.splitAt(oldAddr);
+    this.splitAt(oldAddr + ol);
+    const i = this.findIndex(oldAddr);
+    this.vmaList.splice(i, 1);
+    this.flushTlb(oldAddr, oldAddr + ol);
+    this.insertVma({ start: dst, end: dst + nl, prot, shared: v.shared, name: '' });
+    for (let k = 0; k < moved.length; k++) if (moved[k]! >= 0) this.pt.map(dst + k * PAGE_SIZE, moved[k]!, this.pteFlags(prot));
+    this.pt.freeEmptyTables();
+    return dst;
+  }
+
+  mprotect(addr: number, len: number, prot: number): number {
+    if (addr % PAGE_SIZE !== 0 || (prot & ~7) !== 0) return -EINVAL;
+    const end = addr + pageAlign(len);
+    if (end === addr) return 0;
+    if (!this.fullyMapped(addr, end)) return -ENOMEM;
+    this.splitAt(addr);
+    this.splitAt(end);
+    for (let i = this.findIndex(addr); i < this.vmaList.length && this.vmaList[i]!.start < end; i++) this.vmaList[i]!.prot = prot;
+    for (let va = addr; va < end; va += PAGE_SIZE) this.pt.setFlags(va, this.pteFlags(prot));
+    for (let i = this.findIndex(addr); i < this.vmaList.length && this.vmaList[i]!.start <= end; i++) this.mergeAround(i);
+    if (addr > 0) this.mergeAround(Math.max(0, this.findIndex(addr - 1)));
+    this.flushTlb(addr, end);
+    return 0;
+  }
+
+  madvise(addr: number, len: number, advice: number): number {
+    if (addr % PAGE_SIZE !== 0 || advice !== MADV_DONTNEED) return -EINVAL;
+    const end = addr + pageAlign(len);
+    if (!this.fullyMapped(addr, end)) return -ENOMEM;
+    this.zap(addr, end);
+    return 0;
+  }
+
+  private fullyMapped(start: number, end: number): boolean {
+    let at = start;
+    for (let i = this.findIndex(start); at < end; i++) {
+      const v = this.vmaList[i];
+      if (v === undefined || v.start > at) return false;
+      at = v.end;
+    }
+    return true;
+  }
+
+  private pteFlags(prot: number): number {
+    return _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY | ((prot & PROT_WRITE) !== 0 ? _PAGE_RW : 0);
+  }
+
+  // ------------------------------------------------------------------
+  // loads and stores
+  // ------------------------------------------------------------------
+
+  private segv(va: number, write: boolean, present: boolean): never {
+    const code = 4 | (write ? 2 : 0) | (present ? 1 : 0);
+    throw new AllocatorError('segfault', `${this.comm}[${this.pid}]: segfault at ${hex(va)} ip 0000000000000000 sp 0000000000000000 error ${code}`, {
+      policy: 'mm',
+      addr: va,
+    });
+  }
+
+  /** Physical address of `va`, faulting the page in. */
+  private translate(va: number, write: boolean): number {
+    const page = Math.floor(va / PAGE_SIZE);
+    const slot = page & (TLB_SIZE - 1);
+    if (this.tlbTag[slot] === page && (!write || this.tlbWrite[slot] === 1)) return this.tlbPhys[slot]! + (va - page * PAGE_SIZE);
+    return this.slowTranslate(va, write, page, slot);
+  }
+
+  private slowTranslate(va: number, write: boolean, page: number, slot: number): number {
+    if (this.dead) throw new AllocatorError('misuse', `process ${this.pid} has exited`, { policy: 'mm' });
+    if (!(va >= 0) || va >= TASK_SIZE) this.segv(va, write, false);
+    const v = this.vmaAt(va);
+    if (v === undefined) this.segv(va, write, false);
+    const pageVa = page * PAGE_SIZE;
+    let pte = this.pt.pte(pageVa);
+    if ((write && (v.prot & PROT_WRITE) === 0) || (!write && (v.prot & PROT_READ) === 0)) this.segv(va, write, pte % 2 === 1);
+    if (pte % 2 === 0) {
+      const pfn = this.pages.allocPages(0, GFP_HIGHUSER_MOVABLE);
+      if (pfn === NO_PFN) throw new AllocatorError('misuse', `out of memory on a page fault at ${hex(va)} (the OOM killer is not modelled)`, { policy: 'mm', addr: va });
+      this.machine.memmap.setOwner(pfn, 1, Owner.USER);
+      this.machine.mem.fill(pfn * PAGE_SIZE, PAGE_SIZE, 0);
+      this.pt.map(pageVa, pfn, this.pteFlags(v.prot));
+      this.rss++;
+      this.faults++;
+      if (this.rss > this.rssHwm) this.rssHwm = this.rss;
+      pte = this.pt.pte(pageVa);
+      this.tlb.cpus |= 1 << this.machine.ctx.cpu;
+    }
+    const phys = Math.floor(pte / PAGE_SIZE) * PAGE_SIZE;
+    this.tlbTag[slot] = page;
+    this.tlbPhys[slot] = phys;
+    this.tlbWrite[slot] = (v.prot & PROT_WRITE) !== 0 ? 1 : 0;
+    return phys + (va - pageVa);
+  }
+
+  read8(va: number): number {
+    return this.machine.mem.read8(this.translate(va, false));
+  }
+  write8(va: number, v: number): void {
+    this.machine.mem.write8(this.translate(va, true), v);
+  }
+  read32(va: number): number {
+    if (va % PAGE_SIZE <= PAGE_SIZE - 4) return this.machine.mem.read32(this.translate(va, false));
+    let r = 0;
+    for (let i = 3; i >= 0; i--) r = r * 256 + this.read8(va + i);
+    return r;
+  }
+  write32(va: number, v: number): void {
+    if (va % PAGE_SIZE <= PAGE_SIZE - 4) {
+      this.machine.mem.write32(this.translate(va, true), v);
+      return;
+    }
+    for (let i = 0, x = v >>> 0; i < 4; i++, x >>>= 8) this.write8(va + i, x & 0xff);
+  }
+  read64(va: number): number {
+    if (va % PAGE_SIZE <= PAGE_SIZE - 8) return this.machine.mem.read64(this.translate(va, false));
+    return this.read32(va) + this.read32(va + 4) * 4294967296;
+  }
+  write64(va: number, v: number): void {
+    if (va % PAGE_SIZE <= PAGE_SIZE - 8) {
+      this.machine.mem.write64(this.translate(va, true), v);
+      return;
+    }
+    this.write32(va, v >>> 0);
+    this.write32(va + 4, Math.floor(v / 4294967296) >>> 0);
+  }
+  fill(va: number, len: number, byte: number): void {
+    let at = va;
+    const end = va + len;
+    while (at < end) {
+      const n = Math.min(end - at, PAGE_SIZE - (at % PAGE_SIZE));
+      this.machine.mem.fill(this.translate(at, true), n, byte);
+      at += n;
+    }
+  }
+  copy(dst: number, src: number, len: number): void {
+    if (len <= 0) return;
+    // Through a bounce buffer page by page, so overlapping ranges behave as memmove.
+    const buf = new Uint8Array(len);
+    for (let off = 0; off < len; ) {
+      const n = Math.min(len - off, PAGE_SIZE - ((src + off) % PAGE_SIZE));
+      this.machine.mem.readBytes(this.translate(src + off, false), n, buf.subarray(off, off + n));
+      off += n;
+    }
+    for (let off = 0; off < len; ) {
+      const n = Math.min(len - off, PAGE_SIZE - ((dst + off) % PAGE_SIZE));
+      this.machine.mem.writeBytes(this.translate(dst + off, true), buf.subarray(off, off + n));
+      off += n;
+    }
+  }
+
+  // ------------------------------------------------------------------
+  // views
+  // ------------------------------------------------------------------
+
+  vmas(): VmaInfo[] {
+    const resident = new Map<Vma, number>();
+    this.pt.forEachPresent((va) => {
+      const v = this.vmaAt(va);
+      if (v) resident.set(v, (resident.get(v) ?? 0) + 1);
+    });
+    return this.vmaList.map((v) => ({
+      start: v.start,
+      end: v.end,
+      prot: v.prot,
+      shared: v.shared,
+      name: v.name !== '' ? v.name : v.start <= this.curBrk && v.end >= this.startBrk && v.start >= this.startBrk ? '[heap]' : '',
+      rssPages: resident.get(v) ?? 0,
+    }));
+  }
+
+  stats(): MmStats {
+    const total = this.vmaList.reduce((s, v) => s + (v.end - v.start) / PAGE_SIZE, 0);
+    return {
+      rssPages: this.rss,
+      rssHwmPages: this.rssHwm,
+      totalVmPages: total,
+      faults: this.faults,
+      pageTablePages: this.pt.tablePages,
+      tlbFlushes: this.tlb.flushes,
+      tlbShootdowns: this.tlb.shootdowns,
+      startBrk: this.startBrk,
+      brk: this.curBrk,
+    };
+  }
+
+  exit(): void {
+    if (this.dead) return;
+    for (const v of this.vmaList) this.zap(v.start, v.end);
+    this.vmaList = [];
+    this.pt.destroy();
+    this.dead = true;
+  }
+
+  /**
+   * M1 VMAs sorted, disjoint, non-empty, page aligned, below TASK_SIZE;
+   * M2 every present PTE lies in a VMA and maps a frame owned by USER;
+   * M3 RSS equals the number of present PTEs;
+   * M4 the page-table page count equals the tables reachable from the PGD;
+   * M5 the break lies at or above start_brk and [start_brk, brk) is mapped.
+   */
+  checkInvariants(): Violation[] {
+    const out: Violation[] = [];
+    const add = (code: string, message: string): void => {
+      if (out.length < MAX_VIOLATIONS) out.push({ code, message });
+    };
+    if (this.dead) return out;
+    let prevEnd = 0;
+    for (const v of this.vmaList) {
+      if (v.start % PAGE_SIZE || v.end % PAGE_SIZE || v.end <= v.start || v.start < prevEnd || v.end > TASK_SIZE) add('M1', `VMA ${hex(v.start)}-${hex(v.end)} is misplaced (previous ends at ${hex(prevEnd)})`);
+      prevEnd = v.end;
+    }
+    let present = 0;
+    this.pt.forEachPresent((va, pte) => {
+      present++;
+      if (!this.vmaAt(va)) add('M2', `PTE for ${hex(va)} lies outside every VMA`);
+      const pfn = Math.floor(pte / PAGE_SIZE);
+      if (this.machine.memmap.owner(pfn) !== Owner.USER) add('M2', `PTE for ${hex(va)} maps frame 0x${hex(pfn)} not owned by user memory`);
+    });
+    if (present !== this.rss) add('M3', `RSS ${this.rss} but ${present} present PTEs`);
+    const tables = this.pt.countTables();
+    if (tables !== this.pt.tablePages) add('M4', `${this.pt.tablePages} page-table pages counted but ${tables} reachable`);
+    if (this.curBrk < this.startBrk) add('M5', `brk ${hex(this.curBrk)} below start_brk`);
+    if (pageAlign(this.curBrk) > this.startBrk && !this.fullyMapped(this.startBrk, pageAlign(this.curBrk))) add('M5', `heap [${hex(this.startBrk)}, ${hex(this.curBrk)}) is not fully mapped`);
+    return out;
+  }
+}
+
+/** The processes of one system. */
+export class ProcessTable {
+  private nextPid = 1000;
+  private readonly procs = new Map<number, AddressSpace>();
+  private readonly machine: Machine;
+  private readonly pages: PageAllocator;
+
+  constructor(machine: Machine, pages: PageAllocator) {
+    this.machine = machine;
+    this.pages = pages;
+  }
+
+  /** Execs a new process. */
+  spawn(comm?: string, startBrk?: number): AddressSpace {
+    const mm = new AddressSpace(this.machine, this.pages, this.nextPid++, comm, startBrk);
+    this.procs.set(mm.pid, mm);
+    return mm;
+  }
+
+  /** The process with `pid`. */
+  get(pid: number): AddressSpace {
+    const mm = this.procs.get(pid);
+    if (!mm) throw new AllocatorError('unknown-name', `no process ${pid}`);
+    return mm;
+  }
+
+  /** Exits a process: everything back to the page allocator. */
+  exit(pid: number): void {
+    this.get(pid).exit();
+    this.procs.delete(pid);
+  }
+
+  /** Live processes. */
+  list(): AddressSpace[] {
+    return [...this.procs.values()];
+  }
+
+  /** Every live process's invariants, prefixed by pid. */
+  checkInvariants(): Violation[] {
+    return this.list().flatMap((mm) => mm.checkInvariants().map((v) => ({ ...v, message: `pid ${mm.pid}: ${v.message}` })));
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * # How the page tables work here
+ *
+ * An x86_64 4-level page table (PGD → PUD → PMD → PTE, 512 eight-byte
+ * entries per 4 KiB table, indices from address bits 47–39, 38–30, 29–21,
+ * 20–12). Table pages are real frames from the page allocator
+ * (`GFP_PGTABLE_USER` = GFP_KERNEL_ACCOUNT | __GFP_ZERO, owner PAGE_TABLE)
+ * and the entries live in simulated physical memory, so a page-table page is
+ * visible in the buddy statistics like any other allocation.
+ *
+ * Entry format: `pfn << 12 | flags` with _PAGE_PRESENT 0x1, _PAGE_RW 0x2,
+ * _PAGE_USER 0x4, _PAGE_ACCESSED 0x20, _PAGE_DIRTY 0x40. NX (bit 63) is not
+ * stored: the simulator keeps entries below 2^53 as exact JS numbers.
+ * Addresses are indexed by bits 47..12 of the number, so kernel addresses
+ * (kept without their 0xffff sign extension) work too: the vmalloc layer can
+ * build its own table with this class.
+ *
+ * Empty tables are freed as `free_pgd_range` would when a range is unmapped
+ * ({@link PageTable.freeEmptyTables}). {@link Tlb} counts flushes.
+ */
+
+import { AllocatorError } from '../interfaces/errors.js';
+import { GFP_KERNEL_ACCOUNT, __GFP_ZERO } from '../interfaces/gfp.js';
+import type { PageAllocator } from '../interfaces/page-allocator.js';
+import { NO_PFN, PAGE_SIZE, asPfn } from '../interfaces/units.js';
+import type { Machine } from '../machine/machine.js';
+import { Owner } from '../machine/memmap.js';
+
+/** Present. */
+export const _PAGE_PRESENT = 0x1;
+/** Writable. */
+export const _PAGE_RW = 0x2;
+/** User accessible. */
+export const _PAGE_USER = 0x4;
+/** Accessed. */
+export const _PAGE_ACCESSED = 0x20;
+/** Dirty. */
+export const _PAGE_DIRTY = 0x40;
+/** Flags of an intermediate-level entry (`_PAGE_TABLE`). */
+const TABLE_FLAGS = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY;
+/** GFP of page-table pages. */
+export const GFP_PGTABLE_USER = GFP_KERNEL_ACCOUNT | __GFP_ZERO;
+const SHIFTS = [39, 30, 21, 12] as const;
+
+/** TLB flush counters of one address space. */
+export class Tlb {
+  /** Flushes issued (one per unmap/protect/zap operation). */
+  flushes = 0;
+  /** Pages whose translations were invalidated. */
+  pagesFlushed = 0;
+  /** IPIs to other CPUs that ran this mm (`flush_tlb_mm_range` shootdowns). */
+  shootdowns = 0;
+  /** Bitmask of CPUs that ran this mm. */
+  cpus = 0;
+
+  /** Records a flush of `pages` pages issued from `cpu`. */
+  flush(pages: number, cpu: number): void {
+    this.flushes++;
+    this.pagesFlushed += pages;
+    let others = this.cpus & ~(1 << cpu);
+    while (others) {
+      this.shootdowns++;
+      others &= others - 1;
+    }
+  }
+}
+
+/** One 4-level page table. */
+export class PageTable {
+  /** Frame of the PGD. */
+  readonly pgd: number;
+  /** Table pages in use (PGD included). */
+  tablePages = 1;
+  private readonly machine: Machine;
+  private readonly pages: PageAllocator;
+
+  constructor(machine: Machine, pages: PageAllocator) {
+    this.machine = machine;
+    this.pages = pages;
+    this.pgd = this.newTable();
+  }
+
+  private newTable(): number {
+    const pfn = this.pages.allocPages(0, GFP_PGTABLE_USER);
+    if (pfn === NO_PFN) throw new AllocatorError('misuse', 'out of memory for a page-table page', { policy: 'mm', op: 'pte_alloc' });
+    this.machine.memmap.setOwner(pfn, 1, Owner.PAGE_TABLE);
+    this.machine.mem.fill(pfn * PAGE_SIZE, PAGE_SIZE, 0);
+    return pfn;
+  }
+
+  private index(va: number, level: number): number {
+    return Math.floor(va / 2 ** SHIFTS[level]!) % 512;
+  }
+
+  /** Physical address of the PTE slot of `va`, or -1 (allocating tables when `create`). */
+  private slot(va: number, create: boolean): number {
+    const mem = this.machine.mem;
+    let table = this.pgd;
+    for (let level = 0; level < 3; level++) {
+      const at = table * PAGE_SIZE + 8 * this.index(va, level);
+      const e = mem.read64(at);
+      if (e % 2 === 0) {
+        if (!create) return -1;
+        const t = this.newTable();
+        this.tablePages++;
+        mem.write64(at, t * PAGE_SIZE + TABLE_FLAGS);
+        table = t;
+      } else table = Math.floor(e / PAGE_SIZE);
+    }
+    return table * PAGE_SIZE + 8 * this.index(va, 3);
+  }
+
+  /** Maps page `va` to frame `pfn`. */
+  map(va: number, pfn: number, flags: number): void {
+    this.machine.mem.write64(this.slot(va, true), pfn * PAGE_SIZE + flags);
+  }
+
+  /** The PTE of `va` (0 when none). */
+  pte(va: number): number {
+    const s = this.slot(va, false);
+    return s < 0 ? 0 : this.machine.mem.read64(s);
+  }
+
+  /** Rewrites the flags of a present PTE. */
+  setFlags(va: number, flags: number): void {
+    const s = this.slot(va, false);
+    if (s < 0) return;
+    const e = this.machine.mem.read64(s);
+    if (e % 2 === 1) this.machine.mem.write64(s, Math.floor(e / PAGE_SIZE) * PAGE_SIZE + flags);
+  }
+
+  /** Clears the PTE of `va`; returns the frame it mapped, or -1. */
+  unmap(va: number): number {
+    const s = this.slot(va, false);
+    if (s < 0) return -1;
+    const e = this.machine.mem.read64(s);
+    if (e % 2 === 0) return -1;
+    this.machine.mem.write64(s, 0);
+    return Math.floor(e / PAGE_SIZE);
+  }
+
+  /** Frees every PTE/PMD/PUD table that no longer maps anything (`free_pgd_range`). */
+  freeEmptyTables(): void {
+    this.prune(this.pgd, 0);
+  }
+
+  /** Frees every table below the PGD and the PGD itself (exit_mmap); leaf frames are the caller's. */
+  destroy(): void {
+    this.prune(this.pgd, 0, true);
+    this.pages.freePages(asPfn(this.pgd), 0);
+    this.tablePages = 0;
+  }
+
+  /** Returns true when `table` is (now) empty. */
+  private prune(table: number, level: number, all = false): boolean {
+    const mem = this.machine.mem;
+    let empty = true;
+    for (let i = 0; i < 512; i++) {
+      const at = table * PAGE_SIZE + 8 * i;
+      const e = mem.read64(at);
+      if (e % 2 === 0) continue;
+      if (level === 3) {
+        empty = false;
+        continue;
+      }
+      const child = Math.floor(e / PAGE_SIZE);
+      if (this.prune(child, level + 1, all) || all) {
+        mem.write64(at, 0);
+        this.pages.freePages(asPfn(child), 0);
+        this.tablePages--;
+      } else empty = false;
+    }
+    return empty;
+  }
+
+  /** Calls `fn(va, pte)` for every present leaf entry, in address order. */
+  forEachPresent(fn: (va: number, pte: number) => void): void {
+    const mem = this.machine.mem;
+    const walk = (table: number, level: number, base: number): void => {
+      for (let i = 0; i < 512; i++) {
+        const e = mem.read64(table * PAGE_SIZE + 8 * i);
+        if (e % 2 === 0) continue;
+        const va = base + i * 2 ** SHIFTS[level]!;
+        if (level === 3) fn(va, e);
+        else walk(Math.floor(e / PAGE_SIZE), level + 1, va);
+      }
+    };
+    walk(this.pgd, 0, 0);
+  }
+
+  /** Frames reachable as tables (PGD included). */
+  countTables(): number {
+    const mem = this.machine.mem;
+    const count = (table: number, level: number): number => {
+      if (level === 3) return 1;
+      let n = 1;
+      for (let i = 0; i < 512; i++) {
+        const e = mem.read64(table * PAGE_SIZE + 8 * i);
+        if (e % 2 === 1) n += count(Math.floor(e / PAGE_SIZE), level + 1);
+      }
+      return n;
+    };
+    return count(this.pgd, 0);
+  }
+}
+
+/** Page number of an address. */
+export const vpn = (va: number): number => Math.floor(va / PAGE_SIZE);
