@@ -1,0 +1,137 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { createSystem } from '../../src/system.js';
+import { MMAP_BASE, DEFAULT_START_BRK } from '../../src/mm/address-space.js';
+import { EINVAL, MADV_DONTNEED, MAP_ANONYMOUS, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_READ, PROT_WRITE } from '../../src/interfaces/user.js';
+import { isAllocatorError } from '../../src/interfaces/errors.js';
+import { maps } from '../../src/proc/process.js';
+
+const MACHINE = { machine: { memBytes: 128 << 20, cpus: 2 } };
+const RW = PROT_READ | PROT_WRITE;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
+
+describe('AddressSpace', () => {
+  it('brk grows and shrinks the heap VMA, faulting pages on first touch', () => {
+    const sys = createSystem(MACHINE);
+    const mm = sys.processes.spawn();
+    expect(mm.brk(0)).toBe(DEFAULT_START_BRK);
+    expect(mm.brk(DEFAULT_START_BRK + 0x21000)).toBe(DEFAULT_START_BRK + 0x21000);
+    mm.write64(DEFAULT_START_BRK + 0x20ff8, 42);
+    expect(mm.read64(DEFAULT_START_BRK + 0x20ff8)).toBe(42);
+    expect(mm.stats().rssPages).toBe(1);
+    expect(mm.read8(DEFAULT_START_BRK)).toBe(0);
+    expect(mm.brk(DEFAULT_START_BRK + 0x1000)).toBe(DEFAULT_START_BRK + 0x1000);
+    expect(mm.stats().rssPages).toBe(1); // the page at +0x20ff8 went back
+    expect(() => mm.read8(DEFAULT_START_BRK + 0x2000)).toThrow(/segfault at 55555555b000 .* error 4/);
+    expect(sys.checkInvariants()).toEqual([]);
+  });
+
+  it('mmap places top-down below mmap_base; munmap splits; bad calls give -EINVAL', () => {
+    const sys = createSystem(MACHINE);
+    const mm = sys.processes.spawn();
+    const a = mm.mmap(0, 4096, RW, ANON);
+    expect(a).toBe(MMAP_BASE - 4096);
+    const b = mm.mmap(0, 3 * 4096, PROT_READ, ANON);
+    expect(b).toBe(a - 3 * 4096);
+    expect(mm.munmap(b + 4096, 4096)).toBe(0);
+    expect(mm.vmas().filter((v) => v.start >= b && v.end <= a).map((v) => [v.start - b, v.end - b])).toEqual([
+      [0, 4096],
+      [8192, 12288],
+    ]);
+    expect(mm.munmap(b + 1, 4096)).toBe(-EINVAL);
+    expect(mm.munmap(b, 0)).toBe(-EINVAL);
+    expect(mm.mmap(0, 0, RW, ANON)).toBe(-EINVAL);
+    expect(() => mm.write8(b, 1)).toThrow(/error 6/);
+    expect(sys.checkInvariants()).toEqual([]);
+  });
+
+  it('mremap grows in place or moves the pages; mprotect splits and merges back; madvise zeroes', () => {
+    const sys = createSystem(MACHINE);
+    const mm = sys.processes.spawn();
+    const top = mm.mmap(0, 8192, RW, ANON);
+    expect(mm.mremap(top, 8192, 4 * 8192, MREMAP_MAYMOVE)).toBe(top); // nothing above: grows in place
+    const a = mm.mmap(0, 8192, RW, ANON); // directly below, touching: must move to grow
+    mm.write64(a, 0x1234);
+    const moved = mm.mremap(a, 8192, 5 * 8192, MREMAP_MAYMOVE);
+    expect(moved).not.toBe(a);
+    expect(mm.read64(moved)).toBe(0x1234);
+    const before = mm.vmas().length;
+    expect(mm.mprotect(moved + 4096, 4096, PROT_READ)).toBe(0);
+    expect(mm.vmas().length).toBe(before + 2);
+    expect(mm.mprotect(moved + 4096, 4096, RW)).toBe(0);
+    expect(mm.vmas().length).toBe(before);
+    expect(mm.madvise(moved, 4096, MADV_DONTNEED)).toBe(0);
+    expect(mm.read64(moved)).toBe(0);
+    expect(sys.checkInvariants()).toEqual([]);
+  });
+
+  it('a kernel address from user mode is a segfault', () => {
+    const mm = createSystem(MACHINE).processes.spawn();
+    try {
+      mm.read64(0x888000001000);
+      throw new Error('no fault');
+    } catch (e) {
+      expect(isAllocatorError(e, 'segfault')).toBe(true);
+    }
+  });
+
+  it('exit gives every page and page table back', () => {
+    const sys = createSystem(MACHINE);
+    const free0 = sys.pages.stats().freePages;
+    const { mm, libc } = sys.spawn();
+    for (let i = 0; i < 200; i++) libc.malloc(100 + i * 50);
+    libc.malloc(1 << 20);
+    sys.processes.exit(mm.pid);
+    sys.pages.drainPcp();
+    expect(sys.pages.stats().freePages).toBe(free0);
+    expect(sys.checkInvariants()).toEqual([]);
+  });
+
+  it('random syscalls on two processes keep M1–M5 and the cross-layer invariants', () => {
+    const op = fc.oneof(
+      fc.record({ k: fc.constant('mmap' as const), pages: fc.integer({ min: 1, max: 16 }) }),
+      fc.record({ k: fc.constant('munmap' as const), at: fc.integer({ min: 0, max: 63 }), pages: fc.integer({ min: 1, max: 8 }) }),
+      fc.record({ k: fc.constant('touch' as const), at: fc.integer({ min: 0, max: 63 }) }),
+      fc.record({ k: fc.constant('brk' as const), pages: fc.integer({ min: 0, max: 40 }) }),
+      fc.record({ k: fc.constant('mprotect' as const), at: fc.integer({ min: 0, max: 63 }), ro: fc.boolean() }),
+      fc.record({ k: fc.constant('mremap' as const), at: fc.integer({ min: 0, max: 63 }), pages: fc.integer({ min: 1, max: 20 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 1 }), op), { maxLength: 60 }), (cmds) => {
+        const sys = createSystem(MACHINE);
+        const procs = [sys.processes.spawn(), sys.processes.spawn()];
+        const window = MMAP_BASE - 64 * 4096;
+        for (const [who, c] of cmds) {
+          const mm = procs[who]!;
+          const at = 'at' in c ? window + c.at * 4096 : 0;
+          if (c.k === 'mmap') mm.mmap(0, c.pages * 4096, RW, ANON);
+          else if (c.k === 'munmap') mm.munmap(at, c.pages * 4096);
+          else if (c.k === 'brk') mm.brk(DEFAULT_START_BRK + c.pages * 4096);
+          else if (c.k === 'mprotect') mm.mprotect(at, 4096, c.ro ? PROT_READ : RW);
+          else if (c.k === 'mremap') mm.mremap(at, 4096, c.pages * 4096, MREMAP_MAYMOVE);
+          else {
+            try {
+              mm.write8(at, 7);
+            } catch (e) {
+              if (!isAllocatorError(e, 'segfault')) throw e;
+            }
+          }
+        }
+        expect(sys.checkInvariants()).toEqual([]);
+      }),
+      { seed: 7, numRuns: 60 },
+    );
+  });
+
+  it('/proc/PID/maps prints the Linux format', () => {
+    const sys = createSystem(MACHINE);
+    const { mm, libc } = sys.spawn();
+    libc.malloc(10);
+    const text = maps(mm);
+    expect(text.split('\n')[0]).toBe('555555554000-555555555000 r--p 00000000 00:00 0'.padEnd(72) + ' /usr/bin/allocsim-client');
+    expect(text.split('\n')[0]!.indexOf('/usr')).toBe(73);
+    expect(text).toContain('555555559000-55555557a000 rw-p 00000000 00:00 0'.padEnd(72) + ' [heap]');
+    expect(text).toContain('7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0'.padEnd(72) + ' [stack]');
+    expect(text).toMatch(/^7ffff7ffe000-7ffff7fff000 rw-p 00000000 00:00 0 $/m);
+  });
+});
