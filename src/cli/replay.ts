@@ -6,7 +6,10 @@
  */
 
 import { writeFileSync } from 'node:fs';
+import { extname } from 'node:path';
 import { Command, Option } from 'commander';
+import { USER_TRACE_FORMATS, type UserTraceFormat } from '../harness/user/trace.js';
+import { runUserReplay, USER_TRACE_EXT } from './replay-user.js';
 import { policyNames } from '../policies/registry.js';
 import { createSystem } from '../system.js';
 import { parseFtraceKmemFile } from '../harness/trace/ftrace-kmem.js';
@@ -15,8 +18,11 @@ import { emitFtrace } from '../harness/trace/emit.js';
 import { configFrom, machineOptions, type MachineCliOpts } from './options.js';
 
 interface ReplayCliOpts extends MachineCliOpts {
-  format: 'ftrace';
+  format: string;
   slab: string;
+  malloc?: string;
+  tcache?: string;
+  addresses?: boolean;
   lenient?: boolean;
   emit?: string;
   keep?: boolean;
@@ -45,15 +51,33 @@ export function formatReplay(file: string, policy: string, s: ReplayStats, wallM
 export function replayCommand(program: Command): void {
   const cmd = program
     .command('replay')
-    .description('replay a real trace through a policy (ftrace kmem events: kmalloc, kmem_cache_alloc, kfree, kmem_cache_free)')
+    .description('replay a real trace: ftrace kmem events through a slab policy, or a user-space malloc trace (rep, plain, wee, mtrace, jsonl) through --malloc')
     .argument('<file>', 'trace file (.gz is read compressed)')
-    .addOption(new Option('--format <format>', 'trace format').choices(['ftrace']).default('ftrace'))
+    .addOption(new Option('--format <format>', 'trace format (auto: by extension .rep .trace .mtrace .jsonl .ops, or --malloc given → user trace; else ftrace)').choices(['auto', 'ftrace', ...USER_TRACE_FORMATS]).default('auto'))
+    .addOption(new Option('--malloc <policy>', 'user-space malloc policy (replays a user trace)').choices(policyNames('malloc')))
+    .addOption(new Option('--tcache <on|off>', "glibc's tcache (ptmalloc)").choices(['on', 'off']).default('on'))
+    .option('--addresses', "user traces: print 'ID heap OFFSET' / 'ID mmap -' per a/r/c/m op (the glibc oracle's format)")
     .addOption(new Option('--slab <policy>', 'slab policy').choices(policyNames('slab')).default('slub'))
     .option('--lenient', 'skip and count malformed lines instead of stopping at the first')
     .option('--emit <file>', 'write the events back as ftrace text with the simulated ptr and bytes_alloc')
     .option('--keep', 'leave objects still live at the end allocated (default: free them)')
     .option('--json', 'print the statistics as JSON');
   machineOptions(cmd).action((file: string, o: ReplayCliOpts) => {
+    const ext = extname(file.replace(/\.gz$/, ''));
+    const userFormat = o.format !== 'auto' && o.format !== 'ftrace' ? o.format : USER_TRACE_EXT[ext];
+    if (o.format !== 'ftrace' && (o.malloc !== undefined || userFormat !== undefined)) {
+      process.stdout.write(
+        runUserReplay(file, configFrom(o), {
+          format: (userFormat ?? 'auto') as UserTraceFormat | 'auto',
+          malloc: o.malloc ?? 'ptmalloc',
+          tcache: o.tcache !== 'off',
+          lenient: o.lenient === true,
+          addresses: o.addresses === true,
+          json: o.json === true,
+        }),
+      );
+      return;
+    }
     const parsed = parseFtraceKmemFile(file, { lenient: o.lenient === true });
     const base = configFrom(o);
     const sys = createSystem({ ...base, policies: { ...base.policies, slab: o.slab }, debug: { checks: false, trace: false } });
