@@ -10,10 +10,12 @@ import { fileURLToPath } from 'node:url';
 import { runPageBench } from './page.bench.js';
 import { runSlabBench } from './slab.bench.js';
 import { runDebugBench } from './debug.bench.js';
+import { runUserBench } from './user.bench.js';
 
 const maxTime = Number(process.env['BENCH_MAXTIME'] ?? 2);
 const only = process.env['BENCH_ONLY'];
-const results = [...(only === 'slab' || only === 'debug' ? [] : runPageBench(maxTime)), ...(only === 'page' || only === 'debug' ? [] : runSlabBench(maxTime))];
+const kernelOnly = only === 'user' ? [] : undefined;
+const results = kernelOnly ?? [...(only === 'slab' || only === 'debug' ? [] : runPageBench(maxTime)), ...(only === 'page' || only === 'debug' ? [] : runSlabBench(maxTime))];
 const bootScript = fileURLToPath(new URL('./boot.js', import.meta.url));
 const boot = JSON.parse(execFileSync(process.execPath, [bootScript, '64', '64'], { encoding: 'utf8' })) as { bootMs: number; rssMiB: number; managedPages: number };
 
@@ -28,7 +30,13 @@ const lines = [
   `| boot 64 GiB, 64 CPUs (fresh process) | ${boot.bootMs.toFixed(0)} ms | RSS ${boot.rssMiB.toFixed(0)} MiB | ${fmt(boot.managedPages)} managed pages |`,
   '|---|---|---|---|',
 ];
-if (only !== 'page' && only !== 'slab') {
+if (only === undefined || only === 'user') {
+  const u = runUserBench();
+  lines.push('', '| 200k small-size ops (1–256 B), user trace replay | ns/op |', '|---|---|');
+  for (const r of u.rows) lines.push(`| ${r.name} | ${r.nsPerOp.toFixed(0)} |`);
+  lines.push('', `simulated ptmalloc / real glibc: ${u.ratio.toFixed(1)}× per operation`);
+}
+if (only !== 'page' && only !== 'slab' && only !== 'user') {
   const d = runDebugBench();
   lines.push('', '| kernel-mix, 100k ops (SLUB) | median ms | × debug off |', '|---|---|---|');
   for (const c of d.costs) lines.push(`| ${c.name} | ${c.ms.toFixed(1)} | ${c.factor.toFixed(2)} |`);

@@ -17,8 +17,14 @@ import { fileURLToPath } from 'node:url';
 export type Oracle = { readonly ok: true; readonly bin: string } | { readonly ok: false; readonly reason: string };
 
 function sourcePath(): string {
-  // src/harness/user/oracle.ts and dist/harness/user/oracle.js are both three levels below the repo root.
-  return resolve(dirname(fileURLToPath(import.meta.url)), '../../../tools/oracle/glibc-replay.c');
+  // Walk up from this module (src/, dist/ or dist-bench/src/) to the repo root holding tools/.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'tools/oracle/glibc-replay.c');
+    if (existsSync(candidate)) return candidate;
+    dir = resolve(dir, '..');
+  }
+  return 'tools/oracle/glibc-replay.c';
 }
 
 let cached: Oracle | undefined;
