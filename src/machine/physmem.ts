@@ -124,6 +124,23 @@ export class PhysicalMemory {
     return new Int16Array(seg.buffer, seg.byteOffset + ((s & SEG_MASK) << PAGE_SHIFT), PAGE_SIZE / 2);
   }
 
+  /** Byte offset of the frame inside the view {@link segmentOf} returned last. */
+  segmentOffset = 0;
+
+  /**
+   * The DataView of the storage segment holding frame `pfn` (backing the
+   * frame if needed); the frame starts at {@link segmentOffset}. Valid until
+   * the frame is discarded: callers that cache it (the user TLB) drop it
+   * whenever the frame is unmapped.
+   */
+  segmentOf(pfn: number): DataView {
+    let slot = this.slotOf[pfn]!;
+    if (slot === 0) slot = this.back(pfn);
+    const s = slot - 1;
+    this.segmentOffset = (s & SEG_MASK) << PAGE_SHIFT;
+    return this.views[s >>> SEG_SHIFT]!;
+  }
+
   /** Drops the backing of `count` frames from `pfn`: their bytes read as zero again. */
   discard(pfn: Pfn, count: number): void {
     this.background.fill(0, pfn, pfn + count);

@@ -111,6 +111,9 @@ export class AddressSpace implements ProcessMemory {
   private readonly tlbTag = new Float64Array(TLB_SIZE).fill(-1);
   private readonly tlbPhys = new Float64Array(TLB_SIZE);
   private readonly tlbWrite = new Uint8Array(TLB_SIZE);
+  /** Storage view and offset of each cached page: loads and stores skip PhysicalMemory's lookup. */
+  private readonly tlbView: DataView[] = new Array<DataView>(TLB_SIZE).fill(new DataView(new ArrayBuffer(0)));
+  private readonly tlbOff = new Float64Array(TLB_SIZE);
 
   /**
    * @param machine - the machine (physical memory, struct pages)
@@ -421,6 +424,8 @@ export class AddressSpace implements ProcessMemory {
     this.tlbTag[slot] = page;
     this.tlbPhys[slot] = phys;
     this.tlbWrite[slot] = (v.prot & PROT_WRITE) !== 0 ? 1 : 0;
+    this.tlbView[slot] = this.machine.mem.segmentOf(phys / PAGE_SIZE);
+    this.tlbOff[slot] = this.machine.mem.segmentOffset;
     return phys + (va - pageVa);
   }
 
@@ -431,25 +436,51 @@ export class AddressSpace implements ProcessMemory {
     this.machine.mem.write8(this.translate(va, true), v);
   }
   read32(va: number): number {
-    if (va % PAGE_SIZE <= PAGE_SIZE - 4) return this.machine.mem.read32(this.translate(va, false));
+    const page = Math.floor(va / PAGE_SIZE);
+    const off = va - page * PAGE_SIZE;
+    const slot = page & (TLB_SIZE - 1);
+    if (off <= PAGE_SIZE - 4) {
+      if (this.tlbTag[slot] !== page) this.translate(va, false);
+      return this.tlbView[slot]!.getUint32(this.tlbOff[slot]! + off, true);
+    }
     let r = 0;
     for (let i = 3; i >= 0; i--) r = r * 256 + this.read8(va + i);
     return r;
   }
   write32(va: number, v: number): void {
-    if (va % PAGE_SIZE <= PAGE_SIZE - 4) {
-      this.machine.mem.write32(this.translate(va, true), v);
+    const page = Math.floor(va / PAGE_SIZE);
+    const off = va - page * PAGE_SIZE;
+    const slot = page & (TLB_SIZE - 1);
+    if (off <= PAGE_SIZE - 4) {
+      if (this.tlbTag[slot] !== page || this.tlbWrite[slot] !== 1) this.translate(va, true);
+      this.tlbView[slot]!.setUint32(this.tlbOff[slot]! + off, v >>> 0, true);
       return;
     }
     for (let i = 0, x = v >>> 0; i < 4; i++, x >>>= 8) this.write8(va + i, x & 0xff);
   }
   read64(va: number): number {
-    if (va % PAGE_SIZE <= PAGE_SIZE - 8) return this.machine.mem.read64(this.translate(va, false));
+    const page = Math.floor(va / PAGE_SIZE);
+    const off = va - page * PAGE_SIZE;
+    const slot = page & (TLB_SIZE - 1);
+    if (off <= PAGE_SIZE - 8) {
+      if (this.tlbTag[slot] !== page) this.translate(va, false);
+      const v = this.tlbView[slot]!;
+      const o = this.tlbOff[slot]! + off;
+      return v.getUint32(o, true) + v.getUint32(o + 4, true) * 4294967296;
+    }
     return this.read32(va) + this.read32(va + 4) * 4294967296;
   }
   write64(va: number, v: number): void {
-    if (va % PAGE_SIZE <= PAGE_SIZE - 8) {
-      this.machine.mem.write64(this.translate(va, true), v);
+    const page = Math.floor(va / PAGE_SIZE);
+    const off = va - page * PAGE_SIZE;
+    const slot = page & (TLB_SIZE - 1);
+    if (off <= PAGE_SIZE - 8) {
+      if (this.tlbTag[slot] !== page || this.tlbWrite[slot] !== 1) this.translate(va, true);
+      const dv = this.tlbView[slot]!;
+      const o = this.tlbOff[slot]! + off;
+      const hi = Math.floor(v / 4294967296);
+      dv.setUint32(o, v - hi * 4294967296, true);
+      dv.setUint32(o + 4, hi, true);
       return;
     }
     this.write32(va, v >>> 0);
