@@ -307,7 +307,7 @@ export class Ptmalloc implements UserMalloc {
   private r64(a: number): number {
     return this.mem.read64(a);
   }
-  private w64(a: number, v: number): void {
+  protected w64(a: number, v: number): void {
     this.mem.write64(a, v);
   }
   /** Raw size word. */
@@ -325,7 +325,7 @@ export class Ptmalloc implements UserMalloc {
   private flags(p: number): number {
     return this.mem.read32(p + 8) & SIZE_BITS;
   }
-  private prevInuse(p: number): boolean {
+  protected prevInuse(p: number): boolean {
     return (this.mem.read32(p + 8) & PREV_INUSE) !== 0;
   }
   private isMmappedChunk(p: number): boolean {
@@ -337,13 +337,13 @@ export class Ptmalloc implements UserMalloc {
   private setHeadSize(p: number, s: number): void {
     this.mem.write64(p + 8, s + this.flags(p));
   }
-  private setFoot(p: number, s: number): void {
+  protected setFoot(p: number, s: number): void {
     this.mem.write64(p + s, s);
   }
   private inuseBitAt(p: number, s: number): boolean {
     return (this.mem.read32(p + s + 8) & PREV_INUSE) !== 0;
   }
-  private setInuseBitAt(p: number, s: number): void {
+  protected setInuseBitAt(p: number, s: number): void {
     const a = p + s + 8;
     this.mem.write32(a, (this.mem.read32(a) | PREV_INUSE) >>> 0);
   }
@@ -387,7 +387,7 @@ export class Ptmalloc implements UserMalloc {
   top(): number {
     return this.r64(this.av + ARENA.TOP);
   }
-  private setTop(p: number): void {
+  protected setTop(p: number): void {
     this.w64(this.av + ARENA.TOP, p);
   }
   /** `av->last_remainder`. */
@@ -430,7 +430,7 @@ export class Ptmalloc implements UserMalloc {
   tcacheCountAt(i: number): number {
     return this.mem.read32(this.tcache + TCACHE_COUNTS + 2 * i) & 0xffff;
   }
-  private setTcacheCount(i: number, v: number): void {
+  protected setTcacheCount(i: number, v: number): void {
     const a = this.tcache + TCACHE_COUNTS + 2 * i;
     this.mem.write8(a, v & 0xff);
     this.mem.write8(a + 1, (v >>> 8) & 0xff);
@@ -439,7 +439,7 @@ export class Ptmalloc implements UserMalloc {
   tcacheEntry(i: number): number {
     return this.r64(this.tcache + TCACHE_ENTRIES + 8 * i);
   }
-  private setTcacheEntry(i: number, v: number): void {
+  protected setTcacheEntry(i: number, v: number): void {
     this.w64(this.tcache + TCACHE_ENTRIES + 8 * i, v);
   }
   /** The revealed `next` of a tcache entry or fastbin chunk field at `pos`. */
@@ -500,7 +500,7 @@ export class Ptmalloc implements UserMalloc {
   // tcache
   // ------------------------------------------------------------------
 
-  private tcachePut(chunk: number, tcIdx: number): void {
+  protected tcachePut(chunk: number, tcIdx: number): void {
     const e = chunk + CHUNK_HDR_SZ;
     this.mem.write32(e + 8, this.keyLo);
     this.mem.write32(e + 12, this.keyHi);
