@@ -47,7 +47,7 @@ import { GFP_HIGHUSER_MOVABLE } from '../interfaces/gfp.js';
 import type { Violation } from '../interfaces/invariants.js';
 import { MAX_VIOLATIONS } from '../interfaces/invariants.js';
 import type { PageAllocator } from '../interfaces/page-allocator.js';
-import { NO_PFN, PAGE_SIZE, TASK_SIZE, asPfn } from '../interfaces/units.js';
+import { NO_PFN, PAGE_SIZE, TASK_SIZE, asPfn, formatKernelAddr } from '../interfaces/units.js';
 import {
   EEXIST,
   EFAULT,
@@ -386,7 +386,9 @@ export class AddressSpace implements ProcessMemory {
 
   private segv(va: number, write: boolean, present: boolean): never {
     const code = 4 | (write ? 2 : 0) | (present ? 1 : 0);
-    throw new AllocatorError('segfault', `${this.comm}[${this.pid}]: segfault at ${hex(va)} ip 0000000000000000 sp 0000000000000000 error ${code}`, {
+    // A kernel address is printed with its sign extension; under KPTI it is not present in the user page tables.
+    const where = va >= TASK_SIZE ? formatKernelAddr(va) : hex(va);
+    throw new AllocatorError('segfault', `${this.comm}[${this.pid}]: segfault at ${where} ip 0000000000000000 sp 0000000000000000 error ${code}`, {
       policy: 'mm',
       addr: va,
     });

@@ -198,6 +198,29 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    name: 'user-free-kernel-pointer',
+    id: 'A-09',
+    summary: "a kernel pointer leaks to user space and the program passes it to glibc's free()",
+    config: {},
+    expect: 'segfault',
+    lines: [/segfault at ffff888[0-9a-f]+ ip 0000000000000000 sp 0000000000000000 error 4/],
+    run(sys, step, buggy) {
+      const p = sys.kmem.kmalloc(64, GFP_KERNEL);
+      step(`kernel: p = kmalloc(64) = ${hex(p)}; a buggy ioctl copies p to user space`);
+      const { libc } = sys.spawn();
+      if (buggy) {
+        step(`user: free(${hex(p)}): glibc reads the chunk's size word at p - 8, a kernel address, in user mode`);
+        libc.free(p);
+      } else {
+        const q = libc.malloc(64);
+        step(`user: q = malloc(64) = 0x${q.toString(16)}; free(q)`);
+        libc.free(q);
+        step('kernel: kfree(p)');
+        sys.kmem.kfree(p);
+      }
+    },
+  },
+  {
     name: 'large-kmalloc-invalid-free',
     id: 'A-10',
     summary: 'kfree a pointer into the second page of a large (page-allocator) kmalloc',
