@@ -993,28 +993,7 @@ export class Ptmalloc implements UserMalloc {
             if (++guard > 1 << 24) this.printerr('corrupted double-linked list (not small)');
           }
           if (v !== this.bk(bin) && this.sizeNomask(v) === this.sizeNomask(this.fd(v))) v = this.fd(v);
-          const remainderSize = size - nb;
-          this.unlinkChunk(v);
-          if (remainderSize < MINSIZE) {
-            this.setInuseBitAt(v, size);
-          } else {
-            const remainder = v + nb;
-            const bck = unsorted;
-            const fwd = this.fd(bck);
-            if (this.bk(fwd) !== bck) this.printerr('malloc(): corrupted unsorted chunks');
-            this.setBk(remainder, bck);
-            this.setFd(remainder, fwd);
-            this.setFd(bck, remainder);
-            this.setBk(fwd, remainder);
-            if (!inSmallbinRange(remainderSize)) {
-              this.setFdNext(remainder, 0);
-              this.setBkNext(remainder, 0);
-            }
-            this.setHead(v, nb + PREV_INUSE);
-            this.setHead(remainder, remainderSize + PREV_INUSE);
-            this.setFoot(remainder, remainderSize);
-          }
-          return v + CHUNK_HDR_SZ;
+          return this.takeAndSplit(v, size, nb, 'malloc(): corrupted unsorted chunks', false);
         }
       }
 
@@ -1048,30 +1027,7 @@ export class Ptmalloc implements UserMalloc {
           bin += 16;
           bit = (bit << 1) >>> 0;
         } else {
-          const size = this.chunksize(v);
-          const remainderSize = size - nb;
-          this.unlinkChunk(v);
-          if (remainderSize < MINSIZE) {
-            this.setInuseBitAt(v, size);
-          } else {
-            const remainder = v + nb;
-            const bck = unsorted;
-            const fwd = this.fd(bck);
-            if (this.bk(fwd) !== bck) this.printerr('malloc(): corrupted unsorted chunks 2');
-            this.setBk(remainder, bck);
-            this.setFd(remainder, fwd);
-            this.setFd(bck, remainder);
-            this.setBk(fwd, remainder);
-            if (inSmallbinRange(nb)) this.w64(av + ARENA.LAST_REMAINDER, remainder);
-            if (!inSmallbinRange(remainderSize)) {
-              this.setFdNext(remainder, 0);
-              this.setBkNext(remainder, 0);
-            }
-            this.setHead(v, nb + PREV_INUSE);
-            this.setHead(remainder, remainderSize + PREV_INUSE);
-            this.setFoot(remainder, remainderSize);
-          }
-          return v + CHUNK_HDR_SZ;
+          return this.takeAndSplit(v, this.chunksize(v), nb, 'malloc(): corrupted unsorted chunks 2', inSmallbinRange(nb));
         }
       }
 
@@ -1095,6 +1051,38 @@ export class Ptmalloc implements UserMalloc {
         return p;
       }
     }
+  }
+
+  /**
+   * Takes free chunk `v` (of `size`) out of its bin for a request of `nb`:
+   * the whole chunk when the rest would be below MINSIZE, else split with
+   * the remainder at the front of the unsorted bin (the large-bin best fit
+   * and the binmap scan of `_int_malloc`).
+   */
+  private takeAndSplit(v: number, size: number, nb: number, corrupted: string, setLastRemainder: boolean): number {
+    const remainderSize = size - nb;
+    this.unlinkChunk(v);
+    if (remainderSize < MINSIZE) {
+      this.setInuseBitAt(v, size);
+    } else {
+      const remainder = v + nb;
+      const bck = this.binAt(1);
+      const fwd = this.fd(bck);
+      if (this.bk(fwd) !== bck) this.printerr(corrupted);
+      this.setBk(remainder, bck);
+      this.setFd(remainder, fwd);
+      this.setFd(bck, remainder);
+      this.setBk(fwd, remainder);
+      if (setLastRemainder) this.w64(this.av + ARENA.LAST_REMAINDER, remainder);
+      if (!inSmallbinRange(remainderSize)) {
+        this.setFdNext(remainder, 0);
+        this.setBkNext(remainder, 0);
+      }
+      this.setHead(v, nb + PREV_INUSE);
+      this.setHead(remainder, remainderSize + PREV_INUSE);
+      this.setFoot(remainder, remainderSize);
+    }
+    return v + CHUNK_HDR_SZ;
   }
 
   /** `unlink_chunk`. */
