@@ -16,7 +16,8 @@ export interface DebugCost {
   readonly factor: number;
 }
 
-function median(xs: number[]): number {
+/** Median of a few timings. */
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }

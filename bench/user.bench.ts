@@ -10,16 +10,12 @@ import { createSystem } from '../src/system.js';
 import { generateUserTrace, generateUserTraceText } from '../src/harness/user/trace-gen.js';
 import { replayUserTrace } from '../src/harness/user/replayer.js';
 import { glibcOracle, oracleTimeNs } from '../src/harness/user/oracle.js';
+import { median } from './debug.bench.js';
 
 /** One timed replay. */
 export interface UserBenchRow {
   readonly name: string;
   readonly nsPerOp: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 /** Times the replays; `ratio` is sim ptmalloc ns/op over glibc ns/op (NaN without gcc). */
