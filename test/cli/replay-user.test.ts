@@ -20,7 +20,7 @@ describe('allocsim replay with a user trace', () => {
   });
 
   it('prints the oracle address lines and JSON', () => {
-    expect(runUserReplay(rep, base, { ...opts, addresses: true })).toBe('0 heap 672\n1 heap 2720\n2 heap 2720\n0 heap 2784\n') // what the real glibc prints for this trace;
+    expect(runUserReplay(rep, base, { ...opts, addresses: true })).toBe('0 heap 672\n1 heap 2720\n2 heap 2720\n0 heap 2784\n'); // what the real glibc prints for this trace
     const j = JSON.parse(runUserReplay(rep, base, { ...opts, json: true, malloc: 'segregated' })) as { policy: string; ops: number };
     expect(j).toMatchObject({ policy: 'segregated', ops: 7 });
   });
