@@ -14,7 +14,7 @@ describe('allocsim replay with a user trace', () => {
   it('reports mdriver utilization, throughput, RSS and the free lists', () => {
     const text = runUserReplay(rep, base, opts);
     expect(text).toMatch(/^trace .*short\.rep: 7 ops through ptmalloc \(tcache on\)/);
-    expect(text).toMatch(/utilization\s+\d+\.\d %  \(peak live payload 4\.0 KiB \/ peak heap 132\.0 KiB\)/);
+    expect(text).toMatch(/utilization\s+\d+\.\d % {2}\(peak live payload 4\.0 KiB \/ peak heap 132\.0 KiB\)/);
     expect(text).toContain('free lists at the end:');
     expect(text).toMatch(/top\s+\d+\s+1 chunks/);
   });
