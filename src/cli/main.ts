@@ -5,6 +5,7 @@
  * every error into one line on stderr with a non-zero exit status.
  */
 
+import { mallocFuzzCommand } from './malloc-fuzz.js';
 import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { AllocatorError } from '../interfaces/errors.js';
@@ -70,6 +71,7 @@ export function buildProgram(): Command {
   compareCommand(program);
   fuzzCommand(program);
   clientBugsCommand(program);
+  mallocFuzzCommand(program);
   program
     .command('list')
     .description('list policies and workloads')
@@ -95,9 +97,11 @@ export function buildProgram(): Command {
 /** Runs the CLI; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  process.exitCode = 0;
   try {
     await program.parseAsync(argv);
-    return 0;
+    // A command reports failure by setting process.exitCode (a fuzz finding, a missed client bug).
+    return Number(process.exitCode ?? 0);
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
     if (e instanceof AllocatorError) {

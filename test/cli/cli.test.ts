@@ -145,4 +145,16 @@ describe('allocsim CLI', () => {
     expect(await run('frobnicate')).not.toBe(0);
     expect(err).toMatch(/unknown command/);
   });
+
+  it('malloc-fuzz: a real policy runs clean, a mutant is found (exit 0), the exit status reaches the caller', async () => {
+    expect(await run('malloc-fuzz', '--runs', '3', '--ops', '100')).toBe(0);
+    expect(out).toMatch(/malloc policy ptmalloc: 3 runs, 300 calls, no finding/);
+    expect(await run('malloc-fuzz', '--mutant', 'B-22', '--runs', '3')).toBe(0);
+    expect(out).toMatch(/mutant B-22 .*: FOUND in run 0, call \d+: U2: free chunk 0x[0-9a-f]+: footer 0 != size/);
+  });
+
+  it('replays a user trace given --malloc', async () => {
+    expect(await run('replay', '--malloc', 'implicit', '--format', 'plain', '/dev/null')).toBe(0);
+    expect(out).toMatch(/0 ops through implicit/);
+  });
 });
