@@ -14,9 +14,6 @@ import { createSystem } from '../system.js';
 import { parseUserTrace, USER_TRACE_FORMATS, type UserTraceFormat } from '../harness/user/trace.js';
 import { replayUserTrace, type UserReplayResult } from '../harness/user/replayer.js';
 
-/** Extensions that mean a user-space trace. */
-export const USER_TRACE_EXT: Readonly<Record<string, UserTraceFormat>> = { '.rep': 'rep', '.trace': 'wee', '.mtrace': 'mtrace', '.jsonl': 'jsonl', '.ops': 'plain' };
-
 /** Options of a user replay. */
 export interface UserReplayCliOpts {
   readonly format: UserTraceFormat | 'auto';

@@ -6,10 +6,10 @@
  */
 
 import { writeFileSync } from 'node:fs';
-import { extname } from 'node:path';
 import { Command, Option } from 'commander';
 import { USER_TRACE_FORMATS, type UserTraceFormat } from '../harness/user/trace.js';
-import { runUserReplay, USER_TRACE_EXT } from './replay-user.js';
+import { runUserReplay } from './replay-user.js';
+import { userTraceFormatFromPath } from '../harness/user/trace.js';
 import { policyNames } from '../policies/registry.js';
 import { createSystem } from '../system.js';
 import { parseFtraceKmemFile } from '../harness/trace/ftrace-kmem.js';
@@ -63,8 +63,7 @@ export function replayCommand(program: Command): void {
     .option('--keep', 'leave objects still live at the end allocated (default: free them)')
     .option('--json', 'print the statistics as JSON');
   machineOptions(cmd).action((file: string, o: ReplayCliOpts) => {
-    const ext = extname(file.replace(/\.gz$/, ''));
-    const userFormat = o.format !== 'auto' && o.format !== 'ftrace' ? o.format : USER_TRACE_EXT[ext];
+    const userFormat = o.format !== 'auto' && o.format !== 'ftrace' ? o.format : userTraceFormatFromPath(file.replace(/\.gz$/, ''));
     if (o.format !== 'ftrace' && (o.malloc !== undefined || userFormat !== undefined)) {
       process.stdout.write(
         runUserReplay(file, configFrom(o), {

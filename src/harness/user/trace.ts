@@ -1,343 +1,827 @@
 /**
- * User-space malloc traces: one compact representation ({@link UserTrace})
- * and parsers for the formats people have:
+ * User-space malloc traces: one compact representation, {@link UserTrace},
+ * and parsers for the formats people already have.
  *
- * - `rep`: CS:APP malloc-lab (mdriver) — a header of four numbers (suggested
- *   heap size, number of ids, number of ops, weight), then `a ID SIZE`,
- *   `f ID`, `r ID SIZE`. Header counts that disagree with the body are
- *   tolerated (many published traces have them wrong); the body decides.
- * - `plain`: the same op lines without the header, plus two extensions the
- *   glibc oracle also reads: `c ID NMEMB SIZE` (calloc) and
- *   `m ID ALIGN SIZE` (memalign).
- * - `wee`: wee_alloc's `Alloc(SIZE),` / `Free(K),` where K is the 0-based
- *   ordinal of the Alloc being freed.
- * - `mtrace`: glibc's `MALLOC_TRACE` output (`= Start`, optional
- *   `@ where ` prefixes, `+ PTR SIZE`, `- PTR`, `< OLD` + `> NEW SIZE`,
- *   `! PTR SIZE` for a failed realloc); pointers become ids.
- * - `jsonl`: one object per line: `{"op":"malloc","id":1,"size":24}`,
- *   `{"op":"free","id":1}`, `{"op":"realloc","id":1,"size":100}`,
- *   `{"op":"calloc","id":2,"nmemb":3,"size":8}`,
- *   `{"op":"memalign","id":3,"align":64,"size":100}`.
+ * How it works here: every parser reads its lines once and hands each
+ * operation to a {@link UserTraceBuilder}, which checks it against the life
+ * of its id (never used → live → dead → live again …) and appends it to
+ * growable typed arrays. One op is one index `i` across the parallel arrays
+ * `op[i]`, `id[i]`, `size[i]`, `arg[i]`, `line[i]`; a replayer keeps its own
+ * `Float64Array(nIds)` of pointers indexed by id.
  *
- * `realloc` to size 0 is kept as a REALLOC op of size 0: the replayer does
- * what glibc does (free, the id becomes dead). Blank lines and lines
- * starting with `#` are skipped everywhere.
+ * Formats (shared/reference/traces.md §2):
  *
- * Errors: a malformed line is an `AllocatorError('parse')` naming the line
- * and what was expected. A semantic error (an id freed twice, used while
- * dead, allocated while live) is one too, unless `lenient` is set: then the
- * op is dropped and counted in {@link UserTrace.skipped}.
+ * - `rep` — CS:APP malloc-lab (`mdriver`). A header of four non-negative
+ *   integers: suggested heap size, number of ids, number of ops, weight
+ *   (mdriver reads them with `fscanf("%d")`, so one per line or several on
+ *   a line are both accepted), then `a ID SIZE`, `f ID`, `r ID SIZE`.
+ *   Tolerated, as published traces need: blank lines, `#` comments (whole
+ *   line or trailing), CRLF line ends, a UTF-8 BOM, tabs and runs of
+ *   spaces, and header counts that disagree with the body — the body
+ *   decides and the disagreement is reported in
+ *   {@link UserTraceMeta.headerMismatch}. `c`/`m` are not malloc-lab ops and
+ *   are rejected here (use `plain`).
+ * - `plain` — the same op lines without a header, plus two extensions:
+ *   `c ID NMEMB SIZE` (calloc) and `m ID ALIGN SIZE` (memalign). This is the
+ *   format {@link formatPlainTrace} writes and the C oracle
+ *   (tools/oracle/glibc-replay.c) reads.
+ * - `wee` — wee_alloc's `Alloc(SIZE),` / `Free(K),` where K is the 0-based
+ *   ordinal of the `Alloc` being freed; the ordinal is the id.
+ * - `mtrace` — glibc's `MALLOC_TRACE` output: `= Start` / `= End`, an
+ *   optional `@ where[0xaddr] ` prefix, `+ PTR SIZE` (malloc, calloc,
+ *   memalign, realloc(NULL, n): all become MALLOC, mtrace cannot tell them
+ *   apart), `- PTR` (free, realloc(p, 0)), `< OLD` followed by `> NEW SIZE`
+ *   (realloc), `! PTR SIZE` (failed realloc: nothing changes). Sizes are hex
+ *   as `%#lx` prints them (`0x30`, and `0` for zero). Pointers map to ids;
+ *   the id of a freed pointer is reused by a later allocation (LIFO), so
+ *   `nIds` is the peak number of live blocks. `+ (nil) SIZE` (a failed
+ *   allocation) and `!` lines add no op and are counted in
+ *   {@link UserTraceMeta.failedCalls}. `-` of a pointer that is not live and
+ *   `+`/`>` of a pointer that is already live are trace errors (the former
+ *   is common when tracing starts after the program has allocated: use
+ *   `lenient`). In lenient mode a `<` of a pointer that is not live turns
+ *   its `>` into a MALLOC of the new pointer.
+ * - `jsonl` — one JSON object per line, the schema of allocsim:
+ *   ```
+ *   {"op":"malloc","id":3,"size":24}
+ *   {"op":"free","id":3}
+ *   {"op":"realloc","id":3,"size":100}
+ *   {"op":"calloc","id":4,"nmemb":3,"size":8}
+ *   {"op":"memalign","id":5,"align":64,"size":100}
+ *   ```
+ *   The keys shown are required for their op and must be JSON numbers;
+ *   other keys are ignored. Blank lines and lines starting with `#` are
+ *   skipped.
+ *
+ * Semantics shared by every format:
+ *
+ * 1. Ids are integers 0..{@link MAX_TRACE_ID}; sizes, calloc counts and
+ *    alignments are integers 0..2^53−1 ({@link MAX_TRACE_SIZE}).
+ * 2. MALLOC, CALLOC, MEMALIGN need a dead or never-used id and make it
+ *    live; FREE and REALLOC need a live id. `r` of a dead id is an error
+ *    (as in mdriver), not realloc(NULL, n).
+ * 3. `realloc` to size 0 stays a REALLOC op with size 0, and it kills the
+ *    id: the replayer must do what glibc 2.36 does, free the block
+ *    (realloc(p, 0) frees and returns NULL). The oracle prints no line for
+ *    it.
+ * 4. A calloc's `size` is the element size and `arg` the element count
+ *    (`calloc(arg, size)`); a memalign's `arg` is the alignment
+ *    (`memalign(arg, size)`); `arg` is 0 for the other ops, and `size` is 0
+ *    for FREE.
+ *
+ * Errors: a line that does not fit the grammar is an
+ * `AllocatorError('parse')` whose message names the 1-based line and what
+ * was expected, with `info.line` set. A line that fits the grammar but
+ * breaks the rules above (an id freed twice, freed or reallocated but never
+ * allocated, allocated while live, a negative, fractional or absurd size) is
+ * the same error — unless `lenient` is set: then the op is dropped and
+ * counted by {@link UserTraceIssue} in {@link UserTrace.skipped}. Later ops
+ * on the id of a dropped op are judged on their own (and may be dropped in
+ * turn). Malformed lines always throw, lenient or not.
+ *
+ * Known limitations: mtrace loses which call made a block (calloc and
+ * memalign replay as malloc); multi-threaded mtrace output (interleaved
+ * lines) is not separated; numbers in `rep`/`plain` are decimal only.
  */
+
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
 
 import { AllocatorError } from '../../interfaces/errors.js';
 
-/** Operation codes. */
-export const OP = { MALLOC: 0, FREE: 1, REALLOC: 2, CALLOC: 3, MEMALIGN: 4 } as const;
+/** Operation codes of {@link UserTrace.op}. */
+export const OP = {
+  /** `malloc(size)`. */
+  MALLOC: 0,
+  /** `free(p)`. */
+  FREE: 1,
+  /** `realloc(p, size)`; size 0 frees. */
+  REALLOC: 2,
+  /** `calloc(arg, size)`: `arg` elements of `size` bytes. */
+  CALLOC: 3,
+  /** `memalign(arg, size)`: `arg` is the alignment. */
+  MEMALIGN: 4,
+} as const;
+
+/** One operation code. */
+export type UserOp = (typeof OP)[keyof typeof OP];
+
+/** The jsonl spelling of each op, indexed by its code. */
+export const OP_NAMES: readonly ['malloc', 'free', 'realloc', 'calloc', 'memalign'] = ['malloc', 'free', 'realloc', 'calloc', 'memalign'];
+
 /** A trace format name. */
 export type UserTraceFormat = 'rep' | 'plain' | 'wee' | 'mtrace' | 'jsonl';
-/** Formats, for `--format`. */
+
+/** Every format, in the order `--format` lists them. */
 export const USER_TRACE_FORMATS: readonly UserTraceFormat[] = ['rep', 'plain', 'wee', 'mtrace', 'jsonl'];
 
-/** A parsed trace, in typed arrays. */
+/** File extensions that name a user-space trace format (lower case, with the dot). */
+export const USER_TRACE_EXTENSIONS: Readonly<Record<string, UserTraceFormat>> = {
+  '.rep': 'rep',
+  '.trace': 'wee',
+  '.mtrace': 'mtrace',
+  '.jsonl': 'jsonl',
+  '.ops': 'plain',
+};
+
+/**
+ * Why a lenient parse dropped an op. Stable strings: the CLI prints them.
+ *
+ * - `double-free` — a free of an id that was already freed;
+ * - `use-after-free` — a realloc of an id that was already freed;
+ * - `never-allocated` — a free or realloc of an id (or mtrace pointer) never allocated;
+ * - `allocated-while-live` — an allocation to an id (or mtrace pointer) that is live;
+ * - `bad-size` — a size, count or alignment that is negative, fractional or above {@link MAX_TRACE_SIZE};
+ * - `bad-id` — an id that is negative, fractional or above {@link MAX_TRACE_ID}.
+ */
+export type UserTraceIssue = 'double-free' | 'use-after-free' | 'never-allocated' | 'allocated-while-live' | 'bad-size' | 'bad-id';
+
+/** Largest id a trace may use (ids index typed arrays of `nIds` entries). */
+export const MAX_TRACE_ID = 2 ** 24 - 1;
+
+/** Largest size, calloc count or alignment: 2^53 − 1, the largest exact JS integer. */
+export const MAX_TRACE_SIZE = Number.MAX_SAFE_INTEGER;
+
+/** How many line numbers of dropped ops a lenient parse remembers. */
+export const MAX_SKIPPED_LINES = 100;
+
+/** Facts about a trace besides its ops. */
+export interface UserTraceMeta {
+  /** `rep` header: suggested heap size in bytes (mdriver ignores it). */
+  readonly heapSize?: number;
+  /** `rep` header: number of ids it declares. */
+  readonly declaredIds?: number;
+  /** `rep` header: number of ops it declares. */
+  readonly declaredOps?: number;
+  /**
+   * `rep` header: weight of the trace in mdriver's score (1 without a header).
+   * @defaultValue 1
+   */
+  readonly weight: number;
+  /** Where a `rep` header disagrees with its body, one sentence each (empty when it agrees). */
+  readonly headerMismatch: readonly string[];
+  /** `mtrace`: failed calls (`+ (nil) SIZE`, `! PTR SIZE`), which add no op. */
+  readonly failedCalls: number;
+  /** Lines read, blank and comment lines included. */
+  readonly lines: number;
+}
+
+/**
+ * A parsed trace in parallel typed arrays: op `i` is
+ * `(op[i], id[i], size[i], arg[i])` from source line `line[i]`.
+ *
+ * Invariants: every array has length `n`; `0 <= id[i] < nIds`; the ops obey
+ * rules 1–4 of the module comment (dropped ops are not in the arrays).
+ */
 export interface UserTrace {
+  /** Format it was parsed from (`plain` for generated traces). */
   readonly format: UserTraceFormat;
   /** Number of ops. */
   readonly n: number;
+  /** Op codes ({@link OP}). */
   readonly op: Uint8Array;
+  /** Block ids. */
   readonly id: Int32Array;
-  /** Size (bytes; for calloc the element size). */
+  /** Bytes asked for; the element size for CALLOC; 0 for FREE. */
   readonly size: Float64Array;
-  /** calloc nmemb or memalign alignment. */
+  /** CALLOC: element count; MEMALIGN: alignment; 0 otherwise. */
   readonly arg: Float64Array;
   /** 1-based source line of each op. */
   readonly line: Int32Array;
-  /** Ids used (max id + 1). */
+  /** One more than the largest id (0 for an empty trace). */
   readonly nIds: number;
-  /** Ops dropped in lenient mode, by reason. */
-  readonly skipped: Readonly<Record<string, number>>;
-  /** Weight from a rep header (1 otherwise). */
-  readonly weight: number;
+  /** Ops a lenient parse dropped, by issue (always empty when strict). */
+  readonly skipped: Readonly<Partial<Record<UserTraceIssue, number>>>;
+  /** 1-based lines of the first dropped ops (at most {@link MAX_SKIPPED_LINES}). */
+  readonly skippedLines: readonly number[];
+  /** Header facts and counters. */
+  readonly meta: UserTraceMeta;
 }
 
-/** Parse options. */
+/** Options of {@link parseUserTrace}. */
 export interface UserTraceParseOpts {
-  /** Drop semantically wrong ops (and count them) instead of failing. */
+  /**
+   * Drop ops that break the id rules (and count them in `skipped`) instead
+   * of throwing. Malformed lines throw either way.
+   * @defaultValue false
+   */
   readonly lenient?: boolean;
 }
 
-const MAX_SIZE = 2 ** 53 - 1;
+/** Life of an id in {@link UserTraceBuilder}. */
+const ID_UNUSED = 0;
+const ID_LIVE = 1;
+const ID_DEAD = 2;
 
-class Builder {
-  op: number[] = [];
-  id: number[] = [];
-  size: number[] = [];
-  arg: number[] = [];
-  line: number[] = [];
-  live: Uint8Array = new Uint8Array(1024);
-  used: Uint8Array = new Uint8Array(1024);
-  skipped: Record<string, number> = {};
+const INITIAL_CAPACITY = 1024;
+
+function parseError(line: number, message: string): AllocatorError {
+  return new AllocatorError('parse', `line ${line}: ${message}`, { line });
+}
+
+/**
+ * Appends checked ops to growable typed arrays and builds a
+ * {@link UserTrace}. Every parser and the generator go through it, so the
+ * rules of the module comment are enforced in one place.
+ *
+ * @remarks Amortised O(1) per op.
+ */
+export class UserTraceBuilder {
+  private n = 0;
+  private op = new Uint8Array(INITIAL_CAPACITY);
+  private id = new Int32Array(INITIAL_CAPACITY);
+  private size = new Float64Array(INITIAL_CAPACITY);
+  private arg = new Float64Array(INITIAL_CAPACITY);
+  private line = new Int32Array(INITIAL_CAPACITY);
+  /** Per id: ID_UNUSED, ID_LIVE or ID_DEAD. */
+  private state = new Uint8Array(INITIAL_CAPACITY);
+  /** Per id: line of its last allocation or free, for messages. */
+  private lastLine = new Int32Array(INITIAL_CAPACITY);
+  private nIds = 0;
+  private readonly skipped: Partial<Record<UserTraceIssue, number>> = {};
+  private readonly skippedLines: number[] = [];
+
+  /** @param lenient - drop and count rule-breaking ops instead of throwing */
   constructor(private readonly lenient: boolean) {}
 
-  private grow(id: number): void {
-    if (id < this.live.length) return;
-    let n = this.live.length;
-    while (n <= id) n *= 2;
-    const l = new Uint8Array(n);
-    l.set(this.live);
-    this.live = l;
-    const u = new Uint8Array(n);
-    u.set(this.used);
-    this.used = u;
+  /** Ops appended so far. */
+  get length(): number {
+    return this.n;
   }
 
-  private semantic(lineNo: number, reason: string, msg: string): void {
-    if (!this.lenient) throw new AllocatorError('parse', `line ${lineNo}: ${msg}`, { line: lineNo });
-    this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
+  /** One more than the largest id allocated so far. */
+  get idCount(): number {
+    return this.nIds;
   }
 
-  add(op: number, id: number, size: number, arg: number, lineNo: number): void {
-    if (!Number.isSafeInteger(id) || id < 0 || id > 1 << 28) throw new AllocatorError('parse', `line ${lineNo}: id ${id} is not an integer in 0..2^28`, { line: lineNo });
-    if (!Number.isSafeInteger(size) || size < 0 || size > MAX_SIZE) throw new AllocatorError('parse', `line ${lineNo}: size ${size} is not a byte count`, { line: lineNo });
-    this.grow(id);
-    const isNew = op === OP.MALLOC || op === OP.CALLOC || op === OP.MEMALIGN;
-    if (isNew && this.live[id]) return this.semantic(lineNo, 'allocated-while-live', `id ${id} allocated while still live`);
-    if (!isNew && !this.live[id]) {
-      return this.used[id]
-        ? this.semantic(lineNo, 'freed-twice', `id ${id} ${op === OP.FREE ? 'freed' : 'reallocated'} after it was freed`)
-        : this.semantic(lineNo, 'never-allocated', `id ${id} ${op === OP.FREE ? 'freed' : 'reallocated'} but never allocated`);
+  /** Ops dropped so far (lenient mode). */
+  get dropped(): number {
+    let s = 0;
+    for (const v of Object.values(this.skipped)) s += v;
+    return s;
+  }
+
+  /**
+   * Reports a rule-breaking op: throws a `parse` error, or when lenient
+   * counts it under `kind`.
+   * @returns false (so callers can `return b.issue(…)` to mean "dropped")
+   */
+  issue(kind: UserTraceIssue, line: number, message: string): false {
+    if (!this.lenient) throw parseError(line, message);
+    this.skipped[kind] = (this.skipped[kind] ?? 0) + 1;
+    if (this.skippedLines.length < MAX_SKIPPED_LINES) this.skippedLines.push(line);
+    return false;
+  }
+
+  /**
+   * Checks that `v` is a usable id.
+   * @returns true when it is; otherwise reports `bad-id` (throws unless lenient)
+   */
+  checkId(v: number, line: number): boolean {
+    if (Number.isInteger(v) && v >= 0 && v <= MAX_TRACE_ID) return true;
+    return this.issue('bad-id', line, `id ${v} is not an integer in 0..${MAX_TRACE_ID}`);
+  }
+
+  /**
+   * Checks that `v` is a usable byte count (or calloc count, or alignment).
+   * @param what - what the number is, for the message (`size`, `nmemb`, `alignment`)
+   * @returns true when it is; otherwise reports `bad-size` (throws unless lenient)
+   */
+  checkSize(v: number, what: string, line: number): boolean {
+    if (Number.isInteger(v) && v >= 0 && v <= MAX_TRACE_SIZE) return true;
+    return this.issue('bad-size', line, `${what} ${v} is not an integer in 0..2^53-1`);
+  }
+
+  /**
+   * Appends a MALLOC, CALLOC or MEMALIGN of `id` (which must not be live).
+   * @returns whether the op was appended (false: dropped in lenient mode)
+   */
+  alloc(op: typeof OP.MALLOC | typeof OP.CALLOC | typeof OP.MEMALIGN, id: number, size: number, arg: number, line: number): boolean {
+    if (!this.checkId(id, line)) return false;
+    if (!this.checkSize(size, 'size', line)) return false;
+    if (op !== OP.MALLOC && !this.checkSize(arg, op === OP.CALLOC ? 'nmemb' : 'alignment', line)) return false;
+    this.reserveId(id);
+    if (this.state[id] === ID_LIVE) {
+      return this.issue('allocated-while-live', line, `id ${id} is allocated while live (allocated on line ${this.lastLine[id]}, not freed since)`);
     }
-    this.live[id] = op === OP.FREE || (op === OP.REALLOC && size === 0) ? 0 : 1;
-    this.used[id] = 1;
-    this.op.push(op);
-    this.id.push(id);
-    this.size.push(size);
-    this.arg.push(arg);
-    this.line.push(lineNo);
+    this.state[id] = ID_LIVE;
+    this.lastLine[id] = line;
+    this.append(op, id, size, arg, line);
+    return true;
   }
 
-  build(format: UserTraceFormat, weight: number): UserTrace {
-    let nIds = 0;
-    for (const i of this.id) if (i + 1 > nIds) nIds = i + 1;
+  /**
+   * Appends a FREE of `id` (which must be live).
+   * @returns whether the op was appended
+   */
+  free(id: number, line: number): boolean {
+    if (!this.checkId(id, line) || !this.needLive(id, 'freed', line)) return false;
+    this.state[id] = ID_DEAD;
+    this.lastLine[id] = line;
+    this.append(OP.FREE, id, 0, 0, line);
+    return true;
+  }
+
+  /**
+   * Appends a REALLOC of `id` (which must be live) to `size`; size 0 kills the id.
+   * @returns whether the op was appended
+   */
+  realloc(id: number, size: number, line: number): boolean {
+    if (!this.checkId(id, line) || !this.checkSize(size, 'size', line) || !this.needLive(id, 'reallocated', line)) return false;
+    if (size === 0) this.state[id] = ID_DEAD;
+    this.lastLine[id] = line;
+    this.append(OP.REALLOC, id, size, 0, line);
+    return true;
+  }
+
+  /** True when `id` is live now. */
+  isLive(id: number): boolean {
+    return id < this.state.length && this.state[id] === ID_LIVE;
+  }
+
+  /** The trace built so far (the builder may go on). */
+  build(format: UserTraceFormat, meta: Partial<UserTraceMeta> = {}): UserTrace {
+    const n = this.n;
     return {
       format,
-      n: this.op.length,
-      op: Uint8Array.from(this.op),
-      id: Int32Array.from(this.id),
-      size: Float64Array.from(this.size),
-      arg: Float64Array.from(this.arg),
-      line: Int32Array.from(this.line),
-      nIds,
-      skipped: this.skipped,
-      weight,
+      n,
+      op: this.op.slice(0, n),
+      id: this.id.slice(0, n),
+      size: this.size.slice(0, n),
+      arg: this.arg.slice(0, n),
+      line: this.line.slice(0, n),
+      nIds: this.nIds,
+      skipped: { ...this.skipped },
+      skippedLines: [...this.skippedLines],
+      meta: { weight: 1, headerMismatch: [], failedCalls: 0, lines: 0, ...meta },
     };
+  }
+
+  private needLive(id: number, verb: 'freed' | 'reallocated', line: number): boolean {
+    const s = id < this.state.length ? this.state[id] : ID_UNUSED;
+    if (s === ID_LIVE) return true;
+    if (s === ID_DEAD) {
+      const when = `it was freed on line ${this.lastLine[id]}`;
+      return verb === 'freed'
+        ? this.issue('double-free', line, `id ${id} is freed twice (${when})`)
+        : this.issue('use-after-free', line, `id ${id} is reallocated after it was freed (${when})`);
+    }
+    return this.issue('never-allocated', line, `id ${id} is ${verb} but was never allocated`);
+  }
+
+  private reserveId(id: number): void {
+    if (id >= this.nIds) this.nIds = id + 1;
+    if (id < this.state.length) return;
+    let cap = this.state.length;
+    while (cap <= id) cap *= 2;
+    this.state = grow(this.state, cap);
+    this.lastLine = grow(this.lastLine, cap);
+  }
+
+  private append(op: UserOp, id: number, size: number, arg: number, line: number): void {
+    if (this.n === this.op.length) {
+      const cap = this.n * 2;
+      this.op = grow(this.op, cap);
+      this.id = grow(this.id, cap);
+      this.size = grow(this.size, cap);
+      this.arg = grow(this.arg, cap);
+      this.line = grow(this.line, cap);
+    }
+    const i = this.n++;
+    this.op[i] = op;
+    this.id[i] = id;
+    this.size[i] = size;
+    this.arg[i] = arg;
+    this.line[i] = line;
   }
 }
 
-const INT = /^\d+$/;
+type TypedArray = Uint8Array | Int32Array | Float64Array;
 
-function int(tok: string | undefined, lineNo: number, what: string): number {
-  if (tok === undefined || !INT.test(tok)) throw new AllocatorError('parse', `line ${lineNo}: expected ${what}, found '${tok ?? 'end of line'}'`, { line: lineNo });
+function grow<T extends TypedArray>(a: T, cap: number): T {
+  const b = new (a.constructor as new (n: number) => T)(cap);
+  b.set(a);
+  return b;
+}
+
+// ---------------------------------------------------------------- lines
+
+/** Splits into lines without their `\r`, dropping a leading UTF-8 BOM. */
+function splitLines(text: string): string[] {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const lines = body.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (l.endsWith('\r')) lines[i] = l.slice(0, -1);
+  }
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+/** The line without a trailing `# comment` and surrounding blanks. */
+function stripComment(line: string): string {
+  const hash = line.indexOf('#');
+  return (hash < 0 ? line : line.slice(0, hash)).trim();
+}
+
+/** A decimal or JSON-style number token (sign, fraction, exponent allowed: range is checked later). */
+const NUMBER_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const BLANKS_RE = /\s+/;
+
+/** The value of a number token, or a parse error saying what was expected. */
+function numberToken(tok: string | undefined, line: number, what: string, text: string): number {
+  if (tok === undefined || !NUMBER_RE.test(tok)) {
+    throw parseError(line, `expected ${what}, found ${tok === undefined ? 'end of line' : `'${tok}'`} in '${text}'`);
+  }
   return Number(tok);
 }
 
-function opLines(lines: string[], first: number, b: Builder, extensions: boolean): void {
+// ---------------------------------------------------------------- rep and plain
+
+const OP_FORMS: Readonly<Record<string, string>> = {
+  a: 'a ID SIZE',
+  f: 'f ID',
+  r: 'r ID SIZE',
+  c: 'c ID NMEMB SIZE',
+  m: 'm ID ALIGN SIZE',
+};
+
+/** Parses `a/f/r` (and with `extensions` `c/m`) lines from index `first`. */
+function parseOpLines(lines: readonly string[], first: number, b: UserTraceBuilder, extensions: boolean): void {
   for (let i = first; i < lines.length; i++) {
-    const text = lines[i]!.trim();
-    if (text === '' || text.startsWith('#')) continue;
+    const text = stripComment(lines[i]!);
+    if (text === '') continue;
     const ln = i + 1;
-    const t = text.split(/\s+/);
-    const want = (n: number, form: string): void => {
-      if (t.length !== n) throw new AllocatorError('parse', `line ${ln}: expected '${form}', found '${text}'`, { line: ln });
-    };
-    switch (t[0]) {
+    const t = text.split(BLANKS_RE);
+    const kind = t[0]!;
+    const form = OP_FORMS[kind];
+    if (form === undefined || (!extensions && (kind === 'c' || kind === 'm'))) {
+      const ops = extensions ? "'a', 'f', 'r', 'c' or 'm'" : "'a', 'f', 'r' (malloc-lab has no 'c' or 'm': use the plain format)";
+      throw parseError(ln, `expected an op ${ops}, found '${text}'`);
+    }
+    const want = form.split(' ').length;
+    if (t.length !== want) throw parseError(ln, `expected '${form}' (${want - 1} number${want > 2 ? 's' : ''} after '${kind}'), found '${text}'`);
+    const id = numberToken(t[1], ln, 'an id', text);
+    switch (kind) {
       case 'a':
-        want(3, 'a ID SIZE');
-        b.add(OP.MALLOC, int(t[1], ln, 'an id'), int(t[2], ln, 'a size'), 0, ln);
+        b.alloc(OP.MALLOC, id, numberToken(t[2], ln, 'a size', text), 0, ln);
         break;
       case 'f':
-        want(2, 'f ID');
-        b.add(OP.FREE, int(t[1], ln, 'an id'), 0, 0, ln);
+        b.free(id, ln);
         break;
       case 'r':
-        want(3, 'r ID SIZE');
-        b.add(OP.REALLOC, int(t[1], ln, 'an id'), int(t[2], ln, 'a size'), 0, ln);
+        b.realloc(id, numberToken(t[2], ln, 'a size', text), ln);
         break;
       case 'c':
-      case 'm':
-        if (!extensions) throw new AllocatorError('parse', `line ${ln}: '${t[0]}' is not a malloc-lab op (a, f, r)`, { line: ln });
-        want(4, t[0] === 'c' ? 'c ID NMEMB SIZE' : 'm ID ALIGN SIZE');
-        if (t[0] === 'c') b.add(OP.CALLOC, int(t[1], ln, 'an id'), int(t[3], ln, 'a size'), int(t[2], ln, 'a count'), ln);
-        else b.add(OP.MEMALIGN, int(t[1], ln, 'an id'), int(t[3], ln, 'a size'), int(t[2], ln, 'an alignment'), ln);
+        b.alloc(OP.CALLOC, id, numberToken(t[3], ln, 'an element size', text), numberToken(t[2], ln, 'an element count', text), ln);
         break;
       default:
-        throw new AllocatorError('parse', `line ${ln}: expected an op 'a', 'f', 'r'${extensions ? ", 'c' or 'm'" : ''}, found '${text}'`, { line: ln });
+        b.alloc(OP.MEMALIGN, id, numberToken(t[3], ln, 'a size', text), numberToken(t[2], ln, 'an alignment', text), ln);
     }
   }
 }
 
-function parseRep(lines: string[], b: Builder): number {
+const REP_HEADER = ['suggested heap size', 'number of ids', 'number of ops', 'weight'] as const;
+
+function parseRep(lines: readonly string[], b: UserTraceBuilder): Partial<UserTraceMeta> {
   const header: number[] = [];
   let i = 0;
-  for (; i < lines.length && header.length < 4; i++) {
+  for (; i < lines.length && header.length < REP_HEADER.length; i++) {
+    const text = stripComment(lines[i]!);
+    if (text === '') continue;
+    for (const tok of text.split(BLANKS_RE)) {
+      const k = header.length;
+      if (k === REP_HEADER.length || !/^\d+$/.test(tok)) {
+        const what = k === REP_HEADER.length ? 'the first op on a line of its own after the 4 header numbers' : `header number ${k + 1} of 4 (${REP_HEADER[k]}), a non-negative integer`;
+        throw parseError(i + 1, `expected ${what}, found '${tok}' in '${text}'`);
+      }
+      header.push(Number(tok));
+    }
+  }
+  if (header.length < REP_HEADER.length) {
+    throw parseError(Math.max(1, i), `the rep header needs 4 numbers (${REP_HEADER.join(', ')}); the input ends after ${header.length}`);
+  }
+  parseOpLines(lines, i, b, false);
+  const [heapSize, declaredIds, declaredOps, weight] = header as [number, number, number, number];
+  const bodyOps = b.length + b.dropped;
+  const headerMismatch: string[] = [];
+  if (declaredOps !== bodyOps) headerMismatch.push(`the header declares ${declaredOps} ops, the body has ${bodyOps}`);
+  if (declaredIds !== b.idCount) headerMismatch.push(`the header declares ${declaredIds} ids, the body uses ${b.idCount}`);
+  return { heapSize, declaredIds, declaredOps, weight, headerMismatch };
+}
+
+// ---------------------------------------------------------------- wee_alloc
+
+const WEE_RE = /^(Alloc|Free)\(\s*([^)\s]*)\s*\),?$/;
+
+function parseWee(lines: readonly string[], b: UserTraceBuilder): void {
+  let allocs = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const text = stripComment(lines[i]!);
+    if (text === '') continue;
+    const ln = i + 1;
+    const m = WEE_RE.exec(text);
+    if (!m) throw parseError(ln, `expected 'Alloc(SIZE),' or 'Free(K),', found '${text}'`);
+    const v = numberToken(m[2], ln, m[1] === 'Alloc' ? 'a size' : 'the ordinal of an Alloc', text);
+    if (m[1] === 'Alloc') {
+      b.alloc(OP.MALLOC, allocs++, v, 0, ln);
+    } else if (Number.isInteger(v) && v >= allocs) {
+      b.issue('never-allocated', ln, `Free(${v}) names Alloc number ${v}, but only ${allocs} Alloc${allocs === 1 ? '' : 's'} (0..${allocs - 1}) came before`);
+    } else {
+      b.free(v, ln);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- mtrace
+
+const MT_PTR_RE = /^(?:0x[0-9a-f]+|\(nil\))$/i;
+const MT_SIZE_RE = /^(?:0x[0-9a-f]+|0)$/i;
+const MT_NIL = '(nil)';
+const MT_EXPECTED = "'= Start', '= End', '+ PTR SIZE', '- PTR', '< PTR' then '> PTR SIZE', or '! PTR SIZE' (after an optional '@ where[0xaddr] ')";
+
+interface MtLine {
+  readonly kind: string;
+  readonly ptr: string;
+  readonly size: number;
+}
+
+/** Splits an mtrace line (after its `@` prefix) into kind, pointer and size. */
+function mtLine(raw: string, ln: number): MtLine | undefined {
+  let text = raw.trim();
+  if (text.startsWith('@ ')) {
+    const end = text.lastIndexOf('] ');
+    if (end < 0) throw parseError(ln, `expected a location '@ where[0xaddr] ' before the op, found '${text}'`);
+    text = text.slice(end + 2).trim();
+  }
+  if (text === '= Start' || text === '= End') return undefined;
+  const t = text.split(BLANKS_RE);
+  const kind = t[0]!;
+  const withSize = kind === '+' || kind === '>' || kind === '!';
+  if (!'+-<>!'.includes(kind) || kind.length !== 1 || t.length !== (withSize ? 3 : 2) || !MT_PTR_RE.test(t[1]!)) {
+    throw parseError(ln, `expected ${MT_EXPECTED}, found '${raw.trim()}'`);
+  }
+  if (withSize && !MT_SIZE_RE.test(t[2]!)) throw parseError(ln, `expected a hex size ('0x30', or '0') after '${kind} ${t[1]}', found '${t[2]}'`);
+  return { kind, ptr: t[1]!.toLowerCase(), size: withSize ? Number.parseInt(t[2]!, 16) : 0 };
+}
+
+function parseMtrace(lines: readonly string[], b: UserTraceBuilder): Partial<UserTraceMeta> {
+  /** Live pointer → id. */
+  const live = new Map<string, number>();
+  /** Freed pointer → line it was freed on (for messages). */
+  const freedAt = new Map<string, number>();
+  const spareIds: number[] = [];
+  let nextId = 0;
+  let failedCalls = 0;
+  let pending: { readonly ptr: string; readonly id: number | undefined; readonly line: number } | undefined;
+
+  const newId = (): number => spareIds.pop() ?? nextId++;
+  const allocate = (ptr: string, size: number, ln: number): void => {
+    const owner = live.get(ptr);
+    if (owner !== undefined) {
+      b.issue('allocated-while-live', ln, `pointer ${ptr} is returned again while live (id ${owner}, not freed since)`);
+      return;
+    }
+    const id = newId();
+    if (b.alloc(OP.MALLOC, id, size, 0, ln)) {
+      live.set(ptr, id);
+      freedAt.delete(ptr);
+    } else {
+      spareIds.push(id);
+    }
+  };
+  const notLive = (ptr: string, verb: string, ln: number): false => {
+    const at = freedAt.get(ptr);
+    return at === undefined
+      ? b.issue('never-allocated', ln, `pointer ${ptr} is ${verb} but is not live (never allocated since tracing started)`)
+      : b.issue(verb === 'freed' ? 'double-free' : 'use-after-free', ln, `pointer ${ptr} is ${verb} after it was freed on line ${at}`);
+  };
+
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
+    const ln = i + 1;
+    if (raw.trim() === '' || raw.trimStart().startsWith('#')) continue;
+    const m = mtLine(raw, ln);
+    if (m === undefined) continue;
+    if (pending !== undefined && m.kind !== '>') throw parseError(ln, `expected '> PTR SIZE' completing the realloc '<' of line ${pending.line}, found '${raw.trim()}'`);
+    switch (m.kind) {
+      case '+':
+        if (m.ptr === MT_NIL) failedCalls++;
+        else allocate(m.ptr, m.size, ln);
+        break;
+      case '-': {
+        if (m.ptr === MT_NIL) break; // free(NULL)
+        const id = live.get(m.ptr);
+        if (id === undefined) {
+          notLive(m.ptr, 'freed', ln);
+        } else if (b.free(id, ln)) {
+          live.delete(m.ptr);
+          freedAt.set(m.ptr, ln);
+          spareIds.push(id);
+        }
+        break;
+      }
+      case '<':
+        if (m.ptr === MT_NIL) throw parseError(ln, `expected a non-null pointer after '<' (realloc(NULL, n) prints '+'), found '${raw.trim()}'`);
+        pending = { ptr: m.ptr, id: live.get(m.ptr), line: ln };
+        if (pending.id === undefined) notLive(m.ptr, 'reallocated', ln);
+        break;
+      case '>': {
+        if (pending === undefined) throw parseError(ln, `'>' must follow a '< PTR' line, found '${raw.trim()}'`);
+        if (m.ptr === MT_NIL) throw parseError(ln, `expected a non-null pointer after '>' (a failed realloc prints '!'), found '${raw.trim()}'`);
+        const { ptr: old, id } = pending;
+        pending = undefined;
+        if (id === undefined) {
+          allocate(m.ptr, m.size, ln); // lenient: the program holds the new block
+          break;
+        }
+        if (m.size === 0) {
+          b.issue('bad-size', ln, `a realloc of ${old} to 0 bytes returned ${m.ptr} (glibc frees and prints '-')`);
+          break;
+        }
+        const owner = live.get(m.ptr);
+        if (m.ptr !== old && owner !== undefined) {
+          b.issue('allocated-while-live', ln, `realloc returned ${m.ptr}, which is live (id ${owner}, not freed since)`);
+          break;
+        }
+        if (b.realloc(id, m.size, ln)) {
+          live.delete(old);
+          if (m.ptr !== old) freedAt.set(old, ln);
+          live.set(m.ptr, id);
+          freedAt.delete(m.ptr);
+        }
+        break;
+      }
+      default: // '!': a failed realloc, the block stays
+        failedCalls++;
+    }
+  }
+  if (pending !== undefined) throw parseError(pending.line, "a realloc '<' is not followed by its '> PTR SIZE' line (the input ends)");
+  return { failedCalls };
+}
+
+// ---------------------------------------------------------------- jsonl
+
+function parseJsonl(lines: readonly string[], b: UserTraceBuilder): void {
+  for (let i = 0; i < lines.length; i++) {
     const text = lines[i]!.trim();
     if (text === '' || text.startsWith('#')) continue;
-    const v = Number(text);
-    if (!Number.isFinite(v) || v < 0) throw new AllocatorError('parse', `line ${i + 1}: expected header number ${header.length + 1} of 4 (heap size, ids, ops, weight), found '${text}'`, { line: i + 1 });
-    header.push(v);
-  }
-  if (header.length < 4) throw new AllocatorError('parse', `line ${i}: the rep header needs 4 numbers (heap size, ids, ops, weight)`, { line: i });
-  opLines(lines, i, b, false);
-  return header[3]!;
-}
-
-function parseWee(lines: string[], b: Builder): void {
-  let allocs = 0;
-  const re = /^(Alloc|Free)\((\d+)\),?$/;
-  lines.forEach((raw, i) => {
-    const text = raw.trim();
-    if (text === '' || text.startsWith('#')) return;
-    const m = re.exec(text);
-    if (!m) throw new AllocatorError('parse', `line ${i + 1}: expected 'Alloc(SIZE),' or 'Free(K),', found '${text}'`, { line: i + 1 });
-    if (m[1] === 'Alloc') b.add(OP.MALLOC, allocs++, Number(m[2]), 0, i + 1);
-    else b.add(OP.FREE, Number(m[2]), 0, 0, i + 1);
-  });
-}
-
-function parseMtrace(lines: string[], b: Builder): void {
-  const ids = new Map<string, number>();
-  let next = 0;
-  let pendingOld: { id: number; line: number } | undefined;
-  const re = /^(?:@ \S+ )?([+\-<>!]) (0x[0-9a-fA-F]+|\(nil\))(?: (0x[0-9a-fA-F]+))?$/;
-  lines.forEach((raw, i) => {
-    const text = raw.trim();
     const ln = i + 1;
-    if (text === '' || text.startsWith('=') || text.startsWith('#')) return;
-    const m = re.exec(text);
-    if (!m) throw new AllocatorError('parse', `line ${ln}: expected '+ PTR SIZE', '- PTR', '< PTR', '> PTR SIZE' or '! PTR SIZE', found '${text}'`, { line: ln });
-    const [, kind, ptr, sizeHex] = m;
-    const size = sizeHex ? parseInt(sizeHex, 16) : 0;
-    const needSize = kind === '+' || kind === '>' || kind === '!';
-    if (needSize && !sizeHex) throw new AllocatorError('parse', `line ${ln}: '${kind}' needs a hex size`, { line: ln });
-    const known = ids.get(ptr!);
-    if (kind !== '>' && pendingOld) throw new AllocatorError('parse', `line ${ln}: '<' on line ${pendingOld.line} is not followed by '>'`, { line: ln });
-    switch (kind) {
-      case '+':
-        if (known !== undefined) return b.add(OP.MALLOC, known, size, 0, ln); // reported as allocated-while-live
-        ids.set(ptr!, next);
-        return b.add(OP.MALLOC, next++, size, 0, ln);
-      case '-':
-        if (known === undefined) return b.add(OP.FREE, next++, 0, 0, ln); // never allocated
-        ids.delete(ptr!);
-        return b.add(OP.FREE, known, 0, 0, ln);
-      case '<':
-        pendingOld = { id: known ?? next++, line: ln };
-        if (known !== undefined) ids.delete(ptr!);
-        return;
-      case '>': {
-        if (!pendingOld) throw new AllocatorError('parse', `line ${ln}: '>' without a preceding '<'`, { line: ln });
-        const id = pendingOld.id;
-        pendingOld = undefined;
-        ids.set(ptr!, id);
-        return b.add(OP.REALLOC, id, size, 0, ln);
-      }
-      default:
-        return; // '!': a failed realloc changes nothing
-    }
-  });
-}
-
-function parseJsonl(lines: string[], b: Builder): void {
-  lines.forEach((raw, i) => {
-    const text = raw.trim();
-    const ln = i + 1;
-    if (text === '' || text.startsWith('#')) return;
-    let o: Record<string, unknown>;
+    let o: unknown;
     try {
-      o = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      throw new AllocatorError('parse', `line ${ln}: not a JSON object`, { line: ln });
+      o = JSON.parse(text);
+    } catch (e) {
+      throw parseError(ln, `expected a JSON object, found '${text}' (${(e as Error).message})`);
     }
-    const num = (k: string): number => {
-      const v = o[k];
-      if (typeof v !== 'number') throw new AllocatorError('parse', `line ${ln}: "${k}" must be a number`, { line: ln });
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw parseError(ln, `expected a JSON object, found '${text}'`);
+    const rec = o as Record<string, unknown>;
+    const num = (key: string): number => {
+      const v = rec[key];
+      if (typeof v !== 'number') throw parseError(ln, `expected "${key}" to be a number for op "${String(rec.op)}", found ${v === undefined ? 'no "' + key + '"' : JSON.stringify(v)}`);
       return v;
     };
-    switch (o.op) {
+    switch (rec.op) {
       case 'malloc':
-        return b.add(OP.MALLOC, num('id'), num('size'), 0, ln);
+        b.alloc(OP.MALLOC, num('id'), num('size'), 0, ln);
+        break;
       case 'free':
-        return b.add(OP.FREE, num('id'), 0, 0, ln);
+        b.free(num('id'), ln);
+        break;
       case 'realloc':
-        return b.add(OP.REALLOC, num('id'), num('size'), 0, ln);
+        b.realloc(num('id'), num('size'), ln);
+        break;
       case 'calloc':
-        return b.add(OP.CALLOC, num('id'), num('size'), num('nmemb'), ln);
+        b.alloc(OP.CALLOC, num('id'), num('size'), num('nmemb'), ln);
+        break;
       case 'memalign':
-        return b.add(OP.MEMALIGN, num('id'), num('size'), num('align'), ln);
+        b.alloc(OP.MEMALIGN, num('id'), num('size'), num('align'), ln);
+        break;
       default:
-        throw new AllocatorError('parse', `line ${ln}: "op" must be malloc, free, realloc, calloc or memalign`, { line: ln });
+        throw parseError(ln, `expected "op" to be one of ${OP_NAMES.map((s) => `"${s}"`).join(', ')}, found ${JSON.stringify(rec.op) ?? 'none'}`);
     }
-  });
+  }
 }
 
-/** Guesses the format from the content. */
+// ---------------------------------------------------------------- detection and entry points
+
+/**
+ * Guesses the format from the first line that is not blank or a `#`
+ * comment: `{` → jsonl; `Alloc(`/`Free(` → wee; `= `, `@ ` or an mtrace op
+ * (`+ 0x…`) → mtrace; only integers → rep (its header); `a`, `f`, `r`, `c`
+ * or `m` and a blank → plain. An empty input is `plain` (no ops).
+ *
+ * @throws AllocatorError `parse`, naming the line, when nothing fits
+ */
 export function detectUserTraceFormat(text: string): UserTraceFormat {
-  const first = text.split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#')) ?? '';
-  if (first.startsWith('{')) return 'jsonl';
-  if (/^(Alloc|Free)\(/.test(first)) return 'wee';
-  if (first.startsWith('= Start') || /^(@ \S+ )?[+\-<>] 0x/.test(first)) return 'mtrace';
-  if (/^\d+(\.\d+)?$/.test(first)) return 'rep';
+  const lines = splitLines(text);
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!.trim();
+    if (raw === '' || raw.startsWith('#')) continue;
+    if (raw.startsWith('{')) return 'jsonl';
+    if (/^(?:Alloc|Free)\(/.test(raw)) return 'wee';
+    if (raw.startsWith('= ') || raw.startsWith('@ ') || /^[-+<>!]\s+(?:0x[0-9a-f]|\(nil\))/i.test(raw)) return 'mtrace';
+    const text0 = stripComment(raw);
+    if (/^\d+(?:\s+\d+)*$/.test(text0)) return 'rep';
+    if (/^[afrcm]\s/.test(text0)) return 'plain';
+    throw parseError(
+      i + 1,
+      `cannot tell the trace format from '${raw}' (expected a rep header number, an a/f/r/c/m op, Alloc(…)/Free(…), an mtrace line or a JSON object)`,
+    );
+  }
   return 'plain';
 }
 
-/** Parses a trace (`auto` detects the format). */
+/**
+ * The format a file name's extension stands for ({@link USER_TRACE_EXTENSIONS}),
+ * or undefined when the extension names none.
+ */
+export function userTraceFormatFromPath(path: string): UserTraceFormat | undefined {
+  return USER_TRACE_EXTENSIONS[extname(path).toLowerCase()];
+}
+
+/**
+ * Parses a user-space trace.
+ *
+ * @param text - the whole trace
+ * @param format - its format, or `auto` to {@link detectUserTraceFormat | detect it from the content}
+ * @param opts - {@link UserTraceParseOpts}
+ * @returns the ops in typed arrays
+ * @throws AllocatorError `parse` (message and `info.line` name the 1-based
+ *   line) for a malformed line, and for a rule-breaking op unless lenient;
+ *   `unknown-name` for an unknown format
+ * @remarks O(lines).
+ */
 export function parseUserTrace(text: string, format: UserTraceFormat | 'auto' = 'auto', opts: UserTraceParseOpts = {}): UserTrace {
   const fmt = format === 'auto' ? detectUserTraceFormat(text) : format;
-  const lines = text.split('\n');
-  const b = new Builder(opts.lenient === true);
-  let weight = 1;
+  const lines = splitLines(text);
+  const b = new UserTraceBuilder(opts.lenient === true);
+  let meta: Partial<UserTraceMeta> = {};
   switch (fmt) {
     case 'rep':
-      weight = parseRep(lines, b);
+      meta = parseRep(lines, b);
       break;
     case 'plain':
-      opLines(lines, 0, b, true);
+      parseOpLines(lines, 0, b, true);
       break;
     case 'wee':
       parseWee(lines, b);
       break;
     case 'mtrace':
-      parseMtrace(lines, b);
+      meta = parseMtrace(lines, b);
       break;
     case 'jsonl':
       parseJsonl(lines, b);
       break;
     default:
-      throw new AllocatorError('unknown-name', `unknown trace format '${String(fmt)}' (known: ${USER_TRACE_FORMATS.join(', ')})`);
+      throw new AllocatorError('unknown-name', `unknown user trace format '${String(fmt)}' (known: ${USER_TRACE_FORMATS.join(', ')})`);
   }
-  return b.build(fmt, weight);
+  return b.build(fmt, { ...meta, lines: lines.length });
 }
 
-/** Serializes to the plain format the C oracle reads. */
+/**
+ * Reads and parses a trace file (UTF-8). With `auto` the content decides
+ * the format; {@link userTraceFormatFromPath} is there for callers that
+ * must decide from the name alone.
+ *
+ * @throws AllocatorError as {@link parseUserTrace}; Node's error when the file cannot be read
+ */
+export function parseUserTraceFile(path: string, format: UserTraceFormat | 'auto' = 'auto', opts: UserTraceParseOpts = {}): UserTrace {
+  return parseUserTrace(readFileSync(path, 'utf8'), format, opts);
+}
+
+/**
+ * Serializes a trace to the plain format: one op per line, `a ID SIZE`,
+ * `f ID`, `r ID SIZE`, `c ID NMEMB SIZE`, `m ID ALIGN SIZE`, decimal, `\n`
+ * after every line. This is the input of tools/oracle/glibc-replay.c, and
+ * `parseUserTrace(formatPlainTrace(t), 'plain')` has the same ops as `t`
+ * (op `i` on line `i + 1`).
+ *
+ * @remarks O(n).
+ */
 export function formatPlainTrace(t: UserTrace): string {
-  const out: string[] = [];
+  const out: string[] = new Array<string>(t.n);
   for (let i = 0; i < t.n; i++) {
     const id = t.id[i]!;
+    const size = t.size[i]!;
     switch (t.op[i]) {
       case OP.MALLOC:
-        out.push(`a ${id} ${t.size[i]}`);
+        out[i] = `a ${id} ${size}`;
         break;
       case OP.FREE:
-        out.push(`f ${id}`);
+        out[i] = `f ${id}`;
         break;
       case OP.REALLOC:
-        out.push(`r ${id} ${t.size[i]}`);
+        out[i] = `r ${id} ${size}`;
         break;
       case OP.CALLOC:
-        out.push(`c ${id} ${t.arg[i]} ${t.size[i]}`);
+        out[i] = `c ${id} ${t.arg[i]} ${size}`;
+        break;
+      case OP.MEMALIGN:
+        out[i] = `m ${id} ${t.arg[i]} ${size}`;
         break;
       default:
-        out.push(`m ${id} ${t.arg[i]} ${t.size[i]}`);
+        throw new AllocatorError('misuse', `formatPlainTrace: op ${i} has unknown code ${t.op[i]}`);
     }
   }
-  return out.join('\n') + '\n';
+  return t.n === 0 ? '' : out.join('\n') + '\n';
 }
