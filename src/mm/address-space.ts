@@ -34,9 +34,12 @@
  * Hot path: a 256-entry direct-mapped software TLB (page → physical base)
  * in typed arrays, invalidated by every unmap, protect or zap.
  *
- * Simplifications, stated: VMAs are a sorted array searched by bisection
- * (O(log n) lookup, O(n) insert), not the maple tree or an augmented tree;
- * read faults on anonymous memory allocate a page instead of mapping the
+ * VMAs live in a {@link VmaTree}: a balanced tree augmented with the gap
+ * below each VMA (Linux ≤ 6.0's `mm_rb`/`rb_subtree_gap`; 6.1+ answers the
+ * same queries from a maple tree), so `find_vma` and the top-down
+ * `get_unmapped_area` are O(log n).
+ *
+ * Simplifications, stated: read faults on anonymous memory allocate a page instead of mapping the
  * shared zero page; no file mappings, no swap, no THP, no copy-on-write
  * (no fork); a page-allocator failure on a fault is reported as the OOM
  * `misuse` error rather than killing the process.
@@ -69,6 +72,7 @@ import {
 import type { Machine } from '../machine/machine.js';
 import { Owner } from '../machine/memmap.js';
 import { PageTable, Tlb, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_USER } from './pagetable.js';
+import { VmaTree, type Vma } from './vma-tree.js';
 
 /** `mmap_base` with ASLR off and an 8 MiB stack rlimit. */
 export const MMAP_BASE = 0x7ffff7fff000;
@@ -79,15 +83,6 @@ const MMAP_MIN_ADDR = 0x10000;
 const STACK_SIZE = 132 * 1024;
 const TLB_SIZE = 256;
 
-/** One VMA. */
-interface Vma {
-  start: number;
-  end: number;
-  prot: number;
-  shared: boolean;
-  /** Image path, `[stack]`, or '' (anonymous; `[heap]` is decided by range as show_map does). */
-  name: string;
-}
 
 const pageAlign = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
 const hex = (n: number): string => n.toString(16);
@@ -101,7 +96,7 @@ export class AddressSpace implements ProcessMemory {
   readonly tlb = new Tlb();
   private readonly machine: Machine;
   private readonly pages: PageAllocator;
-  private vmaList: Vma[] = [];
+  private readonly vmaTree = new VmaTree();
   private readonly startBrk: number;
   private curBrk: number;
   private rss = 0;
@@ -134,70 +129,57 @@ export class AddressSpace implements ProcessMemory {
     this.curBrk = startBrk;
     this.pt = new PageTable(machine, pages);
     const path = `/usr/bin/${comm}`;
-    this.vmaList = [
-      { start: 0x555555554000, end: 0x555555555000, prot: PROT_READ, shared: false, name: path },
-      { start: 0x555555555000, end: 0x555555556000, prot: PROT_READ | PROT_EXEC, shared: false, name: path },
-      { start: 0x555555556000, end: startBrk, prot: PROT_READ | PROT_WRITE, shared: false, name: path },
-      { start: TASK_SIZE - STACK_SIZE, end: TASK_SIZE, prot: PROT_READ | PROT_WRITE, shared: false, name: '[stack]' },
-    ];
+    this.vmaTree.insert(0x555555554000, 0x555555555000, PROT_READ, false, path);
+    this.vmaTree.insert(0x555555555000, 0x555555556000, PROT_READ | PROT_EXEC, false, path);
+    this.vmaTree.insert(0x555555556000, startBrk, PROT_READ | PROT_WRITE, false, path);
+    this.vmaTree.insert(TASK_SIZE - STACK_SIZE, TASK_SIZE, PROT_READ | PROT_WRITE, false, '[stack]');
   }
 
   // ------------------------------------------------------------------
   // VMA bookkeeping
   // ------------------------------------------------------------------
 
-  /** Index of the first VMA whose end is above `addr` (`find_vma`). */
-  private findIndex(addr: number): number {
-    let lo = 0;
-    let hi = this.vmaList.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.vmaList[mid]!.end <= addr) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
   private vmaAt(addr: number): Vma | undefined {
-    const v = this.vmaList[this.findIndex(addr)];
-    return v !== undefined && v.start <= addr ? v : undefined;
+    return this.vmaTree.at(addr);
   }
 
   private rangeFree(start: number, end: number): boolean {
-    const v = this.vmaList[this.findIndex(start)];
-    return v === undefined || v.start >= end;
+    return this.vmaTree.isFree(start, end);
   }
 
-  /** Inserts a VMA (range known free) and merges compatible neighbours. */
-  private insertVma(v: Vma): void {
-    const i = this.findIndex(v.start);
-    this.vmaList.splice(i, 0, v);
-    this.mergeAround(i);
+  /** Inserts a VMA (range known free) and merges compatible neighbours (`vma_merge`). */
+  private insertVma(start: number, end: number, prot: number, shared: boolean): Vma {
+    return this.mergeAround(this.vmaTree.insert(start, end, prot, shared, ''));
   }
 
-  private compatible(a: Vma, b: Vma): boolean {
-    return a.end === b.start && a.prot === b.prot && a.shared === b.shared && a.name === '' && b.name === '';
+  private compatible(a: Vma | undefined, b: Vma | undefined): boolean {
+    return a !== undefined && b !== undefined && a.end === b.start && a.prot === b.prot && a.shared === b.shared && a.name === '' && b.name === '';
   }
 
-  private mergeAround(i: number): void {
-    const list = this.vmaList;
-    if (i + 1 < list.length && this.compatible(list[i]!, list[i + 1]!)) {
-      list[i]!.end = list[i + 1]!.end;
-      list.splice(i + 1, 1);
+  /** Merges `v` with compatible neighbours; returns the VMA that now covers it. */
+  private mergeAround(v: Vma): Vma {
+    const t = this.vmaTree;
+    const nx = t.next(v);
+    if (this.compatible(v, nx)) {
+      t.remove(nx!);
+      t.setEnd(v, nx!.end);
     }
-    if (i > 0 && this.compatible(list[i - 1]!, list[i]!)) {
-      list[i - 1]!.end = list[i]!.end;
-      list.splice(i, 1);
+    const pv = t.prev(v);
+    if (this.compatible(pv, v)) {
+      t.remove(v);
+      t.setEnd(pv!, v.end);
+      return pv!;
     }
+    return v;
   }
 
-  /** Splits VMAs so that `addr` is a boundary. */
+  /** Splits VMAs so that `addr` is a boundary (`split_vma`). */
   private splitAt(addr: number): void {
-    const i = this.findIndex(addr);
-    const v = this.vmaList[i];
-    if (v === undefined || v.start >= addr) return;
-    this.vmaList.splice(i + 1, 0, { ...v, start: addr });
-    v.end = addr;
+    const v = this.vmaTree.at(addr);
+    if (v === undefined || v.start === addr) return;
+    const end = v.end;
+    this.vmaTree.setEnd(v, addr);
+    this.vmaTree.insert(addr, end, v.prot, v.shared, v.name);
   }
 
   /** Frees the pages of [start, end) and clears their PTEs (zap_page_range). */
@@ -222,31 +204,21 @@ export class AddressSpace implements ProcessMemory {
 
   /** Removes [start, end) from the VMA list and the page tables. */
   private unmapRange(start: number, end: number): void {
+    if (this.rangeFree(start, end)) return;
     this.splitAt(start);
     this.splitAt(end);
-    const i = this.findIndex(start);
-    let j = i;
-    while (j < this.vmaList.length && this.vmaList[j]!.start < end) j++;
-    if (j === i) return;
-    this.vmaList.splice(i, j - i);
+    for (let v = this.vmaTree.find(start); v !== undefined && v.start < end; ) {
+      const nx = this.vmaTree.next(v);
+      this.vmaTree.remove(v);
+      v = nx;
+    }
     this.zap(start, end);
     this.pt.freeEmptyTables();
   }
 
   /** Highest free range of `len` bytes below mmap_base (`unmapped_area_topdown`), or -1. */
   private topDown(len: number): number {
-    let high = MMAP_BASE;
-    let i = this.findIndex(high - 1);
-    // The VMA containing high-1, if any, lowers the ceiling.
-    const cur = this.vmaList[i];
-    if (cur !== undefined && cur.start < high) high = cur.start;
-    for (i = i - 1; ; i--) {
-      const prevEnd = i >= 0 ? this.vmaList[i]!.end : MMAP_MIN_ADDR;
-      const ceiling = Math.min(high, MMAP_BASE);
-      if (ceiling - Math.max(prevEnd, MMAP_MIN_ADDR) >= len) return ceiling - len;
-      if (i < 0) return -1;
-      high = this.vmaList[i]!.start;
-    }
+    return this.vmaTree.topDown(len, MMAP_MIN_ADDR, MMAP_BASE);
   }
 
   // ------------------------------------------------------------------
@@ -268,7 +240,7 @@ export class AddressSpace implements ProcessMemory {
     }
     if (newbrk > MMAP_BASE || !this.rangeFree(oldbrk, newbrk + PAGE_SIZE)) return this.curBrk;
     // do_brk_flags: expand the VMA ending at oldbrk when compatible, else a new one.
-    this.insertVma({ start: oldbrk, end: newbrk, prot: PROT_READ | PROT_WRITE, shared: false, name: '' });
+    this.insertVma(oldbrk, newbrk, PROT_READ | PROT_WRITE, false);
     this.curBrk = addr;
     return addr;
   }
@@ -292,7 +264,7 @@ export class AddressSpace implements ProcessMemory {
       else start = this.topDown(size);
       if (start < 0) return -ENOMEM;
     }
-    this.insertVma({ start, end: start + size, prot: prot & 7, shared: (flags & MAP_SHARED) !== 0, name: '' });
+    this.insertVma(start, start + size, prot & 7, (flags & MAP_SHARED) !== 0);
     return start;
   }
 
@@ -317,8 +289,8 @@ export class AddressSpace implements ProcessMemory {
       return oldAddr;
     }
     if (oldAddr + ol === v.end && oldAddr + nl <= TASK_SIZE && this.rangeFree(v.end, oldAddr + nl)) {
-      v.end = oldAddr + nl;
-      this.mergeAround(this.findIndex(oldAddr));
+      this.vmaTree.setEnd(v, oldAddr + nl);
+      this.mergeAround(v);
       return oldAddr;
     }
     if ((flags & MREMAP_MAYMOVE) === 0) return -ENOMEM;
@@ -332,12 +304,12 @@ export class AddressSpace implements ProcessMemory {
       moved.push(pfn);
     }
     const prot = v.prot;
+    const shared = v.shared;
     this.splitAt(oldAddr);
     this.splitAt(oldAddr + ol);
-    const i = this.findIndex(oldAddr);
-    this.vmaList.splice(i, 1);
+    this.vmaTree.remove(this.vmaTree.at(oldAddr)!);
     this.flushTlb(oldAddr, oldAddr + ol);
-    this.insertVma({ start: dst, end: dst + nl, prot, shared: v.shared, name: '' });
+    this.insertVma(dst, dst + nl, prot, shared);
     for (let k = 0; k < moved.length; k++) if (moved[k]! >= 0) this.pt.map(dst + k * PAGE_SIZE, moved[k]!, this.pteFlags(prot));
     this.pt.freeEmptyTables();
     return dst;
@@ -350,10 +322,10 @@ export class AddressSpace implements ProcessMemory {
     if (!this.fullyMapped(addr, end)) return -ENOMEM;
     this.splitAt(addr);
     this.splitAt(end);
-    for (let i = this.findIndex(addr); i < this.vmaList.length && this.vmaList[i]!.start < end; i++) this.vmaList[i]!.prot = prot;
+    for (let v = this.vmaTree.find(addr); v !== undefined && v.start < end; v = this.vmaTree.next(v)) v.prot = prot;
     for (let va = addr; va < end; va += PAGE_SIZE) this.pt.setFlags(va, this.pteFlags(prot));
-    for (let i = this.findIndex(addr); i < this.vmaList.length && this.vmaList[i]!.start <= end; i++) this.mergeAround(i);
-    if (addr > 0) this.mergeAround(Math.max(0, this.findIndex(addr - 1)));
+    // Merge inside the range and with both outside neighbours.
+    for (let v = this.vmaTree.find(addr); v !== undefined && v.start <= end; v = this.vmaTree.next(v)) v = this.mergeAround(v);
     this.flushTlb(addr, end);
     return 0;
   }
@@ -368,8 +340,7 @@ export class AddressSpace implements ProcessMemory {
 
   private fullyMapped(start: number, end: number): boolean {
     let at = start;
-    for (let i = this.findIndex(start); at < end; i++) {
-      const v = this.vmaList[i];
+    for (let v = this.vmaTree.find(start); at < end; v = this.vmaTree.next(v)) {
       if (v === undefined || v.start > at) return false;
       at = v.end;
     }
@@ -523,7 +494,7 @@ export class AddressSpace implements ProcessMemory {
       const v = this.vmaAt(va);
       if (v) resident.set(v, (resident.get(v) ?? 0) + 1);
     });
-    return this.vmaList.map((v) => ({
+    return this.vmaTree.toArray().map((v) => ({
       start: v.start,
       end: v.end,
       prot: v.prot,
@@ -534,7 +505,7 @@ export class AddressSpace implements ProcessMemory {
   }
 
   stats(): MmStats {
-    const total = this.vmaList.reduce((s, v) => s + (v.end - v.start) / PAGE_SIZE, 0);
+    const total = this.vmaTree.toArray().reduce((s, v) => s + (v.end - v.start) / PAGE_SIZE, 0);
     return {
       rssPages: this.rss,
       rssHwmPages: this.rssHwm,
@@ -550,8 +521,8 @@ export class AddressSpace implements ProcessMemory {
 
   exit(): void {
     if (this.dead) return;
-    for (const v of this.vmaList) this.zap(v.start, v.end);
-    this.vmaList = [];
+    for (const v of this.vmaTree.toArray()) this.zap(v.start, v.end);
+    this.vmaTree.clear();
     this.pt.destroy();
     this.dead = true;
   }
@@ -570,7 +541,8 @@ export class AddressSpace implements ProcessMemory {
     };
     if (this.dead) return out;
     let prevEnd = 0;
-    for (const v of this.vmaList) {
+    for (const p of this.vmaTree.check()) add('M1', `VMA tree: ${p}`);
+    for (const v of this.vmaTree.toArray()) {
       if (v.start % PAGE_SIZE || v.end % PAGE_SIZE || v.end <= v.start || v.start < prevEnd || v.end > TASK_SIZE) add('M1', `VMA ${hex(v.start)}-${hex(v.end)} is misplaced (previous ends at ${hex(prevEnd)})`);
       prevEnd = v.end;
     }
