@@ -10,7 +10,8 @@ import type { SystemConfig, SystemConfigInput } from './interfaces/config.js';
 import { AllocatorError } from './interfaces/errors.js';
 import type { Violation } from './interfaces/invariants.js';
 import type { PageAllocator } from './interfaces/page-allocator.js';
-import { CONFIG, DEV_KMALLOC, KMEM, MACHINE, PAGE_ALLOCATOR, SLAB_BACKEND, USER_MALLOC_FACTORY } from './interfaces/tokens.js';
+import { CONFIG, DEV_KMALLOC, KMEM, MACHINE, PAGE_ALLOCATOR, SLAB_BACKEND, USER_MALLOC_FACTORY, VMAP_SPACE } from './interfaces/tokens.js';
+import { Vmalloc } from './mm/vmalloc.js';
 import type { UserMalloc, UserMallocFactory } from './interfaces/user.js';
 import { ProcessTable, type AddressSpace } from './mm/address-space.js';
 import { DevKmalloc } from './policies/devres/dev-kmalloc.js';
@@ -27,7 +28,7 @@ import { checkCrossLayer } from './harness/cross-layer.js';
 /** Default configuration. */
 export const DEFAULT_CONFIG: SystemConfig = {
   machine: { memBytes: 1 << 30, cpus: 4, nodes: 1, kernelImageBytes: 32 << 20, thp: true },
-  policies: { page: 'buddy', slab: 'slub', malloc: 'ptmalloc' },
+  policies: { page: 'buddy', slab: 'slub', malloc: 'ptmalloc', vmap: 'tree' },
   debug: { checks: true, trace: false },
   user: { tcache: true },
   seed: 1,
@@ -60,6 +61,11 @@ export interface System {
   readonly processes: ProcessTable;
   /** Builds the configured user-space malloc for a process. */
   readonly mallocFactory: UserMallocFactory;
+  /**
+   * The vmalloc layer, built on first use (its `vmap_area` cache and kernel
+   * page table appear only in systems that use vmalloc).
+   */
+  readonly vmalloc: Vmalloc;
   /** Execs a process and loads the configured malloc into it. */
   spawn(comm?: string): UserProcess;
   /** Every layer's invariants plus the cross-layer ones (X1, X2). */
@@ -94,6 +100,9 @@ export function resolveConfig(input: SystemConfigInput = {}): SystemConfig {
   }
   if (!(config.policies.malloc in POLICIES.malloc)) {
     problems.push(`unknown malloc policy '${config.policies.malloc}' (known: ${policyNames('malloc').join(', ')})`);
+  }
+  if (!(config.policies.vmap in POLICIES.vmap)) {
+    problems.push(`unknown vmap policy '${config.policies.vmap}' (known: ${policyNames('vmap').join(', ')})`);
   }
   if (typeof config.user.tcache !== 'boolean') problems.push(`user.tcache must be true or false, not ${String(config.user.tcache)}`);
   if (!Number.isInteger(config.seed) || config.seed < 0 || config.seed > 0xffffffff) problems.push(`seed ${String(config.seed)} is not an integer in 0..2^32-1`);
@@ -151,6 +160,9 @@ export function createSystem(input: SystemConfigInput = {}, overrides: SystemOve
   container.load(POLICIES.malloc[config.policies.malloc as keyof typeof POLICIES.malloc].module);
   const mallocFactory = container.get(USER_MALLOC_FACTORY);
   const processes = new ProcessTable(machine, pages);
+  container.load(POLICIES.vmap[config.policies.vmap as keyof typeof POLICIES.vmap].module);
+  let vmalloc: Vmalloc | undefined;
+  const getVmalloc = (): Vmalloc => (vmalloc ??= new Vmalloc(machine, pages, kmem, container.get(VMAP_SPACE)));
   return {
     config,
     machine,
@@ -160,6 +172,9 @@ export function createSystem(input: SystemConfigInput = {}, overrides: SystemOve
     dev,
     processes,
     mallocFactory,
+    get vmalloc(): Vmalloc {
+      return getVmalloc();
+    },
     spawn: (comm?: string): UserProcess => {
       const mm = processes.spawn(comm);
       return { mm, libc: mallocFactory(mm, { tcache: config.user.tcache, seed: config.seed ^ mm.pid }) };
@@ -169,6 +184,7 @@ export function createSystem(input: SystemConfigInput = {}, overrides: SystemOve
       ...slab.checkInvariants(),
       ...dev.checkInvariants(),
       ...processes.checkInvariants(),
+      ...(vmalloc?.checkInvariants() ?? []),
       ...checkCrossLayer(machine, pages),
     ],
   };

@@ -67,6 +67,8 @@ export interface PolicyChoice {
   readonly slab: string;
   /** User-space malloc policy. @defaultValue 'ptmalloc' */
   readonly malloc: string;
+  /** vmap-area (vmalloc free space) policy. @defaultValue 'tree' */
+  readonly vmap: string;
 }
 
 /** User-space options. */

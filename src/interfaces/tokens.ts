@@ -10,6 +10,7 @@ import type { KmemApi, SlabBackend } from './slab.js';
 import type { DevKmallocApi } from './devres.js';
 import type { Machine } from '../machine/machine.js';
 import type { UserMallocFactory } from './user.js';
+import type { VmapSpace } from './vmalloc.js';
 
 /** The validated system configuration. */
 export const CONFIG = Symbol.for('allocsim/Config') as ServiceIdentifier<SystemConfig>;
@@ -23,5 +24,7 @@ export const SLAB_BACKEND = Symbol.for('allocsim/SlabBackend') as ServiceIdentif
 export const KMEM = Symbol.for('allocsim/Kmem') as ServiceIdentifier<KmemApi>;
 /** Device-managed kmalloc. */
 export const DEV_KMALLOC = Symbol.for('allocsim/DevKmalloc') as ServiceIdentifier<DevKmallocApi>;
+/** The vmalloc free-space allocator. */
+export const VMAP_SPACE = Symbol.for('allocsim/VmapSpace') as ServiceIdentifier<VmapSpace>;
 /** Builds the user-space malloc of one process. */
 export const USER_MALLOC_FACTORY = Symbol.for('allocsim/UserMallocFactory') as ServiceIdentifier<UserMallocFactory>;

@@ -20,7 +20,7 @@
  */
 
 import { AllocatorError } from '../interfaces/errors.js';
-import { GFP_KERNEL_ACCOUNT, __GFP_ZERO } from '../interfaces/gfp.js';
+import { GFP_KERNEL, GFP_KERNEL_ACCOUNT, __GFP_ZERO } from '../interfaces/gfp.js';
 import type { PageAllocator } from '../interfaces/page-allocator.js';
 import { NO_PFN, PAGE_SIZE, asPfn } from '../interfaces/units.js';
 import type { Machine } from '../machine/machine.js';
@@ -38,8 +38,17 @@ export const _PAGE_ACCESSED = 0x20;
 export const _PAGE_DIRTY = 0x40;
 /** Flags of an intermediate-level entry (`_PAGE_TABLE`). */
 const TABLE_FLAGS = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY;
-/** GFP of page-table pages. */
+/** GFP of page-table pages of a user address space. */
 export const GFP_PGTABLE_USER = GFP_KERNEL_ACCOUNT | __GFP_ZERO;
+/** GFP of kernel page-table pages (`GFP_PGTABLE_KERNEL`). */
+export const GFP_PGTABLE_KERNEL = GFP_KERNEL | __GFP_ZERO;
+/** `_PAGE_GLOBAL`: kernel mappings survive CR3 switches. */
+export const _PAGE_GLOBAL = 0x100;
+/** `PAGE_KERNEL` as stored here (NX, bit 63, is not kept). */
+export const PAGE_KERNEL = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_GLOBAL;
+/** `_KERNPG_TABLE`: flags of a kernel upper-level entry. */
+const KERNPG_TABLE = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
+const PMD_SPAN = 2 ** 21;
 const SHIFTS = [39, 30, 21, 12] as const;
 
 /** TLB flush counters of one address space. */
@@ -73,15 +82,23 @@ export class PageTable {
   tablePages = 1;
   private readonly machine: Machine;
   private readonly pages: PageAllocator;
+  private readonly gfp: number;
+  private readonly tableFlags: number;
 
-  constructor(machine: Machine, pages: PageAllocator) {
+  /**
+   * @param kernel - a kernel table (init_mm's vmalloc part): GFP_PGTABLE_KERNEL
+   *   tables and _KERNPG_TABLE entries instead of user ones
+   */
+  constructor(machine: Machine, pages: PageAllocator, kernel = false) {
     this.machine = machine;
     this.pages = pages;
+    this.gfp = kernel ? GFP_PGTABLE_KERNEL : GFP_PGTABLE_USER;
+    this.tableFlags = kernel ? KERNPG_TABLE : TABLE_FLAGS;
     this.pgd = this.newTable();
   }
 
   private newTable(): number {
-    const pfn = this.pages.allocPages(0, GFP_PGTABLE_USER);
+    const pfn = this.pages.allocPages(0, this.gfp);
     if (pfn === NO_PFN) throw new AllocatorError('misuse', 'out of memory for a page-table page', { policy: 'mm', op: 'pte_alloc' });
     this.machine.memmap.setOwner(pfn, 1, Owner.PAGE_TABLE);
     this.machine.mem.fill(pfn * PAGE_SIZE, PAGE_SIZE, 0);
@@ -103,7 +120,7 @@ export class PageTable {
         if (!create) return -1;
         const t = this.newTable();
         this.tablePages++;
-        mem.write64(at, t * PAGE_SIZE + TABLE_FLAGS);
+        mem.write64(at, t * PAGE_SIZE + this.tableFlags);
         table = t;
       } else table = Math.floor(e / PAGE_SIZE);
     }
@@ -113,6 +130,51 @@ export class PageTable {
   /** Maps page `va` to frame `pfn`. */
   map(va: number, pfn: number, flags: number): void {
     this.machine.mem.write64(this.slot(va, true), pfn * PAGE_SIZE + flags);
+  }
+
+  /**
+   * Maps `n` consecutive pages from `va` to `pfns[0..n)`, walking the upper
+   * levels once per PTE table (`vmap_pages_range`).
+   */
+  mapPages(va: number, pfns: ArrayLike<number>, n: number, flags: number): void {
+    const mem = this.machine.mem;
+    let slot = -1;
+    for (let i = 0; i < n; i++) {
+      const a = va + i * PAGE_SIZE;
+      if (slot < 0 || a % PMD_SPAN === 0) slot = this.slot(a, true);
+      else slot += 8;
+      mem.write64(slot, pfns[i]! * PAGE_SIZE + flags);
+    }
+  }
+
+  /**
+   * Clears `n` consecutive PTEs from `va` (`vunmap_range_noflush`; tables
+   * stay). Frames that were mapped go to `out[i]` (-1 where none) when given.
+   *
+   * @returns the number of present entries cleared
+   */
+  unmapPages(va: number, n: number, out?: Int32Array): number {
+    const mem = this.machine.mem;
+    let slot = -1;
+    let cleared = 0;
+    for (let i = 0; i < n; i++) {
+      const a = va + i * PAGE_SIZE;
+      if (i === 0 || a % PMD_SPAN === 0) slot = this.slot(a, false);
+      else if (slot >= 0) slot += 8;
+      if (slot < 0) {
+        if (out) out[i] = -1;
+        continue;
+      }
+      const e = mem.read64(slot);
+      if (e % 2 === 0) {
+        if (out) out[i] = -1;
+        continue;
+      }
+      mem.write64(slot, 0);
+      if (out) out[i] = Math.floor(e / PAGE_SIZE);
+      cleared++;
+    }
+    return cleared;
   }
 
   /** The PTE of `va` (0 when none). */

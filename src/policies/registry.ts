@@ -4,7 +4,10 @@
  */
 
 import { ContainerModule, type Newable } from 'inversify';
-import { PAGE_ALLOCATOR, SLAB_BACKEND, USER_MALLOC_FACTORY } from '../interfaces/tokens.js';
+import { PAGE_ALLOCATOR, SLAB_BACKEND, USER_MALLOC_FACTORY, VMAP_SPACE } from '../interfaces/tokens.js';
+import type { VmapSpace } from '../interfaces/vmalloc.js';
+import { VmapTreeSpace } from './vmalloc/vmap-tree.js';
+import { VmapListSpace } from './vmalloc/vmap-list.js';
 import type { UserMallocFactory } from '../interfaces/user.js';
 import { Ptmalloc } from './user/ptmalloc.js';
 import { ImplicitFirstFit } from './user/implicit.js';
@@ -46,6 +49,13 @@ export function userMallocModule(factory: UserMallocFactory): ContainerModule {
   });
 }
 
+/** Module binding a vmap-space class (transient: each vmalloc layer owns one) to VMAP_SPACE. */
+export function vmapSpaceModule(cls: Newable<VmapSpace>): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind(VMAP_SPACE).to(cls).inTransientScope();
+  });
+}
+
 /** Every policy of every layer, by name. */
 export const POLICIES = {
   page: {
@@ -61,6 +71,10 @@ export const POLICIES = {
     ptmalloc: { module: userMallocModule((mem, o) => new Ptmalloc(mem, o)), summary: 'glibc 2.36 malloc (ptmalloc2): tcache, fastbins, unsorted/small/large bins, top, mmap threshold, main arena' },
     implicit: { module: userMallocModule((mem) => new ImplicitFirstFit(mem)), summary: 'baseline: CS:APP implicit free list, first fit, boundary tags, brk only' },
     segregated: { module: userMallocModule((mem) => new SegregatedFit(mem)), summary: 'baseline: segregated explicit free lists (20 power-of-two classes), LIFO, boundary tags, brk only' },
+  },
+  vmap: {
+    tree: { module: vmapSpaceModule(VmapTreeSpace), summary: 'Linux 6.8 free_vmap_area_root: tree augmented with subtree_max_size, lowest-address match, O(log n)' },
+    list: { module: vmapSpaceModule(VmapListSpace), summary: 'baseline: sorted list of free ranges, linear lowest-address first fit, O(n)' },
   },
 } as const satisfies Record<string, Record<string, PolicyEntry>>;
 

@@ -1,0 +1,687 @@
+/**
+ * # How vmalloc works here (Linux 6.8, mm/vmalloc.c)
+ *
+ * Virtually contiguous kernel memory over the kernel page tables:
+ *
+ * - **Virtual space**: `[VMALLOC_START, VMALLOC_END)`, 32 TiB from
+ *   0xffffc90000000000 (KASLR's randomisation of the base is off). Free
+ *   ranges are kept by the {@link VmapSpace} policy (the augmented tree
+ *   `tree`, Linux's, or the `list` baseline); busy areas in an
+ *   {@link AugTree} keyed by start (`vmap_area_root`), so lookups by any
+ *   address inside an area are O(log n).
+ * - **An area** (`__get_vm_area_node`): the size is page aligned and, unless
+ *   `VM_NO_GUARD`, one unmapped **guard page** is added after it; the range
+ *   is the lowest that fits (`find_vmap_lowest_match`). The `vm_struct` is
+ *   a real `kzalloc(64)` and the `vmap_area` a real object of the
+ *   `vmap_area` cache (64 bytes), so vmalloc shows up in slabinfo as it does.
+ *   When no range fits, lazily freed areas are purged once and the search
+ *   retried, then the allocation fails with Linux's warning.
+ * - **Backing** (`__vmalloc_area_node`): the `struct page *` array is
+ *   `kmalloc`ed when it fits in a page (≤ 512 pages), else itself vmalloc'ed
+ *   (`vpages`); it holds real `struct page` pointers (vmemmap addresses) in
+ *   simulated memory, read back by `vfree`. Pages are order 0, taken in
+ *   bulk requests of at most 100 (`vm_area_alloc_pages`; the bulk allocator
+ *   is a run of order-0 allocations through the per-CPU lists here), with
+ *   `__GFP_HIGHMEM` added, owner VMALLOC, and mapped with `PAGE_KERNEL` into
+ *   one kernel {@link PageTable} (init_mm's). Kernel page-table pages are
+ *   never freed by vunmap, as in Linux.
+ * - **vfree**: the range is unmapped at once, the pages are freed, the page
+ *   array and `vm_struct` are freed, and the virtual range goes to the
+ *   **purge tree** (merged with neighbours) with `vmap_lazy_nr` increased by
+ *   its pages (guard included). When `vmap_lazy_nr` exceeds
+ *   `lazy_max_pages()` (fls(cpus) × 32 MiB) the purge runs (Linux schedules
+ *   it on a workqueue; it runs at once here): one `flush_tlb_kernel_range`
+ *   over the purged span (an IPI to every other online CPU), then every
+ *   range returns to the free space.
+ * - **kvmalloc** (mm/util.c): kmalloc first — with `__GFP_NOWARN` and
+ *   `__GFP_NORETRY` (unless `__GFP_RETRY_MAYFAIL`) and without `__GFP_NOFAIL`
+ *   above a page — then vmalloc if the request may sleep and is below
+ *   INT_MAX; `kvfree` routes by `is_vmalloc_addr`.
+ * - **Checked access** (`read`/`write`): a byte outside every mapped page
+ *   (a guard page, a freed area, a hole) is the x86 kernel page-fault oops;
+ *   with KASAN on (CONFIG_KASAN_VMALLOC), a byte past the requested size in
+ *   the last page is `vmalloc-out-of-bounds`.
+ *
+ * Bad calls (Linux WARNs and returns; here typed errors with Linux's text,
+ * state unchanged): `vfree` of an unaligned address (`Trying to vfree() bad
+ * address`), of an address in no area (`Trying to vfree() nonexistent vm
+ * area`, kind `double-free` when it was an area freed before), of an
+ * interior address (Linux 6.8 would free the containing area; reported
+ * here instead), `vunmap` of a vmalloc area or `vfree` of a vmap area.
+ * `vmalloc(0)` and sizes above total RAM return NULL with Linux's warning.
+ *
+ * Layers it may call: the page allocator (backing pages, table pages), the
+ * slab layer (vm_struct, vmap_area, page arrays, kvmalloc), the machine.
+ *
+ * Not modelled: huge (PMD) vmalloc mappings (kvmalloc's VM_ALLOW_HUGE_VMAP
+ * maps 4 KiB pages), per-CPU vmap blocks (vm_map_ram), vmap nodes (6.9+),
+ * ioremap, module space, NUMA node placement (vmalloc_node takes any node).
+ */
+
+import { AllocatorError } from '../interfaces/errors.js';
+import { GFP_KERNEL, __GFP_DIRECT_RECLAIM, __GFP_HIGHMEM, __GFP_NOFAIL, __GFP_NORETRY, __GFP_NOWARN, __GFP_RETRY_MAYFAIL, __GFP_ZERO, type Gfp } from '../interfaces/gfp.js';
+import type { Violation } from '../interfaces/invariants.js';
+import { MAX_VIOLATIONS } from '../interfaces/invariants.js';
+import type { PageAllocator } from '../interfaces/page-allocator.js';
+import type { CacheHandle, KmemApi } from '../interfaces/slab.js';
+import { NO_PFN, PAGE_OFFSET, PAGE_SIZE, asPfn, formatKernelAddr } from '../interfaces/units.js';
+import {
+  VMALLOC_END,
+  VM_ALLOC,
+  VM_ALLOW_HUGE_VMAP,
+  VM_DMA_COHERENT,
+  VM_IOREMAP,
+  VM_MAP,
+  VM_NO_GUARD,
+  VM_UNINITIALIZED,
+  VM_USERMAP,
+  lazyMaxPages,
+  type VmAreaInfo,
+  type VmallocApi,
+  type VmallocStats,
+  type VmapSpace,
+} from '../interfaces/vmalloc.js';
+import { VMALLOC_START } from '../interfaces/units.js';
+import type { Machine } from '../machine/machine.js';
+import { Owner } from '../machine/memmap.js';
+import { AugTree, NIL } from './augtree.js';
+import { PAGE_KERNEL, PageTable, Tlb } from './pagetable.js';
+import { VmapTreeSpace } from '../policies/vmalloc/vmap-tree.js';
+
+/** `vmemmap_base` without its sign extension, and `sizeof(struct page)`. */
+const VMEMMAP_START = 0xea0000000000;
+const STRUCT_PAGE_SIZE = 64;
+/** Pages per bulk request (`vm_area_alloc_pages`). */
+const BULK_MAX = 100;
+/** `INT_MAX`: kvmalloc's limit. */
+const INT_MAX = 0x7fffffff;
+/** `GFP_RECLAIM_MASK` bits the nested allocations keep. */
+const NESTED_KEEP = GFP_KERNEL | __GFP_NOWARN | __GFP_RETRY_MAYFAIL | __GFP_NOFAIL | __GFP_NORETRY;
+
+/** Internal flag: the page array is vmalloc'ed (`vpages` in vmallocinfo); not a Linux VM_ bit. */
+const VPAGES = 0x40000000;
+
+const pageAlign = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+const ptrText = (a: number): string => formatKernelAddr(a);
+
+/** The vmalloc layer of one system. */
+export class Vmalloc implements VmallocApi {
+  readonly space: VmapSpace;
+  /** init_mm's page table, for the vmalloc range. */
+  readonly pt: PageTable;
+  readonly tlb = new Tlb();
+  private readonly machine: Machine;
+  private readonly pages: PageAllocator;
+  private readonly kmem: KmemApi;
+  private readonly vmapAreaCache: CacheHandle;
+  private readonly lazyMax: number;
+  /** Busy areas by start (`vmap_area_root`); the arrays below are indexed by its node numbers. */
+  private readonly busy: AugTree;
+  private reqSize = new Float64Array(256);
+  private nrPagesA = new Int32Array(256);
+  private flagsA = new Int32Array(256);
+  private pagesArr = new Float64Array(256);
+  private vmStruct = new Float64Array(256);
+  private vmapArea = new Float64Array(256);
+  private callers: string[] = [];
+  /** Lazily freed ranges (`purge_vmap_area_root`, merged), and the vmap_area objects they hold. */
+  private purgeTree = new VmapTreeSpace();
+  private purgeObjs: number[] = [];
+  private lazyNr = 0;
+  /** Starts of areas freed and not reused since: a second vfree there is a double free. */
+  private readonly freedStarts = new Set<number>();
+  private readonly scratch = new Int32Array(BULK_MAX);
+  private nPages = 0;
+  private nPurges = 0;
+  private nAllocs = 0;
+  private nFrees = 0;
+  private nFailures = 0;
+  private warnedZero = false;
+
+  /**
+   * @param machine - the machine
+   * @param pages - the page allocator
+   * @param kmem - the slab layer
+   * @param space - the free-space policy (reset here to the whole range)
+   */
+  constructor(machine: Machine, pages: PageAllocator, kmem: KmemApi, space: VmapSpace) {
+    this.machine = machine;
+    this.pages = pages;
+    this.kmem = kmem;
+    this.space = space;
+    space.reset(VMALLOC_START, VMALLOC_END);
+    this.pt = new PageTable(machine, pages, true);
+    this.tlb.cpus = 2 ** machine.opts.cpus - 1;
+    this.lazyMax = lazyMaxPages(machine.opts.cpus);
+    const found = kmem.findCache('vmap_area');
+    this.vmapAreaCache = found >= 0 ? found : kmem.kmemCacheCreate('vmap_area', 64);
+    this.busy = new AugTree({
+      name: 'vmap_area_root',
+      initialCapacity: 256,
+      onGrow: (cap) => {
+        const f64 = (a: Float64Array): Float64Array<ArrayBuffer> => {
+          const b = new Float64Array(cap);
+          b.set(a);
+          return b;
+        };
+        const i32 = (a: Int32Array): Int32Array<ArrayBuffer> => {
+          const b = new Int32Array(cap);
+          b.set(a);
+          return b;
+        };
+        this.reqSize = f64(this.reqSize);
+        this.pagesArr = f64(this.pagesArr);
+        this.vmStruct = f64(this.vmStruct);
+        this.vmapArea = f64(this.vmapArea);
+        this.nrPagesA = i32(this.nrPagesA);
+        this.flagsA = i32(this.flagsA);
+      },
+    });
+  }
+
+  // ------------------------------------------------------------------
+  // areas
+  // ------------------------------------------------------------------
+
+  private misuse(op: string, what: string, addr?: number): never {
+    throw new AllocatorError('misuse', `${op}: ${what}`, { policy: 'vmalloc', op, addr });
+  }
+
+  private checkSize(op: string, size: number): void {
+    if (!(Number.isSafeInteger(size) && size >= 0)) this.misuse(op, `size ${String(size)} is not a byte count`);
+  }
+
+  /**
+   * `__get_vm_area_node` + `alloc_vmap_area`: a busy area of `size` bytes
+   * (page aligned, guard page added unless VM_NO_GUARD); the node, or -1.
+   */
+  private getVmArea(size: number, align: number, flags: number, caller: string): number {
+    const total = (flags & VM_NO_GUARD) !== 0 ? size : size + PAGE_SIZE;
+    const vm = this.kmem.kzalloc(64, GFP_KERNEL);
+    if (vm === 0) return -1;
+    const va = this.kmem.kmemCacheAlloc(this.vmapAreaCache, GFP_KERNEL);
+    if (va === 0) {
+      this.kmem.kfree(vm);
+      return -1;
+    }
+    const a = Math.max(align, PAGE_SIZE);
+    let start = this.space.alloc(total, a, VMALLOC_START, VMALLOC_END);
+    if (start < 0 && this.lazyNr > 0) {
+      this.purge();
+      start = this.space.alloc(total, a, VMALLOC_START, VMALLOC_END);
+    }
+    if (start < 0) {
+      this.machine.log.printk(`vmap allocation for size ${total} failed: use vmalloc=<size> to increase size`);
+      this.kmem.kmemCacheFree(this.vmapAreaCache, va);
+      this.kmem.kfree(vm);
+      return -1;
+    }
+    const n = this.busy.insert(start, start + total, 0);
+    this.reqSize[n] = size;
+    this.nrPagesA[n] = 0;
+    this.flagsA[n] = flags;
+    this.pagesArr[n] = 0;
+    this.vmStruct[n] = vm;
+    this.vmapArea[n] = va;
+    this.callers[n] = caller;
+    this.freedStarts.delete(start);
+    return n;
+  }
+
+  /** Unlinks a busy area: unmaps it, queues its range for the lazy purge, frees its vm_struct. */
+  private releaseArea(n: number): void {
+    const start = this.busy.start(n);
+    const total = this.busy.end(n) - start;
+    const mapped = (this.flagsA[n]! & VM_NO_GUARD) !== 0 ? total : total - PAGE_SIZE;
+    this.pt.unmapPages(start, mapped / PAGE_SIZE);
+    this.kmem.kfree(this.vmStruct[n]!);
+    this.purgeTree.free(start, total);
+    this.purgeObjs.push(this.vmapArea[n]!);
+    this.callers[n] = '';
+    this.busy.remove(n);
+    this.freedStarts.add(start);
+    this.lazyNr += total / PAGE_SIZE;
+    if (this.lazyNr > this.lazyMax) this.purge();
+  }
+
+  /** {@inheritDoc VmallocApi.purge} */
+  purge(): void {
+    const blocks = this.purgeTree.freeBlocks();
+    if (blocks.length === 0) return;
+    const lo = blocks[0]![0];
+    const hi = blocks[blocks.length - 1]![1];
+    this.tlb.flush((hi - lo) / PAGE_SIZE, this.machine.ctx.cpu);
+    for (const [s, e] of blocks) this.space.free(s, e - s);
+    for (const va of this.purgeObjs) this.kmem.kmemCacheFree(this.vmapAreaCache, va);
+    this.purgeObjs = [];
+    this.purgeTree = new VmapTreeSpace();
+    this.lazyNr = 0;
+    this.nPurges++;
+  }
+
+  // ------------------------------------------------------------------
+  // memory of an area
+  // ------------------------------------------------------------------
+
+  /** Physical address of a kernel virtual address (direct map or vmalloc), or -1. */
+  private phys(addr: number): number {
+    if (addr >= PAGE_OFFSET && addr < PAGE_OFFSET + this.machine.mem.bytes) return addr - PAGE_OFFSET;
+    const pte = this.pt.pte(addr - (addr % PAGE_SIZE));
+    return pte % 2 === 1 ? Math.floor(pte / PAGE_SIZE) * PAGE_SIZE + (addr % PAGE_SIZE) : -1;
+  }
+
+  private pageArraySlot(n: number, i: number): number {
+    return this.phys(this.pagesArr[n]! + 8 * i);
+  }
+
+  /** Frame `i` of a page array, read from simulated memory. */
+  private pageArrayPfn(arr: number, i: number): number {
+    return (this.machine.mem.read64(this.phys(arr + 8 * i)) - VMEMMAP_START) / STRUCT_PAGE_SIZE;
+  }
+
+  /**
+   * `__vmalloc_node_range`: the whole allocation.
+   *
+   * @returns the address, or 0
+   */
+  private vmallocRange(size: number, align: number, gfp: Gfp, vmFlags: number, caller: string): number {
+    const realSize = size;
+    if (size === 0) {
+      if (!this.warnedZero) this.machine.log.printk('WARNING: CPU: 0 PID: 0 at mm/vmalloc.c __vmalloc_node_range (vmalloc of size 0)');
+      this.warnedZero = true;
+      this.nFailures++;
+      return 0;
+    }
+    size = pageAlign(size);
+    if (size / PAGE_SIZE > this.pages.stats().managedPages || size > VMALLOC_END - VMALLOC_START) {
+      this.machine.log.printk(`vmalloc error: size ${realSize}, exceeds total pages`);
+      this.nFailures++;
+      return 0;
+    }
+    const n = this.getVmArea(size, align, vmFlags | VM_ALLOC | VM_UNINITIALIZED, caller);
+    if (n < 0) {
+      this.machine.log.printk(`vmalloc error: size ${realSize}, vm_struct allocation failed`);
+      this.nFailures++;
+      return 0;
+    }
+    const start = this.busy.start(n);
+    const nr = size / PAGE_SIZE;
+    const nestedGfp = (gfp & NESTED_KEEP) | __GFP_ZERO;
+    const arrayBytes = nr * 8;
+    let arr: number;
+    if (arrayBytes > PAGE_SIZE) {
+      arr = this.vmallocRange(arrayBytes, 1, nestedGfp, 0, caller);
+      this.flagsA[n] = this.flagsA[n]! | VPAGES;
+    } else {
+      arr = this.kmem.kmalloc(arrayBytes, nestedGfp);
+    }
+    // The nested vmalloc may have grown the busy tree's arrays; node numbers stay valid.
+    if (arr === 0) {
+      this.machine.log.printk(`vmalloc error: size ${realSize}, failed to allocated page array size ${arrayBytes}`);
+      this.releaseArea(n);
+      this.nFailures++;
+      return 0;
+    }
+    this.pagesArr[n] = arr;
+    const pageGfp = (gfp | __GFP_HIGHMEM) & ~__GFP_NOFAIL;
+    const mem = this.machine.mem;
+    let got = 0;
+    while (got < nr) {
+      const want = Math.min(BULK_MAX, nr - got);
+      let k = 0;
+      for (; k < want; k++) {
+        const pfn = this.pages.allocPages(0, pageGfp);
+        if (pfn === NO_PFN) break;
+        this.scratch[k] = pfn;
+      }
+      for (let j = 0; j < k; j++) {
+        const pfn = this.scratch[j]!;
+        this.machine.memmap.setOwner(pfn, 1, Owner.VMALLOC);
+        mem.write64(this.pageArraySlot(n, got + j), VMEMMAP_START + pfn * STRUCT_PAGE_SIZE);
+      }
+      this.pt.mapPages(start + got * PAGE_SIZE, this.scratch, k, PAGE_KERNEL);
+      got += k;
+      this.nrPagesA[n] = got;
+      if (k < want) break;
+    }
+    this.nPages += got;
+    if (got < nr) {
+      this.machine.log.printk(`vmalloc error: size ${realSize}, failed to allocate pages`);
+      this.freeArea(n);
+      this.nFailures++;
+      return 0;
+    }
+    this.flagsA[n] = this.flagsA[n]! & ~VM_UNINITIALIZED;
+    this.reqSize[n] = realSize;
+    this.nAllocs++;
+    return start;
+  }
+
+  /** vfree's work on a busy vmalloc area: unmap, free the pages and the page array, release the range. */
+  private freeArea(n: number): void {
+    const nr = this.nrPagesA[n]!;
+    const arr = this.pagesArr[n]!;
+    const vpages = (this.flagsA[n]! & VPAGES) !== 0;
+    // remove_vm_area, then the frames listed in the page array (which outlives the area), then the array.
+    this.releaseArea(n);
+    for (let i = 0; i < nr; i++) {
+      const pfn = this.pageArrayPfn(arr, i);
+      this.machine.memmap.setOwner(pfn, 1, Owner.PAGE_CLIENT);
+      this.pages.freePages(asPfn(pfn), 0);
+    }
+    this.nPages -= nr;
+    if (arr !== 0) {
+      if (vpages) this.vfree(arr);
+      else this.kmem.kfree(arr);
+    }
+  }
+
+  // ------------------------------------------------------------------
+  // API
+  // ------------------------------------------------------------------
+
+  vmalloc(size: number): number {
+    this.checkSize('vmalloc', size);
+    return this.vmallocRange(size, 1, GFP_KERNEL, 0, this.machine.ctx.caller);
+  }
+
+  vzalloc(size: number): number {
+    this.checkSize('vzalloc', size);
+    return this.vmallocRange(size, 1, GFP_KERNEL | __GFP_ZERO, 0, this.machine.ctx.caller);
+  }
+
+  vmallocNode(size: number, nid: number): number {
+    this.checkSize('vmalloc_node', size);
+    if (!(Number.isInteger(nid) && nid >= -1 && nid < this.machine.opts.nodes)) this.misuse('vmalloc_node', `node ${String(nid)} does not exist`);
+    return this.vmallocRange(size, 1, GFP_KERNEL, 0, this.machine.ctx.caller);
+  }
+
+  vmallocGfp(size: number, gfp: Gfp): number {
+    this.checkSize('__vmalloc', size);
+    return this.vmallocRange(size, 1, gfp, 0, this.machine.ctx.caller);
+  }
+
+  vmap(pfns: readonly number[], flags = VM_MAP): number {
+    const count = pfns.length;
+    if (count === 0) return 0;
+    for (const p of pfns) {
+      if (!(Number.isInteger(p) && p >= 0 && p < this.machine.memmap.nrPages)) this.misuse('vmap', `frame ${String(p)} does not exist`);
+    }
+    if (count > this.pages.stats().managedPages) return 0;
+    const n = this.getVmArea(count * PAGE_SIZE, 1, flags | VM_MAP, this.machine.ctx.caller);
+    if (n < 0) return 0;
+    const start = this.busy.start(n);
+    this.pt.mapPages(start, pfns, count, PAGE_KERNEL);
+    this.reqSize[n] = count * PAGE_SIZE;
+    this.nAllocs++;
+    return start;
+  }
+
+  /** Common checks of vfree/vunmap; returns the busy node at `addr`. */
+  private lookupForFree(op: 'vfree' | 'vunmap', addr: number): number {
+    if (!Number.isSafeInteger(addr) || addr < 0) this.misuse(op, `${String(addr)} is not an address`);
+    if (addr % PAGE_SIZE !== 0) {
+      throw new AllocatorError('invalid-free', `Trying to ${op}() bad address (${ptrText(addr)})`, { policy: 'vmalloc', op, addr });
+    }
+    const n = this.busy.find(addr);
+    if (n === NIL) {
+      const twice = this.freedStarts.has(addr);
+      throw new AllocatorError(twice ? 'double-free' : 'invalid-free', `Trying to ${op}() nonexistent vm area (${ptrText(addr)})${twice ? ': the area there was already freed' : ''}`, {
+        policy: 'vmalloc',
+        op,
+        addr,
+      });
+    }
+    const start = this.busy.start(n);
+    if (start !== addr) {
+      throw new AllocatorError(
+        'invalid-free',
+        `${op}(${ptrText(addr)}) is ${addr - start} bytes inside the area [${ptrText(start)}, ${ptrText(this.busy.end(n))}), not its start (Linux 6.8 would free the whole area)`,
+        { policy: 'vmalloc', op, addr },
+      );
+    }
+    return n;
+  }
+
+  vfree(addr: number): void {
+    if (addr === 0) return;
+    const n = this.lookupForFree('vfree', addr);
+    if ((this.flagsA[n]! & VM_ALLOC) === 0) {
+      // vfree of a vmap() area unmaps it; it owns no pages (no VM_MAP_PUT_PAGES).
+      this.releaseArea(n);
+    } else {
+      this.freeArea(n);
+    }
+    this.nFrees++;
+  }
+
+  vunmap(addr: number): void {
+    if (addr === 0) return;
+    const n = this.lookupForFree('vunmap', addr);
+    if ((this.flagsA[n]! & VM_ALLOC) !== 0) {
+      // BUG_ON(in_interrupt()) aside, Linux would unmap and leak the pages; a misuse here.
+      this.misuse('vunmap', `${ptrText(addr)} is a vmalloc area (its pages would leak): use vfree`, addr);
+    }
+    this.releaseArea(n);
+    this.nFrees++;
+  }
+
+  vmallocToPfn(addr: number): number {
+    if (!this.isVmallocAddr(addr)) return -1;
+    const pte = this.pt.pte(addr - (addr % PAGE_SIZE));
+    return pte % 2 === 1 ? Math.floor(pte / PAGE_SIZE) : -1;
+  }
+
+  isVmallocAddr(addr: number): boolean {
+    return addr >= VMALLOC_START && addr < VMALLOC_END;
+  }
+
+  kvmalloc(size: number, gfp: Gfp): number {
+    this.checkSize('kvmalloc', size);
+    let kflags = gfp;
+    if (size > PAGE_SIZE) {
+      kflags |= __GFP_NOWARN;
+      if ((kflags & __GFP_RETRY_MAYFAIL) === 0) kflags |= __GFP_NORETRY;
+      kflags &= ~__GFP_NOFAIL;
+    }
+    const p = this.kmem.kmalloc(size, kflags);
+    if (p !== 0 || size <= PAGE_SIZE) return p;
+    if ((gfp & __GFP_DIRECT_RECLAIM) === 0) return 0;
+    if (size > INT_MAX) return 0;
+    return this.vmallocRange(size, 1, gfp, VM_ALLOW_HUGE_VMAP, this.machine.ctx.caller);
+  }
+
+  kvfree(addr: number): void {
+    if (this.isVmallocAddr(addr)) this.vfree(addr);
+    else this.kmem.kfree(addr);
+  }
+
+  // ------------------------------------------------------------------
+  // checked access
+  // ------------------------------------------------------------------
+
+  /** Checks `[addr, addr + len)`; reports the first bad byte and returns false. */
+  private checkAccess(addr: number, len: number, write: boolean, op: string): boolean {
+    if (!(Number.isSafeInteger(len) && len >= 0)) this.misuse(op, `length ${String(len)} is not a byte count`);
+    if (len === 0) return true;
+    if (!Number.isSafeInteger(addr) || !this.isVmallocAddr(addr) || !this.isVmallocAddr(addr + len - 1)) this.misuse(op, `[${String(addr)}, +${len}) is not in the vmalloc range`);
+    for (let a = addr; a < addr + len; ) {
+      const n = this.busy.find(a);
+      if (n === NIL) return this.oops(a, write, op);
+      const start = this.busy.start(n);
+      const total = this.busy.end(n) - start;
+      const mapped = (this.flagsA[n]! & VM_NO_GUARD) !== 0 ? total : total - PAGE_SIZE;
+      // KASAN checks the shadow before the access (the guard page's shadow is poisoned too); without it the MMU faults.
+      const valid = start + this.reqSize[n]!;
+      if (this.machine.kasan && a >= valid) {
+        this.kasanReport(a, len, write, op, n);
+        return false;
+      }
+      if (a - start >= mapped) return this.oops(a, write, op);
+      a = Math.min(addr + len, this.machine.kasan ? valid : start + mapped);
+    }
+    return true;
+  }
+
+  private oops(addr: number, write: boolean, op: string): false {
+    const lines = [
+      `BUG: unable to handle page fault for address: ${ptrText(addr)}`,
+      `#PF: supervisor ${write ? 'write' : 'read'} access in kernel mode`,
+      `#PF: error_code(0x${(write ? 2 : 0).toString(16).padStart(4, '0')}) - not-present page`,
+      `Oops: 000${write ? 2 : 0} [#1] PREEMPT SMP KASAN NOPTI`,
+      `RIP: 0010:${op}`,
+    ];
+    this.machine.reports.add({ detector: 'oops', kind: 'page fault', addr, text: lines.join('\n') });
+    return false;
+  }
+
+  private kasanReport(addr: number, len: number, write: boolean, op: string, n: number): void {
+    const task = `${this.machine.ctx.comm}/${this.machine.ctx.pid}`;
+    const start = this.busy.start(n);
+    const lines = [
+      '==================================================================',
+      `BUG: KASAN: vmalloc-out-of-bounds in ${op}`,
+      `${write ? 'Write' : 'Read'} of size ${len} at addr ${ptrText(addr)} by task ${task}`,
+      '',
+      'The buggy address belongs to the virtual mapping at',
+      ` [${ptrText(start)}, ${ptrText(this.busy.end(n))}) created by:`,
+      ` ${this.callers[n]}`,
+      '==================================================================',
+    ];
+    this.machine.reports.add({ detector: 'kasan', kind: 'vmalloc-out-of-bounds', addr, text: lines.join('\n') });
+  }
+
+  write(addr: number, data: Uint8Array): boolean {
+    if (!this.checkAccess(addr, data.length, true, 'vmalloc_write')) return false;
+    for (let off = 0; off < data.length; ) {
+      const a = addr + off;
+      const chunk = Math.min(data.length - off, PAGE_SIZE - (a % PAGE_SIZE));
+      this.machine.mem.writeBytes(this.phys(a), data.subarray(off, off + chunk));
+      off += chunk;
+    }
+    return true;
+  }
+
+  read(addr: number, len: number): Uint8Array | undefined {
+    if (!this.checkAccess(addr, len, false, 'vmalloc_read')) return undefined;
+    const out = new Uint8Array(len);
+    for (let off = 0; off < len; ) {
+      const a = addr + off;
+      const chunk = Math.min(len - off, PAGE_SIZE - (a % PAGE_SIZE));
+      out.set(this.machine.mem.readBytes(this.phys(a), chunk), off);
+      off += chunk;
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------
+  // views
+  // ------------------------------------------------------------------
+
+  areas(): VmAreaInfo[] {
+    const out: VmAreaInfo[] = [];
+    this.busy.forEach((n) => {
+      const f = this.flagsA[n]!;
+      const nodePages: number[] = [];
+      for (let i = 0; i < this.nrPagesA[n]!; i++) {
+        const nid = this.machine.layout.nodeOf(this.pageArrayPfn(this.pagesArr[n]!, i));
+        nodePages[nid] = (nodePages[nid] ?? 0) + 1;
+      }
+      out.push({
+        start: this.busy.start(n),
+        end: this.busy.end(n),
+        size: this.busy.end(n) - this.busy.start(n),
+        caller: this.callers[n]!,
+        nrPages: this.nrPagesA[n]!,
+        nodePages,
+        flags: f & ~VPAGES,
+        vpages: (f & VPAGES) !== 0,
+        unpurged: false,
+      });
+    });
+    for (const [s, e] of this.purgeTree.freeBlocks()) out.push({ start: s, end: e, size: e - s, caller: '', nrPages: 0, nodePages: [], flags: 0, vpages: false, unpurged: true });
+    return out;
+  }
+
+  stats(): VmallocStats {
+    return {
+      areas: this.busy.size,
+      pages: this.nPages,
+      lazyPages: this.lazyNr,
+      purges: this.nPurges,
+      tlbFlushes: this.tlb.flushes,
+      pageTablePages: this.pt.tablePages,
+      allocs: this.nAllocs,
+      frees: this.nFrees,
+      failures: this.nFailures,
+    };
+  }
+
+  /**
+   * V1 areas page aligned, inside the range, disjoint, each followed by its
+   * guard (no PTE there); V2 every area maps exactly its pages, each frame
+   * owned by VMALLOC and listed in its page array, the page total equals
+   * `nr_vmalloc_pages`; V5 the free space, the busy areas and the purge
+   * ranges partition the vmalloc range; the free-space policy's own checks
+   * (augmented maxima, merging).
+   */
+  checkInvariants(): Violation[] {
+    const out: Violation[] = [];
+    const add = (code: string, message: string): void => {
+      if (out.length < MAX_VIOLATIONS) out.push({ code, message });
+    };
+    for (const p of this.space.check()) add('V5', `free space (${this.space.policy}): ${p}`);
+    for (const p of this.busy.check()) add('V1', `busy tree: ${p}`);
+    const ranges: [number, number, string][] = [];
+    let pages = 0;
+    const memmap = this.machine.memmap;
+    this.busy.forEach((n) => {
+      const s = this.busy.start(n);
+      const e = this.busy.end(n);
+      ranges.push([s, e, 'busy']);
+      if (s % PAGE_SIZE !== 0 || e % PAGE_SIZE !== 0 || s < VMALLOC_START || e > VMALLOC_END || e <= s) add('V1', `area [${ptrText(s)}, ${ptrText(e)}) is misaligned or outside the vmalloc range`);
+      const f = this.flagsA[n]!;
+      const guard = (f & VM_NO_GUARD) === 0;
+      const mapped = (guard ? e - s - PAGE_SIZE : e - s) / PAGE_SIZE;
+      if (guard && this.pt.pte(e - PAGE_SIZE) % 2 === 1) add('V1', `guard page of area ${ptrText(s)} is mapped`);
+      for (let i = 0; i < mapped; i++) {
+        const pte = this.pt.pte(s + i * PAGE_SIZE);
+        if (pte % 2 === 0) {
+          add('V2', `page ${i} of area ${ptrText(s)} is not mapped`);
+          continue;
+        }
+        const pfn = Math.floor(pte / PAGE_SIZE);
+        if ((f & VM_ALLOC) !== 0) {
+          if (memmap.owner(pfn) !== Owner.VMALLOC) add('V2', `page ${i} of area ${ptrText(s)} maps frame 0x${pfn.toString(16)} not owned by vmalloc`);
+          const listed = this.pageArrayPfn(this.pagesArr[n]!, i);
+          if (listed !== pfn) add('V2', `page ${i} of area ${ptrText(s)}: page array says frame 0x${listed.toString(16)}, PTE maps 0x${pfn.toString(16)}`);
+        }
+      }
+      if ((f & VM_ALLOC) !== 0) {
+        pages += this.nrPagesA[n]!;
+        if (this.nrPagesA[n] !== mapped) add('V2', `area ${ptrText(s)} has ${this.nrPagesA[n]} pages for ${mapped} mapped`);
+      }
+    });
+    if (pages !== this.nPages) add('V2', `nr_vmalloc_pages is ${this.nPages} but the areas hold ${pages}`);
+    for (const [s, e] of this.purgeTree.freeBlocks()) ranges.push([s, e, 'lazily freed']);
+    for (const [s, e] of this.space.freeBlocks()) ranges.push([s, e, 'free']);
+    ranges.sort((a, b) => a[0] - b[0]);
+    let at = VMALLOC_START;
+    for (const [s, e, what] of ranges) {
+      if (s < at) add('V5', `${what} range [${ptrText(s)}, ${ptrText(e)}) overlaps the range before it`);
+      else if (s > at) add('V5', `[${ptrText(at)}, ${ptrText(s)}) is neither free, busy nor lazily freed`);
+      at = Math.max(at, e);
+    }
+    if (at !== VMALLOC_END) add('V5', `the ranges end at ${ptrText(at)}, not VMALLOC_END`);
+    return out;
+  }
+}
+
+/** Flags as /proc/vmallocinfo words, in s_show's order. */
+export const VM_FLAG_WORDS: readonly [number, string][] = [
+  [VM_IOREMAP, 'ioremap'],
+  [VM_ALLOC, 'vmalloc'],
+  [VM_MAP, 'vmap'],
+  [VM_USERMAP, 'user'],
+  [VM_DMA_COHERENT, 'dma-coherent'],
+];

@@ -1,0 +1,135 @@
+/**
+ * # How the vmap-area tree works here (Linux 6.8 `free_vmap_area_root`)
+ *
+ * Free virtual ranges of the vmalloc space live in a balanced tree keyed by
+ * start address and augmented with `subtree_max_size`, the largest free
+ * block in each subtree ({@link AugTree} with value = block size), as
+ * mm/vmalloc.c has kept them since 5.2. A request is served by
+ * `find_vmap_lowest_match`: the **lowest-address** free block that holds
+ * `size` bytes at an `align`-aligned start at or above `vstart`; subtrees
+ * whose maximum is below the search length are never entered, so a search
+ * costs O(log n) plus the blocks that are large enough but rejected by
+ * alignment or `vstart`. The search length is `size + align − 1` when
+ * `align > PAGE_SIZE` (`adjust_search_size`), else `size`.
+ *
+ * The block found is clipped as `va_clip` does: taken whole (fits exactly),
+ * shrunk from the left or the right edge, or split in two (the middle
+ * case, which in Linux consumes the per-CPU preloaded `vmap_area`).
+ * Freeing merges with the neighbours that touch
+ * (`merge_or_add_vmap_area_augment`).
+ *
+ * Layers it may call: none (pure data structure).
+ */
+
+import { injectable } from 'inversify';
+import { AugTree, NIL } from '../../mm/augtree.js';
+import { PAGE_SIZE } from '../../interfaces/units.js';
+import type { VmapSpace } from '../../interfaces/vmalloc.js';
+
+const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
+
+/** Lowest-match first fit over the augmented free tree. */
+@injectable()
+export class VmapTreeSpace implements VmapSpace {
+  readonly policy: string = 'tree';
+  private readonly tree = new AugTree({ name: 'free_vmap_area_root', initialCapacity: 1024 });
+  private nSteps = 0;
+  /** Parameters of the fit predicate (fields, so a search allocates nothing). */
+  private qSize = 0;
+  private qAlign = PAGE_SIZE;
+  private qStart = 0;
+  private readonly fits = (n: number): boolean => {
+    this.nSteps++;
+    return alignUp(Math.max(this.tree.start(n), this.qStart), this.qAlign) + this.qSize <= this.tree.end(n);
+  };
+
+  get blocks(): number {
+    return this.tree.size;
+  }
+
+  get steps(): number {
+    return this.nSteps;
+  }
+
+  reset(start: number, end: number): void {
+    this.tree.clear();
+    this.tree.insert(start, end, end - start);
+  }
+
+  alloc(size: number, align: number, vstart: number, vend: number): number {
+    this.qSize = size;
+    this.qAlign = align;
+    this.qStart = vstart;
+    const length = align > PAGE_SIZE ? size + align - 1 : size;
+    const n = this.tree.findLowest(length, -Infinity, Infinity, this.fits);
+    if (n === NIL) return -1;
+    const start = alignUp(Math.max(this.tree.start(n), vstart), align);
+    if (start + size > vend) return -1;
+    this.clip(n, start, size);
+    return start;
+  }
+
+  /** `va_clip`: removes `[start, start + size)` from free block `n`. */
+  private clip(n: number, start: number, size: number): void {
+    const t = this.tree;
+    const bs = t.start(n);
+    const be = t.end(n);
+    const end = start + size;
+    if (bs === start && be === end) {
+      t.remove(n);
+    } else if (bs === start) {
+      t.setStart(n, end);
+      t.setValue(n, be - end);
+    } else if (be === end) {
+      t.setEnd(n, start);
+      t.setValue(n, start - bs);
+    } else {
+      t.setEnd(n, start);
+      t.setValue(n, start - bs);
+      t.insert(end, be, be - end);
+    }
+  }
+
+  free(start: number, size: number): void {
+    const t = this.tree;
+    const end = start + size;
+    const prev = t.floor(start);
+    const next = t.lowerBound(start);
+    const mergePrev = prev !== NIL && t.end(prev) === start;
+    const mergeNext = next !== NIL && t.start(next) === end;
+    if (mergePrev && mergeNext) {
+      const ne = t.end(next);
+      t.remove(next);
+      t.setEnd(prev, ne);
+      t.setValue(prev, ne - t.start(prev));
+    } else if (mergePrev) {
+      t.setEnd(prev, end);
+      t.setValue(prev, end - t.start(prev));
+    } else if (mergeNext) {
+      const ne = t.end(next);
+      t.setStart(next, start);
+      t.setValue(next, ne - start);
+    } else {
+      t.insert(start, end, size);
+    }
+  }
+
+  freeBlocks(): [number, number][] {
+    const out: [number, number][] = [];
+    this.tree.forEach((n) => out.push([this.tree.start(n), this.tree.end(n)]));
+    return out;
+  }
+
+  check(): string[] {
+    const problems = this.tree.check();
+    let prevEnd = -1;
+    this.tree.forEach((n) => {
+      const s = this.tree.start(n);
+      const e = this.tree.end(n);
+      if (this.tree.value(n) !== e - s) problems.push(`free block 0x${s.toString(16)} records size ${this.tree.value(n)}, spans ${e - s}`);
+      if (s <= prevEnd) problems.push(`free block 0x${s.toString(16)} ${s === prevEnd ? 'touches its predecessor (not merged)' : 'overlaps its predecessor'}`);
+      prevEnd = e;
+    });
+    return problems;
+  }
+}
