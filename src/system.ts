@@ -12,6 +12,7 @@ import type { Violation } from './interfaces/invariants.js';
 import type { PageAllocator } from './interfaces/page-allocator.js';
 import { CONFIG, DEV_KMALLOC, KMEM, MACHINE, PAGE_ALLOCATOR, SLAB_BACKEND, USER_MALLOC_FACTORY, VMAP_SPACE } from './interfaces/tokens.js';
 import { Vmalloc } from './mm/vmalloc.js';
+import type { VmapSpace } from './interfaces/vmalloc.js';
 import type { UserMalloc, UserMallocFactory } from './interfaces/user.js';
 import { ProcessTable, type AddressSpace } from './mm/address-space.js';
 import { DevKmalloc } from './policies/devres/dev-kmalloc.js';
@@ -44,6 +45,10 @@ export interface SystemOverrides {
   readonly kmem?: Newable<SlabCommon>;
   /** A subclass of dev_kmalloc (mutants). */
   readonly dev?: Newable<DevKmalloc>;
+  /** A subclass of the vmalloc layer (mutants). */
+  readonly vmalloc?: typeof Vmalloc;
+  /** A class implementing VmapSpace, in place of the named vmap policy. */
+  readonly vmap?: Newable<VmapSpace>;
 }
 
 /** One container's worth of wired layers. */
@@ -160,9 +165,11 @@ export function createSystem(input: SystemConfigInput = {}, overrides: SystemOve
   container.load(POLICIES.malloc[config.policies.malloc as keyof typeof POLICIES.malloc].module);
   const mallocFactory = container.get(USER_MALLOC_FACTORY);
   const processes = new ProcessTable(machine, pages);
-  container.load(POLICIES.vmap[config.policies.vmap as keyof typeof POLICIES.vmap].module);
+  if (overrides.vmap) container.bind(VMAP_SPACE).to(overrides.vmap).inTransientScope();
+  else container.load(POLICIES.vmap[config.policies.vmap as keyof typeof POLICIES.vmap].module);
+  const VmallocClass = overrides.vmalloc ?? Vmalloc;
   let vmalloc: Vmalloc | undefined;
-  const getVmalloc = (): Vmalloc => (vmalloc ??= new Vmalloc(machine, pages, kmem, container.get(VMAP_SPACE)));
+  const getVmalloc = (): Vmalloc => (vmalloc ??= new VmallocClass(machine, pages, kmem, container.get(VMAP_SPACE)));
   return {
     config,
     machine,

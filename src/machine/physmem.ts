@@ -26,6 +26,15 @@ const TWO32 = 2 ** 32;
 /** True on little-endian hosts, where typed-array views read simulated x86 memory directly. */
 export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/**
+ * Segments given back by {@link PhysicalMemory.release}, reused by the next
+ * machines (a fuzz campaign builds hundreds in one synchronous loop, and V8
+ * frees the dead ones' ArrayBuffers only once the event loop turns). Their
+ * bytes are stale; `back()` overwrites every page it hands out.
+ */
+const SEGMENT_POOL: Uint8Array[] = [];
+const SEGMENT_POOL_MAX = 128;
+
 /** Byte storage of the simulated machine. */
 export class PhysicalMemory {
   /** Number of frames. */
@@ -53,6 +62,23 @@ export class PhysicalMemory {
   setBackground(pfn: Pfn, count: number, byte: number): void {
     this.discard(pfn, count);
     this.background.fill(byte, pfn, pfn + count);
+  }
+
+  /**
+   * Gives every byte segment back to a pool the next machines draw from.
+   * The machine reads as its background afterwards; call it only when the
+   * machine is done with (the end of a fuzz run).
+   */
+  release(): void {
+    for (const seg of this.segments) if (SEGMENT_POOL.length < SEGMENT_POOL_MAX) SEGMENT_POOL.push(seg);
+    this.segments.length = 0;
+    this.views.length = 0;
+    this.freeSlots.length = 0;
+    this.slotOf.fill(0);
+    this.nextSlot = 0;
+    this.backed = 0;
+    this.cur = new Uint8Array(0);
+    this.curView = new DataView(this.cur.buffer);
   }
 
   /** Frames that currently have backing bytes. */
@@ -100,7 +126,7 @@ export class PhysicalMemory {
     if (s === undefined) {
       s = this.nextSlot++;
       if ((s & SEG_MASK) === 0) {
-        const buf = new Uint8Array(PAGES_PER_SEGMENT * PAGE_SIZE);
+        const buf = SEGMENT_POOL.pop() ?? new Uint8Array(PAGES_PER_SEGMENT * PAGE_SIZE);
         this.segments.push(buf);
         this.views.push(new DataView(buf.buffer));
       }

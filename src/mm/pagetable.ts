@@ -177,6 +177,18 @@ export class PageTable {
     return cleared;
   }
 
+  /** The PTEs of `n` consecutive pages from `va` into `out` (0 where none), walking once per PTE table. */
+  readPtes(va: number, n: number, out: Float64Array): void {
+    const mem = this.machine.mem;
+    let slot = -1;
+    for (let i = 0; i < n; i++) {
+      const a = va + i * PAGE_SIZE;
+      if (i === 0 || a % PMD_SPAN === 0) slot = this.slot(a, false);
+      else if (slot >= 0) slot += 8;
+      out[i] = slot < 0 ? 0 : mem.read64(slot);
+    }
+  }
+
   /** The PTE of `va` (0 when none). */
   pte(va: number): number {
     const s = this.slot(va, false);

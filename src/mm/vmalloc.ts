@@ -119,6 +119,8 @@ export class Vmalloc implements VmallocApi {
   private readonly busy: AugTree;
   private reqSize = new Float64Array(256);
   private nrPagesA = new Int32Array(256);
+  /** Pages mapped (the area without its guard). */
+  private mappedA = new Int32Array(256);
   private flagsA = new Int32Array(256);
   private pagesArr = new Float64Array(256);
   private vmStruct = new Float64Array(256);
@@ -137,6 +139,10 @@ export class Vmalloc implements VmallocApi {
   private nFrees = 0;
   private nFailures = 0;
   private warnedZero = false;
+  /** Last page-array page translated, and its physical address. */
+  private arrPage = -1;
+  private arrPhys = 0;
+  private ptes = new Float64Array(64);
 
   /**
    * @param machine - the machine
@@ -175,6 +181,7 @@ export class Vmalloc implements VmallocApi {
         this.vmapArea = f64(this.vmapArea);
         this.nrPagesA = i32(this.nrPagesA);
         this.flagsA = i32(this.flagsA);
+        this.mappedA = i32(this.mappedA);
       },
     });
   }
@@ -196,7 +203,7 @@ export class Vmalloc implements VmallocApi {
    * (page aligned, guard page added unless VM_NO_GUARD); the node, or -1.
    */
   private getVmArea(size: number, align: number, flags: number, caller: string): number {
-    const total = (flags & VM_NO_GUARD) !== 0 ? size : size + PAGE_SIZE;
+    const total = size + this.guardSize(flags);
     const vm = this.kmem.kzalloc(64, GFP_KERNEL);
     if (vm === 0) return -1;
     const va = this.kmem.kmemCacheAlloc(this.vmapAreaCache, GFP_KERNEL);
@@ -219,6 +226,7 @@ export class Vmalloc implements VmallocApi {
     const n = this.busy.insert(start, start + total, 0);
     this.reqSize[n] = size;
     this.nrPagesA[n] = 0;
+    this.mappedA[n] = size / PAGE_SIZE;
     this.flagsA[n] = flags;
     this.pagesArr[n] = 0;
     this.vmStruct[n] = vm;
@@ -228,12 +236,23 @@ export class Vmalloc implements VmallocApi {
     return n;
   }
 
+  /** Bytes of guard after an area: one page unless VM_NO_GUARD. Mutants override this. */
+  protected guardSize(flags: number): number {
+    return (flags & VM_NO_GUARD) !== 0 ? 0 : PAGE_SIZE;
+  }
+
+  /** Gives one backing frame back to the page allocator (`__free_page`). Mutants override this. */
+  protected freeBackingPage(pfn: number): void {
+    this.machine.memmap.setOwner(pfn, 1, Owner.PAGE_CLIENT);
+    this.pages.freePages(asPfn(pfn), 0);
+  }
+
   /** Unlinks a busy area: unmaps it, queues its range for the lazy purge, frees its vm_struct. */
   private releaseArea(n: number): void {
     const start = this.busy.start(n);
     const total = this.busy.end(n) - start;
-    const mapped = (this.flagsA[n]! & VM_NO_GUARD) !== 0 ? total : total - PAGE_SIZE;
-    this.pt.unmapPages(start, mapped / PAGE_SIZE);
+    this.pt.unmapPages(start, this.mappedA[n]!);
+    this.arrPage = -1;
     this.kmem.kfree(this.vmStruct[n]!);
     this.purgeTree.free(start, total);
     this.purgeObjs.push(this.vmapArea[n]!);
@@ -274,9 +293,15 @@ export class Vmalloc implements VmallocApi {
     return this.phys(this.pagesArr[n]! + 8 * i);
   }
 
-  /** Frame `i` of a page array, read from simulated memory. */
+  /** Frame `i` of a page array, read from simulated memory (one translation per array page). */
   private pageArrayPfn(arr: number, i: number): number {
-    return (this.machine.mem.read64(this.phys(arr + 8 * i)) - VMEMMAP_START) / STRUCT_PAGE_SIZE;
+    const at = arr + 8 * i;
+    const page = at - (at % PAGE_SIZE);
+    if (page !== this.arrPage) {
+      this.arrPage = page;
+      this.arrPhys = this.phys(page);
+    }
+    return (this.machine.mem.read64(this.arrPhys + (at - page)) - VMEMMAP_START) / STRUCT_PAGE_SIZE;
   }
 
   /**
@@ -325,6 +350,7 @@ export class Vmalloc implements VmallocApi {
     this.pagesArr[n] = arr;
     const pageGfp = (gfp | __GFP_HIGHMEM) & ~__GFP_NOFAIL;
     const mem = this.machine.mem;
+    // vm_area_alloc_pages: bulk requests of at most 100 pages, into the page array.
     let got = 0;
     while (got < nr) {
       const want = Math.min(BULK_MAX, nr - got);
@@ -332,29 +358,38 @@ export class Vmalloc implements VmallocApi {
       for (; k < want; k++) {
         const pfn = this.pages.allocPages(0, pageGfp);
         if (pfn === NO_PFN) break;
-        this.scratch[k] = pfn;
-      }
-      for (let j = 0; j < k; j++) {
-        const pfn = this.scratch[j]!;
         this.machine.memmap.setOwner(pfn, 1, Owner.VMALLOC);
-        mem.write64(this.pageArraySlot(n, got + j), VMEMMAP_START + pfn * STRUCT_PAGE_SIZE);
+        mem.write64(this.pageArraySlot(n, got + k), VMEMMAP_START + pfn * STRUCT_PAGE_SIZE);
       }
-      this.pt.mapPages(start + got * PAGE_SIZE, this.scratch, k, PAGE_KERNEL);
       got += k;
       this.nrPagesA[n] = got;
+      this.nPages += k;
       if (k < want) break;
     }
-    this.nPages += got;
-    if (got < nr) {
-      this.machine.log.printk(`vmalloc error: size ${realSize}, failed to allocate pages`);
-      this.freeArea(n);
-      this.nFailures++;
-      return 0;
+    if (got < nr) return this.failArea(n, `vmalloc error: size ${realSize}, failed to allocate pages`);
+    // vmap_pages_range: map them, in batches read back from the page array.
+    try {
+      for (let i = 0; i < nr; i += BULK_MAX) {
+        const k = Math.min(BULK_MAX, nr - i);
+        for (let j = 0; j < k; j++) this.scratch[j] = this.pageArrayPfn(arr, i + j);
+        this.pt.mapPages(start + i * PAGE_SIZE, this.scratch, k, PAGE_KERNEL);
+      }
+    } catch (e) {
+      if (!(e instanceof AllocatorError)) throw e;
+      return this.failArea(n, `vmalloc error: size ${realSize}, failed to map pages`);
     }
     this.flagsA[n] = this.flagsA[n]! & ~VM_UNINITIALIZED;
     this.reqSize[n] = realSize;
     this.nAllocs++;
     return start;
+  }
+
+  /** Undoes a half-built area after a failure (warn_alloc, then `vfree`); returns NULL. */
+  private failArea(n: number, warning: string): 0 {
+    this.machine.log.printk(warning);
+    this.freeArea(n);
+    this.nFailures++;
+    return 0;
   }
 
   /** vfree's work on a busy vmalloc area: unmap, free the pages and the page array, release the range. */
@@ -364,11 +399,7 @@ export class Vmalloc implements VmallocApi {
     const vpages = (this.flagsA[n]! & VPAGES) !== 0;
     // remove_vm_area, then the frames listed in the page array (which outlives the area), then the array.
     this.releaseArea(n);
-    for (let i = 0; i < nr; i++) {
-      const pfn = this.pageArrayPfn(arr, i);
-      this.machine.memmap.setOwner(pfn, 1, Owner.PAGE_CLIENT);
-      this.pages.freePages(asPfn(pfn), 0);
-    }
+    for (let i = 0; i < nr; i++) this.freeBackingPage(this.pageArrayPfn(arr, i));
     this.nPages -= nr;
     if (arr !== 0) {
       if (vpages) this.vfree(arr);
@@ -411,7 +442,14 @@ export class Vmalloc implements VmallocApi {
     const n = this.getVmArea(count * PAGE_SIZE, 1, flags | VM_MAP, this.machine.ctx.caller);
     if (n < 0) return 0;
     const start = this.busy.start(n);
-    this.pt.mapPages(start, pfns, count, PAGE_KERNEL);
+    try {
+      this.pt.mapPages(start, pfns, count, PAGE_KERNEL);
+    } catch (e) {
+      if (!(e instanceof AllocatorError)) throw e;
+      this.machine.log.printk(`vmap: failed to map ${count} pages`);
+      this.releaseArea(n);
+      return 0;
+    }
     this.reqSize[n] = count * PAGE_SIZE;
     this.nAllocs++;
     return start;
@@ -509,8 +547,7 @@ export class Vmalloc implements VmallocApi {
       const n = this.busy.find(a);
       if (n === NIL) return this.oops(a, write, op);
       const start = this.busy.start(n);
-      const total = this.busy.end(n) - start;
-      const mapped = (this.flagsA[n]! & VM_NO_GUARD) !== 0 ? total : total - PAGE_SIZE;
+      const mapped = this.mappedA[n]! * PAGE_SIZE;
       // KASAN checks the shadow before the access (the guard page's shadow is poisoned too); without it the MMU faults.
       const valid = start + this.reqSize[n]!;
       if (this.machine.kasan && a >= valid) {
@@ -641,11 +678,14 @@ export class Vmalloc implements VmallocApi {
       ranges.push([s, e, 'busy']);
       if (s % PAGE_SIZE !== 0 || e % PAGE_SIZE !== 0 || s < VMALLOC_START || e > VMALLOC_END || e <= s) add('V1', `area [${ptrText(s)}, ${ptrText(e)}) is misaligned or outside the vmalloc range`);
       const f = this.flagsA[n]!;
+      const mapped = this.mappedA[n]!;
       const guard = (f & VM_NO_GUARD) === 0;
-      const mapped = (guard ? e - s - PAGE_SIZE : e - s) / PAGE_SIZE;
-      if (guard && this.pt.pte(e - PAGE_SIZE) % 2 === 1) add('V1', `guard page of area ${ptrText(s)} is mapped`);
+      if (e - s !== (mapped + (guard ? 1 : 0)) * PAGE_SIZE) add('V1', `area [${ptrText(s)}, ${ptrText(e)}) maps ${mapped} pages and should ${guard ? 'end one guard page after them' : 'end right after them (VM_NO_GUARD)'}`);
+      else if (guard && this.pt.pte(e - PAGE_SIZE) % 2 === 1) add('V1', `guard page of area ${ptrText(s)} is mapped`);
+      if (this.ptes.length < mapped) this.ptes = new Float64Array(mapped);
+      this.pt.readPtes(s, mapped, this.ptes);
       for (let i = 0; i < mapped; i++) {
-        const pte = this.pt.pte(s + i * PAGE_SIZE);
+        const pte = this.ptes[i]!;
         if (pte % 2 === 0) {
           add('V2', `page ${i} of area ${ptrText(s)} is not mapped`);
           continue;
@@ -663,6 +703,9 @@ export class Vmalloc implements VmallocApi {
       }
     });
     if (pages !== this.nPages) add('V2', `nr_vmalloc_pages is ${this.nPages} but the areas hold ${pages}`);
+    let owned = 0;
+    for (let pfn = 0; pfn < memmap.nrPages; pfn++) if (memmap.owner(pfn) === Owner.VMALLOC) owned++;
+    if (owned !== this.nPages) add('V2', `${owned} frames are owned by vmalloc but nr_vmalloc_pages is ${this.nPages} (${owned > this.nPages ? 'frames leaked by vfree' : 'frames lost'})`);
     for (const [s, e] of this.purgeTree.freeBlocks()) ranges.push([s, e, 'lazily freed']);
     for (const [s, e] of this.space.freeBlocks()) ranges.push([s, e, 'free']);
     ranges.sort((a, b) => a[0] - b[0]);

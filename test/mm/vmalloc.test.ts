@@ -8,6 +8,7 @@ import { lazyMaxPages } from '../../src/interfaces/vmalloc.js';
 import { vmallocinfo } from '../../src/proc/vmalloc.js';
 import { meminfo } from '../../src/proc/page.js';
 import { policyNames } from '../../src/policies/registry.js';
+import { VMALLOC_FUZZ_MACHINE, runVmallocFuzz } from '../../src/harness/fuzz/vmalloc/campaign.js';
 
 const MACHINE = { machine: { memBytes: 256 << 20, cpus: 2 } };
 
@@ -222,5 +223,14 @@ describe('vmalloc model-based fuzz', () => {
       }),
       { numRuns: 25, seed: 3 },
     );
+  });
+});
+
+describe('vmalloc fuzz campaign', () => {
+  it.each(policyNames('vmap'))('the real layer over %s passes the mutants budget (seeds 1-3, 40 runs of 100 commands)', (vmap) => {
+    for (const seed of [1, 2, 3]) {
+      const r = runVmallocFuzz({ config: { ...VMALLOC_FUZZ_MACHINE, policies: { vmap } }, seed, numRuns: 40, maxCommands: 100 });
+      if (!r.ok) throw new Error(`seed ${seed}: ${r.failure}\n${r.commandText}`);
+    }
   });
 });

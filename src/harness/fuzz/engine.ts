@@ -20,6 +20,8 @@ export interface CampaignDef<M extends object, R> {
   initialCheck(real: R): void;
   /** Weighted command arbitraries. */
   arbs(): fc.Arbitrary<StoredCommand<M, R>>[];
+  /** Called when a run is over (pass or fail): frees what the system holds outside the JS heap. */
+  teardown?(real: R): void;
   /** Rebuilds a command from its JSON form. */
   fromJSON(o: unknown, index: number): StoredCommand<M, R>;
 }
@@ -47,13 +49,15 @@ function failureOf(e: unknown): { failure: string; codes: string[] } {
 export function runCampaign<M extends object, R>(def: CampaignDef<M, R>, seed: number, numRuns: number, maxCommands: number, path?: string): FuzzReport {
   let lastError: unknown;
   const prop = fc.property(fc.commands(def.arbs(), { maxCommands, size: 'max' }), (cmds) => {
+    const s = def.setup();
     try {
-      const s = def.setup();
       def.initialCheck(s.real);
       fc.modelRun(() => s, cmds);
     } catch (e) {
       lastError = e;
       throw e;
+    } finally {
+      def.teardown?.(s.real);
     }
   });
   const details = fc.check(prop, { seed, numRuns, ...(path ? { path } : {}) });
@@ -77,5 +81,7 @@ export function replayCommands<M extends object, R>(def: CampaignDef<M, R>, comm
     return { ok: true, seed: 0, numRuns: 1, runsDone: 1, commands: cmds.map((c) => c.toJSON()) };
   } catch (e) {
     return { ok: false, seed: 0, numRuns: 1, runsDone: 1, commands: cmds.map((c) => c.toJSON()), commandText: cmds.map(String).join(', '), ...failureOf(e) };
+  } finally {
+    def.teardown?.(real);
   }
 }

@@ -9,7 +9,7 @@ export interface MutantEntry {
   /** Short name for the CLI. */
   readonly name: string;
   /** Which binding the mutant replaces: the page allocator, the slab backend, the slab front end, or dev_kmalloc. */
-  readonly layer: 'page' | 'slab' | 'kmem' | 'dev';
+  readonly layer: 'page' | 'slab' | 'kmem' | 'dev' | 'vmalloc' | 'vmap';
   readonly summary: string;
   /** The class bound in place of the real one. */
   readonly impl: Newable<unknown>;

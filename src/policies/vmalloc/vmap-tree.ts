@@ -32,7 +32,7 @@ const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 @injectable()
 export class VmapTreeSpace implements VmapSpace {
   readonly policy: string = 'tree';
-  private readonly tree = new AugTree({ name: 'free_vmap_area_root', initialCapacity: 1024 });
+  protected readonly tree = new AugTree({ name: 'free_vmap_area_root', initialCapacity: 1024 });
   private nSteps = 0;
   /** Parameters of the fit predicate (fields, so a search allocates nothing). */
   private qSize = 0;
@@ -70,7 +70,7 @@ export class VmapTreeSpace implements VmapSpace {
   }
 
   /** `va_clip`: removes `[start, start + size)` from free block `n`. */
-  private clip(n: number, start: number, size: number): void {
+  protected clip(n: number, start: number, size: number): void {
     const t = this.tree;
     const bs = t.start(n);
     const be = t.end(n);

@@ -96,6 +96,7 @@ function pageCampaign(opts: Omit<PageFuzzOpts, 'seed' | 'numRuns'>): CampaignDef
   return {
     setup: () => ({ model: { held: [], stamp: 0 }, real: { sys: createSystem({ ...cfg, debug: { ...cfg.debug, checks: true, trace: false } }, opts.impl ? { page: opts.impl } : {}) } }),
     initialCheck: checkAll,
+    teardown: (r) => r.sys.machine.mem.release(),
     arbs: pageCommandArbs,
     fromJSON: pageCommandFromJSON,
   };

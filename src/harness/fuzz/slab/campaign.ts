@@ -111,6 +111,7 @@ function campaign(opts: Omit<SlabFuzzOpts, 'seed' | 'numRuns'>): CampaignDef<Sla
       real: { sys: createSystem({ ...cfg, debug: { ...cfg.debug, checks: true, trace: false } }, { ...opts.overrides, ...(opts.impl ? { slab: opts.impl } : {}) }) },
     }),
     initialCheck: checkAll,
+    teardown: (r) => r.sys.machine.mem.release(),
     arbs,
     fromJSON,
   };

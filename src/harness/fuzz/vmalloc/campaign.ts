@@ -1,0 +1,225 @@
+/**
+ * The vmalloc fuzz campaign: vmalloc/vzalloc of 1–64 pages (odd sizes too),
+ * vfree in any order, vmap of caller frames and vunmap, kvmalloc/kvfree
+ * across the kmalloc/vmalloc boundary, and explicit purges, on a small
+ * machine. After every command: every invariant (V1 areas and guards, V2
+ * backing, V5 partition of the range, the cross-layer X1/X2, the slab and
+ * page layers), no detector report, and the bytes of the area touched are
+ * still the ones written (vzalloc'ed areas start zeroed).
+ */
+
+import fc from 'fast-check';
+import type { Command } from 'fast-check';
+import type { SystemConfigInput } from '../../../interfaces/config.js';
+import { AllocatorError } from '../../../interfaces/errors.js';
+import { GFP_KERNEL } from '../../../interfaces/gfp.js';
+import { PAGE_SIZE, asPfn } from '../../../interfaces/units.js';
+import { createSystem, type System, type SystemOverrides } from '../../../system.js';
+import { replayCommands, runCampaign, type CampaignDef, type FuzzReport, type StoredCommand } from '../engine.js';
+import { FuzzFailure } from '../page/model.js';
+import { Owner } from '../../../machine/memmap.js';
+
+/** The machine the campaign runs on: small, two CPUs, so lazy purges and page exhaustion both happen. */
+export const VMALLOC_FUZZ_MACHINE: SystemConfigInput = { machine: { memBytes: 32 << 20, kernelImageBytes: 1 << 20, cpus: 2, thp: false } };
+
+/** One held allocation. */
+interface Held {
+  readonly addr: number;
+  readonly bytes: number;
+  readonly tag: number;
+  readonly kind: 'vmalloc' | 'vmap' | 'kvmalloc';
+  readonly pfns: readonly number[];
+}
+
+/** The model: what the client holds. */
+export interface VmallocModel {
+  held: Held[];
+  stamp: number;
+}
+
+/** The system under test. */
+export interface VmallocReal {
+  readonly sys: System;
+}
+
+type VmCommand = StoredCommand<VmallocModel, VmallocReal>;
+
+function checkAll(r: VmallocReal): void {
+  const v = r.sys.checkInvariants();
+  for (const rep of r.sys.machine.reports.list()) v.push({ code: 'R0', message: `a detector reported ${rep.kind} although the client did nothing wrong` });
+  if (v.length) throw new FuzzFailure(v);
+}
+
+function fill(r: VmallocReal, addr: number, bytes: number, tag: number): void {
+  if (bytes > 0 && !r.sys.vmalloc.write(addr, new Uint8Array(bytes).fill(tag))) throw new FuzzFailure([{ code: 'V4', message: `writing the ${bytes} bytes of area 0x${addr.toString(16)} faulted` }]);
+}
+
+function verify(r: VmallocReal, h: Held): void {
+  if (h.bytes === 0) return;
+  const got = r.sys.vmalloc.read(h.addr, h.bytes);
+  if (got === undefined) throw new FuzzFailure([{ code: 'V4', message: `reading area 0x${h.addr.toString(16)} faulted` }]);
+  const bad = got.findIndex((b) => b !== h.tag);
+  if (bad >= 0) throw new FuzzFailure([{ code: 'V4', message: `byte ${bad} of area 0x${h.addr.toString(16)} is 0x${got[bad]!.toString(16)}, written 0x${h.tag.toString(16)}: another area overwrote it` }]);
+}
+
+/** The first and last 8 bytes of every held area (what an overlapping neighbour would overwrite first). */
+function verifyEdges(r: VmallocReal, h: Held): void {
+  if (h.bytes < 16) return verify(r, h);
+  for (const at of [h.addr, h.addr + h.bytes - 8]) {
+    const got = r.sys.vmalloc.read(at, 8);
+    if (got === undefined || got.some((b) => b !== h.tag)) {
+      throw new FuzzFailure([{ code: 'V4', message: `area 0x${h.addr.toString(16)} (${h.bytes} bytes) lost its contents at 0x${at.toString(16)}: another area overwrote it` }]);
+    }
+  }
+}
+
+/** The commands, one class: `op` says which call. */
+class VmallocCommand implements Command<VmallocModel, VmallocReal> {
+  constructor(
+    readonly op: 'vmalloc' | 'vzalloc' | 'vfree' | 'vmap' | 'kvmalloc' | 'purge',
+    readonly a = 0,
+    readonly b = 0,
+  ) {}
+
+  check(m: VmallocModel): boolean {
+    return this.op !== 'vfree' || m.held.length > 0;
+  }
+
+  run(m: VmallocModel, r: VmallocReal): void {
+    const v = r.sys.vmalloc;
+    const tag = (m.stamp++ % 255) + 1;
+    switch (this.op) {
+      case 'vmalloc':
+      case 'vzalloc': {
+        const bytes = this.a * PAGE_SIZE - this.b;
+        const addr = this.op === 'vmalloc' ? v.vmalloc(bytes) : v.vzalloc(bytes);
+        if (addr !== 0) {
+          if (this.op === 'vzalloc') {
+            const z = v.read(addr, bytes);
+            if (z === undefined || z.some((x) => x !== 0)) throw new FuzzFailure([{ code: 'V4', message: `vzalloc(${bytes}) at 0x${addr.toString(16)} is not zeroed` }]);
+          }
+          fill(r, addr, bytes, tag);
+          m.held.push({ addr, bytes, tag, kind: 'vmalloc', pfns: [] });
+        }
+        break;
+      }
+      case 'kvmalloc': {
+        const addr = v.kvmalloc(this.a, GFP_KERNEL);
+        if (addr !== 0) {
+          // kmalloc'ed memory is the slab layer's to check; of a vmalloc'ed one the first 64 KiB are written
+          // (the whole of it would cost the host a segment per MiB touched, run after run).
+          const bytes = v.isVmallocAddr(addr) ? Math.min(this.a, 64 << 10) : 0;
+          fill(r, addr, bytes, tag);
+          m.held.push({ addr, bytes, tag, kind: 'kvmalloc', pfns: [] });
+        }
+        break;
+      }
+      case 'vmap': {
+        const pfns: number[] = [];
+        for (let i = 0; i < this.a; i++) {
+          const p = r.sys.pages.allocPages(0, GFP_KERNEL);
+          if (p < 0) break;
+          r.sys.machine.memmap.setOwner(p, 1, Owner.PAGE_CLIENT);
+          pfns.push(p);
+        }
+        const addr = pfns.length ? v.vmap(pfns) : 0;
+        if (addr !== 0) {
+          fill(r, addr, pfns.length * PAGE_SIZE, tag);
+          m.held.push({ addr, bytes: pfns.length * PAGE_SIZE, tag, kind: 'vmap', pfns });
+        } else for (const p of pfns) r.sys.pages.freePages(asPfn(p), 0);
+        break;
+      }
+      case 'vfree': {
+        const h = m.held.splice(this.a % m.held.length, 1)[0]!;
+        verify(r, h);
+        if (h.kind === 'vmalloc') v.vfree(h.addr);
+        else if (h.kind === 'kvmalloc') v.kvfree(h.addr);
+        else {
+          v.vunmap(h.addr);
+          for (const p of h.pfns) r.sys.pages.freePages(asPfn(p), 0);
+        }
+        break;
+      }
+      case 'purge':
+        v.purge();
+        break;
+    }
+    for (const h of m.held) verifyEdges(r, h);
+    checkAll(r);
+  }
+
+  toString(): string {
+    switch (this.op) {
+      case 'vmalloc':
+      case 'vzalloc':
+        return `${this.op}(${this.a * PAGE_SIZE - this.b})`;
+      case 'vmap':
+        return `vmap(${this.a} pages)`;
+      case 'kvmalloc':
+        return `kvmalloc(${this.a})`;
+      case 'vfree':
+        return `free(#${this.a})`;
+      default:
+        return 'purge()';
+    }
+  }
+
+  toJSON(): object {
+    return { op: this.op, a: this.a, b: this.b };
+  }
+}
+
+function arbs(): fc.Arbitrary<VmCommand>[] {
+  return [
+    fc.tuple(fc.integer({ min: 1, max: 64 }), fc.oneof(fc.constant(0), fc.integer({ min: 0, max: PAGE_SIZE - 1 }))).map(([p, x]) => new VmallocCommand('vmalloc', p, x)),
+    fc.tuple(fc.integer({ min: 1, max: 64 }), fc.oneof(fc.constant(0), fc.integer({ min: 0, max: PAGE_SIZE - 1 }))).map(([p, x]) => new VmallocCommand('vmalloc', p, x)),
+    fc.integer({ min: 1, max: 8 }).map((p) => new VmallocCommand('vzalloc', p, 0)),
+    fc.nat().map((i) => new VmallocCommand('vfree', i)),
+    fc.nat().map((i) => new VmallocCommand('vfree', i)),
+    fc.integer({ min: 1, max: 8 }).map((p) => new VmallocCommand('vmap', p)),
+    fc.oneof(fc.integer({ min: 1, max: 8192 }), fc.integer({ min: 4 << 20, max: 6 << 20 })).map((n) => new VmallocCommand('kvmalloc', n)),
+    fc.constant(new VmallocCommand('purge')),
+  ];
+}
+
+const OPS = new Set(['vmalloc', 'vzalloc', 'vfree', 'vmap', 'kvmalloc', 'purge']);
+
+function fromJSON(o: unknown, index: number): VmCommand {
+  const r = (typeof o === 'object' && o !== null ? o : {}) as Record<string, unknown>;
+  if (!OPS.has(r['op'] as string) || !Number.isInteger(r['a']) || !Number.isInteger(r['b'])) {
+    throw new AllocatorError('parse', `reproducer command #${index} is not a vmalloc command: ${JSON.stringify(o)}`);
+  }
+  return new VmallocCommand(r['op'] as VmallocCommand['op'], r['a'] as number, r['b'] as number);
+}
+
+/** What to fuzz. */
+export interface VmallocFuzzOpts {
+  /** Machine and policies (`policies.vmap`). @defaultValue VMALLOC_FUZZ_MACHINE */
+  readonly config?: SystemConfigInput;
+  /** Mutant classes bound in place of the vmalloc layer or its vmap space. */
+  readonly overrides?: SystemOverrides;
+  readonly seed: number;
+  readonly numRuns: number;
+  /** @defaultValue 60 */
+  readonly maxCommands?: number;
+}
+
+function def(o: Omit<VmallocFuzzOpts, 'seed' | 'numRuns'>): CampaignDef<VmallocModel, VmallocReal> {
+  return {
+    setup: () => ({ model: { held: [], stamp: 0 }, real: { sys: createSystem(o.config ?? VMALLOC_FUZZ_MACHINE, o.overrides) } }),
+    initialCheck: (r) => checkAll(r),
+    teardown: (r) => r.sys.machine.mem.release(),
+    arbs,
+    fromJSON,
+  };
+}
+
+/** Runs the campaign. */
+export function runVmallocFuzz(o: VmallocFuzzOpts): FuzzReport {
+  return runCampaign(def(o), o.seed, o.numRuns, o.maxCommands ?? 60);
+}
+
+/** Replays a stored command list. */
+export function replayVmallocCommands(commands: readonly unknown[], o: Omit<VmallocFuzzOpts, 'seed' | 'numRuns'> = {}): FuzzReport {
+  return replayCommands(def(o), commands);
+}
