@@ -11,9 +11,10 @@ import { PAGE_WORKLOADS, runPageWorkload, type PageWorkloadResult } from '../har
 import { SLAB_WORKLOADS, runSlabTrace, runSlabWorkload, type SlabWorkloadResult } from '../harness/workloads/slab.js';
 import { parseFtraceKmemFile } from '../harness/trace/ftrace-kmem.js';
 import { configFrom, intOpt, machineOptions, type MachineCliOpts } from './options.js';
+import { LARGE_BUFFER_MODES, rescued, runLargeBuffers, type LargeBufferResult } from '../harness/workloads/vmalloc.js';
 
 interface CompareOpts extends MachineCliOpts {
-  layer: 'slab' | 'page';
+  layer: 'slab' | 'page' | 'vmalloc';
   page?: string;
   slab?: string;
   workload?: string;
@@ -71,6 +72,27 @@ export function formatSlabCompare(results: readonly SlabWorkloadResult[]): strin
   return table(results.map((r) => r.policy), rows.map(([l, f]) => [l, results.map(f)]), results[0] ? `${results[0].workload.startsWith('trace ') ? '' : 'workload '}${results[0].workload}, ${results[0].ops} operations` : '');
 }
 
+/** Formats the kmalloc-versus-vmalloc comparison, one column per mode. */
+export function formatVmallocCompare(results: readonly LargeBufferResult[]): string {
+  const num = (x: number): string => Math.round(x).toLocaleString('en-US');
+  const km = results.find((r) => r.mode === 'kmalloc');
+  const first = results[0];
+  const rows: [string, (r: LargeBufferResult) => string][] = [
+    ['requests', (r) => num(r.requests)],
+    ['failed', (r) => num(r.failures)],
+    ['failed under kmalloc, served here', (r) => (km && r !== km ? num(rescued(km, r)) : '-')],
+    ['buffers from vmalloc space', (r) => num(r.vmallocBuffers)],
+    ['ns per operation', (r) => num(r.nsPerOp)],
+    ['kernel page-table pages', (r) => num(r.pageTablePages)],
+    ['kernel TLB flushes (purges)', (r) => num(r.tlbFlushes)],
+    ['TLB shootdown IPIs', (r) => num(r.tlbShootdowns)],
+  ];
+  const title = first
+    ? `large buffers (16 KiB-4 MiB) after fragmenting: ${num(first.freePagesAfterFragmenting)} pages free, largest free block order ${first.largestFreeOrder}; ${num(first.ops)} operations`
+    : '';
+  return table(results.map((r) => r.mode), rows.map(([l, f]) => [l, results.map(f)]), title);
+}
+
 function table(heads: string[], rows: [string, string[]][], title: string): string {
   const all = [['', ...heads], ...rows.map(([l, cells]) => [l, ...cells])];
   const widths = all[0]!.map((_, c) => Math.max(...all.map((row) => row[c]!.length)));
@@ -89,8 +111,8 @@ function policyList(text: string | undefined, layer: 'page' | 'slab'): string[] 
 export function compareCommand(program: Command): void {
   const cmd = program
     .command('compare')
-    .description('run one seeded workload through several policies side by side (SLAB vs SLUB vs SLOB by default)')
-    .addOption(new Option('--layer <layer>', 'which layer to compare').choices(['slab', 'page']).default('slab'))
+    .description('run one seeded workload through several policies side by side (SLAB vs SLUB vs SLOB by default; --layer vmalloc: kmalloc vs vmalloc vs kvmalloc for large buffers under fragmentation)')
+    .addOption(new Option('--layer <layer>', 'which layer to compare').choices(['slab', 'page', 'vmalloc']).default('slab'))
     .option('--slab <list>', `comma-separated slab policies (${policyNames('slab').join(', ')})`)
     .option('--page <list>', `comma-separated page policies for --layer page (${policyNames('page').join(', ')})`)
     .option('--workload <name>', `built-in workload (slab: ${SLAB_WORKLOADS.map((w) => w.name).join(', ')}; page: ${PAGE_WORKLOADS.map((w) => w.name).join(', ')})`, 'kernel-mix')
@@ -100,6 +122,16 @@ export function compareCommand(program: Command): void {
   machineOptions(cmd).action((o: CompareOpts) => {
     const ops = intOpt(o.ops, 'ops') ?? 200000;
     const workload = o.workload ?? 'kernel-mix';
+    if (o.layer === 'vmalloc') {
+      const results = LARGE_BUFFER_MODES.map((mode) => {
+        const sys = createSystem({ ...configFrom(o, o.page), debug: { checks: false, trace: false } });
+        // This workload's own default (2000): each of its operations moves up to a thousand pages.
+        const ops = cmd.getOptionValueSource('ops') === 'default' ? 2000 : (intOpt(o.ops, 'ops') ?? 2000);
+        return runLargeBuffers(sys, mode, { ops, seed: sys.config.seed });
+      });
+      process.stdout.write(o.json ? JSON.stringify(results, null, 2) + '\n' : formatVmallocCompare(results));
+      return;
+    }
     if (o.layer === 'page') {
       const results = policyList(o.page, 'page').map((page) => {
         const sys = createSystem({ ...configFrom(o, page), debug: { checks: false, trace: false } });

@@ -11,12 +11,22 @@ import { policyNames } from '../policies/registry.js';
 import { findMutant, fuzzMutant, MUTANTS, replayMutant } from '../harness/mutants/catalogue.js';
 import { FUZZ_MACHINE, replayPageCommands, runPageFuzz, type PageFuzzReport } from '../harness/fuzz/page/campaign.js';
 import { replaySlabCommands, runSlabFuzz } from '../harness/fuzz/slab/campaign.js';
+import { VMALLOC_FUZZ_MACHINE, replayVmallocCommands, runVmallocFuzz } from '../harness/fuzz/vmalloc/campaign.js';
+import type { MutantEntry } from '../harness/mutants/registry-types.js';
+
+/** The fuzz layer a mutant belongs to. */
+function layerOf(m: MutantEntry): FuzzLayer {
+  return m.layer === 'page' ? 'page' : m.layer === 'vmalloc' || m.layer === 'vmap' ? 'vmalloc' : 'slab';
+}
 import { intOpt } from './options.js';
 
+type FuzzLayer = 'page' | 'slab' | 'vmalloc';
+
 interface FuzzOpts {
-  layer: 'page' | 'slab';
+  layer: FuzzLayer;
   page: string;
   slab: string;
+  vmap: string;
   mutant?: string;
   runs: string;
   seed: string;
@@ -29,7 +39,7 @@ interface FuzzOpts {
 /** The reproducer file format (version 1). */
 export interface Reproducer {
   readonly version: 1;
-  readonly layer: 'page' | 'slab';
+  readonly layer: FuzzLayer;
   readonly policy: string;
   readonly mutant?: string;
   readonly seed: number;
@@ -49,9 +59,10 @@ export function fuzzCommand(program: Command): void {
   program
     .command('fuzz')
     .description('model-based fuzzing of a layer (a policy or a mutant) with invariant checks after every command')
-    .addOption(new Option('--layer <layer>', 'layer to fuzz').choices(['page', 'slab']).default('page'))
+    .addOption(new Option('--layer <layer>', 'layer to fuzz').choices(['page', 'slab', 'vmalloc']).default('page'))
     .addOption(new Option('--page <policy>', 'page-allocator policy').choices(policyNames('page')).default('buddy'))
     .addOption(new Option('--slab <policy>', 'slab policy (with --layer slab)').choices(policyNames('slab')).default('slub'))
+    .addOption(new Option('--vmap <policy>', 'vmap-area policy (with --layer vmalloc)').choices(policyNames('vmap')).default('tree'))
     .addOption(new Option('--mutant <id>', 'fuzz a mutant instead (proves the fuzzer catches it)').choices(MUTANTS.flatMap((m) => [m.id, m.name])))
     .option('--runs <n>', 'fast-check runs', '200')
     .option('--seed <n>', 'seed', '1')
@@ -67,12 +78,14 @@ export function fuzzCommand(program: Command): void {
         } catch (e) {
           throw new AllocatorError('parse', `cannot read reproducer ${o.replay}: ${(e as Error).message}`);
         }
-        if (repro.version !== 1 || (repro.layer !== 'page' && repro.layer !== 'slab') || !Array.isArray(repro.commands)) throw new AllocatorError('parse', `${o.replay} is not an allocsim reproducer (version 1)`);
+        if (repro.version !== 1 || !['page', 'slab', 'vmalloc'].includes(repro.layer) || !Array.isArray(repro.commands)) throw new AllocatorError('parse', `${o.replay} is not an allocsim reproducer (version 1)`);
         const r = repro.mutant
           ? replayMutant(findMutant(repro.mutant), repro.commands)
           : repro.layer === 'slab'
             ? replaySlabCommands(repro.commands, { config: { ...FUZZ_MACHINE, policies: { slab: repro.policy } } })
-            : replayPageCommands(repro.commands, { config: { ...FUZZ_MACHINE, policies: { page: repro.policy } } });
+            : repro.layer === 'vmalloc'
+              ? replayVmallocCommands(repro.commands, { config: { ...VMALLOC_FUZZ_MACHINE, policies: { vmap: repro.policy } } })
+              : replayPageCommands(repro.commands, { config: { ...FUZZ_MACHINE, policies: { page: repro.policy } } });
         process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : describe(r, `replay ${o.replay}`));
         if (!r.ok) process.exitCode = 1;
         return;
@@ -80,13 +93,15 @@ export function fuzzCommand(program: Command): void {
       const mutant = o.mutant ? findMutant(o.mutant) : undefined;
       const seed = intOpt(o.seed, 'seed') ?? 1;
       const budget = { seed, numRuns: intOpt(o.runs, 'runs') ?? 200, maxCommands: intOpt(o.maxCommands, 'max-commands') ?? 150 };
-      const layer = mutant ? (mutant.layer === 'page' ? 'page' : 'slab') : o.layer;
-      const policy = layer === 'page' ? o.page : o.slab;
+      const layer = mutant ? layerOf(mutant) : o.layer;
+      const policy = layer === 'page' ? o.page : layer === 'vmalloc' ? o.vmap : o.slab;
       const r = mutant
         ? fuzzMutant(mutant, budget)
         : layer === 'page'
           ? runPageFuzz({ config: { ...FUZZ_MACHINE, policies: { page: o.page } }, ...budget })
-          : runSlabFuzz({ config: { ...FUZZ_MACHINE, policies: { slab: o.slab } }, ...budget });
+          : layer === 'vmalloc'
+            ? runVmallocFuzz({ config: { ...VMALLOC_FUZZ_MACHINE, policies: { vmap: o.vmap } }, ...budget })
+            : runSlabFuzz({ config: { ...FUZZ_MACHINE, policies: { slab: o.slab } }, ...budget });
       const label = mutant ? `mutant ${mutant.id} (${mutant.name})` : `${layer} policy ${policy}`;
       process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : describe(r, label));
       if (!r.ok) {

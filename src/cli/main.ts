@@ -18,6 +18,8 @@ import { slabinfoCommand } from './slabinfo.js';
 import { replayCommand } from './replay.js';
 import { scenarioCommand } from './scenario.js';
 import { fuzzCommand } from './fuzz.js';
+import { runVmallocMix } from '../harness/workloads/vmalloc.js';
+import { vmallocinfo } from '../proc/vmalloc.js';
 import { clientBugsCommand } from './client-bugs.js';
 import { configFrom, intOpt, machineOptions, type MachineCliOpts } from './options.js';
 
@@ -64,6 +66,26 @@ export function buildProgram(): Command {
   procCommand(program, 'meminfo', 'the statistics', (sys, json) => {
     const [slabReclaimable, slabUnreclaimable] = sys.kmem.slabPages();
     return json ? JSON.stringify({ pages: sys.pages.stats(), slab: sys.slab.stats(), kmem: sys.kmem.kmemStats() }, null, 2) + '\n' : meminfo(sys.pages, { slabReclaimable, slabUnreclaimable });
+  });
+  const vmcmd = program
+    .command('vmallocinfo')
+    .description('print /proc/vmallocinfo (and the vmalloc lines of /proc/meminfo) after a seeded mix of the vmalloc users of a booted kernel')
+    .addOption(new Option('--vmap <policy>', 'vmap-area policy').choices(policyNames('vmap')).default('tree'))
+    .option('--ops <n>', 'operations of the mix', '200')
+    .option('--json', 'print the areas and counters as JSON');
+  machineOptions(vmcmd).action((o: MachineCliOpts & { vmap: string; ops: string; json?: boolean }) => {
+    const base = configFrom(o);
+    const sys = createSystem({ ...base, policies: { ...base.policies, vmap: o.vmap } });
+    runVmallocMix(sys, intOpt(o.ops, 'ops') ?? 200, sys.config.seed);
+    const v = sys.vmalloc;
+    if (o.json) {
+      process.stdout.write(JSON.stringify({ areas: v.areas(), stats: v.stats() }, null, 2) + '\n');
+      return;
+    }
+    const used = meminfo(sys.pages, { vmallocUsed: v.stats().pages })
+      .split('\n')
+      .filter((l) => l.startsWith('Vmalloc'));
+    process.stdout.write(vmallocinfo(v.areas()) + '\n' + used.join('\n') + '\n');
   });
   slabinfoCommand(program);
   replayCommand(program);

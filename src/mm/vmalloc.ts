@@ -416,6 +416,15 @@ export class Vmalloc implements VmallocApi {
     return this.vmallocRange(size, 1, GFP_KERNEL, 0, this.machine.ctx.caller);
   }
 
+  /** `__vmalloc_node(size, align, GFP_KERNEL, …)`: an area whose start is a multiple of `align` (a power of two), as thread stacks ask. */
+  vmallocAligned(size: number, align: number): number {
+    this.checkSize('__vmalloc_node', size);
+    if (!(Number.isSafeInteger(align) && align > 0 && Number.isInteger(Math.log2(align)))) {
+      this.misuse('__vmalloc_node', `alignment ${String(align)} is not a power of two`);
+    }
+    return this.vmallocRange(size, align, GFP_KERNEL, 0, this.machine.ctx.caller);
+  }
+
   vzalloc(size: number): number {
     this.checkSize('vzalloc', size);
     return this.vmallocRange(size, 1, GFP_KERNEL | __GFP_ZERO, 0, this.machine.ctx.caller);

@@ -42,6 +42,28 @@ describe('allocsim CLI', () => {
     expect(out).toMatch(/ops\/s/);
   });
 
+  it('compares kmalloc, vmalloc and kvmalloc for large buffers under fragmentation', async () => {
+    expect(await run('compare', '--layer', 'vmalloc', '--mem', '128M', '--kernel-image', '4M', '--ops', '200')).toBe(0);
+    expect(out).toMatch(/^large buffers \(16 KiB-4 MiB\) after fragmenting: [\d,]+ pages free, largest free block order \d; 200 operations$/m);
+    expect(out).toMatch(/ +kmalloc +vmalloc +kvmalloc\n/);
+    expect(out).toMatch(/^failed under kmalloc, served here +- +[1-9][\d,]* +[1-9][\d,]*$/m);
+    expect(out).toMatch(/^kernel page-table pages +1 +\d+ +\d+$/m);
+  });
+
+  it('prints /proc/vmallocinfo after the boot mix, and fuzzes vmalloc', async () => {
+    expect(await run('vmallocinfo', '--mem', '128M', '--kernel-image', '4M', '--ops', '50', '--vmap', 'list')).toBe(0);
+    expect(out).toMatch(/^0xffffc900[0-9a-f]{8}-0xffffc900[0-9a-f]{8} {3}20480 kernel_clone\+0xbf\/0x430 pages=4 vmalloc N0=4$/m);
+    expect(out).toMatch(/^VmallocTotal: {3}34359738367 kB$/m);
+    out = '';
+    expect(await run('fuzz', '--layer', 'vmalloc', '--runs', '5', '--seed', '2')).toBe(0);
+    expect(out).toMatch(/^vmalloc policy tree: 5 runs passed \(seed 2\)$/m);
+    out = '';
+    const dir = mkdtempSync(join(tmpdir(), 'allocsim-'));
+    expect(await run('fuzz', '--mutant', 'B-20', '--runs', '20', '--out', join(dir, 'r.json'))).toBe(0);
+    expect(out).toMatch(/^mutant B-20 \(vfree-leaks-pages\): FAILED/m);
+    expect(JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8'))).toMatchObject({ layer: 'vmalloc', mutant: 'B-20' });
+  });
+
   it('compares slab policies side by side on every built-in workload', async () => {
     for (const w of ['kernel-mix', 'uniform-small', 'producer-consumer', 'burst-free']) {
       out = '';

@@ -9,6 +9,9 @@ import { vmallocinfo } from '../../src/proc/vmalloc.js';
 import { meminfo } from '../../src/proc/page.js';
 import { policyNames } from '../../src/policies/registry.js';
 import { VMALLOC_FUZZ_MACHINE, runVmallocFuzz } from '../../src/harness/fuzz/vmalloc/campaign.js';
+import { rescued, runLargeBuffers, runVmallocMix, type LargeBufferResult } from '../../src/harness/workloads/vmalloc.js';
+import { readFileSync } from 'node:fs';
+import { formatVmallocCompare } from '../../src/cli/compare.js';
 
 const MACHINE = { machine: { memBytes: 256 << 20, cpus: 2 } };
 
@@ -232,5 +235,50 @@ describe('vmalloc fuzz campaign', () => {
       const r = runVmallocFuzz({ config: { ...VMALLOC_FUZZ_MACHINE, policies: { vmap } }, seed, numRuns: 40, maxCommands: 100 });
       if (!r.ok) throw new Error(`seed ${seed}: ${r.failure}\n${r.commandText}`);
     }
+  });
+});
+
+describe('kmalloc versus vmalloc under fragmentation', () => {
+  it('vmalloc serves the large buffers kmalloc cannot, at a cost in page-table pages and flushes', () => {
+    const run = (mode: 'kmalloc' | 'vmalloc' | 'kvmalloc'): LargeBufferResult => runLargeBuffers(createSystem({ machine: { memBytes: 128 << 20, cpus: 2 } }), mode, { ops: 300, seed: 5 });
+    const [k, v, kv] = [run('kmalloc'), run('vmalloc'), run('kvmalloc')];
+    expect(k.largestFreeOrder).toBeLessThanOrEqual(4);
+    expect(k.requests).toBe(v.requests);
+    expect(k.failures).toBeGreaterThan(k.requests / 2);
+    expect(v.failures).toBe(0);
+    expect(rescued(k, v)).toBe(k.failures);
+    // kvmalloc tries kmalloc with __GFP_NORETRY: it gives up on the page allocator at least as often as plain kmalloc.
+    expect(kv.vmallocBuffers).toBeGreaterThanOrEqual(k.failures);
+    expect(kv.failures).toBe(0);
+    expect(v.pageTablePages).toBeGreaterThan(k.pageTablePages);
+    const text = formatVmallocCompare([k, v, kv]);
+    expect(text).toMatch(/^large buffers \(16 KiB-4 MiB\) after fragmenting: [\d,]+ pages free, largest free block order \d; 300 operations\n/);
+    expect(text).toMatch(new RegExp(`failed under kmalloc, served here +- +${k.failures} +${k.failures}\\n`));
+  });
+});
+
+describe('/proc/vmallocinfo against a real Linux guest', () => {
+  const real = readFileSync(new URL('../../../shared/data/linux-6.1-qemu-smp4/vmallocinfo.txt', import.meta.url), 'utf8').trim().split('\n');
+  const SHAPE = /^0x[0-9a-f]{16}-0x[0-9a-f]{16} [ \d]{7} (?:\S+\+0x[0-9a-f]+\/0x[0-9a-f]+(?: pages=\d+)? (?:vmalloc|vmap)(?: vpages)?(?: N\d+=\d+)*|unpurged vm_area)$/;
+  const shapeOf = (l: string): string => l.replace(/^0x\S+-0x\S+ +/, '').replace(/ N0=\d+$/, '');
+
+  it('prints lines of the same shape, and the same lines for the same users', () => {
+    const realOurs = real.filter((l) => / (vmalloc|vmap)( |$)| unpurged vm_area$/.test(l) && !l.includes('pcpu_get_vm_areas'));
+    expect(realOurs.length).toBeGreaterThan(80);
+    for (const l of realOurs) expect(l).toMatch(SHAPE);
+    const sys = createSystem({ machine: { memBytes: 256 << 20, cpus: 4 } });
+    runVmallocMix(sys, 400, 1);
+    const ours = vmallocinfo(sys.vmalloc.areas()).trim().split('\n');
+    for (const l of ours) expect(l).toMatch(SHAPE);
+    // A thread stack, a genpool chunk, the crypto buffers, an IRQ stack: the text after the range is Linux's.
+    const realShapes = new Set(realOurs.map(shapeOf));
+    const users = ['kernel_clone', 'gen_pool_add_owner', 'crypto_scomp_init_tfm+0x75', 'irq_init_percpu_irqstack'];
+    for (const u of users) {
+      const line = ours.find((l) => l.includes(u));
+      expect(line).toBeDefined();
+      expect(realShapes.has(shapeOf(line!))).toBe(true);
+    }
+    // Thread stacks are 16 KiB aligned (THREAD_ALIGN).
+    for (const l of ours.filter((x) => x.includes('kernel_clone'))) expect(parseInt(l.slice(2, 18), 16) % 16384).toBe(0);
   });
 });
