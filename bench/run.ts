@@ -11,10 +11,11 @@ import { runPageBench } from './page.bench.js';
 import { runSlabBench } from './slab.bench.js';
 import { runDebugBench } from './debug.bench.js';
 import { runUserBench } from './user.bench.js';
+import { runVmallocBench } from './vmalloc.bench.js';
 
 const maxTime = Number(process.env['BENCH_MAXTIME'] ?? 2);
 const only = process.env['BENCH_ONLY'];
-const kernelOnly = only === 'user' ? [] : undefined;
+const kernelOnly = only === 'user' || only === 'vmalloc' ? [] : undefined;
 const results = kernelOnly ?? [...(only === 'slab' || only === 'debug' ? [] : runPageBench(maxTime)), ...(only === 'page' || only === 'debug' ? [] : runSlabBench(maxTime))];
 const bootScript = fileURLToPath(new URL('./boot.js', import.meta.url));
 const boot = JSON.parse(execFileSync(process.execPath, [bootScript, '64', '64'], { encoding: 'utf8' })) as { bootMs: number; rssMiB: number; managedPages: number };
@@ -36,7 +37,14 @@ if (only === undefined || only === 'user') {
   for (const r of u.rows) lines.push(`| ${r.name} | ${r.nsPerOp.toFixed(0)} |`);
   lines.push('', `simulated ptmalloc / real glibc: ${u.ratio.toFixed(1)}× per operation`);
 }
-if (only !== 'page' && only !== 'slab' && only !== 'user') {
+if (only === undefined || only === 'vmalloc') {
+  const v = runVmallocBench();
+  lines.push('', '| vmalloc+vfree, 10 k areas live | policy | pairs/s | backing pages/s |', '|---|---|---|---|');
+  for (const r of v.pairs) lines.push(`| 1–${r.maxPages} pages | ${r.policy} | ${fmt(r.pairsPerSec)} | ${fmt(r.pagesPerSec)} |`);
+  lines.push('', '| vmap space alone: live ranges | policy | µs per alloc+free | fit tests per search |', '|---|---|---|---|');
+  for (const r of v.curve) lines.push(`| ${fmt(r.live)} | ${r.policy} | ${r.usPerPair.toFixed(2)} | ${r.stepsPerSearch.toFixed(1)} |`);
+}
+if (only !== 'page' && only !== 'slab' && only !== 'user' && only !== 'vmalloc') {
   const d = runDebugBench();
   lines.push('', '| kernel-mix, 100k ops (SLUB) | median ms | × debug off |', '|---|---|---|');
   for (const c of d.costs) lines.push(`| ${c.name} | ${c.ms.toFixed(1)} | ${c.factor.toFixed(2)} |`);

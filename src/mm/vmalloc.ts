@@ -115,6 +115,8 @@ export class Vmalloc implements VmallocApi {
   private readonly kmem: KmemApi;
   private readonly vmapAreaCache: CacheHandle;
   private readonly lazyMax: number;
+  /** `totalram_pages()`: vmalloc refuses sizes above it. */
+  private readonly totalRam: number;
   /** Busy areas by start (`vmap_area_root`); the arrays below are indexed by its node numbers. */
   private readonly busy: AugTree;
   private reqSize = new Float64Array(256);
@@ -159,6 +161,7 @@ export class Vmalloc implements VmallocApi {
     this.pt = new PageTable(machine, pages, true);
     this.tlb.cpus = 2 ** machine.opts.cpus - 1;
     this.lazyMax = lazyMaxPages(machine.opts.cpus);
+    this.totalRam = pages.stats().managedPages;
     const found = kmem.findCache('vmap_area');
     this.vmapAreaCache = found >= 0 ? found : kmem.kmemCacheCreate('vmap_area', 64);
     this.busy = new AugTree({
@@ -318,7 +321,7 @@ export class Vmalloc implements VmallocApi {
       return 0;
     }
     size = pageAlign(size);
-    if (size / PAGE_SIZE > this.pages.stats().managedPages || size > VMALLOC_END - VMALLOC_START) {
+    if (size / PAGE_SIZE > this.totalRam || size > VMALLOC_END - VMALLOC_START) {
       this.machine.log.printk(`vmalloc error: size ${realSize}, exceeds total pages`);
       this.nFailures++;
       return 0;
@@ -447,7 +450,7 @@ export class Vmalloc implements VmallocApi {
     for (const p of pfns) {
       if (!(Number.isInteger(p) && p >= 0 && p < this.machine.memmap.nrPages)) this.misuse('vmap', `frame ${String(p)} does not exist`);
     }
-    if (count > this.pages.stats().managedPages) return 0;
+    if (count > this.totalRam) return 0;
     const n = this.getVmArea(count * PAGE_SIZE, 1, flags | VM_MAP, this.machine.ctx.caller);
     if (n < 0) return 0;
     const start = this.busy.start(n);
