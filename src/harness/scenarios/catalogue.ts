@@ -198,6 +198,68 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    name: 'vmalloc-oob',
+    id: 'A-16',
+    summary: 'vmalloc(PAGE_SIZE/2 - 13), then a read one byte past the size, inside the same page (KASAN vmalloc shadow)',
+    config: { debug: { kasan: true } },
+    expect: 'vmalloc-out-of-bounds',
+    lines: [/BUG: KASAN: vmalloc-out-of-bounds in vmalloc_read/, /Read of size 1 at addr ffffc90000000[0-9a-f]{3} by task/, /The buggy address belongs to the virtual mapping at/, / created by:\n vmalloc_oob\+0x/],
+    run(sys, step, buggy) {
+      const size = 4096 / 2 - 13;
+      sys.machine.ctx.caller = 'vmalloc_oob+0x8d/0x1e0';
+      const v = sys.vmalloc.vmalloc(size);
+      step(`v = vmalloc(${size}) = ${hex(v)}: one page mapped, then a guard page`);
+      step(`read v[${buggy ? size : size - 1}]`);
+      sys.vmalloc.read(v + (buggy ? size : size - 1), 1);
+      sys.vmalloc.vfree(v);
+    },
+  },
+  {
+    name: 'vmalloc-guard-page',
+    id: 'A-16',
+    summary: 'write past the last page of a vmalloc area: the guard page is not mapped and the kernel oopses',
+    config: {},
+    expect: 'page fault',
+    lines: [/^BUG: unable to handle page fault for address: ffffc90000002000$/m, /#PF: supervisor write access in kernel mode/, /#PF: error_code\(0x0002\) - not-present page/],
+    run(sys, step, buggy) {
+      const v = sys.vmalloc.vmalloc(2 * 4096);
+      step(`v = vmalloc(8192) = ${hex(v)}: pages at +0 and +4096, the guard page at +8192`);
+      step(`write 1 byte at v + ${buggy ? 8192 : 8191}`);
+      sys.vmalloc.write(v + (buggy ? 8192 : 8191), new Uint8Array([0x41]));
+      sys.vmalloc.vfree(v);
+    },
+  },
+  {
+    name: 'vfree-of-kmalloc',
+    id: 'A-09',
+    summary: 'vfree a pointer that came from kmalloc (it is in the direct map, not in any vm area)',
+    config: {},
+    expect: 'invalid-free',
+    lines: [/Trying to vfree\(\) nonexistent vm area \(ffff888[0-9a-f]+\)/],
+    run(sys, step, buggy) {
+      const p = sys.kmem.kmalloc(8192, GFP_KERNEL);
+      step(`p = kmalloc(8192) = ${hex(p)} (a large kmalloc: page aligned, physically contiguous)`);
+      step(buggy ? 'vfree(p)' : 'kvfree(p): routed to kfree, since p is not a vmalloc address');
+      if (buggy) sys.vmalloc.vfree(p);
+      else sys.vmalloc.kvfree(p);
+    },
+  },
+  {
+    name: 'kfree-of-vmalloc',
+    id: 'A-09',
+    summary: 'kfree a pointer that came from vmalloc',
+    config: {},
+    expect: 'invalid-free',
+    lines: [/0xc90000000000 is (?:neither a slab object nor a large kmalloc|not in a slob page)/],
+    run(sys, step, buggy) {
+      const v = sys.vmalloc.vmalloc(3 * 4096);
+      step(`v = vmalloc(12288) = ${hex(v)}`);
+      step(buggy ? 'kfree(v)' : 'kvfree(v): routed to vfree');
+      if (buggy) sys.kmem.kfree(v);
+      else sys.vmalloc.kvfree(v);
+    },
+  },
+  {
     name: 'user-free-kernel-pointer',
     id: 'A-09',
     summary: "a kernel pointer leaks to user space and the program passes it to glibc's free()",
