@@ -103,6 +103,10 @@ const VPAGES = 0x40000000;
 
 const pageAlign = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
 const ptrText = (a: number): string => formatKernelAddr(a);
+/** A kernel address as `%lu` prints it (sign extension included; beyond 2^53, hence BigInt). */
+const ulong = (a: number): string => (BigInt(a) + (a >= 0x800000000000 ? 0xffff000000000000n : 0n)).toString();
+/** Linux's inclusive `VMALLOC_END`, as the tracepoints print it. */
+const VEND_TEXT = formatKernelAddr(VMALLOC_END - 1);
 
 /** The vmalloc layer of one system. */
 export class Vmalloc implements VmallocApi {
@@ -220,6 +224,13 @@ export class Vmalloc implements VmallocApi {
       this.purge();
       start = this.space.alloc(total, a, VMALLOC_START, VMALLOC_END);
     }
+    if (this.machine.tracer.enabled) {
+      // On failure __alloc_vmap_area returns vend, which the event prints as the address.
+      this.machine.tracer.emit(
+        'alloc_vmap_area',
+        `va_start: ${ulong(start < 0 ? VMALLOC_END - 1 : start)} size=${total} align=${a} vstart=0x${ptrText(VMALLOC_START)} vend=0x${VEND_TEXT} failed=${start < 0 ? 1 : 0}`,
+      );
+    }
     if (start < 0) {
       this.machine.log.printk(`vmap allocation for size ${total} failed: use vmalloc=<size> to increase size`);
       this.kmem.kmemCacheFree(this.vmapAreaCache, va);
@@ -263,6 +274,7 @@ export class Vmalloc implements VmallocApi {
     this.busy.remove(n);
     this.freedStarts.add(start);
     this.lazyNr += total / PAGE_SIZE;
+    if (this.machine.tracer.enabled) this.machine.tracer.emit('free_vmap_area_noflush', `va_start=0x${ptrText(start)} nr_lazy=${this.lazyNr} nr_lazy_max=${this.lazyMax}`);
     if (this.lazyNr > this.lazyMax) this.purge();
   }
 
@@ -273,6 +285,7 @@ export class Vmalloc implements VmallocApi {
     const lo = blocks[0]![0];
     const hi = blocks[blocks.length - 1]![1];
     this.tlb.flush((hi - lo) / PAGE_SIZE, this.machine.ctx.cpu);
+    if (this.machine.tracer.enabled) this.machine.tracer.emit('purge_vmap_area_lazy', `start=0x${ptrText(lo)} end=0x${ptrText(hi)} num_purged=${this.purgeObjs.length}`);
     for (const [s, e] of blocks) this.space.free(s, e - s);
     for (const va of this.purgeObjs) this.kmem.kmemCacheFree(this.vmapAreaCache, va);
     this.purgeObjs = [];

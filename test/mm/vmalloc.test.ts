@@ -282,3 +282,19 @@ describe('/proc/vmallocinfo against a real Linux guest', () => {
     for (const l of ours.filter((x) => x.includes('kernel_clone'))) expect(parseInt(l.slice(2, 18), 16) % 16384).toBe(0);
   });
 });
+
+describe('vmalloc tracepoints', () => {
+  it('emits alloc_vmap_area, free_vmap_area_noflush and purge_vmap_area_lazy in include/trace/events/vmalloc.h format', () => {
+    const sys = createSystem({ ...MACHINE, debug: { trace: true } });
+    const v = sys.vmalloc;
+    const a = v.vmalloc(2 * PAGE_SIZE);
+    v.vfree(a);
+    v.purge();
+    const lines = sys.machine.tracer.list().filter((e) => e.event.includes('vmap')).map((e) => `${e.event}: ${e.text}`);
+    expect(lines).toEqual([
+      'alloc_vmap_area: va_start: 18446683600570023936 size=12288 align=4096 vstart=0xffffc90000000000 vend=0xffffe8ffffffffff failed=0',
+      'free_vmap_area_noflush: va_start=0xffffc90000000000 nr_lazy=3 nr_lazy_max=16384',
+      'purge_vmap_area_lazy: start=0xffffc90000000000 end=0xffffc90000003000 num_purged=1',
+    ]);
+  });
+});
