@@ -70,7 +70,7 @@ export function smaps(mm: ProcessMemory): string {
       kb('Swap', 0),
       kb('SwapPss', 0),
       kb('Locked', 0),
-      `THPeligible:    0`,
+      `THPeligible:    ${String(0).padStart(8)}`,
       `VmFlags: ${vmFlags(v)}`,
     );
   }

@@ -4,7 +4,8 @@ import { createSystem } from '../../src/system.js';
 import { MMAP_BASE, DEFAULT_START_BRK } from '../../src/mm/address-space.js';
 import { EINVAL, MADV_DONTNEED, MAP_ANONYMOUS, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_READ, PROT_WRITE } from '../../src/interfaces/user.js';
 import { isAllocatorError } from '../../src/interfaces/errors.js';
-import { maps } from '../../src/proc/process.js';
+import { maps, smaps } from '../../src/proc/process.js';
+import { existsSync, readFileSync } from 'node:fs';
 
 const MACHINE = { machine: { memBytes: 128 << 20, cpus: 2 } };
 const RW = PROT_READ | PROT_WRITE;
@@ -133,5 +134,34 @@ describe('AddressSpace', () => {
     expect(text).toContain('555555559000-55555557a000 rw-p 00000000 00:00 0'.padEnd(72) + ' [heap]');
     expect(text).toContain('7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0'.padEnd(72) + ' [stack]');
     expect(text).toMatch(/^7ffff7ffe000-7ffff7fff000 rw-p 00000000 00:00 0 $/m);
+  });
+});
+
+describe('/proc/PID/smaps against the host kernel', () => {
+  const host = existsSync('/proc/self/smaps') ? readFileSync('/proc/self/smaps', 'utf8') : '';
+  const itHost = host ? it : it.skip;
+  /** The lines of the first VMA block after its header, with digits blanked (the layout, not the values). */
+  const block = (text: string): string[] => {
+    const lines = text.split('\n');
+    const end = lines.findIndex((l) => l.startsWith('VmFlags:'));
+    return lines.slice(1, end).map((l) => l.replace(/\d/g, '9').replace(/ +9+/g, (m) => ' '.repeat(m.length - 1) + '9'));
+  };
+
+  itHost('prints the same fields in the same order and columns as the running kernel', () => {
+    const sys = createSystem(MACHINE);
+    const { mm, libc } = sys.spawn();
+    mm.write64(libc.malloc(100), 1);
+    const ours = smaps(mm);
+    // Labels in order, and each value right-aligned to column 24 (SEQ_PUT_DEC's width 8 after a 16-column label).
+    expect(block(ours)).toEqual(block(host).filter((l) => !l.startsWith('ProtectionKey:')));
+    const heap = ours.split('\n').findIndex((l) => l.endsWith('[heap]'));
+    expect(ours.split('\n').slice(heap, heap + 5)).toEqual([
+      `555555559000-55555557a000 rw-p 00000000 00:00 0${' '.repeat(26)}[heap]`,
+      'Size:                132 kB',
+      'KernelPageSize:        4 kB',
+      'MMUPageSize:           4 kB',
+      'Rss:                   4 kB',
+    ]);
+    expect(ours).toMatch(/\[heap\]\n(?:.*\n){22}THPeligible: {11}0\nVmFlags: rd wr mr mw me ac \n/);
   });
 });
