@@ -256,10 +256,20 @@ export class AugTree {
     return y;
   }
 
-  /** Walks from `n` to the root, restoring heights, maxima and the AVL balance. */
-  private rebalanceUp(n: number): void {
+  /**
+   * Walks from `n` towards the root, restoring heights, maxima and the AVL
+   * balance. It stops at the first node whose height and maximum come out
+   * unchanged without a rotation (nothing above can change then), but not
+   * before it has passed `mustReach` (a node a removal moved, whose own
+   * fields are stale).
+   */
+  private rebalanceUp(n: number, mustReach = NIL): void {
     let x = n;
+    let reached = mustReach === NIL;
     while (x !== NIL) {
+      const isTarget = x === mustReach;
+      const oldH = this.height[x];
+      const oldM = this.maxA[x];
       this.pull(x);
       const bal = this.h(this.left[x]!) - this.h(this.right[x]!);
       if (bal > 1) {
@@ -270,7 +280,10 @@ export class AugTree {
         const r = this.right[x]!;
         if (this.h(this.right[r]!) < this.h(this.left[r]!)) this.rotateRight(r);
         x = this.rotateLeft(x);
+      } else if (reached && this.height[x] === oldH && this.maxA[x] === oldM) {
+        return;
       }
+      if (isTarget) reached = true;
       x = this.parent[x]!;
     }
   }
@@ -325,6 +338,7 @@ export class AugTree {
     const l = this.left[n]!;
     const r = this.right[n]!;
     let fixFrom: number;
+    let moved = NIL;
     if (l === NIL || r === NIL) {
       const c = l === NIL ? r : l;
       fixFrom = this.parent[n]!;
@@ -344,6 +358,7 @@ export class AugTree {
       this.left[s] = l;
       this.parent[l] = s;
       this.height[s] = this.height[n]!;
+      moved = s;
     }
     this.height[n] = 0;
     this.left[n] = NIL;
@@ -351,7 +366,7 @@ export class AugTree {
     this.parent[n] = this.freeHead;
     this.freeHead = n;
     this.count--;
-    this.rebalanceUp(fixFrom);
+    this.rebalanceUp(fixFrom, moved);
   }
 
   /** Re-propagates the subtree maxima from `n` up, stopping once nothing changes. */

@@ -50,6 +50,8 @@ export const PAGE_KERNEL = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIR
 const KERNPG_TABLE = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
 const PMD_SPAN = 2 ** 21;
 const SHIFTS = [39, 30, 21, 12] as const;
+/** Bytes one entry of each level spans (2^shift). */
+const SPANS = SHIFTS.map((s) => 2 ** s);
 
 /** TLB flush counters of one address space. */
 export class Tlb {
@@ -84,6 +86,9 @@ export class PageTable {
   private readonly pages: PageAllocator;
   private readonly gfp: number;
   private readonly tableFlags: number;
+  /** The last PTE table walked to, by 2 MiB span: consecutive lookups skip the upper levels. */
+  private cacheSpan = -1;
+  private cacheTable = 0;
 
   /**
    * @param kernel - a kernel table (init_mm's vmalloc part): GFP_PGTABLE_KERNEL
@@ -106,11 +111,13 @@ export class PageTable {
   }
 
   private index(va: number, level: number): number {
-    return Math.floor(va / 2 ** SHIFTS[level]!) % 512;
+    return Math.floor(va / SPANS[level]!) % 512;
   }
 
   /** Physical address of the PTE slot of `va`, or -1 (allocating tables when `create`). */
   private slot(va: number, create: boolean): number {
+    const span = Math.floor(va / PMD_SPAN);
+    if (span === this.cacheSpan) return this.cacheTable * PAGE_SIZE + 8 * (Math.floor(va / PAGE_SIZE) % 512);
     const mem = this.machine.mem;
     let table = this.pgd;
     for (let level = 0; level < 3; level++) {
@@ -124,6 +131,8 @@ export class PageTable {
         table = t;
       } else table = Math.floor(e / PAGE_SIZE);
     }
+    this.cacheSpan = span;
+    this.cacheTable = table;
     return table * PAGE_SIZE + 8 * this.index(va, 3);
   }
 
@@ -215,11 +224,13 @@ export class PageTable {
 
   /** Frees every PTE/PMD/PUD table that no longer maps anything (`free_pgd_range`). */
   freeEmptyTables(): void {
+    this.cacheSpan = -1;
     this.prune(this.pgd, 0);
   }
 
   /** Frees every table below the PGD and the PGD itself (exit_mmap); leaf frames are the caller's. */
   destroy(): void {
+    this.cacheSpan = -1;
     this.prune(this.pgd, 0, true);
     this.pages.freePages(asPfn(this.pgd), 0);
     this.tablePages = 0;

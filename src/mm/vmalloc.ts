@@ -45,7 +45,7 @@
  * Bad calls (Linux WARNs and returns; here typed errors with Linux's text,
  * state unchanged): `vfree` of an unaligned address (`Trying to vfree() bad
  * address`), of an address in no area (`Trying to vfree() nonexistent vm
- * area`, kind `double-free` when it was an area freed before), of an
+ * area`, kind `double-free` when it is a range freed and not yet purged), of an
  * interior address (Linux 6.8 would free the containing area; reported
  * here instead), `vunmap` of a vmalloc area or `vfree` of a vmap area.
  * `vmalloc(0)` and sizes above total RAM return NULL with Linux's warning.
@@ -133,11 +133,9 @@ export class Vmalloc implements VmallocApi {
   private vmapArea = new Float64Array(256);
   private callers: string[] = [];
   /** Lazily freed ranges (`purge_vmap_area_root`, merged), and the vmap_area objects they hold. */
-  private purgeTree = new VmapTreeSpace();
+  private readonly purgeTree = new VmapTreeSpace();
   private purgeObjs: number[] = [];
   private lazyNr = 0;
-  /** Starts of areas freed and not reused since: a second vfree there is a double free. */
-  private readonly freedStarts = new Set<number>();
   private readonly scratch = new Int32Array(BULK_MAX);
   private nPages = 0;
   private nPurges = 0;
@@ -246,7 +244,6 @@ export class Vmalloc implements VmallocApi {
     this.vmStruct[n] = vm;
     this.vmapArea[n] = va;
     this.callers[n] = caller;
-    this.freedStarts.delete(start);
     return n;
   }
 
@@ -272,7 +269,6 @@ export class Vmalloc implements VmallocApi {
     this.purgeObjs.push(this.vmapArea[n]!);
     this.callers[n] = '';
     this.busy.remove(n);
-    this.freedStarts.add(start);
     this.lazyNr += total / PAGE_SIZE;
     if (this.machine.tracer.enabled) this.machine.tracer.emit('free_vmap_area_noflush', `va_start=0x${ptrText(start)} nr_lazy=${this.lazyNr} nr_lazy_max=${this.lazyMax}`);
     if (this.lazyNr > this.lazyMax) this.purge();
@@ -288,8 +284,8 @@ export class Vmalloc implements VmallocApi {
     if (this.machine.tracer.enabled) this.machine.tracer.emit('purge_vmap_area_lazy', `start=0x${ptrText(lo)} end=0x${ptrText(hi)} num_purged=${this.purgeObjs.length}`);
     for (const [s, e] of blocks) this.space.free(s, e - s);
     for (const va of this.purgeObjs) this.kmem.kmemCacheFree(this.vmapAreaCache, va);
-    this.purgeObjs = [];
-    this.purgeTree = new VmapTreeSpace();
+    this.purgeObjs.length = 0;
+    this.purgeTree.clear();
     this.lazyNr = 0;
     this.nPurges++;
   }
@@ -488,7 +484,8 @@ export class Vmalloc implements VmallocApi {
     }
     const n = this.busy.find(addr);
     if (n === NIL) {
-      const twice = this.freedStarts.has(addr);
+      // A range still waiting for the purge was freed before: a second free of it is a double free.
+      const twice = this.purgeTree.covers(addr);
       throw new AllocatorError(twice ? 'double-free' : 'invalid-free', `Trying to ${op}() nonexistent vm area (${ptrText(addr)})${twice ? ': the area there was already freed' : ''}`, {
         policy: 'vmalloc',
         op,

@@ -114,6 +114,16 @@ export class VmapTreeSpace implements VmapSpace {
     }
   }
 
+  /** Forgets every block (the node pool is kept). */
+  clear(): void {
+    this.tree.clear();
+  }
+
+  /** True when `addr` lies in one of the free blocks. O(log n). */
+  covers(addr: number): boolean {
+    return this.tree.find(addr) !== NIL;
+  }
+
   freeBlocks(): [number, number][] {
     const out: [number, number][] = [];
     this.tree.forEach((n) => out.push([this.tree.start(n), this.tree.end(n)]));
