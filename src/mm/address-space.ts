@@ -278,12 +278,26 @@ export class AddressSpace implements ProcessMemory {
 
   mremap(oldAddr: number, oldLen: number, newLen: number, flags: number, newAddr = 0): number {
     if (oldAddr % PAGE_SIZE !== 0 || (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)) !== 0) return -EINVAL;
-    if ((flags & MREMAP_FIXED) !== 0) return -EINVAL; // not modelled: glibc never asks for it
-    const ol = pageAlign(oldLen);
+    // MREMAP_FIXED needs MREMAP_MAYMOVE.
+    if ((flags & MREMAP_FIXED) !== 0 && (flags & MREMAP_MAYMOVE) === 0) return -EINVAL;
+    let ol = pageAlign(oldLen);
     const nl = pageAlign(newLen);
     if (nl === 0 || !Number.isSafeInteger(nl)) return -EINVAL;
+    if ((flags & MREMAP_FIXED) !== 0) {
+      // mremap_to: the target must be aligned, inside user space and disjoint from the source.
+      if (newAddr % PAGE_SIZE !== 0 || !Number.isSafeInteger(newAddr) || newAddr < 0) return -EINVAL;
+      if (nl > TASK_SIZE || newAddr > TASK_SIZE - nl) return -EINVAL;
+      if (newAddr < oldAddr + ol && oldAddr < newAddr + nl) return -EINVAL;
+      if (this.vmaAt(oldAddr) === undefined) return -EFAULT;
+      this.unmapRange(newAddr, newAddr + nl);
+      if (ol > nl) {
+        this.unmapRange(oldAddr + nl, oldAddr + ol);
+        ol = nl;
+      }
+    }
     const v = this.vmaAt(oldAddr);
     if (v === undefined || oldAddr + ol > v.end) return -EFAULT;
+    if ((flags & MREMAP_FIXED) !== 0) return this.moveVma(v, oldAddr, ol, newAddr, nl);
     if (nl <= ol) {
       if (nl < ol) this.unmapRange(oldAddr + nl, oldAddr + ol);
       return oldAddr;
@@ -296,8 +310,11 @@ export class AddressSpace implements ProcessMemory {
     if ((flags & MREMAP_MAYMOVE) === 0) return -ENOMEM;
     const dst = this.topDown(nl);
     if (dst < 0) return -ENOMEM;
-    void newAddr;
-    // move_vma: new VMA, PTEs moved page by page, old range unmapped without freeing the moved pages.
+    return this.moveVma(v, oldAddr, ol, dst, nl);
+  }
+
+  /** `move_vma`: a new VMA at `dst`, PTEs moved page by page, the old range unmapped without freeing the moved pages. */
+  private moveVma(v: Vma, oldAddr: number, ol: number, dst: number, nl: number): number {
     const moved: number[] = [];
     for (let off = 0; off < ol; off += PAGE_SIZE) {
       const pfn = this.pt.unmap(oldAddr + off);

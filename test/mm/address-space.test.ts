@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { createSystem } from '../../src/system.js';
 import { MMAP_BASE, DEFAULT_START_BRK } from '../../src/mm/address-space.js';
-import { EINVAL, MADV_DONTNEED, MAP_ANONYMOUS, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_READ, PROT_WRITE } from '../../src/interfaces/user.js';
+import { EINVAL, MADV_DONTNEED, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MREMAP_FIXED, MREMAP_MAYMOVE, PROT_READ, PROT_WRITE } from '../../src/interfaces/user.js';
 import { isAllocatorError } from '../../src/interfaces/errors.js';
 import { maps, smaps } from '../../src/proc/process.js';
 import { existsSync, readFileSync } from 'node:fs';
@@ -63,6 +63,25 @@ describe('AddressSpace', () => {
     expect(mm.vmas().length).toBe(before);
     expect(mm.madvise(moved, 4096, MADV_DONTNEED)).toBe(0);
     expect(mm.read64(moved)).toBe(0);
+    expect(sys.checkInvariants()).toEqual([]);
+  });
+
+  it('mremap MREMAP_FIXED moves to the given address, replacing what was there, and checks its arguments', () => {
+    const sys = createSystem(MACHINE);
+    const mm = sys.processes.spawn();
+    const src = mm.mmap(0, 3 * 4096, RW, ANON);
+    mm.write64(src + 4096, 77);
+    const dst = 0x600000000000;
+    mm.mmap(dst, 4096, RW, ANON | MAP_FIXED);
+    mm.write64(dst, 5);
+    expect(mm.mremap(src, 3 * 4096, 2 * 4096, MREMAP_FIXED)).toBe(-EINVAL); // needs MREMAP_MAYMOVE
+    expect(mm.mremap(src, 3 * 4096, 2 * 4096, MREMAP_MAYMOVE | MREMAP_FIXED, dst + 8)).toBe(-EINVAL);
+    expect(mm.mremap(src, 3 * 4096, 2 * 4096, MREMAP_MAYMOVE | MREMAP_FIXED, src + 4096)).toBe(-EINVAL); // overlaps the source
+    // Shrinking while moving: the old tail goes, the old mapping at dst is replaced.
+    expect(mm.mremap(src, 3 * 4096, 2 * 4096, MREMAP_MAYMOVE | MREMAP_FIXED, dst)).toBe(dst);
+    expect(mm.read64(dst + 4096)).toBe(77);
+    expect(mm.read64(dst)).toBe(0);
+    expect(mm.vmas().some((v) => v.start <= src && src < v.end)).toBe(false);
     expect(sys.checkInvariants()).toEqual([]);
   });
 
