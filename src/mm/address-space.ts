@@ -82,6 +82,8 @@ export const DEFAULT_START_BRK = 0x555555559000;
 const MMAP_MIN_ADDR = 0x10000;
 const STACK_SIZE = 132 * 1024;
 const TLB_SIZE = 256;
+const TLB_MASK = TLB_SIZE - 1;
+const TWO32 = 4294967296;
 
 
 const pageAlign = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
@@ -109,6 +111,10 @@ export class AddressSpace implements ProcessMemory {
   /** Storage view and offset of each cached page: loads and stores skip PhysicalMemory's lookup. */
   private readonly tlbView: DataView[] = new Array<DataView>(TLB_SIZE).fill(new DataView(new ArrayBuffer(0)));
   private readonly tlbOff = new Float64Array(TLB_SIZE);
+  /** Base address of each cached page (tag × PAGE_SIZE), or -Infinity: the loads' fast-path check. */
+  private readonly tlbReadBase = new Float64Array(TLB_SIZE).fill(-Infinity);
+  /** The same for pages cached writable, else -Infinity: the stores' fast-path check. */
+  private readonly tlbWriteBase = new Float64Array(TLB_SIZE).fill(-Infinity);
 
   /**
    * @param machine - the machine (physical memory, struct pages)
@@ -199,6 +205,8 @@ export class AddressSpace implements ProcessMemory {
 
   private flushTlb(start: number, end: number): void {
     this.tlbTag.fill(-1);
+    this.tlbReadBase.fill(-Infinity);
+    this.tlbWriteBase.fill(-Infinity);
     this.tlb.flush((end - start) / PAGE_SIZE, this.machine.ctx.cpu);
   }
 
@@ -416,19 +424,48 @@ export class AddressSpace implements ProcessMemory {
     this.tlbWrite[slot] = (v.prot & PROT_WRITE) !== 0 ? 1 : 0;
     this.tlbView[slot] = this.machine.mem.segmentOf(phys / PAGE_SIZE);
     this.tlbOff[slot] = this.machine.mem.segmentOffset;
+    this.tlbReadBase[slot] = pageVa;
+    this.tlbWriteBase[slot] = (v.prot & PROT_WRITE) !== 0 ? pageVa : -Infinity;
     return phys + (va - pageVa);
   }
 
+  // Each access has a fast path small enough for V8 to inline into the
+  // caller: the page's TLB slot maps it (for stores: writably) and the access
+  // does not cross the page. `(va / 4096) & 255` is the slot of page
+  // floor(va / 4096) for every va >= 0 (ToInt32 truncates); a negative, NaN
+  // or unmapped va never lies within [base, base + 4096) of a slot, so it
+  // takes the out-of-line slow path, which is the original code: TLB check,
+  // fault, page-straddling split. The literals are PAGE_SIZE (4096), the TLB
+  // mask (255) and 2^32, spelled out to keep the fast paths' bytecode small.
+
   read8(va: number): number {
+    const s = (va / 4096) & 255;
+    const o = va - this.tlbReadBase[s]!;
+    if (o >= 0 && o <= 4095) return this.tlbView[s]!.getUint8(this.tlbOff[s]! + o);
+    return this.read8Slow(va);
+  }
+  private read8Slow(va: number): number {
     return this.machine.mem.read8(this.translate(va, false));
   }
   write8(va: number, v: number): void {
+    const s = (va / 4096) & 255;
+    const o = va - this.tlbWriteBase[s]!;
+    if (o >= 0 && o <= 4095) this.tlbView[s]!.setUint8(this.tlbOff[s]! + o, v);
+    else this.write8Slow(va, v);
+  }
+  private write8Slow(va: number, v: number): void {
     this.machine.mem.write8(this.translate(va, true), v);
   }
   read32(va: number): number {
+    const s = (va / 4096) & 255;
+    const o = va - this.tlbReadBase[s]!;
+    if (o >= 0 && o <= 4092) return this.tlbView[s]!.getUint32(this.tlbOff[s]! + o, true);
+    return this.read32Slow(va);
+  }
+  private read32Slow(va: number): number {
     const page = Math.floor(va / PAGE_SIZE);
     const off = va - page * PAGE_SIZE;
-    const slot = page & (TLB_SIZE - 1);
+    const slot = page & TLB_MASK;
     if (off <= PAGE_SIZE - 4) {
       if (this.tlbTag[slot] !== page) this.translate(va, false);
       return this.tlbView[slot]!.getUint32(this.tlbOff[slot]! + off, true);
@@ -438,9 +475,15 @@ export class AddressSpace implements ProcessMemory {
     return r;
   }
   write32(va: number, v: number): void {
+    const s = (va / 4096) & 255;
+    const o = va - this.tlbWriteBase[s]!;
+    if (o >= 0 && o <= 4092) this.tlbView[s]!.setUint32(this.tlbOff[s]! + o, v >>> 0, true);
+    else this.write32Slow(va, v);
+  }
+  private write32Slow(va: number, v: number): void {
     const page = Math.floor(va / PAGE_SIZE);
     const off = va - page * PAGE_SIZE;
-    const slot = page & (TLB_SIZE - 1);
+    const slot = page & TLB_MASK;
     if (off <= PAGE_SIZE - 4) {
       if (this.tlbTag[slot] !== page || this.tlbWrite[slot] !== 1) this.translate(va, true);
       this.tlbView[slot]!.setUint32(this.tlbOff[slot]! + off, v >>> 0, true);
@@ -449,32 +492,53 @@ export class AddressSpace implements ProcessMemory {
     for (let i = 0, x = v >>> 0; i < 4; i++, x >>>= 8) this.write8(va + i, x & 0xff);
   }
   read64(va: number): number {
+    const s = (va / 4096) & 255;
+    const o = va - this.tlbReadBase[s]!;
+    if (o >= 0 && o <= 4088) {
+      const d = this.tlbView[s]!;
+      const x = this.tlbOff[s]! + o;
+      return d.getUint32(x, true) + d.getUint32(x + 4, true) * 4294967296;
+    }
+    return this.read64Slow(va);
+  }
+  private read64Slow(va: number): number {
     const page = Math.floor(va / PAGE_SIZE);
     const off = va - page * PAGE_SIZE;
-    const slot = page & (TLB_SIZE - 1);
+    const slot = page & TLB_MASK;
     if (off <= PAGE_SIZE - 8) {
       if (this.tlbTag[slot] !== page) this.translate(va, false);
-      const v = this.tlbView[slot]!;
+      const dv = this.tlbView[slot]!;
       const o = this.tlbOff[slot]! + off;
-      return v.getUint32(o, true) + v.getUint32(o + 4, true) * 4294967296;
+      return dv.getUint32(o, true) + dv.getUint32(o + 4, true) * TWO32;
     }
-    return this.read32(va) + this.read32(va + 4) * 4294967296;
+    return this.read32(va) + this.read32(va + 4) * TWO32;
   }
   write64(va: number, v: number): void {
+    const s = (va / 4096) & 255;
+    const o = va - this.tlbWriteBase[s]!;
+    if (o >= 0 && o <= 4088) {
+      const d = this.tlbView[s]!;
+      const x = this.tlbOff[s]! + o;
+      const hi = Math.floor(v / 4294967296);
+      d.setUint32(x, v - hi * 4294967296, true);
+      d.setUint32(x + 4, hi, true);
+    } else this.write64Slow(va, v);
+  }
+  private write64Slow(va: number, v: number): void {
     const page = Math.floor(va / PAGE_SIZE);
     const off = va - page * PAGE_SIZE;
-    const slot = page & (TLB_SIZE - 1);
+    const slot = page & TLB_MASK;
     if (off <= PAGE_SIZE - 8) {
       if (this.tlbTag[slot] !== page || this.tlbWrite[slot] !== 1) this.translate(va, true);
       const dv = this.tlbView[slot]!;
       const o = this.tlbOff[slot]! + off;
-      const hi = Math.floor(v / 4294967296);
-      dv.setUint32(o, v - hi * 4294967296, true);
+      const hi = Math.floor(v / TWO32);
+      dv.setUint32(o, v - hi * TWO32, true);
       dv.setUint32(o + 4, hi, true);
       return;
     }
     this.write32(va, v >>> 0);
-    this.write32(va + 4, Math.floor(v / 4294967296) >>> 0);
+    this.write32(va + 4, Math.floor(v / TWO32) >>> 0);
   }
   fill(va: number, len: number, byte: number): void {
     let at = va;
