@@ -108,9 +108,8 @@ export class AddressSpace implements ProcessMemory {
   private readonly tlbTag = new Float64Array(TLB_SIZE).fill(-1);
   private readonly tlbPhys = new Float64Array(TLB_SIZE);
   private readonly tlbWrite = new Uint8Array(TLB_SIZE);
-  /** Storage view and offset of each cached page: loads and stores skip PhysicalMemory's lookup. */
+  /** A 4 KiB DataView on the storage of each cached page: loads and stores skip PhysicalMemory's lookup. */
   private readonly tlbView: DataView[] = new Array<DataView>(TLB_SIZE).fill(new DataView(new ArrayBuffer(0)));
-  private readonly tlbOff = new Float64Array(TLB_SIZE);
   /** Base address of each cached page (tag × PAGE_SIZE), or -Infinity: the loads' fast-path check. */
   private readonly tlbReadBase = new Float64Array(TLB_SIZE).fill(-Infinity);
   /** The same for pages cached writable, else -Infinity: the stores' fast-path check. */
@@ -422,8 +421,8 @@ export class AddressSpace implements ProcessMemory {
     this.tlbTag[slot] = page;
     this.tlbPhys[slot] = phys;
     this.tlbWrite[slot] = (v.prot & PROT_WRITE) !== 0 ? 1 : 0;
-    this.tlbView[slot] = this.machine.mem.segmentOf(phys / PAGE_SIZE);
-    this.tlbOff[slot] = this.machine.mem.segmentOffset;
+    const seg = this.machine.mem.segmentOf(phys / PAGE_SIZE);
+    this.tlbView[slot] = new DataView(seg.buffer, seg.byteOffset + this.machine.mem.segmentOffset, PAGE_SIZE);
     this.tlbReadBase[slot] = pageVa;
     this.tlbWriteBase[slot] = (v.prot & PROT_WRITE) !== 0 ? pageVa : -Infinity;
     return phys + (va - pageVa);
@@ -441,7 +440,7 @@ export class AddressSpace implements ProcessMemory {
   read8(va: number): number {
     const s = (va / 4096) & 255;
     const o = va - this.tlbReadBase[s]!;
-    if (o >= 0 && o <= 4095) return this.tlbView[s]!.getUint8(this.tlbOff[s]! + o);
+    if (o >= 0 && o <= 4095) return this.tlbView[s]!.getUint8(o);
     return this.read8Slow(va);
   }
   private read8Slow(va: number): number {
@@ -450,7 +449,7 @@ export class AddressSpace implements ProcessMemory {
   write8(va: number, v: number): void {
     const s = (va / 4096) & 255;
     const o = va - this.tlbWriteBase[s]!;
-    if (o >= 0 && o <= 4095) this.tlbView[s]!.setUint8(this.tlbOff[s]! + o, v);
+    if (o >= 0 && o <= 4095) this.tlbView[s]!.setUint8(o, v);
     else this.write8Slow(va, v);
   }
   private write8Slow(va: number, v: number): void {
@@ -459,7 +458,7 @@ export class AddressSpace implements ProcessMemory {
   read32(va: number): number {
     const s = (va / 4096) & 255;
     const o = va - this.tlbReadBase[s]!;
-    if (o >= 0 && o <= 4092) return this.tlbView[s]!.getUint32(this.tlbOff[s]! + o, true);
+    if (o >= 0 && o <= 4092) return this.tlbView[s]!.getUint32(o, true);
     return this.read32Slow(va);
   }
   private read32Slow(va: number): number {
@@ -468,7 +467,7 @@ export class AddressSpace implements ProcessMemory {
     const slot = page & TLB_MASK;
     if (off <= PAGE_SIZE - 4) {
       if (this.tlbTag[slot] !== page) this.translate(va, false);
-      return this.tlbView[slot]!.getUint32(this.tlbOff[slot]! + off, true);
+      return this.tlbView[slot]!.getUint32(off, true);
     }
     let r = 0;
     for (let i = 3; i >= 0; i--) r = r * 256 + this.read8(va + i);
@@ -477,7 +476,7 @@ export class AddressSpace implements ProcessMemory {
   write32(va: number, v: number): void {
     const s = (va / 4096) & 255;
     const o = va - this.tlbWriteBase[s]!;
-    if (o >= 0 && o <= 4092) this.tlbView[s]!.setUint32(this.tlbOff[s]! + o, v >>> 0, true);
+    if (o >= 0 && o <= 4092) this.tlbView[s]!.setUint32(o, v >>> 0, true);
     else this.write32Slow(va, v);
   }
   private write32Slow(va: number, v: number): void {
@@ -486,7 +485,7 @@ export class AddressSpace implements ProcessMemory {
     const slot = page & TLB_MASK;
     if (off <= PAGE_SIZE - 4) {
       if (this.tlbTag[slot] !== page || this.tlbWrite[slot] !== 1) this.translate(va, true);
-      this.tlbView[slot]!.setUint32(this.tlbOff[slot]! + off, v >>> 0, true);
+      this.tlbView[slot]!.setUint32(off, v >>> 0, true);
       return;
     }
     for (let i = 0, x = v >>> 0; i < 4; i++, x >>>= 8) this.write8(va + i, x & 0xff);
@@ -496,8 +495,7 @@ export class AddressSpace implements ProcessMemory {
     const o = va - this.tlbReadBase[s]!;
     if (o >= 0 && o <= 4088) {
       const d = this.tlbView[s]!;
-      const x = this.tlbOff[s]! + o;
-      return d.getUint32(x, true) + d.getUint32(x + 4, true) * 4294967296;
+      return d.getUint32(o, true) + d.getUint32(o + 4, true) * 4294967296;
     }
     return this.read64Slow(va);
   }
@@ -508,8 +506,7 @@ export class AddressSpace implements ProcessMemory {
     if (off <= PAGE_SIZE - 8) {
       if (this.tlbTag[slot] !== page) this.translate(va, false);
       const dv = this.tlbView[slot]!;
-      const o = this.tlbOff[slot]! + off;
-      return dv.getUint32(o, true) + dv.getUint32(o + 4, true) * TWO32;
+      return dv.getUint32(off, true) + dv.getUint32(off + 4, true) * TWO32;
     }
     return this.read32(va) + this.read32(va + 4) * TWO32;
   }
@@ -518,10 +515,9 @@ export class AddressSpace implements ProcessMemory {
     const o = va - this.tlbWriteBase[s]!;
     if (o >= 0 && o <= 4088) {
       const d = this.tlbView[s]!;
-      const x = this.tlbOff[s]! + o;
       const hi = Math.floor(v / 4294967296);
-      d.setUint32(x, v - hi * 4294967296, true);
-      d.setUint32(x + 4, hi, true);
+      d.setUint32(o, v - hi * 4294967296, true);
+      d.setUint32(o + 4, hi, true);
     } else this.write64Slow(va, v);
   }
   private write64Slow(va: number, v: number): void {
@@ -531,10 +527,9 @@ export class AddressSpace implements ProcessMemory {
     if (off <= PAGE_SIZE - 8) {
       if (this.tlbTag[slot] !== page || this.tlbWrite[slot] !== 1) this.translate(va, true);
       const dv = this.tlbView[slot]!;
-      const o = this.tlbOff[slot]! + off;
       const hi = Math.floor(v / TWO32);
-      dv.setUint32(o, v - hi * TWO32, true);
-      dv.setUint32(o + 4, hi, true);
+      dv.setUint32(off, v - hi * TWO32, true);
+      dv.setUint32(off + 4, hi, true);
       return;
     }
     this.write32(va, v >>> 0);
