@@ -500,21 +500,34 @@ export class Ptmalloc implements UserMalloc {
   // tcache
   // ------------------------------------------------------------------
 
+  // The tcache paths are the hot ones: they call the memory directly rather
+  // than through the one-line accessors, so V8 can inline them whole.
+
+  /** `tcache_put`. */
   protected tcachePut(chunk: number, tcIdx: number): void {
+    const mem = this.mem;
     const e = chunk + CHUNK_HDR_SZ;
-    this.mem.write32(e + 8, this.keyLo);
-    this.mem.write32(e + 12, this.keyHi);
-    this.w64(e, protectPtr(e, this.tcacheEntry(tcIdx)));
-    this.setTcacheEntry(tcIdx, e);
+    mem.write32(e + 8, this.keyLo);
+    mem.write32(e + 12, this.keyHi);
+    const slot = this.tcache + TCACHE_ENTRIES + 8 * tcIdx;
+    mem.write64(e, protectPtr(e, mem.read64(slot)));
+    mem.write64(slot, e);
     this.setTcacheCount(tcIdx, this.tcacheCountAt(tcIdx) + 1);
   }
 
-  private tcacheGet(tcIdx: number): number {
-    const e = this.tcacheEntry(tcIdx);
+  /**
+   * `tcache_get`. `count` is counts[tcIdx] when the caller has just read it
+   * (only the entries[] slot is written in between, which cannot overlap the
+   * counts), else -1 and it is read here.
+   */
+  private tcacheGet(tcIdx: number, count = -1): number {
+    const mem = this.mem;
+    const slot = this.tcache + TCACHE_ENTRIES + 8 * tcIdx;
+    const e = mem.read64(slot);
     if (misaligned(e)) this.printerr('malloc(): unaligned tcache chunk detected');
-    this.setTcacheEntry(tcIdx, this.reveal(e));
-    this.setTcacheCount(tcIdx, this.tcacheCountAt(tcIdx) - 1);
-    this.w64(e + 8, 0);
+    mem.write64(slot, protectPtr(e, mem.read64(e)));
+    this.setTcacheCount(tcIdx, (count < 0 ? this.tcacheCountAt(tcIdx) : count) - 1);
+    mem.write64(e + 8, 0);
     return e;
   }
 
@@ -531,9 +544,10 @@ export class Ptmalloc implements UserMalloc {
       return 0;
     }
     const tcIdx = csize2tidx(tbytes);
-    this.maybeInitTcache();
-    if (tcIdx < this.tcacheBins && this.tcache !== 0 && this.tcacheCountAt(tcIdx) > 0) {
-      return this.noteRet(this.tcacheGet(tcIdx));
+    if (this.tcache === 0) this.maybeInitTcache();
+    if (tcIdx < this.tcacheBins && this.tcache !== 0) {
+      const count = this.tcacheCountAt(tcIdx);
+      if (count > 0) return this.noteRet(this.tcacheGet(tcIdx, count));
     }
     return this.noteRet(this.intMalloc(bytes));
   }
@@ -556,7 +570,7 @@ export class Ptmalloc implements UserMalloc {
       }
       this.munmapChunk(p);
     } else {
-      this.maybeInitTcache();
+      if (this.tcache === 0) this.maybeInitTcache();
       this.intFree(p);
     }
   }
@@ -1279,29 +1293,37 @@ export class Ptmalloc implements UserMalloc {
   // _int_free / malloc_consolidate
   // ------------------------------------------------------------------
 
-  private intFree(p0: number): void {
-    let p = p0;
-    let size = this.chunksize(p);
+  private intFree(p: number): void {
+    const size = this.chunksize(p);
     if (wraps(p, size) || misaligned(p)) this.printerr('free(): invalid pointer');
     if (size < MINSIZE || size % MALLOC_ALIGNMENT !== 0) this.printerr('free(): invalid size');
 
     const tcIdx = csize2tidx(size);
     if (this.tcache !== 0 && tcIdx < this.tcacheBins) {
       const e = p + CHUNK_HDR_SZ;
-      if (this.hasKey(e)) {
-        let cnt = 0;
-        for (let tmp = this.tcacheEntry(tcIdx); tmp !== 0; tmp = this.reveal(tmp), ++cnt) {
-          if (cnt >= this.tcacheCount) this.printerr('free(): too many chunks detected in tcache');
-          if (misaligned(tmp)) this.printerr('free(): unaligned chunk detected in tcache 2');
-          if (tmp === e) this.printerr('free(): double free detected in tcache 2');
-        }
-      }
+      if (this.hasKey(e)) this.tcacheDoubleFreeScan(tcIdx, e);
       if (this.tcacheCountAt(tcIdx) < this.tcacheCount) {
         this.tcachePut(p, tcIdx);
         return;
       }
     }
+    this.intFreeNoTcache(p, size);
+  }
 
+  /** `_int_free`'s walk of a tcache bin when the chunk carries tcache_key. */
+  private tcacheDoubleFreeScan(tcIdx: number, e: number): void {
+    let cnt = 0;
+    for (let tmp = this.tcacheEntry(tcIdx); tmp !== 0; tmp = this.reveal(tmp), ++cnt) {
+      if (cnt >= this.tcacheCount) this.printerr('free(): too many chunks detected in tcache');
+      if (misaligned(tmp)) this.printerr('free(): unaligned chunk detected in tcache 2');
+      if (tmp === e) this.printerr('free(): double free detected in tcache 2');
+    }
+  }
+
+  /** `_int_free` past the tcache: fastbins, or merge into unsorted/top. */
+  private intFreeNoTcache(p0: number, size0: number): void {
+    let p = p0;
+    let size = size0;
     if (size <= this.globalMaxFast) {
       const next = p + size;
       if (this.sizeNomask(next) <= CHUNK_HDR_SZ || this.chunksize(next) >= this.systemMem()) this.printerr('free(): invalid next size (fast)');
