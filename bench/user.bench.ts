@@ -2,8 +2,10 @@
  * User space (issue 5 target): replaying a 200k-operation random trace of
  * small sizes (1–256 bytes) through the simulated ptmalloc, against the real
  * glibc replaying the same trace in the same run (the C oracle times its own
- * replay loop). Median of 3 each; the simulator's time includes page faults
- * and page-table walks of its process model. The baselines are timed too.
+ * replay loop). Median of 3 each, after one untimed warm-up replay per
+ * policy so that the median compares JIT-compiled steady states (the C
+ * oracle has no JIT to warm); the simulator's time includes page faults and
+ * page-table walks of its process model. The baselines are timed too.
  */
 
 import { createSystem } from '../src/system.js';
@@ -26,10 +28,12 @@ export function runUserBench(): { rows: UserBenchRow[]; ratio: number } {
   const rows: UserBenchRow[] = [];
   for (const malloc of ['ptmalloc', 'segregated', 'implicit']) {
     const runs = malloc === 'implicit' ? 1 : 3;
+    const warmups = malloc === 'implicit' ? 0 : 1;
     const times: number[] = [];
-    for (let i = 0; i < runs; i++) {
+    for (let i = 0; i < warmups + runs; i++) {
       const sys = createSystem({ machine: { memBytes: 2 ** 30, cpus: 4 }, policies: { malloc }, debug: { checks: false, trace: false } });
-      times.push(replayUserTrace(sys, trace).elapsedMs);
+      const ms = replayUserTrace(sys, trace).elapsedMs;
+      if (i >= warmups) times.push(ms);
     }
     rows.push({ name: `sim ${malloc}`, nsPerOp: (median(times) * 1e6) / ops });
   }
