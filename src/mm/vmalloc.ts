@@ -136,7 +136,8 @@ export class Vmalloc implements VmallocApi {
   private readonly purgeTree = new VmapTreeSpace();
   private purgeObjs: number[] = [];
   private lazyNr = 0;
-  private readonly scratch = new Int32Array(BULK_MAX);
+  /** Frames of the allocation in progress (grown on demand; a nested page-array vmalloc finishes before the outer one fills it). */
+  private pfnBuf = new Int32Array(1024);
   private nPages = 0;
   private nPurges = 0;
   private nAllocs = 0;
@@ -362,6 +363,8 @@ export class Vmalloc implements VmallocApi {
     this.pagesArr[n] = arr;
     const pageGfp = (gfp | __GFP_HIGHMEM) & ~__GFP_NOFAIL;
     const mem = this.machine.mem;
+    if (this.pfnBuf.length < nr) this.pfnBuf = new Int32Array(2 ** Math.ceil(Math.log2(nr)));
+    const pfns = this.pfnBuf;
     // vm_area_alloc_pages: bulk requests of at most 100 pages, into the page array.
     let got = 0;
     while (got < nr) {
@@ -372,6 +375,7 @@ export class Vmalloc implements VmallocApi {
         if (pfn === NO_PFN) break;
         this.machine.memmap.setOwner(pfn, 1, Owner.VMALLOC);
         mem.write64(this.pageArraySlot(n, got + k), VMEMMAP_START + pfn * STRUCT_PAGE_SIZE);
+        pfns[got + k] = pfn;
       }
       got += k;
       this.nrPagesA[n] = got;
@@ -379,13 +383,9 @@ export class Vmalloc implements VmallocApi {
       if (k < want) break;
     }
     if (got < nr) return this.failArea(n, `vmalloc error: size ${realSize}, failed to allocate pages`);
-    // vmap_pages_range: map them, in batches read back from the page array.
+    // vmap_pages_range: map them all.
     try {
-      for (let i = 0; i < nr; i += BULK_MAX) {
-        const k = Math.min(BULK_MAX, nr - i);
-        for (let j = 0; j < k; j++) this.scratch[j] = this.pageArrayPfn(arr, i + j);
-        this.pt.mapPages(start + i * PAGE_SIZE, this.scratch, k, PAGE_KERNEL);
-      }
+      this.pt.mapPages(start, pfns, nr, PAGE_KERNEL);
     } catch (e) {
       if (!(e instanceof AllocatorError)) throw e;
       return this.failArea(n, `vmalloc error: size ${realSize}, failed to map pages`);
