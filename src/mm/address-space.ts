@@ -105,7 +105,8 @@ export class AddressSpace implements ProcessMemory {
   private rssHwm = 0;
   private faults = 0;
   private dead = false;
-  private readonly tlbTag = new Float64Array(TLB_SIZE).fill(-1);
+  /** Page number cached in each slot; NaN when empty (never equal to a page number, negative ones included). */
+  private readonly tlbTag = new Float64Array(TLB_SIZE).fill(NaN);
   private readonly tlbPhys = new Float64Array(TLB_SIZE);
   private readonly tlbWrite = new Uint8Array(TLB_SIZE);
   /** A 4 KiB DataView on the storage of each cached page: loads and stores skip PhysicalMemory's lookup. */
@@ -203,7 +204,7 @@ export class AddressSpace implements ProcessMemory {
   }
 
   private flushTlb(start: number, end: number): void {
-    this.tlbTag.fill(-1);
+    this.tlbTag.fill(NaN);
     this.tlbReadBase.fill(-Infinity);
     this.tlbWriteBase.fill(-Infinity);
     this.tlb.flush((end - start) / PAGE_SIZE, this.machine.ctx.cpu);

@@ -85,6 +85,12 @@ describe('AddressSpace', () => {
     expect(sys.checkInvariants()).toEqual([]);
   });
 
+  it('a negative address is a segfault, even with every TLB slot empty', () => {
+    const mm = createSystem(MACHINE).processes.spawn();
+    for (const va of [-8, -4096, -1]) expect(() => mm.read64(va)).toThrow(/segfault at/);
+    expect(() => mm.write8(-8, 1)).toThrow(/segfault at/);
+  });
+
   it('a kernel address from user mode is a segfault', () => {
     const mm = createSystem(MACHINE).processes.spawn();
     try {
