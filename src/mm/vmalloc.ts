@@ -567,7 +567,15 @@ export class Vmalloc implements VmallocApi {
     if (!Number.isSafeInteger(addr) || !this.isVmallocAddr(addr) || !this.isVmallocAddr(addr + len - 1)) this.misuse(op, `[${String(addr)}, +${len}) is not in the vmalloc range`);
     for (let a = addr; a < addr + len; ) {
       const n = this.busy.find(a);
-      if (n === NIL) return this.oops(a, write, op);
+      if (n === NIL) {
+        // A freed range keeps its poisoned shadow (kasan_poison_vmalloc) until the purge releases it: KASAN reports
+        // the use after free first. Elsewhere the shadow itself is not populated and the access faults.
+        if (this.machine.kasan && this.purgeTree.covers(a)) {
+          this.kasanReport(a, len, write, op, NIL);
+          return false;
+        }
+        return this.oops(a, write, op);
+      }
       const start = this.busy.start(n);
       const mapped = this.mappedA[n]! * PAGE_SIZE;
       // KASAN checks the shadow before the access (the guard page's shadow is poisoned too); without it the MMU faults.
@@ -594,19 +602,18 @@ export class Vmalloc implements VmallocApi {
     return false;
   }
 
+  /** KASAN's report for a poisoned vmalloc byte; `n` is the busy area it lies in, NIL for a freed range (no vm_struct to describe). */
   private kasanReport(addr: number, len: number, write: boolean, op: string, n: number): void {
     const task = `${this.machine.ctx.comm}/${this.machine.ctx.pid}`;
-    const start = this.busy.start(n);
     const lines = [
       '==================================================================',
       `BUG: KASAN: vmalloc-out-of-bounds in ${op}`,
       `${write ? 'Write' : 'Read'} of size ${len} at addr ${ptrText(addr)} by task ${task}`,
       '',
-      'The buggy address belongs to the virtual mapping at',
-      ` [${ptrText(start)}, ${ptrText(this.busy.end(n))}) created by:`,
-      ` ${this.callers[n]}`,
-      '==================================================================',
     ];
+    if (n !== NIL) lines.push('The buggy address belongs to the virtual mapping at', ` [${ptrText(this.busy.start(n))}, ${ptrText(this.busy.end(n))}) created by:`, ` ${this.callers[n]}`);
+    else lines.push('The buggy address belongs to a vmalloc range already freed (waiting for the lazy purge)');
+    lines.push('==================================================================');
     this.machine.reports.add({ detector: 'kasan', kind: 'vmalloc-out-of-bounds', addr, text: lines.join('\n') });
   }
 

@@ -162,6 +162,14 @@ describe.each(policyNames('vmap'))('vmalloc over the %s policy', (policy) => {
     expect(k.vmalloc.read(b + PAGE_SIZE / 2 - 13, 1)).toBeUndefined();
     const r = k.machine.reports.list()[0]!;
     expect(r.kind).toBe('vmalloc-out-of-bounds');
+    // After vfree, the range's shadow stays poisoned until the purge: KASAN reports the use after free;
+    // once purged, the shadow is gone and the access faults.
+    k.vmalloc.vfree(b);
+    expect(k.vmalloc.read(b, 1)).toBeUndefined();
+    expect(k.machine.reports.list()[1]!.text).toMatch(/BUG: KASAN: vmalloc-out-of-bounds in vmalloc_read\nRead of size 1 at addr ffffc90000000000 by task .*\n\nThe buggy address belongs to a vmalloc range already freed/);
+    k.vmalloc.purge();
+    expect(k.vmalloc.read(b, 1)).toBeUndefined();
+    expect(k.machine.reports.list()[2]!.kind).toBe('page fault');
     expect(r.text).toMatch(/BUG: KASAN: vmalloc-out-of-bounds in vmalloc_read\nRead of size 1 at addr ffffc900000007f3 by task .*\n\nThe buggy address belongs to the virtual mapping at\n \[ffffc90000000000, ffffc90000002000\) created by:\n /);
   });
 });
