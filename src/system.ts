@@ -7,7 +7,9 @@
 import 'reflect-metadata';
 import { Container, type Newable } from 'inversify';
 import type { SystemConfig, SystemConfigInput } from './interfaces/config.js';
-import { AllocatorError } from './interfaces/errors.js';
+import { resolveConfig } from './config.js';
+
+export { DEFAULT_CONFIG, resolveConfig } from './config.js';
 import type { Violation } from './interfaces/invariants.js';
 import type { PageAllocator } from './interfaces/page-allocator.js';
 import { CONFIG, DEV_KMALLOC, KMEM, MACHINE, PAGE_ALLOCATOR, SLAB_BACKEND, USER_MALLOC_FACTORY, VMAP_SPACE } from './interfaces/tokens.js';
@@ -18,22 +20,11 @@ import { ProcessTable, type AddressSpace } from './mm/address-space.js';
 import { DevKmalloc } from './policies/devres/dev-kmalloc.js';
 import type { SlabBackend } from './interfaces/slab.js';
 import { SlabCommon } from './policies/slab/slab-common.js';
-import { parseSlubDebug } from './policies/slab/slub-debug.js';
 import { Kasan } from './harness/kasan/kasan.js';
 import { Kmemleak } from './harness/kmemleak.js';
-import { validateMachine } from './machine/layout.js';
 import { Machine } from './machine/machine.js';
-import { POLICIES, policyNames } from './policies/registry.js';
+import { POLICIES } from './policies/registry.js';
 import { checkCrossLayer } from './harness/cross-layer.js';
-
-/** Default configuration. */
-export const DEFAULT_CONFIG: SystemConfig = {
-  machine: { memBytes: 1 << 30, cpus: 4, nodes: 1, kernelImageBytes: 32 << 20, thp: true },
-  policies: { page: 'buddy', slab: 'slub', malloc: 'ptmalloc', vmap: 'tree' },
-  debug: { checks: true, trace: false },
-  user: { tcache: true },
-  seed: 1,
-};
 
 /** A user's own implementations, bound in place of the named policies. */
 export interface SystemOverrides {
@@ -81,56 +72,6 @@ export interface System {
 export interface UserProcess {
   readonly mm: AddressSpace;
   readonly libc: UserMalloc;
-}
-
-/**
- * Fills defaults and validates, collecting every problem.
- *
- * @throws AllocatorError `config` listing all problems
- */
-export function resolveConfig(input: SystemConfigInput = {}): SystemConfig {
-  const config: SystemConfig = {
-    machine: { ...DEFAULT_CONFIG.machine, ...input.machine },
-    policies: { ...DEFAULT_CONFIG.policies, ...input.policies },
-    debug: { ...DEFAULT_CONFIG.debug, ...input.debug },
-    user: { ...DEFAULT_CONFIG.user, ...input.user },
-    seed: input.seed ?? DEFAULT_CONFIG.seed,
-  };
-  const problems = validateMachine(config.machine);
-  if (!(config.policies.page in POLICIES.page)) {
-    problems.push(`unknown page-allocator policy '${config.policies.page}' (known: ${policyNames('page').join(', ')})`);
-  }
-  if (!(config.policies.slab in POLICIES.slab)) {
-    problems.push(`unknown slab policy '${config.policies.slab}' (known: ${policyNames('slab').join(', ')})`);
-  }
-  if (!(config.policies.malloc in POLICIES.malloc)) {
-    problems.push(`unknown malloc policy '${config.policies.malloc}' (known: ${policyNames('malloc').join(', ')})`);
-  }
-  if (!(config.policies.vmap in POLICIES.vmap)) {
-    problems.push(`unknown vmap policy '${config.policies.vmap}' (known: ${policyNames('vmap').join(', ')})`);
-  }
-  if (typeof config.user.tcache !== 'boolean') problems.push(`user.tcache must be true or false, not ${String(config.user.tcache)}`);
-  if (!Number.isInteger(config.seed) || config.seed < 0 || config.seed > 0xffffffff) problems.push(`seed ${String(config.seed)} is not an integer in 0..2^32-1`);
-  if (config.debug.kasanQuarantine !== undefined && !(Number.isSafeInteger(config.debug.kasanQuarantine) && config.debug.kasanQuarantine >= 0)) {
-    problems.push(`KASAN quarantine ${String(config.debug.kasanQuarantine)} is not a byte count`);
-  }
-  if (config.debug.kasan && config.policies.slab === 'slob') {
-    // lib/Kconfig.kasan: KASAN_GENERIC depends on (SLUB && SYSFS) || (SLAB && !DEBUG_SLAB).
-    problems.push("KASAN needs the 'slub' or 'slab' policy (Linux's KASAN does not support SLOB)");
-  }
-  if (config.debug.detect === false) {
-    if (config.policies.slab !== 'slub') problems.push("detection can be turned off only under the 'slub' policy");
-    if (config.debug.kasan || config.debug.slubDebug !== undefined) problems.push('detection off cannot be combined with KASAN or slub_debug (they are detection)');
-  }
-  if (config.debug.slubDebug !== undefined) {
-    try {
-      parseSlubDebug(config.debug.slubDebug);
-    } catch (e) {
-      problems.push((e as Error).message);
-    }
-  }
-  if (problems.length) throw new AllocatorError('config', `invalid configuration: ${problems.join('; ')}`, { problems });
-  return config;
 }
 
 /**
