@@ -59,6 +59,6 @@ export { FirstFitAllocator } from './policies/page/firstfit.js';
 export { POLICIES, policyNames } from './policies/registry.js';
 export { buddyinfo, meminfo, pagetypeinfo, zoneinfo } from './proc/page.js';
 export { PAGE_WORKLOADS, runPageWorkload, type PageWorkloadResult } from './harness/workloads/page.js';
-export { runPageFuzz, replayPageCommands, FUZZ_MACHINE, type PageFuzzOpts, type PageFuzzReport } from './harness/fuzz/page/campaign.js';
-export { MUTANTS, findMutant } from './harness/mutants/catalogue.js';
+export { runPageFuzz, replayPageCommands, FUZZ_MACHINE, type PageFuzzOpts, type PageFuzzReport } from '../fuzz/page/campaign.js';
+export { MUTANTS, findMutant } from '../fuzz/mutants/catalogue.js';
 export { Rng } from './harness/rng.js';

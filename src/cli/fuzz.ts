@@ -8,11 +8,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { AllocatorError } from '../interfaces/errors.js';
 import { policyNames } from '../policies/registry.js';
-import { findMutant, fuzzMutant, MUTANTS, replayMutant } from '../harness/mutants/catalogue.js';
-import { FUZZ_MACHINE, replayPageCommands, runPageFuzz, type PageFuzzReport } from '../harness/fuzz/page/campaign.js';
-import { replaySlabCommands, runSlabFuzz } from '../harness/fuzz/slab/campaign.js';
-import { VMALLOC_FUZZ_MACHINE, replayVmallocCommands, runVmallocFuzz } from '../harness/fuzz/vmalloc/campaign.js';
-import type { MutantEntry } from '../harness/mutants/registry-types.js';
+import { findMutant, fuzzMutant, MUTANTS, replayMutant } from '../../fuzz/mutants/catalogue.js';
+import { FUZZ_MACHINE, replayPageCommands, runPageFuzz, type PageFuzzReport } from '../../fuzz/page/campaign.js';
+import { replaySlabCommands, runSlabFuzz } from '../../fuzz/slab/campaign.js';
+import { VMALLOC_FUZZ_MACHINE, replayVmallocCommands, runVmallocFuzz } from '../../fuzz/vmalloc/campaign.js';
+import type { MutantEntry } from '../../fuzz/mutants/registry-types.js';
 
 /** The fuzz layer a mutant belongs to. */
 function layerOf(m: MutantEntry): FuzzLayer {

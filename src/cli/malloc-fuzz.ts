@@ -6,7 +6,7 @@
  */
 
 import { Command, Option } from 'commander';
-import { USER_MUTANTS } from '../harness/mutants/user.js';
+import { USER_MUTANTS } from '../../fuzz/mutants/user.js';
 import { fuzzUserMalloc } from '../harness/user/fuzz.js';
 import { policyNames } from '../policies/registry.js';
 import { createSystem } from '../system.js';

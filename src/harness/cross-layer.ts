@@ -1,5 +1,5 @@
 /**
- * Layer-free checks over physical memory (shared/reference/fuzzing.md §6a):
+ * Layer-free checks over physical memory:
  *
  * - X1 Ownership: every RAM frame is exactly one of reserved, free (owner
  *   NONE, inside no allocated block) or inside exactly one allocated block

@@ -6,7 +6,7 @@
 
 /** One broken invariant. */
 export interface Violation {
-  /** Invariant code from shared/reference/fuzzing.md §6a, e.g. `B3`, `X2`. */
+  /** Invariant code as listed in the TSDoc of the class that checks it (README "Fuzzing and invariants"), e.g. `B3`, `X2`. */
   readonly code: string;
   /** One human-readable line. */
   readonly message: string;

@@ -8,7 +8,7 @@ import { lazyMaxPages } from '../../src/interfaces/vmalloc.js';
 import { vmallocinfo } from '../../src/proc/vmalloc.js';
 import { meminfo } from '../../src/proc/page.js';
 import { policyNames } from '../../src/policies/registry.js';
-import { VMALLOC_FUZZ_MACHINE, runVmallocFuzz } from '../../src/harness/fuzz/vmalloc/campaign.js';
+import { VMALLOC_FUZZ_MACHINE, runVmallocFuzz } from '../../fuzz/vmalloc/campaign.js';
 import { rescued, runLargeBuffers, runVmallocMix, type LargeBufferResult } from '../../src/harness/workloads/vmalloc.js';
 import { readFileSync } from 'node:fs';
 import { formatVmallocCompare } from '../../src/cli/compare.js';

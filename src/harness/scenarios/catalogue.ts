@@ -1,5 +1,5 @@
 /**
- * Named misuse scenarios (shared/reference/fuzzing.md §6b family A, plus the
+ * Named misuse scenarios (the A-nn family of client bugs, plus the
  * seed's dev_kmalloc wrong-free story): each is a short client program with
  * one bug, the report it must produce, and a negative control — the
  * correct program — that must produce none. `allocsim scenario NAME` prints
@@ -24,7 +24,7 @@ export interface ScenarioOutcome {
 /** One scenario. */
 export interface Scenario {
   readonly name: string;
-  /** Catalogue id (fuzzing.md §6b), `seed` for the seed design's story, or the detector's name for stories outside the catalogue. */
+  /** Catalogue id (A-01 …), `seed` for the seed design's story, or the detector's name for stories outside the catalogue. */
   readonly id: string;
   readonly summary: string;
   /** Configuration the scenario needs (debug options). */

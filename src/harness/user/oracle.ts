@@ -5,7 +5,7 @@
  * address and timed against the real one.
  *
  * How it works here: {@link glibcOracle} finds the C source next to the
- * package (from `src/harness/user/`, `dist/harness/user/` and
+ * package (from `src/harness/user/`, `dist/src/harness/user/` and
  * `dist-bench/src/harness/user/` alike, by walking up from this module's
  * `import.meta.url`), compiles it once with `gcc -O2` into
  * `<os.tmpdir()>/allocsim-oracle-<uid>/glibc-replay-<hash>` where the hash

@@ -3,8 +3,8 @@ import { describe, expect, it } from '@jest/globals';
 import { GFP_KERNEL } from '../../../src/interfaces/gfp.js';
 import { pfnToVirt } from '../../../src/interfaces/units.js';
 import { createSystem } from '../../../src/system.js';
-import { FUZZ_MACHINE } from '../../../src/harness/fuzz/page/campaign.js';
-import { runSlabFuzz } from '../../../src/harness/fuzz/slab/campaign.js';
+import { FUZZ_MACHINE } from '../../../fuzz/page/campaign.js';
+import { runSlabFuzz } from '../../../fuzz/slab/campaign.js';
 
 describe.each(['slub', 'slab'])('KASAN over %s (Linux has no KASAN for SLOB)', (slab) => {
   const mk = () => createSystem({ machine: { memBytes: 64 << 20, kernelImageBytes: 4 << 20, cpus: 2 }, policies: { slab }, debug: { kasan: true } });

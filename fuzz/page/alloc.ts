@@ -1,8 +1,8 @@
 /** Fuzz command: allocate a block of some order with some GFP mask. */
 
 import type { Command } from 'fast-check';
-import { GFP_ATOMIC, GFP_DMA, GFP_DMA32, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, GFP_NOWAIT, __GFP_COMP, __GFP_NOWARN, __GFP_RECLAIMABLE, __GFP_ZERO, formatGfp, type Gfp } from '../../../interfaces/gfp.js';
-import { NO_PFN } from '../../../interfaces/units.js';
+import { GFP_ATOMIC, GFP_DMA, GFP_DMA32, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, GFP_NOWAIT, __GFP_COMP, __GFP_NOWARN, __GFP_RECLAIMABLE, __GFP_ZERO, formatGfp, type Gfp } from '../../src/interfaces/gfp.js';
+import { NO_PFN } from '../../src/interfaces/units.js';
 import { checkAll, checkFailureAllowed, holdBlock, type PageModel, type PageReal } from './model.js';
 
 /** The masks the fuzz draws from. */

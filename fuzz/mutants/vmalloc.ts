@@ -1,13 +1,13 @@
 /**
- * vmalloc mutants (shared/reference/fuzzing.md §6b B-18 … B-20): no guard
+ * vmalloc mutants (catalogue B-18 … B-20): no guard
  * page, an off-by-one in the free-space clip that lets areas overlap, and a
  * vfree that leaks its frames. The vmalloc fuzz campaign must catch each.
  */
 
 import { injectable } from 'inversify';
-import { PAGE_SIZE } from '../../interfaces/units.js';
-import { Vmalloc } from '../../mm/vmalloc.js';
-import { VmapTreeSpace } from '../../policies/vmalloc/vmap-tree.js';
+import { PAGE_SIZE } from '../../src/interfaces/units.js';
+import { Vmalloc } from '../../src/mm/vmalloc.js';
+import { VmapTreeSpace } from '../../src/policies/vmalloc/vmap-tree.js';
 import type { MutantEntry } from './registry-types.js';
 
 /** B-18: areas get no guard page (the next area starts right after the last mapped page). */

@@ -1,12 +1,12 @@
 /**
- * dev_kmalloc mutants (shared/reference/fuzzing.md §6b B-15 … B-17): the
+ * dev_kmalloc mutants (catalogue B-15 … B-17): the
  * canonical bugs of a header-before-pointer wrapper. Bound in place of the
  * real DevKmalloc; the slab fuzz (with its dev commands) must catch each.
  */
 
 import { injectFromBase, injectable } from 'inversify';
-import { DEV_HEADER_SIZE } from '../../interfaces/devres.js';
-import { DevKmalloc } from '../../policies/devres/dev-kmalloc.js';
+import { DEV_HEADER_SIZE } from '../../src/interfaces/devres.js';
+import { DevKmalloc } from '../../src/policies/devres/dev-kmalloc.js';
 import type { MutantEntry } from './registry-types.js';
 
 /** B-15: dev_kfree hands the user pointer to kfree (no step-back to the header). */

@@ -4,9 +4,9 @@
  * catalogue expects, while the real policy passes the same budget.
  */
 import { describe, expect, it } from '@jest/globals';
-import { MUTANTS, fuzzMutant, replayMutant } from '../../src/harness/mutants/catalogue.js';
-import { FUZZ_MACHINE, runPageFuzz } from '../../src/harness/fuzz/page/campaign.js';
-import { runSlabFuzz } from '../../src/harness/fuzz/slab/campaign.js';
+import { MUTANTS, fuzzMutant, replayMutant } from '../../fuzz/mutants/catalogue.js';
+import { FUZZ_MACHINE, runPageFuzz } from '../../fuzz/page/campaign.js';
+import { runSlabFuzz } from '../../fuzz/slab/campaign.js';
 
 const BUDGET = { seeds: [1, 2, 3], numRuns: 40, maxCommands: 100 };
 

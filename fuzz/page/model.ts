@@ -6,12 +6,12 @@
  * and, when an allocation fails, that the failure was allowed (B7).
  */
 
-import type { Violation } from '../../../interfaces/invariants.js';
-import { formatViolations } from '../../../interfaces/invariants.js';
-import { MAX_NR_ZONES, __GFP_DIRECT_RECLAIM, gfpZone, type Gfp } from '../../../interfaces/gfp.js';
-import { pfnToPhys, type Pfn } from '../../../interfaces/units.js';
-import { PG_RESERVED } from '../../../machine/memmap.js';
-import type { System } from '../../../system.js';
+import type { Violation } from '../../src/interfaces/invariants.js';
+import { formatViolations } from '../../src/interfaces/invariants.js';
+import { MAX_NR_ZONES, __GFP_DIRECT_RECLAIM, gfpZone, type Gfp } from '../../src/interfaces/gfp.js';
+import { pfnToPhys, type Pfn } from '../../src/interfaces/units.js';
+import { PG_RESERVED } from '../../src/machine/memmap.js';
+import type { System } from '../../src/system.js';
 
 /** One block the client holds. */
 export interface HeldBlock {

@@ -4,7 +4,7 @@ import type { Newable } from 'inversify';
 
 /** One injected bug. */
 export interface MutantEntry {
-  /** Catalogue id (shared/reference/fuzzing.md §6b), e.g. `B-01`. */
+  /** Catalogue id in the mutant catalogue (`B-01` …, listed by `allocsim list`), e.g. `B-01`. */
   readonly id: string;
   /** Short name for the CLI. */
   readonly name: string;

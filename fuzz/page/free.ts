@@ -1,7 +1,7 @@
 /** Fuzz command: free the i-th held block (index taken modulo the count, so it survives shrinking). */
 
 import type { Command } from 'fast-check';
-import type { Pfn } from '../../../interfaces/units.js';
+import type { Pfn } from '../../src/interfaces/units.js';
 import { checkAll, checkPattern, writePattern, type PageModel, type PageReal } from './model.js';
 
 /** __free_pages(held[pick % n]). */

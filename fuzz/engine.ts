@@ -7,7 +7,7 @@
 
 import fc from 'fast-check';
 import { FuzzFailure } from './page/model.js';
-import { AllocatorError } from '../../interfaces/errors.js';
+import { AllocatorError } from '../src/interfaces/errors.js';
 
 /** A command that can be stored in a reproducer. */
 export type StoredCommand<M extends object, R> = fc.Command<M, R> & { toJSON(): object };

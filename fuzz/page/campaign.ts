@@ -10,11 +10,11 @@
 import fc from 'fast-check';
 import { replayCommands, runCampaign, type CampaignDef, type FuzzReport } from '../engine.js';
 import type { Newable } from 'inversify';
-import type { SystemConfigInput } from '../../../interfaces/config.js';
-import { AllocatorError } from '../../../interfaces/errors.js';
-import type { PageAllocator } from '../../../interfaces/page-allocator.js';
-import { MAX_PAGE_ORDER } from '../../../interfaces/units.js';
-import { createSystem } from '../../../system.js';
+import type { SystemConfigInput } from '../../src/interfaces/config.js';
+import { AllocatorError } from '../../src/interfaces/errors.js';
+import type { PageAllocator } from '../../src/interfaces/page-allocator.js';
+import { MAX_PAGE_ORDER } from '../../src/interfaces/units.js';
+import { createSystem } from '../../src/system.js';
 import { AllocCommand, FUZZ_GFPS } from './alloc.js';
 import { DrainCommand, SetCpuCommand } from './cpu.js';
 import { FreeCommand } from './free.js';

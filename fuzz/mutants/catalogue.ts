@@ -1,22 +1,22 @@
 /** Every mutant, by id or name. */
 
 import type { Newable } from 'inversify';
-import { AllocatorError } from '../../interfaces/errors.js';
-import type { PageAllocator } from '../../interfaces/page-allocator.js';
-import type { SlabBackend } from '../../interfaces/slab.js';
-import type { SlabCommon } from '../../policies/slab/slab-common.js';
-import type { DevKmalloc } from '../../policies/devres/dev-kmalloc.js';
-import type { SystemOverrides } from '../../system.js';
-import type { FuzzReport } from '../fuzz/engine.js';
-import { FUZZ_MACHINE, replayPageCommands, runPageFuzz } from '../fuzz/page/campaign.js';
-import { replaySlabCommands, runSlabFuzz } from '../fuzz/slab/campaign.js';
+import { AllocatorError } from '../../src/interfaces/errors.js';
+import type { PageAllocator } from '../../src/interfaces/page-allocator.js';
+import type { SlabBackend } from '../../src/interfaces/slab.js';
+import type { SlabCommon } from '../../src/policies/slab/slab-common.js';
+import type { DevKmalloc } from '../../src/policies/devres/dev-kmalloc.js';
+import type { SystemOverrides } from '../../src/system.js';
+import type { FuzzReport } from '../engine.js';
+import { FUZZ_MACHINE, replayPageCommands, runPageFuzz } from '../page/campaign.js';
+import { replaySlabCommands, runSlabFuzz } from '../slab/campaign.js';
 import { BUDDY_MUTANTS } from './buddy.js';
 import { SLAB_MUTANTS } from './slab.js';
 import { DEV_MUTANTS } from './dev.js';
 import { VMALLOC_MUTANTS } from './vmalloc.js';
-import { replayVmallocCommands, runVmallocFuzz, type VmallocFuzzOpts } from '../fuzz/vmalloc/campaign.js';
-import type { Vmalloc } from '../../mm/vmalloc.js';
-import type { VmapSpace } from '../../interfaces/vmalloc.js';
+import { replayVmallocCommands, runVmallocFuzz, type VmallocFuzzOpts } from '../vmalloc/campaign.js';
+import type { Vmalloc } from '../../src/mm/vmalloc.js';
+import type { VmapSpace } from '../../src/interfaces/vmalloc.js';
 import type { MutantEntry } from './registry-types.js';
 
 /** The catalogue. */

@@ -1,7 +1,7 @@
 /** Fuzz command: take an extra reference on a held block (get_page); a later free only drops it. */
 
 import type { Command } from 'fast-check';
-import type { Pfn } from '../../../interfaces/units.js';
+import type { Pfn } from '../../src/interfaces/units.js';
 import { checkAll, type PageModel, type PageReal } from './model.js';
 
 /** get_page(held[pick % n]). */

@@ -1,8 +1,8 @@
 /** The slab contract under the model-based fuzz, for every slab policy. */
 import { describe, expect, it } from '@jest/globals';
 import { policyNames } from '../../src/policies/registry.js';
-import { FUZZ_MACHINE } from '../../src/harness/fuzz/page/campaign.js';
-import { runSlabFuzz } from '../../src/harness/fuzz/slab/campaign.js';
+import { FUZZ_MACHINE } from '../../fuzz/page/campaign.js';
+import { runSlabFuzz } from '../../fuzz/slab/campaign.js';
 
 describe.each(policyNames('slab'))('slab fuzz: %s', (slab) => {
   it('keeps every invariant over seeded runs of cache and kmalloc commands', () => {

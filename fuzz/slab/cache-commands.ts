@@ -1,8 +1,8 @@
 /** Fuzz commands on kmem caches: create, destroy, alloc, free, bulk, shrink. */
 
 import type { Command } from 'fast-check';
-import { GFP_KERNEL, __GFP_NOWARN } from '../../../interfaces/gfp.js';
-import { SLAB_HWCACHE_ALIGN, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE } from '../../../interfaces/slab.js';
+import { GFP_KERNEL, __GFP_NOWARN } from '../../src/interfaces/gfp.js';
+import { SLAB_HWCACHE_ALIGN, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE } from '../../src/interfaces/slab.js';
 import { FuzzFailure, checkAll, checkPattern, hold, type SlabModel, type SlabReal } from './model.js';
 
 /** Sizes, alignments and flags a created cache draws from. */

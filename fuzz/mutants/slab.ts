@@ -1,16 +1,16 @@
 /**
- * Slab and kmalloc mutants (shared/reference/fuzzing.md §6b): SLUB backend
+ * Slab and kmalloc mutants (catalogue B-06s … B-14): SLUB backend
  * subclasses and front-end subclasses with one known bug each, bound in
  * place of the real class through DI. The slab fuzz must catch every one.
  */
 
 import { injectFromBase, injectable } from 'inversify';
-import { ON_CPU, SlubBackend, type SlubCache } from '../../policies/slab/slub.js';
-import { PG_SLAB } from '../../machine/memmap.js';
-import { SlabCommon } from '../../policies/slab/slab-common.js';
-import { PAGE_OFFSET, PAGE_SIZE } from '../../interfaces/units.js';
-import type { Gfp } from '../../interfaces/gfp.js';
-import { fls } from '../../policies/slab/slab-math.js';
+import { ON_CPU, SlubBackend, type SlubCache } from '../../src/policies/slab/slub.js';
+import { PG_SLAB } from '../../src/machine/memmap.js';
+import { SlabCommon } from '../../src/policies/slab/slab-common.js';
+import { PAGE_OFFSET, PAGE_SIZE } from '../../src/interfaces/units.js';
+import type { Gfp } from '../../src/interfaces/gfp.js';
+import { fls } from '../../src/policies/slab/slab-math.js';
 import type { MutantEntry } from './registry-types.js';
 
 /** B-07: a free links the object to itself — the freelist becomes a cycle. */

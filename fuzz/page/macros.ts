@@ -4,8 +4,8 @@
  */
 
 import type { Command } from 'fast-check';
-import { __GFP_COMP } from '../../../interfaces/gfp.js';
-import { NO_PFN, type Pfn } from '../../../interfaces/units.js';
+import { __GFP_COMP } from '../../src/interfaces/gfp.js';
+import { NO_PFN, type Pfn } from '../../src/interfaces/units.js';
 import { FUZZ_GFPS } from './alloc.js';
 import { checkAll, checkFailureAllowed, checkPattern, holdBlock, type PageModel, type PageReal } from './model.js';
 

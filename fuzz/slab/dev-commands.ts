@@ -1,7 +1,7 @@
 /** Fuzz commands on dev_kmalloc: register a device, allocate on it, krealloc, release the device. */
 
 import type { Command } from 'fast-check';
-import { GFP_KERNEL, __GFP_NOWARN } from '../../../interfaces/gfp.js';
+import { GFP_KERNEL, __GFP_NOWARN } from '../../src/interfaces/gfp.js';
 import { DEV_OBJECT, FuzzFailure, checkAll, checkPattern, hold, reallocHeld, type SlabModel, type SlabReal } from './model.js';
 
 /** Registers a device. */

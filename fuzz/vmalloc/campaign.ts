@@ -10,14 +10,14 @@
 
 import fc from 'fast-check';
 import type { Command } from 'fast-check';
-import type { SystemConfigInput } from '../../../interfaces/config.js';
-import { AllocatorError } from '../../../interfaces/errors.js';
-import { GFP_KERNEL } from '../../../interfaces/gfp.js';
-import { PAGE_SIZE, asPfn } from '../../../interfaces/units.js';
-import { createSystem, type System, type SystemOverrides } from '../../../system.js';
+import type { SystemConfigInput } from '../../src/interfaces/config.js';
+import { AllocatorError } from '../../src/interfaces/errors.js';
+import { GFP_KERNEL } from '../../src/interfaces/gfp.js';
+import { PAGE_SIZE, asPfn } from '../../src/interfaces/units.js';
+import { createSystem, type System, type SystemOverrides } from '../../src/system.js';
 import { replayCommands, runCampaign, type CampaignDef, type FuzzReport, type StoredCommand } from '../engine.js';
 import { FuzzFailure } from '../page/model.js';
-import { Owner } from '../../../machine/memmap.js';
+import { Owner } from '../../src/machine/memmap.js';
 
 /** The machine the campaign runs on: small, two CPUs, so lazy purges and page exhaustion both happen. */
 export const VMALLOC_FUZZ_MACHINE: SystemConfigInput = { machine: { memBytes: 32 << 20, kernelImageBytes: 1 << 20, cpus: 2, thp: false } };

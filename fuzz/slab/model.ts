@@ -6,9 +6,9 @@
  * object's bytes are what its owner wrote (X3).
  */
 
-import type { Violation } from '../../../interfaces/invariants.js';
-import { PAGE_OFFSET } from '../../../interfaces/units.js';
-import type { System } from '../../../system.js';
+import type { Violation } from '../../src/interfaces/invariants.js';
+import { PAGE_OFFSET } from '../../src/interfaces/units.js';
+import type { System } from '../../src/system.js';
 import { FuzzFailure } from '../page/model.js';
 
 /** One object the client holds. */

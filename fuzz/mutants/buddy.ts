@@ -1,13 +1,13 @@
 /**
- * Buddy mutants (shared/reference/fuzzing.md §6b, B-01 … B-06): each is a
+ * Buddy mutants (catalogue B-01 … B-06): each is a
  * subclass of the real allocator with one known bug, bound in its place
  * through DI. The fuzzer must catch every one; `allocsim fuzz --mutant ID`
  * and the mutant tests run them.
  */
 
 import { injectFromBase, injectable } from 'inversify';
-import { BuddyAllocator } from '../../policies/page/buddy.js';
-import { PG_HEAD, PG_TAIL } from '../../machine/memmap.js';
+import { BuddyAllocator } from '../../src/policies/page/buddy.js';
+import { PG_HEAD, PG_TAIL } from '../../src/machine/memmap.js';
 import type { MutantEntry } from './registry-types.js';
 
 /** B-01: `__free_one_page` never merges. */

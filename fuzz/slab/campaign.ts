@@ -9,10 +9,10 @@
 
 import fc from 'fast-check';
 import type { Newable } from 'inversify';
-import type { SystemConfigInput } from '../../../interfaces/config.js';
-import { AllocatorError } from '../../../interfaces/errors.js';
-import type { SlabBackend } from '../../../interfaces/slab.js';
-import { createSystem, type SystemOverrides } from '../../../system.js';
+import type { SystemConfigInput } from '../../src/interfaces/config.js';
+import { AllocatorError } from '../../src/interfaces/errors.js';
+import type { SlabBackend } from '../../src/interfaces/slab.js';
+import { createSystem, type SystemOverrides } from '../../src/system.js';
 import { replayCommands, runCampaign, type CampaignDef, type FuzzReport, type StoredCommand } from '../engine.js';
 import { FUZZ_MACHINE } from '../page/campaign.js';
 import { CacheAllocCommand, CreateCacheCommand, DestroyCacheCommand, ShrinkCommand } from './cache-commands.js';

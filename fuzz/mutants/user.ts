@@ -1,12 +1,12 @@
 /**
- * The user-malloc mutants of the catalogue (fuzzing.md §6b, B-21…B-26):
+ * The user-malloc mutants of the catalogue (B-21…B-26):
  * ptmalloc with one deliberate bug each, built the way the real one is (a
  * subclass overriding one helper), so the user fuzz harness can prove it
  * catches them.
  */
 
-import type { ProcessMemory, UserMallocOptions } from '../../interfaces/user.js';
-import { CHUNK_HDR_SZ, Ptmalloc, protectPtr } from '../../policies/user/ptmalloc.js';
+import type { ProcessMemory, UserMallocOptions } from '../../src/interfaces/user.js';
+import { CHUNK_HDR_SZ, Ptmalloc, protectPtr } from '../../src/policies/user/ptmalloc.js';
 
 /** B-21: PREV_INUSE of the next chunk is never set when a chunk is handed out. */
 class NoInuseBit extends Ptmalloc {

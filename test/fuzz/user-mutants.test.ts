@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { USER_MUTANTS } from '../../../src/harness/mutants/user.js';
-import { fuzzUserMalloc } from '../../../src/harness/user/fuzz.js';
-import { Ptmalloc } from '../../../src/policies/user/ptmalloc.js';
-import { createSystem } from '../../../src/system.js';
+import { USER_MUTANTS } from '../../fuzz/mutants/user.js';
+import { fuzzUserMalloc } from '../../src/harness/user/fuzz.js';
+import { Ptmalloc } from '../../src/policies/user/ptmalloc.js';
+import { createSystem } from '../../src/system.js';
 
 describe('user-malloc fuzz', () => {
   it('every real policy passes seeds 1-3 (10 runs x 150 ops)', () => {

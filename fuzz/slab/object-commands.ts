@@ -1,8 +1,8 @@
 /** Fuzz commands on objects: kmalloc, krealloc, free (kfree or kmem_cache_free, one or many), CPU switch. */
 
 import type { Command } from 'fast-check';
-import { GFP_KERNEL, __GFP_NOWARN, __GFP_RECLAIMABLE, __GFP_ACCOUNT, __GFP_DMA } from '../../../interfaces/gfp.js';
-import { ZERO_SIZE_PTR } from '../../../interfaces/slab.js';
+import { GFP_KERNEL, __GFP_NOWARN, __GFP_RECLAIMABLE, __GFP_ACCOUNT, __GFP_DMA } from '../../src/interfaces/gfp.js';
+import { ZERO_SIZE_PTR } from '../../src/interfaces/slab.js';
 import { FuzzFailure, checkAll, checkPattern, freeHeld, hold, reallocHeld, type SlabModel, type SlabReal } from './model.js';
 
 /** Masks kmalloc draws from (normal, reclaimable, accounted, DMA caches). */
