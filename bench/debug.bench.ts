@@ -43,7 +43,7 @@ export function runDebugBench(): { costs: DebugCost[]; kasanBytesPerSec: number 
   // Checked client bytes: 64-byte reads over a set of live objects.
   const sys = createSystem({ machine: { memBytes: 2 ** 30, cpus: 4 }, debug: { checks: false, kasan: true } });
   const objs = Array.from({ length: 1000 }, () => sys.kmem.kmalloc(256, GFP_KERNEL));
-  const k = sys.machine.kasan!;
+  const k = sys.kasan!;
   const t0 = performance.now();
   let bytes = 0;
   for (let r = 0; r < 200; r++) {

@@ -9,7 +9,7 @@ import Benchmark from 'benchmark';
 import { GFP_KERNEL, __GFP_NOWARN } from '../src/interfaces/gfp.js';
 import { NO_PFN, type Pfn } from '../src/interfaces/units.js';
 import { createSystem, type System } from '../src/system.js';
-import { Rng } from '../src/harness/rng.js';
+import { Rng } from '../src/machine/rng.js';
 
 /** One measured case. */
 export interface BenchResult {

@@ -17,7 +17,7 @@ import { PAGE_SIZE, VMALLOC_START } from '../src/interfaces/units.js';
 import { VMALLOC_END, type VmapSpace } from '../src/interfaces/vmalloc.js';
 import { VmapTreeSpace } from '../src/policies/vmalloc/vmap-tree.js';
 import { VmapListSpace } from '../src/policies/vmalloc/vmap-list.js';
-import { Rng } from '../src/harness/rng.js';
+import { Rng } from '../src/machine/rng.js';
 import { median } from './debug.bench.js';
 
 /** One layer-level throughput figure. */

@@ -53,7 +53,7 @@ export {
   type Order,
   type Pfn,
 } from './interfaces/units.js';
-export { Machine } from './machine/machine.js';
+export { SimulatedMachine } from './machine/machine.js';
 export { BuddyAllocator } from './policies/page/buddy.js';
 export { FirstFitAllocator } from './policies/page/firstfit.js';
 export { POLICIES, policyNames } from './policies/registry.js';
@@ -61,4 +61,4 @@ export { buddyinfo, meminfo, pagetypeinfo, zoneinfo } from './proc/page.js';
 export { PAGE_WORKLOADS, runPageWorkload, type PageWorkloadResult } from './harness/workloads/page.js';
 export { runPageFuzz, replayPageCommands, FUZZ_MACHINE, type PageFuzzOpts, type PageFuzzReport } from '../fuzz/page/campaign.js';
 export { MUTANTS, findMutant } from '../fuzz/mutants/catalogue.js';
-export { Rng } from './harness/rng.js';
+export { Rng } from './machine/rng.js';

@@ -1,81 +1,129 @@
 /**
  * The composition root: the only code that touches the container. It
  * validates a config, builds the machine, loads one ContainerModule per
- * layer (or binds a user's own class), and hands back the wired layers.
+ * layer — or binds a user's own class at that layer's token — and hands back
+ * the wired layers as contracts.
+ *
+ * ```
+ *  MACHINE ─┬─ PAGE_ALLOCATOR ─┬─ SLAB_BACKEND ── KMEM ─┬─ DEV_KMALLOC
+ *  CONFIG ──┘                  │                        └─ VMALLOC ── VMAP_SPACE
+ *  KASAN?, KMEMLEAK? (when on) └─ PROCESSES ── per process: USER_MALLOC (child container:
+ *                                                PROCESS_MEMORY, USER_MALLOC_OPTIONS)
+ * ```
  */
 
 import 'reflect-metadata';
-import { Container, type Newable } from 'inversify';
+import { Container, type Newable, type ServiceIdentifier } from 'inversify';
 import type { SystemConfig, SystemConfigInput } from './interfaces/config.js';
-import { resolveConfig } from './config.js';
-
-export { DEFAULT_CONFIG, resolveConfig } from './config.js';
+import type { KasanApi, KmemleakApi } from './interfaces/detectors.js';
+import type { DevKmallocApi } from './interfaces/devres.js';
 import type { Violation } from './interfaces/invariants.js';
+import type { Machine } from './interfaces/machine.js';
 import type { PageAllocator } from './interfaces/page-allocator.js';
-import { CONFIG, DEV_KMALLOC, KMEM, MACHINE, PAGE_ALLOCATOR, SLAB_BACKEND, USER_MALLOC_FACTORY, VMAP_SPACE } from './interfaces/tokens.js';
-import { Vmalloc } from './mm/vmalloc.js';
-import type { VmapSpace } from './interfaces/vmalloc.js';
-import type { UserMalloc, UserMallocFactory } from './interfaces/user.js';
-import { ProcessTable, type AddressSpace } from './mm/address-space.js';
-import { DevKmalloc } from './policies/devres/dev-kmalloc.js';
-import type { SlabBackend } from './interfaces/slab.js';
-import { SlabCommon } from './policies/slab/slab-common.js';
+import type { KmemApi, SlabBackend } from './interfaces/slab.js';
+import {
+  CONFIG,
+  DEV_KMALLOC,
+  KASAN,
+  KMEM,
+  KMEMLEAK,
+  MACHINE,
+  PAGE_ALLOCATOR,
+  PROCESSES,
+  PROCESS_MEMORY,
+  SLAB_BACKEND,
+  USER_MALLOC,
+  USER_MALLOC_OPTIONS,
+  VMALLOC,
+  VMAP_SPACE,
+} from './interfaces/tokens.js';
+import type { ProcessMemory, ProcessTableApi, UserMalloc, UserMallocOptions } from './interfaces/user.js';
+import type { VmallocApi, VmapSpace } from './interfaces/vmalloc.js';
+import { resolveConfig } from './config.js';
 import { Kasan } from './harness/kasan/kasan.js';
 import { Kmemleak } from './harness/kmemleak.js';
-import { Machine } from './machine/machine.js';
-import { POLICIES } from './policies/registry.js';
 import { checkCrossLayer } from './harness/cross-layer.js';
+import { SimulatedMachine } from './machine/machine.js';
+import { ProcessTable } from './mm/address-space.js';
+import { DevKmalloc } from './policies/devres/dev-kmalloc.js';
+import { POLICIES } from './policies/registry.js';
+import { SlabCommon } from './policies/slab/slab-common.js';
+import { Vmalloc } from './policies/vmalloc/vmalloc.js';
 
-/** A user's own implementations, bound in place of the named policies. */
+export { DEFAULT_CONFIG, resolveConfig } from './config.js';
+
+/**
+ * A user's own implementations, each bound at its layer's token in place of
+ * the configured policy. A class names its dependencies with
+ * `@inject(TOKEN)` constructor parameters, as the built-in policies do.
+ */
 export interface SystemOverrides {
-  /** A class implementing PageAllocator; injected like the built-in ones. */
+  /** A class implementing PageAllocator (token PAGE_ALLOCATOR). */
   readonly page?: Newable<PageAllocator>;
-  /** A class implementing SlabBackend. */
+  /** A class implementing SlabBackend (token SLAB_BACKEND). */
   readonly slab?: Newable<SlabBackend>;
-  /** A subclass of the slab front end (mutants of kmalloc routing). */
-  readonly kmem?: Newable<SlabCommon>;
-  /** A subclass of dev_kmalloc (mutants). */
-  readonly dev?: Newable<DevKmalloc>;
-  /** A subclass of the vmalloc layer (mutants). */
-  readonly vmalloc?: typeof Vmalloc;
-  /** A class implementing VmapSpace, in place of the named vmap policy. */
+  /** A class implementing KmemApi, the slab front end (token KMEM). */
+  readonly kmem?: Newable<KmemApi>;
+  /** A class implementing DevKmallocApi (token DEV_KMALLOC). */
+  readonly dev?: Newable<DevKmallocApi>;
+  /** A class implementing VmallocApi (token VMALLOC). */
+  readonly vmalloc?: Newable<VmallocApi>;
+  /** A class implementing VmapSpace (token VMAP_SPACE). */
   readonly vmap?: Newable<VmapSpace>;
+  /** A class implementing UserMalloc (token USER_MALLOC), built once per process. */
+  readonly malloc?: Newable<UserMalloc>;
 }
 
-/** One container's worth of wired layers. */
+/** One container's worth of wired layers, every one a contract. */
 export interface System {
   readonly config: SystemConfig;
   readonly machine: Machine;
   readonly pages: PageAllocator;
   /** The slab layer: kmem_cache_* and kmalloc. */
-  readonly kmem: SlabCommon;
+  readonly kmem: KmemApi;
   /** The slab backend under it. */
   readonly slab: SlabBackend;
   /** Device-managed kmalloc over the slab layer. */
-  readonly dev: DevKmalloc;
+  readonly dev: DevKmallocApi;
   /** User space: the processes. */
-  readonly processes: ProcessTable;
-  /** Builds the configured user-space malloc for a process. */
-  readonly mallocFactory: UserMallocFactory;
+  readonly processes: ProcessTableApi;
   /**
    * The vmalloc layer, built on first use (its `vmap_area` cache and kernel
    * page table appear only in systems that use vmalloc).
    */
-  readonly vmalloc: Vmalloc;
+  readonly vmalloc: VmallocApi;
+  /** The KASAN model, when `debug.kasan` is on. */
+  readonly kasan: KasanApi | undefined;
+  /** The kmemleak model, when `debug.kmemleak` is on. */
+  readonly kmemleak: KmemleakApi | undefined;
   /** Execs a process and loads the configured malloc into it. */
   spawn(comm?: string): UserProcess;
+  /**
+   * Builds the configured user-space malloc for a process of this system
+   * (what `spawn` does after exec). @defaultValue options: the config's
+   * tcache, seed = config seed XOR pid
+   */
+  loadMalloc(mm: ProcessMemory, options?: Partial<UserMallocOptions>): UserMalloc;
   /** Every layer's invariants plus the cross-layer ones (X1, X2). */
   checkInvariants(): Violation[];
 }
 
 /** A process with its C library's malloc. */
 export interface UserProcess {
-  readonly mm: AddressSpace;
+  readonly mm: ProcessMemory;
   readonly libc: UserMalloc;
 }
 
+/** Binds `token` to the user's class when given, else loads the configured policy's module. */
+function bindLayer<T>(container: Container, token: ServiceIdentifier<T>, cls: Newable<T> | undefined, entry: { module: Parameters<Container['load']>[0] }, transient = false): void {
+  if (!cls) container.load(entry.module);
+  else if (transient) container.bind(token).to(cls).inTransientScope();
+  else container.bind(token).to(cls).inSingletonScope();
+}
+
 /**
- * Builds a system: the machine, then each layer's policy from its module.
+ * Builds a system: the machine, then each layer from its module or the
+ * user's class.
  *
  * @param input - any subset of the configuration
  * @param overrides - user classes bound in place of named policies
@@ -83,34 +131,36 @@ export interface UserProcess {
  */
 export function createSystem(input: SystemConfigInput = {}, overrides: SystemOverrides = {}): System {
   const config = resolveConfig(input);
-  const machine = new Machine(config.machine, config.debug.trace, config.debug.pagePoison === true);
-  if (config.debug.kmemleak) machine.kmemleak = new Kmemleak(machine);
-  if (config.debug.kasan) machine.kasan = new Kasan(machine, config.debug.kasanQuarantine ?? Math.floor(config.machine.memBytes / 32));
+  const machine = new SimulatedMachine(config.machine, config.debug.trace, config.debug.pagePoison === true);
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(CONFIG).toConstantValue(config);
   container.bind(MACHINE).toConstantValue(machine);
-  if (overrides.page) container.bind(PAGE_ALLOCATOR).to(overrides.page).inSingletonScope();
-  else container.load(POLICIES.page[config.policies.page as keyof typeof POLICIES.page].module);
-  if (overrides.slab) container.bind(SLAB_BACKEND).to(overrides.slab).inSingletonScope();
-  else container.load(POLICIES.slab[config.policies.slab as keyof typeof POLICIES.slab].module);
-  if (overrides.kmem) container.bind(SlabCommon).to(overrides.kmem).inSingletonScope();
-  else container.bind(SlabCommon).toSelf().inSingletonScope();
-  container.bind(KMEM).toService(SlabCommon);
-  if (overrides.dev) container.bind(DevKmalloc).to(overrides.dev).inSingletonScope();
-  else container.bind(DevKmalloc).toSelf().inSingletonScope();
-  container.bind(DEV_KMALLOC).toService(DevKmalloc);
+  if (config.debug.kasan) container.bind(KASAN).toConstantValue(new Kasan(machine, config.debug.kasanQuarantine ?? Math.floor(config.machine.memBytes / 32)));
+  if (config.debug.kmemleak) container.bind(KMEMLEAK).toConstantValue(new Kmemleak(machine));
+  bindLayer(container, PAGE_ALLOCATOR, overrides.page, POLICIES.page[config.policies.page as keyof typeof POLICIES.page]);
+  bindLayer(container, SLAB_BACKEND, overrides.slab, POLICIES.slab[config.policies.slab as keyof typeof POLICIES.slab]);
+  container.bind(KMEM).to(overrides.kmem ?? SlabCommon).inSingletonScope();
+  container.bind(DEV_KMALLOC).to(overrides.dev ?? DevKmalloc).inSingletonScope();
+  container.bind(VMALLOC).to(overrides.vmalloc ?? Vmalloc).inSingletonScope();
+  bindLayer(container, VMAP_SPACE, overrides.vmap, POLICIES.vmap[config.policies.vmap as keyof typeof POLICIES.vmap], true);
+  bindLayer(container, USER_MALLOC, overrides.malloc, POLICIES.malloc[config.policies.malloc as keyof typeof POLICIES.malloc], true);
+  container.bind(PROCESSES).to(ProcessTable).inSingletonScope();
+
   const pages = container.get(PAGE_ALLOCATOR);
   const slab = container.get(SLAB_BACKEND);
-  const kmem = container.get(SlabCommon);
-  const dev = container.get(DevKmalloc);
-  container.load(POLICIES.malloc[config.policies.malloc as keyof typeof POLICIES.malloc].module);
-  const mallocFactory = container.get(USER_MALLOC_FACTORY);
-  const processes = new ProcessTable(machine, pages);
-  if (overrides.vmap) container.bind(VMAP_SPACE).to(overrides.vmap).inTransientScope();
-  else container.load(POLICIES.vmap[config.policies.vmap as keyof typeof POLICIES.vmap].module);
-  const VmallocClass = overrides.vmalloc ?? Vmalloc;
-  let vmalloc: Vmalloc | undefined;
-  const getVmalloc = (): Vmalloc => (vmalloc ??= new VmallocClass(machine, pages, kmem, container.get(VMAP_SPACE)));
+  const kmem = container.get(KMEM);
+  const dev = container.get(DEV_KMALLOC);
+  const processes = container.get(PROCESSES);
+  const kasan = container.get(KASAN, { optional: true });
+  const kmemleak = container.get(KMEMLEAK, { optional: true });
+  let vmalloc: VmallocApi | undefined;
+  const loadMalloc = (mm: ProcessMemory, options: Partial<UserMallocOptions> = {}): UserMalloc => {
+    // One child container per process: the malloc class gets this process's memory.
+    const child = new Container({ parent: container });
+    child.bind(PROCESS_MEMORY).toConstantValue(mm);
+    child.bind(USER_MALLOC_OPTIONS).toConstantValue({ tcache: config.user.tcache, seed: config.seed ^ mm.pid, ...options });
+    return child.get(USER_MALLOC);
+  };
   return {
     config,
     machine,
@@ -119,14 +169,16 @@ export function createSystem(input: SystemConfigInput = {}, overrides: SystemOve
     slab,
     dev,
     processes,
-    mallocFactory,
-    get vmalloc(): Vmalloc {
-      return getVmalloc();
+    kasan,
+    kmemleak,
+    get vmalloc(): VmallocApi {
+      return (vmalloc ??= container.get(VMALLOC));
     },
     spawn: (comm?: string): UserProcess => {
       const mm = processes.spawn(comm);
-      return { mm, libc: mallocFactory(mm, { tcache: config.user.tcache, seed: config.seed ^ mm.pid }) };
+      return { mm, libc: loadMalloc(mm) };
     },
+    loadMalloc,
     checkInvariants: () => [
       ...pages.checkInvariants(),
       ...slab.checkInvariants(),

@@ -15,7 +15,7 @@ import { SLAB_MUTANTS } from './slab.js';
 import { DEV_MUTANTS } from './dev.js';
 import { VMALLOC_MUTANTS } from './vmalloc.js';
 import { replayVmallocCommands, runVmallocFuzz, type VmallocFuzzOpts } from '../vmalloc/campaign.js';
-import type { Vmalloc } from '../../src/mm/vmalloc.js';
+import type { Vmalloc } from '../../src/policies/vmalloc/vmalloc.js';
 import type { VmapSpace } from '../../src/interfaces/vmalloc.js';
 import type { MutantEntry } from './registry-types.js';
 

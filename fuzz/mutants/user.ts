@@ -5,20 +5,27 @@
  * catches them.
  */
 
-import type { ProcessMemory, UserMallocOptions } from '../../src/interfaces/user.js';
+import { injectFromBase, injectable, type Newable } from 'inversify';
+import type { UserMalloc } from '../../src/interfaces/user.js';
 import { CHUNK_HDR_SZ, Ptmalloc, protectPtr } from '../../src/policies/user/ptmalloc.js';
 
 /** B-21: PREV_INUSE of the next chunk is never set when a chunk is handed out. */
+@injectable()
+@injectFromBase()
 class NoInuseBit extends Ptmalloc {
   protected override setInuseBitAt(): void {}
 }
 
 /** B-22: the footer (`set_foot`) is never written. */
+@injectable()
+@injectFromBase()
 class NoFooter extends Ptmalloc {
   protected override setFoot(): void {}
 }
 
 /** B-23: no backward coalescing (the previous chunk always looks in use). */
+@injectable()
+@injectFromBase()
 class NoCoalesce extends Ptmalloc {
   protected override prevInuse(): boolean {
     return true;
@@ -26,11 +33,15 @@ class NoCoalesce extends Ptmalloc {
 }
 
 /** B-24: tcache counts are never updated, so a bin grows past tcache_count. */
+@injectable()
+@injectFromBase()
 class StuckTcacheCount extends Ptmalloc {
   protected override setTcacheCount(): void {}
 }
 
 /** B-25: Safe-Linking with the chunk address as `pos` instead of the field's. */
+@injectable()
+@injectFromBase()
 class WrongSafeLinkPos extends Ptmalloc {
   protected override tcachePut(chunk: number, tcIdx: number): void {
     super.tcachePut(chunk, tcIdx);
@@ -42,6 +53,8 @@ class WrongSafeLinkPos extends Ptmalloc {
 }
 
 /** B-26: top is not advanced after a split from top. */
+@injectable()
+@injectFromBase()
 class TopNotAdvanced extends Ptmalloc {
   protected override setTop(p: number): void {
     const t = this.top();
@@ -54,15 +67,16 @@ class TopNotAdvanced extends Ptmalloc {
 export interface UserMutant {
   readonly key: string;
   readonly summary: string;
-  readonly make: (mem: ProcessMemory, o: UserMallocOptions) => Ptmalloc;
+  /** The class bound at USER_MALLOC. */
+  readonly impl: Newable<UserMalloc>;
 }
 
 /** B-21…B-26. */
 export const USER_MUTANTS: readonly UserMutant[] = [
-  { key: 'B-21', summary: 'PREV_INUSE of the next chunk not set on allocation', make: (m, o) => new NoInuseBit(m, o) },
-  { key: 'B-22', summary: 'footer (set_foot) omitted', make: (m, o) => new NoFooter(m, o) },
-  { key: 'B-23', summary: 'no coalescing with the previous free chunk', make: (m, o) => new NoCoalesce(m, o) },
-  { key: 'B-24', summary: 'tcache count not updated', make: (m, o) => new StuckTcacheCount(m, o) },
-  { key: 'B-25', summary: 'Safe-Linking with the wrong pos', make: (m, o) => new WrongSafeLinkPos(m, o) },
-  { key: 'B-26', summary: 'top not advanced after a split from top', make: (m, o) => new TopNotAdvanced(m, o) },
+  { key: 'B-21', summary: 'PREV_INUSE of the next chunk not set on allocation', impl: NoInuseBit },
+  { key: 'B-22', summary: 'footer (set_foot) omitted', impl: NoFooter },
+  { key: 'B-23', summary: 'no coalescing with the previous free chunk', impl: NoCoalesce },
+  { key: 'B-24', summary: 'tcache count not updated', impl: StuckTcacheCount },
+  { key: 'B-25', summary: 'Safe-Linking with the wrong pos', impl: WrongSafeLinkPos },
+  { key: 'B-26', summary: 'top not advanced after a split from top', impl: TopNotAdvanced },
 ];

@@ -4,13 +4,15 @@
  * vfree that leaks its frames. The vmalloc fuzz campaign must catch each.
  */
 
-import { injectable } from 'inversify';
+import { injectFromBase, injectable } from 'inversify';
 import { PAGE_SIZE } from '../../src/interfaces/units.js';
-import { Vmalloc } from '../../src/mm/vmalloc.js';
+import { Vmalloc } from '../../src/policies/vmalloc/vmalloc.js';
 import { VmapTreeSpace } from '../../src/policies/vmalloc/vmap-tree.js';
 import type { MutantEntry } from './registry-types.js';
 
 /** B-18: areas get no guard page (the next area starts right after the last mapped page). */
+@injectable()
+@injectFromBase()
 export class NoGuardPage extends Vmalloc {
   protected override guardSize(): number {
     return 0;
@@ -26,6 +28,8 @@ export class ClipOffByOne extends VmapTreeSpace {
 }
 
 /** B-20: vfree unmaps and forgets the frames without giving them back. */
+@injectable()
+@injectFromBase()
 export class VfreeLeaks extends Vmalloc {
   protected override freeBackingPage(): void {
     // The bug: the frame stays allocated, owned by vmalloc, in no area.

@@ -9,7 +9,6 @@ import { Command, Option } from 'commander';
 import { USER_MUTANTS } from '../../fuzz/mutants/user.js';
 import { fuzzUserMalloc } from '../harness/user/fuzz.js';
 import { policyNames } from '../policies/registry.js';
-import { createSystem } from '../system.js';
 import { intOpt } from './options.js';
 
 interface MallocFuzzOpts {
@@ -34,10 +33,10 @@ export function mallocFuzzCommand(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action((o: MallocFuzzOpts) => {
       const mutant = USER_MUTANTS.find((m) => m.key === o.mutant);
-      const factory = mutant ? mutant.make : createSystem({ policies: { malloc: o.malloc }, machine: { memBytes: 64 << 20 } }).mallocFactory;
+      const target = mutant ? { impl: mutant.impl } : { malloc: o.malloc };
       const label = mutant ? `mutant ${mutant.key} (${mutant.summary})` : `malloc policy ${o.malloc}`;
       const t0 = performance.now();
-      const r = fuzzUserMalloc(factory, intOpt(o.seed, 'seed') ?? 1, intOpt(o.runs, 'runs') ?? 100, intOpt(o.ops, 'ops') ?? 300);
+      const r = fuzzUserMalloc(target, intOpt(o.seed, 'seed') ?? 1, intOpt(o.runs, 'runs') ?? 100, intOpt(o.ops, 'ops') ?? 300);
       const ms = performance.now() - t0;
       if (o.json) process.stdout.write(JSON.stringify({ target: label, ...r, ms }, null, 2) + '\n');
       else if (r.finding) process.stdout.write(`${label}: FOUND in run ${r.finding.run}, call ${r.finding.op}: ${r.finding.what}\n`);

@@ -27,7 +27,7 @@ import { AllocatorError, isAllocatorError } from '../interfaces/errors.js';
 import { GFP_KERNEL } from '../interfaces/gfp.js';
 import { PAGE_OFFSET, PAGE_SIZE } from '../interfaces/units.js';
 import { createSystem, type System } from '../system.js';
-import { Rng } from './rng.js';
+import { Rng } from '../machine/rng.js';
 
 /** What a campaign found. */
 export interface ClientBugReport {
@@ -68,7 +68,7 @@ export function runClientBugFuzz(opts: ClientBugOpts): ClientBugReport {
   if (!Number.isSafeInteger(opts.ops) || opts.ops < 0) throw new AllocatorError('config', `ops ${String(opts.ops)} is not a non-negative integer`);
   const sys: System = createSystem({ machine: { memBytes: 128 << 20, kernelImageBytes: 4 << 20, cpus: 2 }, policies: { slab: opts.slab ?? 'slub' }, debug: { kasan: true, ...(opts.kasanQuarantine !== undefined ? { kasanQuarantine: opts.kasanQuarantine } : {}) } });
   const rng = new Rng(opts.seed);
-  const kasan = sys.machine.kasan!;
+  const kasan = sys.kasan!;
   const cache = sys.kmem.kmemCacheCreate('client_obj', 200, 0, 0x1000000);
   const dev = sys.dev.registerDevice('fuzzdev');
   const live: Obj[] = [];

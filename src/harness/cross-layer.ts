@@ -11,7 +11,7 @@
 import type { Violation } from '../interfaces/invariants.js';
 import { MAX_VIOLATIONS } from '../interfaces/invariants.js';
 import type { PageAllocator } from '../interfaces/page-allocator.js';
-import type { Machine } from '../machine/machine.js';
+import type { Machine } from '../interfaces/machine.js';
 import { OWNER_MASK, PG_ALLOCATED, PG_RESERVED } from '../machine/memmap.js';
 
 /** Runs X1 and X2; O(frames). */

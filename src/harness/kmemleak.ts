@@ -13,7 +13,8 @@
  */
 
 import { PAGE_OFFSET, formatKernelAddr } from '../interfaces/units.js';
-import type { Machine } from '../machine/machine.js';
+import type { KmemleakApi, Leak } from '../interfaces/detectors.js';
+import type { Machine } from '../interfaces/machine.js';
 
 interface Tracked {
   readonly size: number;
@@ -23,15 +24,10 @@ interface Tracked {
   readonly ns: number;
 }
 
-/** A suspected leak. */
-export interface Leak {
-  readonly addr: number;
-  readonly size: number;
-  readonly caller: string;
-}
+export type { Leak } from '../interfaces/detectors.js';
 
 /** The kmemleak model. */
-export class Kmemleak {
+export class Kmemleak implements KmemleakApi {
   private readonly objects = new Map<number, Tracked>();
   private readonly roots: [number, number][] = [];
 

@@ -39,7 +39,7 @@ export interface DebugOpts {
   readonly pagePoison?: boolean;
   /** The KASAN model: shadow memory, checked client accesses, quarantine. @defaultValue false */
   readonly kasan?: boolean;
-  /** The kmemleak model: tracks objects; `machine.kmemleak.scan()` reports unreferenced ones. @defaultValue false */
+  /** The kmemleak model: tracks objects; `System.kmemleak.scan()` reports unreferenced ones. @defaultValue false */
   readonly kmemleak?: boolean;
   /**
    * The simulator's own misuse detection in the slab layer (SLUB only): when

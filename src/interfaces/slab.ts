@@ -224,4 +224,31 @@ export interface KmemApi {
   kmallocBytesAlloc(size: number): number;
   /** Every cache, newest first (the /proc/slabinfo order). */
   caches(): CacheInfo[];
+  /** Front-end counters (cumulative). */
+  kmemStats(): KmemStats;
+  /** Slab pages for /proc/meminfo: [reclaimable, unreclaimable] (large kmallocs count as unreclaimable). */
+  slabPages(): [number, number];
+  /**
+   * Registers a function that explains a bad free of a pointer a layer above
+   * handed out (dev_kmalloc explains a `kfree` of its pointers); its text is
+   * appended to the `invalid-free` error.
+   */
+  addMisuseExplainer(fn: (addr: number) => string | undefined): void;
 }
+
+/** Front-end statistics (cumulative). */
+export interface KmemStats {
+  readonly kmallocCalls: number;
+  readonly kfreeCalls: number;
+  readonly cacheAllocCalls: number;
+  readonly cacheFreeCalls: number;
+  /** Bytes asked for by every successful kmalloc. */
+  readonly bytesRequested: number;
+  /** Bytes those kmallocs really took (`bytes_alloc`). */
+  readonly bytesAllocated: number;
+  readonly largeAllocs: number;
+  /** Pages held by large kmallocs now. */
+  readonly largePages: number;
+  readonly failures: number;
+}
+

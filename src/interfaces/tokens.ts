@@ -1,6 +1,7 @@
 /**
- * Service identifiers, one per interface, typed so `container.get()` stays
- * typed. Kept in their own file to avoid circular imports.
+ * Service identifiers, one per contract, typed so `container.get()` stays
+ * typed. Kept in their own file to avoid circular imports; this file imports
+ * nothing but other contracts.
  */
 
 import type { ServiceIdentifier } from 'inversify';
@@ -8,13 +9,14 @@ import type { SystemConfig } from './config.js';
 import type { PageAllocator } from './page-allocator.js';
 import type { KmemApi, SlabBackend } from './slab.js';
 import type { DevKmallocApi } from './devres.js';
-import type { Machine } from '../machine/machine.js';
-import type { UserMallocFactory } from './user.js';
-import type { VmapSpace } from './vmalloc.js';
+import type { Machine } from './machine.js';
+import type { ProcessMemory, ProcessTableApi, UserMalloc, UserMallocOptions } from './user.js';
+import type { VmallocApi, VmapSpace } from './vmalloc.js';
+import type { KasanApi, KmemleakApi } from './detectors.js';
 
 /** The validated system configuration. */
 export const CONFIG = Symbol.for('allocsim/Config') as ServiceIdentifier<SystemConfig>;
-/** The simulated machine (layout, struct page, bytes, context, tracer). */
+/** The simulated machine (layout, struct page, bytes, context, tracer, logs). */
 export const MACHINE = Symbol.for('allocsim/Machine') as ServiceIdentifier<Machine>;
 /** The page allocator. */
 export const PAGE_ALLOCATOR = Symbol.for('allocsim/PageAllocator') as ServiceIdentifier<PageAllocator>;
@@ -24,7 +26,22 @@ export const SLAB_BACKEND = Symbol.for('allocsim/SlabBackend') as ServiceIdentif
 export const KMEM = Symbol.for('allocsim/Kmem') as ServiceIdentifier<KmemApi>;
 /** Device-managed kmalloc. */
 export const DEV_KMALLOC = Symbol.for('allocsim/DevKmalloc') as ServiceIdentifier<DevKmallocApi>;
-/** The vmalloc free-space allocator. */
+/** The vmalloc layer (vmalloc, vfree, vmap, kvmalloc). */
+export const VMALLOC = Symbol.for('allocsim/Vmalloc') as ServiceIdentifier<VmallocApi>;
+/** The vmalloc free-space allocator (one per vmalloc layer). */
 export const VMAP_SPACE = Symbol.for('allocsim/VmapSpace') as ServiceIdentifier<VmapSpace>;
-/** Builds the user-space malloc of one process. */
-export const USER_MALLOC_FACTORY = Symbol.for('allocsim/UserMallocFactory') as ServiceIdentifier<UserMallocFactory>;
+/** The processes of the system. */
+export const PROCESSES = Symbol.for('allocsim/Processes') as ServiceIdentifier<ProcessTableApi>;
+/**
+ * A user-space malloc: one instance per process, built in a child container
+ * of the process that binds {@link PROCESS_MEMORY} and {@link USER_MALLOC_OPTIONS}.
+ */
+export const USER_MALLOC = Symbol.for('allocsim/UserMalloc') as ServiceIdentifier<UserMalloc>;
+/** The memory of the process a user-space malloc is being built for. */
+export const PROCESS_MEMORY = Symbol.for('allocsim/ProcessMemory') as ServiceIdentifier<ProcessMemory>;
+/** The options of the user-space malloc being built (tcache, seed). */
+export const USER_MALLOC_OPTIONS = Symbol.for('allocsim/UserMallocOptions') as ServiceIdentifier<UserMallocOptions>;
+/** The KASAN model; bound only when `debug.kasan` is on (inject it `@optional()`). */
+export const KASAN = Symbol.for('allocsim/Kasan') as ServiceIdentifier<KasanApi>;
+/** The kmemleak model; bound only when `debug.kmemleak` is on (inject it `@optional()`). */
+export const KMEMLEAK = Symbol.for('allocsim/Kmemleak') as ServiceIdentifier<KmemleakApi>;

@@ -102,6 +102,8 @@ export interface MmStats {
 export interface ProcessMemory extends InvariantChecked {
   /** Process id. */
   readonly pid: number;
+  /** Command name (`/proc/PID/comm`). */
+  readonly comm: string;
   /** `brk(2)`: returns the new break, or the old one if refused; `brk(0)` queries. */
   brk(addr: number): number;
   /** `mmap(2)` of anonymous memory: returns the address or `-errno`. */
@@ -201,5 +203,17 @@ export interface UserMallocOptions {
   readonly seed: number;
 }
 
-/** Builds a malloc for one process. */
-export type UserMallocFactory = (mem: ProcessMemory, options: UserMallocOptions) => UserMalloc;
+/**
+ * The processes of one system (the pid table). `spawn` execs a process with
+ * an empty address space; `System.spawn` also loads the configured malloc.
+ */
+export interface ProcessTableApi extends InvariantChecked {
+  /** Execs a new process (pids from 1000); `startBrk` overrides the initial break. */
+  spawn(comm?: string, startBrk?: number): ProcessMemory;
+  /** The process with `pid`. @throws AllocatorError `unknown-name` */
+  get(pid: number): ProcessMemory;
+  /** Exits a process: every page and page table back to the page allocator. */
+  exit(pid: number): void;
+  /** Live processes in pid order. */
+  list(): ProcessMemory[];
+}

@@ -92,6 +92,8 @@ export interface VmallocStats {
   readonly purges: number;
   /** Kernel TLB flushes (`flush_tlb_kernel_range`). */
   readonly tlbFlushes: number;
+  /** IPIs those flushes sent to other CPUs (shootdowns). */
+  readonly tlbShootdowns: number;
   /** Page-table pages of the vmalloc space (never freed, as in Linux). */
   readonly pageTablePages: number;
   readonly allocs: number;
@@ -102,6 +104,10 @@ export interface VmallocStats {
 
 /** The vmalloc API (mm/vmalloc.c and kvmalloc from mm/util.c). */
 export interface VmallocApi extends InvariantChecked {
+  /** The free-space policy this layer allocates virtual ranges from. */
+  readonly space: VmapSpace;
+  /** `vmalloc` with an alignment (a power of two ≥ PAGE_SIZE): `__vmalloc_node(size, align, …)`. */
+  vmallocAligned(size: number, align: number): number;
   /** `vmalloc(size)`: page-granular, virtually contiguous; 0 (NULL) on failure. */
   vmalloc(size: number): number;
   /** `vzalloc(size)`: zeroed. */

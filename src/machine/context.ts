@@ -6,6 +6,7 @@
  */
 
 import { AllocatorError } from '../interfaces/errors.js';
+import type { ExecContextApi } from '../interfaces/machine.js';
 
 /** Base of the pseudo kernel-text addresses callers get (0xffffffff81000000 without the sign extension). */
 const TEXT_BASE = 0xffff81000000;
@@ -13,7 +14,7 @@ const TEXT_BASE = 0xffff81000000;
 export const NS_PER_TICK = 1000;
 
 /** The "current" of the simulated kernel. */
-export class ExecContext {
+export class ExecContext implements ExecContextApi {
   /** Number of CPUs. */
   readonly nrCpus: number;
   private cpuId = 0;

@@ -20,6 +20,7 @@
 import { AllocatorError } from '../interfaces/errors.js';
 import { MAX_NR_ZONES, ZONE_NAMES, ZoneType } from '../interfaces/gfp.js';
 import type { MachineOpts } from '../interfaces/config.js';
+import type { MachineLayoutApi, NodeLayout, PfnRange, ZoneLayout } from '../interfaces/machine.js';
 import { MAX_PAGE_ORDER, PAGE_SIZE } from '../interfaces/units.js';
 
 /** Frames below 16 MiB (ZONE_DMA). */
@@ -39,45 +40,8 @@ export const MIN_MEM_BYTES = 8 << 20;
 /** Largest machine (PFNs must fit the Int32 links of mem_map). */
 export const MAX_MEM_BYTES = 2 ** 42;
 
-/** A half-open frame range. */
-export interface PfnRange {
-  readonly start: number;
-  readonly end: number;
-}
-
-/** One zone's geometry. */
-export interface ZoneLayout {
-  /** Global zone index: node * MAX_NR_ZONES + type. */
-  readonly id: number;
-  readonly node: number;
-  readonly type: ZoneType;
-  /** `DMA`, `DMA32`, `Normal`, `Movable`, `Device`. */
-  readonly name: string;
-  /** First frame (`zone_start_pfn`), the first RAM frame of the span. */
-  readonly startPfn: number;
-  /** One past the last frame. */
-  readonly endPfn: number;
-  /** `spanned_pages` = endPfn − startPfn. */
-  readonly spanned: number;
-  /** `present_pages`: RAM frames in the span. */
-  readonly present: number;
-  /** Pages memblock reserved inside the zone (present − reserved = managed at boot). */
-  readonly reserved: number;
-}
-
-/** One node's geometry. */
-export interface NodeLayout {
-  readonly id: number;
-  readonly startPfn: number;
-  readonly endPfn: number;
-  /** All MAX_NR_ZONES zones of the node, empty ones included. */
-  readonly zones: readonly ZoneLayout[];
-  /** CPUs of this node. */
-  readonly cpus: readonly number[];
-}
-
 /** The machine's memory layout. */
-export class MachineLayout {
+export class MachineLayout implements MachineLayoutApi {
   /** Frames of the machine (including holes). */
   readonly nrPages: number;
   readonly nodes: readonly NodeLayout[];

@@ -1,21 +1,20 @@
 /**
  * The simulated machine: layout, struct-page array, byte storage, execution
  * context and tracer, built once per system and shared by every layer (bound
- * as a constant under the MACHINE token).
+ * as a constant under the MACHINE token, typed by the `Machine` contract).
  */
 
 import type { MachineOpts } from '../interfaces/config.js';
+import type { Machine } from '../interfaces/machine.js';
 import { ExecContext } from './context.js';
 import { MachineLayout } from './layout.js';
 import { MemMap, Owner, PG_RESERVED } from './memmap.js';
 import { PhysicalMemory } from './physmem.js';
 import { KernelLog, Tracer } from './tracer.js';
 import { ReportSink } from './reports.js';
-import type { Kasan } from '../harness/kasan/kasan.js';
-import type { Kmemleak } from '../harness/kmemleak.js';
 
 /** Everything below the page allocator. */
-export class Machine {
+export class SimulatedMachine implements Machine {
   readonly opts: MachineOpts;
   readonly layout: MachineLayout;
   readonly memmap: MemMap;
@@ -26,6 +25,8 @@ export class Machine {
   readonly log: KernelLog;
   /** Bug-detector reports. */
   readonly reports: ReportSink;
+  /** Page poisoning (`page_poison=1`): freed pages read 0xaa and are checked on allocation. */
+  readonly pagePoison: boolean;
 
   /**
    * Lays out the machine and marks memblock's reservations (and the holes)
@@ -33,14 +34,8 @@ export class Machine {
    *
    * @param opts - machine options (validated by the layout)
    * @param trace - start with tracing on
+   * @param pagePoison - `page_poison=1`
    */
-  /** Page poisoning (`page_poison=1`): freed pages read 0xaa and are checked on allocation. */
-  readonly pagePoison: boolean;
-  /** The KASAN model when enabled (allocators call its hooks). */
-  kasan: Kasan | undefined;
-  /** The kmemleak model when enabled. */
-  kmemleak: Kmemleak | undefined;
-
   constructor(opts: MachineOpts, trace = false, pagePoison = false) {
     this.pagePoison = pagePoison;
     this.opts = opts;

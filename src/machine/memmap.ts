@@ -17,6 +17,8 @@
  * Owner (X1): the top 4 bits of `flags` name who holds an allocated frame.
  */
 
+import type { PfnListsApi, StructPageArray } from '../interfaces/machine.js';
+
 /** Frame is the head of a free buddy block (`PageBuddy`). */
 export const PG_BUDDY = 1 << 0;
 /** Frame was reserved at boot and never given to the page allocator (`PageReserved`). */
@@ -72,7 +74,7 @@ export const LIST_POISON = 0x7ffffff0;
  * PFN; a negative value `-(h + 1)` is list head `h`. An empty head points
  * to itself. All operations are O(1) and allocate nothing.
  */
-export class PfnLists {
+export class PfnLists implements PfnListsApi {
   private hNext: Int32Array;
   private hPrev: Int32Array;
   private nHeads = 0;
@@ -205,7 +207,7 @@ export class PfnLists {
 }
 
 /** The `struct page` array of one machine. */
-export class MemMap {
+export class MemMap implements StructPageArray {
   /** Number of frames. */
   readonly nrPages: number;
   /** Page flags (`PG_*`) and the owner field. */

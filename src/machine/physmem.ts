@@ -17,6 +17,7 @@
 
 import { AllocatorError } from '../interfaces/errors.js';
 import { PAGE_SHIFT, PAGE_SIZE, type Addr, type Pfn } from '../interfaces/units.js';
+import type { PhysicalMemoryApi } from '../interfaces/machine.js';
 
 /** Pages per backing segment (1 MiB segments). */
 export const PAGES_PER_SEGMENT = 256;
@@ -36,7 +37,7 @@ const SEGMENT_POOL: Uint8Array[] = [];
 const SEGMENT_POOL_MAX = 128;
 
 /** Byte storage of the simulated machine. */
-export class PhysicalMemory {
+export class PhysicalMemory implements PhysicalMemoryApi {
   /** Number of frames. */
   readonly nrPages: number;
   /** Size in bytes. */

@@ -1,27 +1,17 @@
 /**
- * Reports of the bug detectors (SLUB_DEBUG, devres, later KASAN and page
- * poisoning): kept in order for tests, the CLI and scenarios, and printed to
+ * Reports of the bug detectors (SLUB_DEBUG, devres, KASAN, page poisoning,
+ * vmalloc, …): kept in order for tests, the CLI and scenarios, and printed to
  * the kernel log line by line, as the kernel prints them.
  */
 
-import type { KernelLog } from './tracer.js';
+import type { DebugReport, KernelLogApi, ReportSinkApi } from '../interfaces/machine.js';
 
-/** One report a detector produced. */
-export interface DebugReport {
-  /** `slub`, `kasan`, `pagealloc`, `devres`, … */
-  readonly detector: string;
-  /** The fixed title, e.g. `Right Redzone overwritten`. */
-  readonly kind: string;
-  readonly cache?: string;
-  readonly addr: number;
-  /** The full report text, line by line. */
-  readonly text: string;
-}
+export type { DebugReport } from '../interfaces/machine.js';
 
 /** Where reports go: kept for tests and the CLI, and printed to the kernel log. */
-export class ReportSink {
+export class ReportSink implements ReportSinkApi {
   private readonly items: DebugReport[] = [];
-  constructor(private readonly log: KernelLog) {}
+  constructor(private readonly log: KernelLogApi) {}
   add(r: DebugReport): void {
     this.items.push(r);
     for (const line of r.text.split('\n')) this.log.printk(line);

@@ -7,22 +7,12 @@
  */
 
 import type { ExecContext } from './context.js';
+import type { KernelLogApi, TraceEvent, TracerApi } from '../interfaces/machine.js';
 
-/** One recorded event. */
-export interface TraceEvent {
-  /** Logical time in ns. */
-  readonly ns: number;
-  readonly cpu: number;
-  readonly comm: string;
-  readonly pid: number;
-  /** Event name, e.g. `mm_page_alloc`. */
-  readonly event: string;
-  /** Pre-formatted field text. */
-  readonly text: string;
-}
+export type { TraceEvent } from '../interfaces/machine.js';
 
 /** Collects events while enabled; keeps at most `limit` (oldest dropped, like a ring buffer). */
-export class Tracer {
+export class Tracer implements TracerApi {
   /** Whether layers should emit. */
   enabled: boolean;
   private readonly events: TraceEvent[] = [];
@@ -104,7 +94,7 @@ export function formatTraceLine(e: TraceEvent): string {
 }
 
 /** The kernel log (`dmesg`): warnings such as `page allocation failure`, with logical timestamps. */
-export class KernelLog {
+export class KernelLog implements KernelLogApi {
   private readonly lines: string[] = [];
 
   /** @param ctx - supplies the timestamp */

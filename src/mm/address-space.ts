@@ -45,7 +45,9 @@
  * `misuse` error rather than killing the process.
  */
 
+import { inject, injectable } from 'inversify';
 import { AllocatorError } from '../interfaces/errors.js';
+import { MACHINE, PAGE_ALLOCATOR } from '../interfaces/tokens.js';
 import { GFP_HIGHUSER_MOVABLE } from '../interfaces/gfp.js';
 import type { Violation } from '../interfaces/invariants.js';
 import { MAX_VIOLATIONS } from '../interfaces/invariants.js';
@@ -67,9 +69,10 @@ import {
   PROT_WRITE,
   type MmStats,
   type ProcessMemory,
+  type ProcessTableApi,
   type VmaInfo,
 } from '../interfaces/user.js';
-import type { Machine } from '../machine/machine.js';
+import type { Machine } from '../interfaces/machine.js';
 import { Owner } from '../machine/memmap.js';
 import { PageTable, Tlb, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_USER } from './pagetable.js';
 import { VmaTree, type Vma } from './vma-tree.js';
@@ -640,13 +643,14 @@ export class AddressSpace implements ProcessMemory {
 }
 
 /** The processes of one system. */
-export class ProcessTable {
+@injectable()
+export class ProcessTable implements ProcessTableApi {
   private nextPid = 1000;
   private readonly procs = new Map<number, AddressSpace>();
   private readonly machine: Machine;
   private readonly pages: PageAllocator;
 
-  constructor(machine: Machine, pages: PageAllocator) {
+  constructor(@inject(MACHINE) machine: Machine, @inject(PAGE_ALLOCATOR) pages: PageAllocator) {
     this.machine = machine;
     this.pages = pages;
   }

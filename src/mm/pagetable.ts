@@ -23,7 +23,7 @@ import { AllocatorError } from '../interfaces/errors.js';
 import { GFP_KERNEL, GFP_KERNEL_ACCOUNT, __GFP_ZERO } from '../interfaces/gfp.js';
 import type { PageAllocator } from '../interfaces/page-allocator.js';
 import { NO_PFN, PAGE_SIZE, asPfn } from '../interfaces/units.js';
-import type { Machine } from '../machine/machine.js';
+import type { Machine } from '../interfaces/machine.js';
 import { Owner } from '../machine/memmap.js';
 
 /** Present. */

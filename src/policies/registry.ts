@@ -4,11 +4,11 @@
  */
 
 import { ContainerModule, type Newable } from 'inversify';
-import { PAGE_ALLOCATOR, SLAB_BACKEND, USER_MALLOC_FACTORY, VMAP_SPACE } from '../interfaces/tokens.js';
+import { PAGE_ALLOCATOR, SLAB_BACKEND, USER_MALLOC, VMAP_SPACE } from '../interfaces/tokens.js';
 import type { VmapSpace } from '../interfaces/vmalloc.js';
 import { VmapTreeSpace } from './vmalloc/vmap-tree.js';
 import { VmapListSpace } from './vmalloc/vmap-list.js';
-import type { UserMallocFactory } from '../interfaces/user.js';
+import type { UserMalloc } from '../interfaces/user.js';
 import { Ptmalloc } from './user/ptmalloc.js';
 import { ImplicitFirstFit } from './user/implicit.js';
 import { SegregatedFit } from './user/segregated.js';
@@ -42,10 +42,14 @@ export function slabBackendModule(cls: Newable<SlabBackend>): ContainerModule {
   });
 }
 
-/** Module binding a user-space malloc factory to USER_MALLOC_FACTORY (one malloc per process). */
-export function userMallocModule(factory: UserMallocFactory): ContainerModule {
+/**
+ * Module binding a user-space malloc class to USER_MALLOC, transient: every
+ * process gets its own instance, built in the process's child container
+ * (which binds PROCESS_MEMORY and USER_MALLOC_OPTIONS).
+ */
+export function userMallocModule(cls: Newable<UserMalloc>): ContainerModule {
   return new ContainerModule(({ bind }) => {
-    bind(USER_MALLOC_FACTORY).toConstantValue(factory);
+    bind(USER_MALLOC).to(cls).inTransientScope();
   });
 }
 
@@ -68,9 +72,9 @@ export const POLICIES = {
     slob: { module: slabBackendModule(SlobBackend), summary: 'Linux 6.3 SLOB: 2-byte units, three first-fit free lists, 8-byte kmalloc header, no per-CPU state' },
   },
   malloc: {
-    ptmalloc: { module: userMallocModule((mem, o) => new Ptmalloc(mem, o)), summary: 'glibc 2.36 malloc (ptmalloc2): tcache, fastbins, unsorted/small/large bins, top, mmap threshold, main arena' },
-    implicit: { module: userMallocModule((mem) => new ImplicitFirstFit(mem)), summary: 'baseline: CS:APP implicit free list, first fit, boundary tags, brk only' },
-    segregated: { module: userMallocModule((mem) => new SegregatedFit(mem)), summary: 'baseline: segregated explicit free lists (20 power-of-two classes), LIFO, boundary tags, brk only' },
+    ptmalloc: { module: userMallocModule(Ptmalloc), summary: 'glibc 2.36 malloc (ptmalloc2): tcache, fastbins, unsorted/small/large bins, top, mmap threshold, main arena' },
+    implicit: { module: userMallocModule(ImplicitFirstFit), summary: 'baseline: CS:APP implicit free list, first fit, boundary tags, brk only' },
+    segregated: { module: userMallocModule(SegregatedFit), summary: 'baseline: segregated explicit free lists (20 power-of-two classes), LIFO, boundary tags, brk only' },
   },
   vmap: {
     tree: { module: vmapSpaceModule(VmapTreeSpace), summary: 'Linux 6.8 free_vmap_area_root: tree augmented with subtree_max_size, lowest-address match, O(log n)' },

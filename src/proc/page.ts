@@ -12,7 +12,7 @@
 import { MAX_NR_ZONES, MIGRATETYPE_NAMES, MIGRATE_TYPES } from '../interfaces/gfp.js';
 import type { PageAllocator, ZoneReport } from '../interfaces/page-allocator.js';
 import { NR_PAGE_ORDERS, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, PAGE_SIZE } from '../interfaces/units.js';
-import type { Machine } from '../machine/machine.js';
+import type { Machine } from '../interfaces/machine.js';
 
 const pad = (s: string | number, w: number): string => String(s).padStart(w);
 const left = (s: string, w: number): string => s.padEnd(w);

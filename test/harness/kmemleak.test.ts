@@ -8,7 +8,7 @@ import { createSystem } from '../../src/system.js';
 describe.each(policyNames('slab'))('kmemleak over %s', (slab) => {
   it('reports exactly the objects no root reaches', () => {
     const sys = createSystem({ machine: { memBytes: 64 << 20, kernelImageBytes: 4 << 20, cpus: 2 }, policies: { slab }, debug: { kmemleak: true } });
-    const leak = sys.machine.kmemleak!;
+    const leak = sys.kmemleak!;
     const mem = sys.machine.mem;
     // A "global variable": a root holding a pointer to a list head A; A points to C.
     const global = sys.kmem.kzalloc(64, GFP_KERNEL);

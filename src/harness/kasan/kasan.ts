@@ -23,7 +23,8 @@
 
 import { AllocatorError } from '../../interfaces/errors.js';
 import { PAGE_OFFSET, PAGE_SIZE, formatKernelAddr } from '../../interfaces/units.js';
-import type { Machine } from '../../machine/machine.js';
+import type { KasanApi, KasanObjectInfo } from '../../interfaces/detectors.js';
+import type { Machine } from '../../interfaces/machine.js';
 
 /** Shadow codes (mm/kasan/kasan.h, generic mode), as signed bytes. */
 export const KASAN_PAGE_FREE = -1; // 0xFF
@@ -34,22 +35,13 @@ export const KASAN_SLAB_FREE = -5; // 0xFB
 export const KASAN_GRANULE = 8;
 const GRANULES_PER_PAGE = PAGE_SIZE / KASAN_GRANULE;
 
-/** What KASAN knows about a slab object, for reports. */
-export interface KasanObjectInfo {
-  readonly start: number;
-  /** Bytes the client asked for (the allocated region). */
-  readonly size: number;
-  readonly cache: string;
-  readonly cacheSize: number;
-  readonly allocTrack?: string;
-  readonly freeTrack?: string;
-}
+export type { KasanObjectInfo } from '../../interfaces/detectors.js';
 
 /** KASAN's own record of an object (mutated in place: no per-operation copies). */
 type ObjectRecord = { -readonly [K in keyof KasanObjectInfo]: KasanObjectInfo[K] } & { freed: boolean };
 
 /** The shadow and its checks. */
-export class Kasan {
+export class Kasan implements KasanApi {
   /** Page-wide state of pages without granular shadow: 0 accessible, else a code. */
   private readonly pageState: Int8Array;
   /** Granular shadow by page: slot + 1 (0 = none). */

@@ -81,7 +81,7 @@ export const SCENARIOS: readonly Scenario[] = [
       step(`p = kmalloc(115) = ${hex(p)}`);
       const off = buggy ? 115 : 114;
       step(`x = p[${off}]${buggy ? '   <- one byte past the request' : ''}`);
-      sys.machine.kasan!.read(p + off, 1);
+      sys.kasan!.read(p + off, 1);
     },
   },
   {
@@ -99,7 +99,7 @@ export const SCENARIOS: readonly Scenario[] = [
       const q = sys.kmem.kmalloc(43, GFP_KERNEL);
       step(`q = kmalloc(43) = ${hex(q)} (not p: p waits in the quarantine)`);
       step(`x = ${buggy ? 'p' : 'q'}[0]${buggy ? '   <- use after free' : ''}`);
-      sys.machine.kasan!.read(buggy ? p : q, 1);
+      sys.kasan!.read(buggy ? p : q, 1);
     },
   },
   {
@@ -388,7 +388,7 @@ export const SCENARIOS: readonly Scenario[] = [
     expect: 'unreferenced object',
     lines: [/^unreferenced object 0x[0-9a-f]+ \(size 96\):$/m, /comm "allocsim", pid 1, jiffies \d+/, /backtrace:\n {4}\[<ffffffff81[0-9a-f]+>\] setup_ring\+0x24\/0x90/],
     run(sys, step, buggy) {
-      const leak = sys.machine.kmemleak!;
+      const leak = sys.kmemleak!;
       const priv = sys.kmem.kzalloc(64, GFP_KERNEL);
       leak.addRoot(priv, 64);
       step(`priv = kzalloc(64) = ${hex(priv)}   (a root: reachable from a global)`);

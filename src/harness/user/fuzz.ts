@@ -9,9 +9,10 @@
  */
 
 import { isAllocatorError } from '../../interfaces/errors.js';
-import type { UserMallocFactory } from '../../interfaces/user.js';
+import type { Newable } from 'inversify';
+import type { UserMalloc } from '../../interfaces/user.js';
 import { createSystem } from '../../system.js';
-import { Rng } from '../rng.js';
+import { Rng } from '../../machine/rng.js';
 
 /** What a campaign found. */
 export interface UserFuzzReport {
@@ -21,15 +22,21 @@ export interface UserFuzzReport {
   readonly finding?: { readonly run: number; readonly op: number; readonly what: string };
 }
 
-/** Runs `runs` seeded runs of `opsPerRun` operations against `factory`. */
-export function fuzzUserMalloc(factory: UserMallocFactory, seed: number, runs: number, opsPerRun: number): UserFuzzReport {
+/** What to fuzz: a named policy, or a class bound at USER_MALLOC (a mutant or a prototype). */
+export interface UserFuzzTarget {
+  readonly malloc?: string;
+  readonly impl?: Newable<UserMalloc>;
+}
+
+/** Runs `runs` seeded runs of `opsPerRun` operations against the target. */
+export function fuzzUserMalloc(target: UserFuzzTarget, seed: number, runs: number, opsPerRun: number): UserFuzzReport {
   let ops = 0;
   for (let run = 0; run < runs; run++) {
     const r = new Rng(seed * 7919 + run);
-    const sys = createSystem({ machine: { memBytes: 256 << 20, cpus: 2 }, debug: { checks: false, trace: false } });
+    const sys = createSystem({ machine: { memBytes: 256 << 20, cpus: 2 }, policies: { malloc: target.malloc ?? 'ptmalloc' }, debug: { checks: false, trace: false } }, target.impl ? { malloc: target.impl } : {});
     try {
       const mm = sys.processes.spawn();
-      const libc = factory(mm, { tcache: r.chance(0.7), seed });
+      const libc = sys.loadMalloc(mm, { tcache: r.chance(0.7), seed });
       const live: { p: number; size: number; tag: number }[] = [];
       const size = (): number => (r.chance(0.6) ? r.int(200) : r.chance(0.9) ? r.int(5000) : 100000 + r.int(200000));
       for (let op = 0; op < opsPerRun; op++, ops++) {

@@ -31,7 +31,7 @@
  */
 
 import { AllocatorError } from '../../interfaces/errors.js';
-import { Rng } from '../rng.js';
+import { Rng } from '../../machine/rng.js';
 import { formatPlainTrace, OP, type UserTrace, UserTraceBuilder } from './trace.js';
 
 /** A range of request sizes and how often it is drawn. */

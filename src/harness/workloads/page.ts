@@ -10,7 +10,7 @@ import { GFP_ATOMIC, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, __GFP_COMP, __GFP_NOWARN,
 import type { PageAllocStats } from '../../interfaces/page-allocator.js';
 import { MAX_PAGE_ORDER, NO_PFN, type Pfn } from '../../interfaces/units.js';
 import type { System } from '../../system.js';
-import { Rng } from '../rng.js';
+import { Rng } from '../../machine/rng.js';
 
 /** What every workload run measures, whatever the layer. */
 export interface WorkloadResultBase {

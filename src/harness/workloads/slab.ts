@@ -9,7 +9,7 @@ import { GFP_ATOMIC, GFP_KERNEL, GFP_KERNEL_ACCOUNT, __GFP_NOWARN, __GFP_RECLAIM
 import { SLAB_ACCOUNT, SLAB_HWCACHE_ALIGN, SLAB_RECLAIM_ACCOUNT, type CacheHandle } from '../../interfaces/slab.js';
 import type { System } from '../../system.js';
 import type { WorkloadResultBase } from './page.js';
-import { Rng } from '../rng.js';
+import { Rng } from '../../machine/rng.js';
 import type { KmemEvent } from '../trace/ftrace-kmem.js';
 import { replayKmem } from '../trace/replay.js';
 

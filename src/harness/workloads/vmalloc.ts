@@ -24,7 +24,7 @@ import { GFP_ATOMIC, GFP_KERNEL, __GFP_MEMALLOC, __GFP_NOWARN } from '../../inte
 import { asPfn, NO_PFN } from '../../interfaces/units.js';
 import { Owner } from '../../machine/memmap.js';
 import type { System } from '../../system.js';
-import { Rng } from '../rng.js';
+import { Rng } from '../../machine/rng.js';
 
 /** How the buffers are allocated. */
 export type LargeBufferMode = 'kmalloc' | 'vmalloc' | 'kvmalloc';
@@ -142,7 +142,7 @@ export function runLargeBuffers(sys: System, mode: LargeBufferMode, o: LargeBuff
     vmallocBuffers,
     pageTablePages: s.pageTablePages,
     tlbFlushes: s.tlbFlushes,
-    tlbShootdowns: v.tlb.shootdowns,
+    tlbShootdowns: v.stats().tlbShootdowns,
     freePagesAfterFragmenting: freeAfter,
     largestFreeOrder: largest,
     failedRequests: failed,

@@ -28,15 +28,16 @@
  * a wrong free carry its real consequence forward is issue 4's next step.
  */
 
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import { AllocatorError } from '../../interfaces/errors.js';
 import { __GFP_ZERO, type Gfp } from '../../interfaces/gfp.js';
 import { MAX_VIOLATIONS, type Violation } from '../../interfaces/invariants.js';
 import { DEVICE_STRUCT_SIZE, DEV_HEADER_SIZE, DEV_MAGIC, DevHeader, type DevAllocation, type DevKmallocApi, type DeviceHandle, type DeviceReleaseReport } from '../../interfaces/devres.js';
-import { MACHINE } from '../../interfaces/tokens.js';
+import { KMEM, KMEMLEAK, MACHINE } from '../../interfaces/tokens.js';
+import type { KmemleakApi } from '../../interfaces/detectors.js';
+import type { KmemApi } from '../../interfaces/slab.js';
 import { PAGE_OFFSET } from '../../interfaces/units.js';
-import type { Machine } from '../../machine/machine.js';
-import { SlabCommon } from '../slab/slab-common.js';
+import type { Machine } from '../../interfaces/machine.js';
 import { GFP_KERNEL } from '../../interfaces/gfp.js';
 
 /** Bound of every list walk. */
@@ -82,8 +83,9 @@ export class DevKmalloc implements DevKmallocApi {
   protected headerSize = DEV_HEADER_SIZE;
 
   constructor(
-    @inject(SlabCommon) protected readonly kmem: SlabCommon,
+    @inject(KMEM) protected readonly kmem: KmemApi,
     @inject(MACHINE) protected readonly machine: Machine,
+    @inject(KMEMLEAK) @optional() private readonly kmemleak?: KmemleakApi,
   ) {
     kmem.addMisuseExplainer((addr) => this.explain(addr));
   }
@@ -127,7 +129,7 @@ export class DevKmalloc implements DevKmallocApi {
     this.w64(addr + 16, handle);
     this.devs.push({ handle, name, addr, alive: true });
     // The device lives in the driver model: its struct is a root, not a leak.
-    this.machine.kmemleak?.addRoot(addr, DEVICE_STRUCT_SIZE);
+    this.kmemleak?.addRoot(addr, DEVICE_STRUCT_SIZE);
     return handle;
   }
 
@@ -298,7 +300,7 @@ export class DevKmalloc implements DevKmallocApi {
     const d = this.device(dev, 'device_release');
     const list = this.allocations(dev);
     for (const a of list) this.release(a.ptr - this.headerSize);
-    this.machine.kmemleak?.removeRoot(d.addr);
+    this.kmemleak?.removeRoot(d.addr);
     this.kmem.kfree(d.addr);
     d.alive = false;
     if (list.length) this.machine.log.printk(`devres ${d.name}: released ${list.length} managed allocations (${list.reduce((s, a) => s + a.size, 0)} bytes)`);

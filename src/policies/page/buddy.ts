@@ -49,10 +49,11 @@
  * pressure model), one pageblock type per 2 MiB even in small zones.
  */
 
-import { inject, injectable } from 'inversify';
-import { CONFIG, MACHINE } from '../../interfaces/tokens.js';
+import { inject, injectable, optional } from 'inversify';
+import { CONFIG, KASAN, MACHINE } from '../../interfaces/tokens.js';
+import type { KasanApi } from '../../interfaces/detectors.js';
 import type { SystemConfig } from '../../interfaces/config.js';
-import type { Machine } from '../../machine/machine.js';
+import type { Machine, StructPageArray } from '../../interfaces/machine.js';
 import type { PageAllocStats, PageAllocator, Shrinker, ZoneReport } from '../../interfaces/page-allocator.js';
 import { AllocatorError } from '../../interfaces/errors.js';
 import {
@@ -93,7 +94,6 @@ import {
   PG_BUDDY,
   PG_PCP,
   PG_RESERVED,
-  type MemMap,
 } from '../../machine/memmap.js';
 import { PAGE_POISON, allocFailure, checkFreeTails, checkNewPages, clearFreedBlock, countNuma, pageStr, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './common.js';
 import { zoneBatchsize, zoneHighsize, zoneLimits, MIN_PERCPU_PAGELIST_HIGH_FRACTION } from './zone-math.js';
@@ -182,7 +182,7 @@ class BuddyZone {
   pcpHighMin = 0;
   pcpHighMax = 0;
 
-  constructor(z: { id: number; node: number; type: ZoneType; name: string; startPfn: number; endPfn: number; spanned: number; present: number }, mm: MemMap, cpus: number) {
+  constructor(z: { id: number; node: number; type: ZoneType; name: string; startPfn: number; endPfn: number; spanned: number; present: number }, mm: StructPageArray, cpus: number) {
     this.id = z.id;
     this.node = z.node;
     this.type = z.type;
@@ -227,8 +227,10 @@ export class BuddyAllocator implements PageAllocator {
   readonly policy: string = 'buddy';
   /** Zones by global id. */
   protected readonly zoneArr: BuddyZone[];
-  protected readonly mm: MemMap;
+  protected readonly mm: StructPageArray;
   protected readonly machine: Machine;
+  /** KASAN when enabled (`kasan_unpoison_pages` / `kasan_poison_pages` in the alloc and free hooks). */
+  protected readonly kasan: KasanApi | undefined;
   private readonly ctx: Machine['ctx'];
   private readonly tracer: Machine['tracer'];
   /** Pageblock migrate type, one byte per pageblock. */
@@ -258,8 +260,9 @@ export class BuddyAllocator implements PageAllocator {
    * Builds the zones and takes every free boot block from memblock
    * (`memblock_free_all`), then sets watermarks and per-CPU limits.
    */
-  constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) config: SystemConfig) {
+  constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) config: SystemConfig, @inject(KASAN) @optional() kasan?: KasanApi) {
     this.machine = machine;
+    this.kasan = kasan;
     this.ctx = machine.ctx;
     this.tracer = machine.tracer;
     this.mm = machine.memmap;
@@ -885,7 +888,7 @@ export class BuddyAllocator implements PageAllocator {
   /** `prep_new_page` / `post_alloc_hook`. */
   private prepNewPage(pfn: number, order: number, gfp: Gfp, mt: number): void {
     if (this.checks) checkNewPages(this.machine, pfn, order, this.policy);
-    prepAllocatedBlock(this.machine, pfn, order, gfp, mt);
+    prepAllocatedBlock(this.machine, this.kasan, pfn, order, gfp, mt);
     this.nAllocs++;
     this.allocated += 1 << order;
   }
@@ -934,7 +937,7 @@ export class BuddyAllocator implements PageAllocator {
 
   /** `free_pages_prepare`: clears allocation, compound and owner state. Mutants override this. */
   protected clearOnFree(pfn: number, order: number): void {
-    clearFreedBlock(this.machine, pfn, order);
+    clearFreedBlock(this.machine, this.kasan, pfn, order);
   }
 
   /** {@inheritDoc PageAllocator.getPage} */

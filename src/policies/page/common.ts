@@ -7,7 +7,8 @@
 import { AllocatorError } from '../../interfaces/errors.js';
 import { __GFP_BITS_MASK, __GFP_COMP, __GFP_NOFAIL, __GFP_NOWARN, __GFP_ZERO, formatGfp, validateGfp, type Gfp } from '../../interfaces/gfp.js';
 import { MAX_PAGE_ORDER, PAGE_OFFSET, formatKernelAddr, type Pfn } from '../../interfaces/units.js';
-import type { Machine } from '../../machine/machine.js';
+import type { KasanApi } from '../../interfaces/detectors.js';
+import type { Machine } from '../../interfaces/machine.js';
 import { OWNER_MASK, OWNER_SHIFT, Owner, PAGE_FLAGS_CHECK_AT_FREE, PAGE_FLAGS_CHECK_AT_PREP, PG_ALLOCATED, PG_HEAD, PG_RESERVED, PG_TAIL } from '../../machine/memmap.js';
 
 /** Start of the vmemmap array (`struct page *` values printed by tracepoints). */
@@ -81,7 +82,7 @@ export function validateGetPage(machine: Machine, pfn: number, policy: string): 
  * owner; `__GFP_COMP` makes a compound page; `__GFP_ZERO` zeroes the bytes;
  * `mm_page_alloc` is traced.
  */
-export function prepAllocatedBlock(machine: Machine, pfn: number, order: number, gfp: Gfp, mt: number): void {
+export function prepAllocatedBlock(machine: Machine, kasan: KasanApi | undefined, pfn: number, order: number, gfp: Gfp, mt: number): void {
   const mm = machine.memmap;
   const n = 1 << order;
   const owner = Owner.PAGE_CLIENT << OWNER_SHIFT;
@@ -98,7 +99,7 @@ export function prepAllocatedBlock(machine: Machine, pfn: number, order: number,
     }
   }
   if (machine.pagePoison) checkPoison(machine, pfn, n);
-  machine.kasan?.onPagesAlloc(pfn, n);
+  kasan?.onPagesAlloc(pfn, n);
   if (gfp & __GFP_ZERO) machine.mem.discard(pfn as Pfn, n);
   if (machine.tracer.enabled) {
     machine.tracer.emit('mm_page_alloc', `page=${pageStr(pfn)} pfn=0x${pfn.toString(16)} order=${order} migratetype=${mt} gfp_flags=${formatGfp(gfp)}`);
@@ -106,13 +107,13 @@ export function prepAllocatedBlock(machine: Machine, pfn: number, order: number,
 }
 
 /** Traces `mm_page_free` and clears every frame's flags and owner (`free_pages_prepare`). */
-export function clearFreedBlock(machine: Machine, pfn: number, order: number): void {
+export function clearFreedBlock(machine: Machine, kasan: KasanApi | undefined, pfn: number, order: number): void {
   if (machine.tracer.enabled) machine.tracer.emit('mm_page_free', `page=${pageStr(pfn)} pfn=0x${pfn.toString(16)} order=${order}`);
   if (order === 0) machine.memmap.flags[pfn] = 0;
   else machine.memmap.flags.fill(0, pfn, pfn + (1 << order));
   machine.memmap.refcount[pfn] = 0;
   if (machine.pagePoison) machine.mem.setBackground(pfn as Pfn, 1 << order, PAGE_POISON);
-  machine.kasan?.onPagesFree(pfn, 1 << order);
+  kasan?.onPagesFree(pfn, 1 << order);
 }
 
 /**

@@ -22,10 +22,11 @@
  * display only, migrate types ignored.
  */
 
-import { inject, injectable } from 'inversify';
-import { CONFIG, MACHINE } from '../../interfaces/tokens.js';
+import { inject, injectable, optional } from 'inversify';
+import { CONFIG, KASAN, MACHINE } from '../../interfaces/tokens.js';
+import type { KasanApi } from '../../interfaces/detectors.js';
 import type { SystemConfig } from '../../interfaces/config.js';
-import type { Machine } from '../../machine/machine.js';
+import type { Machine } from '../../interfaces/machine.js';
 import type { PageAllocStats, PageAllocator, Shrinker, ZoneReport } from '../../interfaces/page-allocator.js';
 import { AllocatorError } from '../../interfaces/errors.js';
 import { MAX_NR_ZONES, MIGRATE_TYPES, MigrateType, __GFP_DIRECT_RECLAIM, gfpMigratetype, gfpZone, type Gfp, type ZoneType } from '../../interfaces/gfp.js';
@@ -69,6 +70,7 @@ interface FfZone {
 export class FirstFitAllocator implements PageAllocator {
   readonly policy: string = 'firstfit';
   private readonly machine: Machine;
+  private readonly kasan: KasanApi | undefined;
   private readonly checks: boolean;
   private readonly used: Uint8Array;
   private readonly zoneArr: FfZone[];
@@ -81,8 +83,9 @@ export class FirstFitAllocator implements PageAllocator {
   private nReclaimed = 0;
   private allocated = 0;
 
-  constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) config: SystemConfig) {
+  constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) config: SystemConfig, @inject(KASAN) @optional() kasan?: KasanApi) {
     this.machine = machine;
+    this.kasan = kasan;
     this.checks = config.debug.checks;
     const layout = machine.layout;
     this.used = new Uint8Array(layout.nrPages).fill(1);
@@ -124,7 +127,7 @@ export class FirstFitAllocator implements PageAllocator {
       return NO_PFN;
     }
     if (this.checks) checkNewPages(this.machine, pfn, order, this.policy);
-    prepAllocatedBlock(this.machine, pfn, order, gfp, gfpMigratetype(gfp));
+    prepAllocatedBlock(this.machine, this.kasan, pfn, order, gfp, gfpMigratetype(gfp));
     this.nAllocs++;
     this.allocated += 1 << order;
     return pfn as Pfn;
@@ -169,7 +172,7 @@ export class FirstFitAllocator implements PageAllocator {
 
   private release(pfn: number, order: number): void {
     const n = 1 << order;
-    clearFreedBlock(this.machine, pfn, order);
+    clearFreedBlock(this.machine, this.kasan, pfn, order);
     this.used.fill(0, pfn, pfn + n);
     const z = this.zoneArr[this.machine.layout.zoneOf(pfn)]!;
     z.free += n;

@@ -23,7 +23,8 @@
  * duplicate name (Linux only warns in debug builds).
  */
 
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
+import type { KasanApi, KmemleakApi } from '../../interfaces/detectors.js';
 import { AllocatorError } from '../../interfaces/errors.js';
 import { __GFP_ACCOUNT, __GFP_COMP, __GFP_DMA, __GFP_RECLAIMABLE, __GFP_ZERO, formatGfp, type Gfp } from '../../interfaces/gfp.js';
 import type { PageAllocator } from '../../interfaces/page-allocator.js';
@@ -42,11 +43,12 @@ import {
   type CacheHandle,
   type CacheInfo,
   type KmemApi,
+  type KmemStats,
   type SlabBackend,
 } from '../../interfaces/slab.js';
-import { MACHINE, PAGE_ALLOCATOR, SLAB_BACKEND } from '../../interfaces/tokens.js';
+import { KASAN, KMEMLEAK, MACHINE, PAGE_ALLOCATOR, SLAB_BACKEND } from '../../interfaces/tokens.js';
 import { NO_PFN, PAGE_OFFSET, PAGE_SIZE, formatKernelAddr, getOrder, type Pfn } from '../../interfaces/units.js';
-import type { Machine } from '../../machine/machine.js';
+import type { Machine } from '../../interfaces/machine.js';
 import { OWNER_SHIFT, Owner, PG_ALLOCATED, OWNER_MASK } from '../../machine/memmap.js';
 import { calculateAlignment, fls } from './slab-math.js';
 
@@ -89,21 +91,6 @@ interface CacheRecord {
   alive: boolean;
 }
 
-/** Front-end statistics (cumulative). */
-export interface KmemStats {
-  readonly kmallocCalls: number;
-  readonly kfreeCalls: number;
-  readonly cacheAllocCalls: number;
-  readonly cacheFreeCalls: number;
-  /** Bytes asked for by every successful kmalloc. */
-  readonly bytesRequested: number;
-  /** Bytes those kmallocs really took (`bytes_alloc`). */
-  readonly bytesAllocated: number;
-  readonly largeAllocs: number;
-  /** Pages held by large kmallocs now. */
-  readonly largePages: number;
-  readonly failures: number;
-}
 
 /**
  * The slab front end: kmem_cache_* and kmalloc over any backend.
@@ -136,6 +123,8 @@ export class SlabCommon implements KmemApi {
     @inject(SLAB_BACKEND) private readonly backend: SlabBackend,
     @inject(PAGE_ALLOCATOR) private readonly pages: PageAllocator,
     @inject(MACHINE) private readonly machine: Machine,
+    @inject(KASAN) @optional() private readonly kasan?: KasanApi,
+    @inject(KMEMLEAK) @optional() private readonly kmemleak?: KmemleakApi,
   ) {
     this.policy = backend.policy;
     this.maxCacheSize = backend.kmallocMaxCacheSize;
@@ -233,7 +222,7 @@ export class SlabCommon implements KmemApi {
     if (r.kmalloc) throw new AllocatorError('misuse', `${r.name} is a kmalloc cache and cannot be destroyed`, { policy: this.policy, op: 'kmem_cache_destroy' });
     r.refcount--;
     // kasan_cache_shutdown: objects waiting in quarantine are freed first.
-    this.machine.kasan?.drainQuarantine();
+    this.kasan?.drainQuarantine();
     const live = this.backend.destroyCache(r.backendId);
     if (live > 0) {
       this.machine.reports.add({
@@ -263,8 +252,8 @@ export class SlabCommon implements KmemApi {
     this.nCacheAlloc++;
     if (obj === 0) this.nFailures++;
     else {
-      this.machine.kasan?.onObjectAlloc({ start: obj, size: r.geo.objectSize, cache: r.name, cacheSize: r.geo.objectSize, allocTrack: this.ctx.caller });
-      this.machine.kmemleak?.onAlloc(obj, r.geo.objectSize);
+      this.kasan?.onObjectAlloc({ start: obj, size: r.geo.objectSize, cache: r.name, cacheSize: r.geo.objectSize, allocTrack: this.ctx.caller });
+      this.kmemleak?.onAlloc(obj, r.geo.objectSize);
     }
     if (this.tracer.enabled) {
       const geo = r.geo;
@@ -285,8 +274,8 @@ export class SlabCommon implements KmemApi {
         addr,
       });
     }
-    this.machine.kmemleak?.onFree(addr);
-    const kasan = this.machine.kasan;
+    this.kmemleak?.onFree(addr);
+    const kasan = this.kasan;
     if (kasan) {
       // KASAN checks the free and holds the object in quarantine; the backend frees it later.
       if (kasan.onObjectFree(addr, () => this.backend.free(r.backendId, addr), 'kmem_cache_free')) this.nCacheFree++;
@@ -320,7 +309,7 @@ export class SlabCommon implements KmemApi {
   /** {@inheritDoc KmemApi.kmemCacheShrink} */
   kmemCacheShrink(cache: CacheHandle): number {
     const r = this.record(cache, 'kmem_cache_shrink');
-    this.machine.kasan?.drainQuarantine();
+    this.kasan?.drainQuarantine();
     return this.backend.shrink(r.backendId);
   }
 
@@ -354,7 +343,7 @@ export class SlabCommon implements KmemApi {
     } else if (this.isLarge(size)) {
       ptr = this.kmallocLarge(size, gfp);
       bytesAlloc = PAGE_SIZE << getOrder(size);
-      if (ptr) this.machine.kasan?.onLargeAlloc(ptr, size, 1 << getOrder(size));
+      if (ptr) this.kasan?.onLargeAlloc(ptr, size, 1 << getOrder(size));
     } else if (this.backend.kmalloc) {
       ptr = this.backend.kmalloc(size, gfp);
       bytesAlloc = size + 8; // no KASAN hook: KASAN is refused with SLOB (resolveConfig), as in Linux
@@ -362,13 +351,13 @@ export class SlabCommon implements KmemApi {
       const r = this.records[this.kmallocCache(size <= this.maxCacheSize ? size : this.maxCacheSize, gfp)]!;
       ptr = this.backend.alloc(r.backendId, gfp, size);
       bytesAlloc = r.geo.size;
-      if (ptr) this.machine.kasan?.onObjectAlloc({ start: ptr, size, cache: r.name, cacheSize: r.geo.objectSize, allocTrack: this.ctx.caller });
+      if (ptr) this.kasan?.onObjectAlloc({ start: ptr, size, cache: r.name, cacheSize: r.geo.objectSize, allocTrack: this.ctx.caller });
     }
     if (ptr === 0) this.nFailures++;
     else {
       this.bytesReq += size;
       this.bytesAlloc += bytesAlloc;
-      this.machine.kmemleak?.onAlloc(ptr, size);
+      this.kmemleak?.onAlloc(ptr, size);
     }
     if (this.tracer.enabled) {
       this.tracer.emit('kmalloc', `call_site=${this.callSite()} ptr=${ptr ? formatKernelAddr(ptr) : '0000000000000000'} bytes_req=${size} bytes_alloc=${bytesAlloc} gfp_flags=${formatGfp(gfp)} node=-1 accounted=${gfp & __GFP_ACCOUNT ? 'true' : 'false'}`);
@@ -443,7 +432,7 @@ export class SlabCommon implements KmemApi {
     return head;
   }
 
-  /** Registers a function that explains a bad free of a pointer a layer above handed out. */
+  /** {@inheritDoc KmemApi.addMisuseExplainer} */
   addMisuseExplainer(fn: (addr: number) => string | undefined): void {
     this.explainers.push(fn);
   }
@@ -461,8 +450,8 @@ export class SlabCommon implements KmemApi {
   /** {@inheritDoc KmemApi.kfree} */
   kfree(addr: number): void {
     if (addr <= ZERO_SIZE_PTR && addr >= 0) return;
-    this.machine.kmemleak?.onFree(addr);
-    const kasan = this.machine.kasan;
+    this.kmemleak?.onFree(addr);
+    const kasan = this.kasan;
     if (kasan) {
       // KASAN checks the free; a good one is carried out now (large) or after the quarantine (slab).
       kasan.onObjectFree(addr, () => this.kfreeNow(addr), 'kfree');
@@ -516,7 +505,7 @@ export class SlabCommon implements KmemApi {
       if (start !== addr) throw new AllocatorError('misuse', `ksize(0x${addr.toString(16)}): not the start of an object`, { policy: this.policy, op: 'ksize', addr });
       this.backend.skipOrigSizeCheck?.(id, addr);
       const usable = (this.byBackendId[id]?.geo ?? this.backend.geometry(id)).usable;
-      this.machine.kasan?.onKsize(addr, usable);
+      this.kasan?.onKsize(addr, usable);
       return usable;
     }
     const head = this.largeHead(addr, 'ksize');
@@ -557,7 +546,7 @@ export class SlabCommon implements KmemApi {
       }));
   }
 
-  /** Front-end counters. */
+  /** {@inheritDoc KmemApi.kmemStats} */
   kmemStats(): KmemStats {
     return {
       kmallocCalls: this.nKmalloc,
@@ -572,7 +561,7 @@ export class SlabCommon implements KmemApi {
     };
   }
 
-  /** Slab pages for /proc/meminfo: [reclaimable, unreclaimable] (large kmallocs count as unreclaimable). */
+  /** {@inheritDoc KmemApi.slabPages} */
   slabPages(): [number, number] {
     const s = this.backend.stats();
     return [s.pagesReclaimable, s.pagesUnreclaimable + this.largePages];

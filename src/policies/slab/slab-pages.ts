@@ -9,9 +9,10 @@
  */
 
 import { GFP_KERNEL, __GFP_COMP, __GFP_DMA, __GFP_DMA32, __GFP_RECLAIMABLE, type Gfp } from '../../interfaces/gfp.js';
+import type { KasanApi } from '../../interfaces/detectors.js';
 import type { PageAllocator } from '../../interfaces/page-allocator.js';
 import { NO_PFN, PAGE_OFFSET, PAGE_SIZE, type Pfn } from '../../interfaces/units.js';
-import type { Machine } from '../../machine/machine.js';
+import type { Machine } from '../../interfaces/machine.js';
 import { OWNER_MASK, OWNER_SHIFT, Owner, PG_SLAB } from '../../machine/memmap.js';
 import { SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_RECLAIM_ACCOUNT, type SlabStats } from '../../interfaces/slab.js';
 
@@ -28,6 +29,7 @@ export class SlabPages {
   constructor(
     private readonly machine: Machine,
     private readonly pages: PageAllocator,
+    private readonly kasan: KasanApi | undefined,
   ) {
     this.cacheOfFrame = new Int32Array(machine.layout.nrPages);
   }
@@ -55,7 +57,7 @@ export class SlabPages {
     const bits = PG_SLAB | (Owner.SLAB << OWNER_SHIFT);
     for (let p = pfn; p < pfn + n; p++) f[p] = (f[p]! & ~OWNER_MASK) | bits;
     this.cacheOfFrame.fill(cache + 1, pfn, pfn + n);
-    this.machine.kasan?.onNewSlab(pfn, n);
+    this.kasan?.onNewSlab(pfn, n);
     if (cacheFlags & SLAB_RECLAIM_ACCOUNT) this.reclaimable += n;
     else this.unreclaimable += n;
     return pfn;

@@ -78,8 +78,8 @@
  * JS array beside the slab. SLAB_TYPESAFE_BY_RCU slabs are freed at once.
  */
 
-import { inject, injectable } from 'inversify';
-import type { SystemConfig } from '../../interfaces/config.js';
+import { inject, injectable, optional } from 'inversify';
+import type { KasanApi } from '../../interfaces/detectors.js';
 import { AllocatorError } from '../../interfaces/errors.js';
 import { __GFP_ZERO, type Gfp } from '../../interfaces/gfp.js';
 import { MAX_VIOLATIONS, type Violation } from '../../interfaces/invariants.js';
@@ -99,9 +99,9 @@ import {
   type SlabBackend,
   type SlabStats,
 } from '../../interfaces/slab.js';
-import { CONFIG, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
+import { KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
 import { PAGE_OFFSET, PAGE_SIZE } from '../../interfaces/units.js';
-import type { Machine } from '../../machine/machine.js';
+import type { Machine } from '../../interfaces/machine.js';
 import { PG_SLAB, PG_TAIL } from '../../machine/memmap.js';
 import { SlabCounters, SlabPages } from './slab-pages.js';
 import { calculateAlignment } from './slab-math.js';
@@ -366,9 +366,9 @@ export class SlabAllocatorBackend implements SlabBackend {
    * @param _config - the system configuration (unused: SLAB has no options here)
    * @param pages - the page allocator slabs come from
    */
-  constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) _config: SystemConfig, @inject(PAGE_ALLOCATOR) pages: PageAllocator) {
+  constructor(@inject(MACHINE) machine: Machine, @inject(PAGE_ALLOCATOR) pages: PageAllocator, @inject(KASAN) @optional() kasan?: KasanApi) {
     this.machine = machine;
-    this.slabPages = new SlabPages(machine, pages);
+    this.slabPages = new SlabPages(machine, pages, kasan);
     const n = machine.layout.nrPages;
     this.slabActive = new Uint16Array(n);
     this.slabColour = new Int32Array(n);

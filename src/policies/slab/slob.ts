@@ -89,8 +89,8 @@
  *   pointer once the page went back to the page allocator (`invalid-free`).
  */
 
-import { inject, injectable } from 'inversify';
-import type { SystemConfig } from '../../interfaces/config.js';
+import { inject, injectable, optional } from 'inversify';
+import type { KasanApi } from '../../interfaces/detectors.js';
 import { AllocatorError, type AllocatorErrorKind } from '../../interfaces/errors.js';
 import { __GFP_ZERO, type Gfp } from '../../interfaces/gfp.js';
 import { MAX_VIOLATIONS, type Violation } from '../../interfaces/invariants.js';
@@ -107,10 +107,10 @@ import {
   type SlabBackend,
   type SlabStats,
 } from '../../interfaces/slab.js';
-import { CONFIG, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
+import { KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
 import { PAGE_OFFSET, PAGE_SIZE, getOrder, hex, type Pfn } from '../../interfaces/units.js';
 import { HOST_LITTLE_ENDIAN } from '../../machine/physmem.js';
-import type { Machine } from '../../machine/machine.js';
+import type { Machine } from '../../interfaces/machine.js';
 import { OWNER_MASK, OWNER_SHIFT, Owner, PG_SLAB } from '../../machine/memmap.js';
 import { SlabCounters, SlabPages } from './slab-pages.js';
 
@@ -274,9 +274,9 @@ export class SlobBackend implements SlabBackend {
   // Statistics: allocs + frees count kmalloc and kmem_cache operations.
 
   /** Creates the three lists and the `kmalloc` pseudo-cache (id 0). */
-  constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) _config: SystemConfig, @inject(PAGE_ALLOCATOR) pages: PageAllocator) {
+  constructor(@inject(MACHINE) machine: Machine, @inject(PAGE_ALLOCATOR) pages: PageAllocator, @inject(KASAN) @optional() kasan?: KasanApi) {
     this.machine = machine;
-    this.slabPages = new SlabPages(machine, pages);
+    this.slabPages = new SlabPages(machine, pages, kasan);
     const n = machine.layout.nrPages;
     this.pageUnits = new Int32Array(n);
     this.viewSlot = new Int32Array(n);

@@ -12,8 +12,8 @@
 import { AllocatorError } from '../../interfaces/errors.js';
 import { SLAB_CONSISTENCY_CHECKS, SLAB_POISON, SLAB_RED_ZONE, SLAB_STORE_USER } from '../../interfaces/slab.js';
 import { PAGE_OFFSET, formatKernelAddr } from '../../interfaces/units.js';
-import type { Machine } from '../../machine/machine.js';
-import type { ReportSink } from '../../machine/reports.js';
+import type { Machine } from '../../interfaces/machine.js';
+import type { ReportSinkApi } from '../../interfaces/machine.js';
 
 export const SLUB_RED_INACTIVE = 0xbb;
 export const SLUB_RED_ACTIVE = 0xcc;
@@ -86,7 +86,7 @@ export const TRACK_FREE = 1;
 export class SlubDebug {
   constructor(
     private readonly machine: Machine,
-    private readonly sink: ReportSink,
+    private readonly sink: ReportSinkApi,
   ) {}
 
   private fill(addr: number, len: number, byte: number): void {

@@ -42,7 +42,8 @@
  * but allocations always prefer the current CPU's node, no sheaves.
  */
 
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
+import type { KasanApi } from '../../interfaces/detectors.js';
 import type { SystemConfig } from '../../interfaces/config.js';
 import { AllocatorError } from '../../interfaces/errors.js';
 import { GFP_KERNEL, __GFP_DIRECT_RECLAIM, __GFP_KSWAPD_RECLAIM, __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY, __GFP_NOWARN, __GFP_ZERO, type Gfp } from '../../interfaces/gfp.js';
@@ -59,9 +60,9 @@ import {
   type SlabBackend,
   type SlabStats,
 } from '../../interfaces/slab.js';
-import { CONFIG, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
+import { CONFIG, KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
 import { PAGE_OFFSET, PAGE_SIZE, formatKernelAddr, getOrder } from '../../interfaces/units.js';
-import type { Machine } from '../../machine/machine.js';
+import type { Machine } from '../../interfaces/machine.js';
 import { PG_SLAB, PG_TAIL } from '../../machine/memmap.js';
 import { SlabCounters, SlabPages } from './slab-pages.js';
 import { calculateAlignment, fls } from './slab-math.js';
@@ -215,13 +216,13 @@ export class SlubBackend implements SlabBackend {
   /** The simulator's misuse checks on free (config `debug.detect`). */
   private readonly detect: boolean;
 
-  constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) config: SystemConfig, @inject(PAGE_ALLOCATOR) pages: PageAllocator) {
+  constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) config: SystemConfig, @inject(PAGE_ALLOCATOR) pages: PageAllocator, @inject(KASAN) @optional() kasan?: KasanApi) {
     this.machine = machine;
     this.debugSpec = config.debug.slubDebug === undefined ? undefined : parseSlubDebug(config.debug.slubDebug);
     this.debug = new SlubDebug(machine, machine.reports);
     this.detect = config.debug.detect !== false;
     this.ctx = machine.ctx;
-    this.slabPages = new SlabPages(machine, pages);
+    this.slabPages = new SlabPages(machine, pages, kasan);
     const n = machine.layout.nrPages;
     this.slabFree = new Float64Array(n);
     this.slabInuse = new Uint16Array(n);

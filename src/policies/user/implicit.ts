@@ -8,14 +8,17 @@
  * {@link BoundaryTagHeap}). The baseline every allocator course starts from.
  */
 
+import { inject, injectable } from 'inversify';
+import { PROCESS_MEMORY } from '../../interfaces/tokens.js';
 import type { ProcessMemory } from '../../interfaces/user.js';
 import { BoundaryTagHeap, hexa, type FreeIndex } from './boundary-tag.js';
 
 /** First fit over the implicit list of all blocks. */
+@injectable()
 export class ImplicitFirstFit extends BoundaryTagHeap {
   readonly name = 'implicit';
 
-  constructor(mem: ProcessMemory) {
+  constructor(@inject(PROCESS_MEMORY) mem: ProcessMemory) {
     super(mem);
     this.index = this.makeIndex();
   }

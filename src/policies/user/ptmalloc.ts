@@ -59,7 +59,9 @@
  * produced.
  */
 
+import { inject, injectable } from 'inversify';
 import { AllocatorError } from '../../interfaces/errors.js';
+import { PROCESS_MEMORY, USER_MALLOC_OPTIONS } from '../../interfaces/tokens.js';
 import type { Violation } from '../../interfaces/invariants.js';
 import {
   MADV_DONTNEED,
@@ -74,7 +76,7 @@ import {
   type UserMallocOptions,
   type UserMallocStats,
 } from '../../interfaces/user.js';
-import { Rng } from '../../harness/rng.js';
+import { Rng } from '../../machine/rng.js';
 import { checkPtmallocHeap } from './ptmalloc-check.js';
 
 /** `SIZE_SZ` on x86_64. */
@@ -249,6 +251,7 @@ export interface Mallinfo2 {
  * - U7 mmapped chunks are page aligned with a page-multiple size;
  * - U8 the free-list view and the heap walk agree (every free chunk is on exactly one list).
  */
+@injectable()
 export class Ptmalloc implements UserMalloc {
   readonly name = 'ptmalloc';
   /** The process memory this library runs in. */
@@ -288,7 +291,7 @@ export class Ptmalloc implements UserMalloc {
    * "Loads libc" into the process: maps the page holding main_arena and runs
    * `malloc_init_state`.
    */
-  constructor(mem: ProcessMemory, options: UserMallocOptions) {
+  constructor(@inject(PROCESS_MEMORY) mem: ProcessMemory, @inject(USER_MALLOC_OPTIONS) options: UserMallocOptions) {
     this.mem = mem;
     this.tcacheCount = options.tcache ? TCACHE_FILL_COUNT : 0;
     const rng = new Rng(options.seed ^ 0x7ca3e);

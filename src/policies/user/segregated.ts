@@ -11,6 +11,8 @@
  * kept here in a typed array.
  */
 
+import { inject, injectable } from 'inversify';
+import { PROCESS_MEMORY } from '../../interfaces/tokens.js';
 import type { ProcessMemory } from '../../interfaces/user.js';
 import { BoundaryTagHeap, hexa, type FreeIndex } from './boundary-tag.js';
 
@@ -29,11 +31,12 @@ export function sizeClass(size: number): number {
 }
 
 /** Segregated explicit free lists, first fit within a class. */
+@injectable()
 export class SegregatedFit extends BoundaryTagHeap {
   readonly name = 'segregated';
   private readonly heads = new Float64Array(NCLASSES);
 
-  constructor(mem: ProcessMemory) {
+  constructor(@inject(PROCESS_MEMORY) mem: ProcessMemory) {
     super(mem);
     this.index = this.makeIndex();
   }

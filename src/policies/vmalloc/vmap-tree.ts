@@ -16,13 +16,13 @@
  * shrunk from the left or the right edge, or split in two (the middle
  * case, which in Linux consumes the per-CPU preloaded `vmap_area`).
  * Freeing merges with the neighbours that touch
- * (`merge_or_add_vmap_area_augment`).
+ * (`merge_or_add_vmap_area_augment`, the shared {@link MergingRangeSet}).
  *
- * Layers it may call: none (pure data structure).
+ * Layers it may call: none (pure data structure over `src/mm/range-set.ts`).
  */
 
 import { injectable } from 'inversify';
-import { AugTree, NIL } from '../../mm/augtree.js';
+import { MergingRangeSet, NIL } from '../../mm/range-set.js';
 import { PAGE_SIZE } from '../../interfaces/units.js';
 import type { VmapSpace } from '../../interfaces/vmalloc.js';
 
@@ -30,22 +30,21 @@ const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 
 /** Lowest-match first fit over the augmented free tree. */
 @injectable()
-export class VmapTreeSpace implements VmapSpace {
+export class VmapTreeSpace extends MergingRangeSet implements VmapSpace {
   readonly policy: string = 'tree';
-  protected readonly tree = new AugTree({ name: 'free_vmap_area_root', initialCapacity: 1024 });
   private nSteps = 0;
   /** Parameters of the fit predicate (fields, so a search allocates nothing). */
   private qSize = 0;
   private qAlign = PAGE_SIZE;
   private qStart = 0;
+  constructor() {
+    super('free_vmap_area_root');
+  }
+
   private readonly fits = (n: number): boolean => {
     this.nSteps++;
     return alignUp(Math.max(this.tree.start(n), this.qStart), this.qAlign) + this.qSize <= this.tree.end(n);
   };
-
-  get blocks(): number {
-    return this.tree.size;
-  }
 
   get steps(): number {
     return this.nSteps;
@@ -88,58 +87,5 @@ export class VmapTreeSpace implements VmapSpace {
       t.setValue(n, start - bs);
       t.insert(end, be, be - end);
     }
-  }
-
-  free(start: number, size: number): void {
-    const t = this.tree;
-    const end = start + size;
-    const prev = t.floor(start);
-    const next = t.lowerBound(start);
-    const mergePrev = prev !== NIL && t.end(prev) === start;
-    const mergeNext = next !== NIL && t.start(next) === end;
-    if (mergePrev && mergeNext) {
-      const ne = t.end(next);
-      t.remove(next);
-      t.setEnd(prev, ne);
-      t.setValue(prev, ne - t.start(prev));
-    } else if (mergePrev) {
-      t.setEnd(prev, end);
-      t.setValue(prev, end - t.start(prev));
-    } else if (mergeNext) {
-      const ne = t.end(next);
-      t.setStart(next, start);
-      t.setValue(next, ne - start);
-    } else {
-      t.insert(start, end, size);
-    }
-  }
-
-  /** Forgets every block (the node pool is kept). */
-  clear(): void {
-    this.tree.clear();
-  }
-
-  /** True when `addr` lies in one of the free blocks. O(log n). */
-  covers(addr: number): boolean {
-    return this.tree.find(addr) !== NIL;
-  }
-
-  freeBlocks(): [number, number][] {
-    const out: [number, number][] = [];
-    this.tree.forEach((n) => out.push([this.tree.start(n), this.tree.end(n)]));
-    return out;
-  }
-
-  check(): string[] {
-    const problems = this.tree.check();
-    let prevEnd = -1;
-    this.tree.forEach((n) => {
-      const s = this.tree.start(n);
-      const e = this.tree.end(n);
-      if (this.tree.value(n) !== e - s) problems.push(`free block 0x${s.toString(16)} records size ${this.tree.value(n)}, spans ${e - s}`);
-      if (s <= prevEnd) problems.push(`free block 0x${s.toString(16)} ${s === prevEnd ? 'touches its predecessor (not merged)' : 'overlaps its predecessor'}`);
-      prevEnd = e;
-    });
-    return problems;
   }
 }

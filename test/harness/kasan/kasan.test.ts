@@ -12,7 +12,7 @@ describe.each(['slub', 'slab'])('KASAN over %s (Linux has no KASAN for SLOB)', (
 
   it('lets a client use exactly what it asked for, and reports one byte past it as slab-out-of-bounds', () => {
     const sys = mk();
-    const k = sys.machine.kasan!;
+    const k = sys.kasan!;
     const p = sys.kmem.kmalloc(115, GFP_KERNEL);
     expect(k.memset(p, 0x11, 115)).toBe(true);
     expect(kinds(sys)).toEqual([]);
@@ -25,7 +25,7 @@ describe.each(['slub', 'slab'])('KASAN over %s (Linux has no KASAN for SLOB)', (
 
   it('reports a read after kfree as slab-use-after-free while the object sits in quarantine', () => {
     const sys = mk();
-    const k = sys.machine.kasan!;
+    const k = sys.kasan!;
     const p = sys.kmem.kmalloc(64, GFP_KERNEL);
     sys.kmem.kfree(p);
     const q = sys.kmem.kmalloc(64, GFP_KERNEL);
@@ -48,7 +48,7 @@ describe.each(['slub', 'slab'])('KASAN over %s (Linux has no KASAN for SLOB)', (
 
   it('covers large kmallocs, pages, null and wild pointers', () => {
     const sys = mk();
-    const k = sys.machine.kasan!;
+    const k = sys.kasan!;
     const big = sys.kmem.kmalloc(10000, GFP_KERNEL);
     expect(k.write(big + 9999, new Uint8Array([1]))).toBe(true);
     k.write(big + 10000, new Uint8Array([1]));

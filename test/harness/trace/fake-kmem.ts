@@ -6,7 +6,7 @@
 
 import { AllocatorError } from '../../../src/interfaces/errors.js';
 import type { Gfp } from '../../../src/interfaces/gfp.js';
-import type { CacheHandle, CacheInfo, KmemApi } from '../../../src/interfaces/slab.js';
+import type { CacheHandle, CacheInfo, KmemStats, KmemApi } from '../../../src/interfaces/slab.js';
 import { ZERO_SIZE_PTR } from '../../../src/interfaces/slab.js';
 
 const PAGE_SIZE = 4096;
@@ -159,4 +159,15 @@ export class FakeKmem implements KmemApi {
       }))
       .reverse();
   }
+
+  /** The fake keeps no front-end counters (the replay does not read them). */
+  kmemStats(): KmemStats {
+    return { kmallocCalls: 0, kfreeCalls: 0, cacheAllocCalls: 0, cacheFreeCalls: 0, bytesRequested: 0, bytesAllocated: 0, largeAllocs: 0, largePages: 0, failures: 0 };
+  }
+
+  slabPages(): [number, number] {
+    return [0, 0];
+  }
+
+  addMisuseExplainer(): void {}
 }

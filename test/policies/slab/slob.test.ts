@@ -6,13 +6,13 @@ import { formatViolations } from '../../../src/interfaces/invariants.js';
 import { SLAB_HWCACHE_ALIGN, SLAB_TYPESAFE_BY_RCU } from '../../../src/interfaces/slab.js';
 import { NO_PFN, PAGE_OFFSET, PAGE_SIZE, type Pfn } from '../../../src/interfaces/units.js';
 import { PG_SLAB } from '../../../src/machine/memmap.js';
-import { Rng } from '../../../src/harness/rng.js';
+import { Rng } from '../../../src/machine/rng.js';
 import { SLOB_KMALLOC_CACHE, SLOB_PAGE_UNITS, SlobBackend, slobUnits } from '../../../src/policies/slab/slob.js';
 import { createSystem } from '../../../src/system.js';
 
 const mk = () => {
   const sys = createSystem({ machine: { memBytes: 64 << 20, kernelImageBytes: 4 << 20, cpus: 2 } });
-  const slob = new SlobBackend(sys.machine, sys.config, sys.pages);
+  const slob = new SlobBackend(sys.machine, sys.pages);
   return { sys, slob, mem: sys.machine.mem };
 };
 type Env = ReturnType<typeof mk>;

@@ -1,17 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { createSystem, type System } from '../../src/system.js';
-import { isAllocatorError } from '../../src/interfaces/errors.js';
-import { GFP_KERNEL, GFP_ATOMIC } from '../../src/interfaces/gfp.js';
-import { PAGE_SIZE, VMALLOC_START } from '../../src/interfaces/units.js';
-import { lazyMaxPages } from '../../src/interfaces/vmalloc.js';
-import { vmallocinfo } from '../../src/proc/vmalloc.js';
-import { meminfo } from '../../src/proc/page.js';
-import { policyNames } from '../../src/policies/registry.js';
-import { VMALLOC_FUZZ_MACHINE, runVmallocFuzz } from '../../fuzz/vmalloc/campaign.js';
-import { rescued, runLargeBuffers, runVmallocMix, type LargeBufferResult } from '../../src/harness/workloads/vmalloc.js';
+import { createSystem, type System } from '../../../src/system.js';
+import { isAllocatorError } from '../../../src/interfaces/errors.js';
+import { GFP_KERNEL, GFP_ATOMIC } from '../../../src/interfaces/gfp.js';
+import { PAGE_SIZE, VMALLOC_START } from '../../../src/interfaces/units.js';
+import { lazyMaxPages } from '../../../src/interfaces/vmalloc.js';
+import { vmallocinfo } from '../../../src/proc/vmalloc.js';
+import { meminfo } from '../../../src/proc/page.js';
+import { policyNames } from '../../../src/policies/registry.js';
+import { VMALLOC_FUZZ_MACHINE, runVmallocFuzz } from '../../../fuzz/vmalloc/campaign.js';
+import { rescued, runLargeBuffers, runVmallocMix, type LargeBufferResult } from '../../../src/harness/workloads/vmalloc.js';
 import { readFileSync } from 'node:fs';
-import { formatVmallocCompare } from '../../src/cli/compare.js';
+import { formatVmallocCompare } from '../../../src/cli/compare.js';
 
 const MACHINE = { machine: { memBytes: 256 << 20, cpus: 2 } };
 
@@ -116,7 +116,7 @@ describe.each(policyNames('vmap'))('vmalloc over the %s policy', (policy) => {
     expect(freed).toBe(max / 256 + 1);
     expect(v.stats().tlbFlushes).toBe(1);
     expect(v.stats().lazyPages).toBe(0);
-    expect(v.tlb.shootdowns).toBe(1);
+    expect(v.stats().tlbShootdowns).toBe(1);
     expect(sys.checkInvariants()).toEqual([]);
   });
 
@@ -266,7 +266,7 @@ describe('kmalloc versus vmalloc under fragmentation', () => {
 });
 
 describe('/proc/vmallocinfo against a real Linux guest', () => {
-  const real = readFileSync(new URL('../../../shared/data/linux-6.1-qemu-smp4/vmallocinfo.txt', import.meta.url), 'utf8').trim().split('\n');
+  const real = readFileSync(new URL('../../../../shared/data/linux-6.1-qemu-smp4/vmallocinfo.txt', import.meta.url), 'utf8').trim().split('\n');
   const SHAPE = /^0x[0-9a-f]{16}-0x[0-9a-f]{16} [ \d]{7} (?:\S+\+0x[0-9a-f]+\/0x[0-9a-f]+(?: pages=\d+)? (?:vmalloc|vmap)(?: vpages)?(?: N\d+=\d+)*|unpurged vm_area)$/;
   const shapeOf = (l: string): string => l.replace(/^0x\S+-0x\S+ +/, '').replace(/ N0=\d+$/, '');
 

@@ -58,13 +58,16 @@
  * ioremap, module space, NUMA node placement (vmalloc_node takes any node).
  */
 
-import { AllocatorError } from '../interfaces/errors.js';
-import { GFP_KERNEL, __GFP_DIRECT_RECLAIM, __GFP_HIGHMEM, __GFP_NOFAIL, __GFP_NORETRY, __GFP_NOWARN, __GFP_RETRY_MAYFAIL, __GFP_ZERO, type Gfp } from '../interfaces/gfp.js';
-import type { Violation } from '../interfaces/invariants.js';
-import { MAX_VIOLATIONS } from '../interfaces/invariants.js';
-import type { PageAllocator } from '../interfaces/page-allocator.js';
-import type { CacheHandle, KmemApi } from '../interfaces/slab.js';
-import { NO_PFN, PAGE_OFFSET, PAGE_SIZE, asPfn, formatKernelAddr } from '../interfaces/units.js';
+import { inject, injectable, optional } from 'inversify';
+import { AllocatorError } from '../../interfaces/errors.js';
+import type { KasanApi } from '../../interfaces/detectors.js';
+import { KASAN, KMEM, MACHINE, PAGE_ALLOCATOR, VMAP_SPACE } from '../../interfaces/tokens.js';
+import { GFP_KERNEL, __GFP_DIRECT_RECLAIM, __GFP_HIGHMEM, __GFP_NOFAIL, __GFP_NORETRY, __GFP_NOWARN, __GFP_RETRY_MAYFAIL, __GFP_ZERO, type Gfp } from '../../interfaces/gfp.js';
+import type { Violation } from '../../interfaces/invariants.js';
+import { MAX_VIOLATIONS } from '../../interfaces/invariants.js';
+import type { PageAllocator } from '../../interfaces/page-allocator.js';
+import type { CacheHandle, KmemApi } from '../../interfaces/slab.js';
+import { NO_PFN, PAGE_OFFSET, PAGE_SIZE, asPfn, formatKernelAddr } from '../../interfaces/units.js';
 import {
   VMALLOC_END,
   VM_ALLOC,
@@ -80,13 +83,13 @@ import {
   type VmallocApi,
   type VmallocStats,
   type VmapSpace,
-} from '../interfaces/vmalloc.js';
-import { VMALLOC_START } from '../interfaces/units.js';
-import type { Machine } from '../machine/machine.js';
-import { Owner } from '../machine/memmap.js';
-import { AugTree, NIL } from './augtree.js';
-import { PAGE_KERNEL, PageTable, Tlb } from './pagetable.js';
-import { VmapTreeSpace } from '../policies/vmalloc/vmap-tree.js';
+} from '../../interfaces/vmalloc.js';
+import { VMALLOC_START } from '../../interfaces/units.js';
+import type { Machine } from '../../interfaces/machine.js';
+import { Owner } from '../../machine/memmap.js';
+import { AugTree, NIL } from '../../mm/augtree.js';
+import { MergingRangeSet } from '../../mm/range-set.js';
+import { PAGE_KERNEL, PageTable, Tlb } from '../../mm/pagetable.js';
 
 /** `vmemmap_base` without its sign extension, and `sizeof(struct page)`. */
 const VMEMMAP_START = 0xea0000000000;
@@ -109,12 +112,14 @@ const ulong = (a: number): string => (BigInt(a) + (a >= 0x800000000000 ? 0xffff0
 const VEND_TEXT = formatKernelAddr(VMALLOC_END - 1);
 
 /** The vmalloc layer of one system. */
+@injectable()
 export class Vmalloc implements VmallocApi {
   readonly space: VmapSpace;
   /** init_mm's page table, for the vmalloc range. */
   readonly pt: PageTable;
   readonly tlb = new Tlb();
   private readonly machine: Machine;
+  private readonly kasan: KasanApi | undefined;
   private readonly pages: PageAllocator;
   private readonly kmem: KmemApi;
   private readonly vmapAreaCache: CacheHandle;
@@ -133,7 +138,7 @@ export class Vmalloc implements VmallocApi {
   private vmapArea = new Float64Array(256);
   private callers: string[] = [];
   /** Lazily freed ranges (`purge_vmap_area_root`, merged), and the vmap_area objects they hold. */
-  private readonly purgeTree = new VmapTreeSpace();
+  private readonly purgeTree = new MergingRangeSet('purge_vmap_area_root');
   private purgeObjs: number[] = [];
   private lazyNr = 0;
   /** Frames of the allocation in progress (grown on demand; a nested page-array vmalloc finishes before the outer one fills it). */
@@ -154,9 +159,17 @@ export class Vmalloc implements VmallocApi {
    * @param pages - the page allocator
    * @param kmem - the slab layer
    * @param space - the free-space policy (reset here to the whole range)
+   * @param kasan - KASAN when enabled (CONFIG_KASAN_VMALLOC's checks)
    */
-  constructor(machine: Machine, pages: PageAllocator, kmem: KmemApi, space: VmapSpace) {
+  constructor(
+    @inject(MACHINE) machine: Machine,
+    @inject(PAGE_ALLOCATOR) pages: PageAllocator,
+    @inject(KMEM) kmem: KmemApi,
+    @inject(VMAP_SPACE) space: VmapSpace,
+    @inject(KASAN) @optional() kasan?: KasanApi,
+  ) {
     this.machine = machine;
+    this.kasan = kasan;
     this.pages = pages;
     this.kmem = kmem;
     this.space = space;
@@ -570,7 +583,7 @@ export class Vmalloc implements VmallocApi {
       if (n === NIL) {
         // A freed range keeps its poisoned shadow (kasan_poison_vmalloc) until the purge releases it: KASAN reports
         // the use after free first. Elsewhere the shadow itself is not populated and the access faults.
-        if (this.machine.kasan && this.purgeTree.covers(a)) {
+        if (this.kasan && this.purgeTree.covers(a)) {
           this.kasanReport(a, len, write, op, NIL);
           return false;
         }
@@ -580,12 +593,12 @@ export class Vmalloc implements VmallocApi {
       const mapped = this.mappedA[n]! * PAGE_SIZE;
       // KASAN checks the shadow before the access (the guard page's shadow is poisoned too); without it the MMU faults.
       const valid = start + this.reqSize[n]!;
-      if (this.machine.kasan && a >= valid) {
+      if (this.kasan && a >= valid) {
         this.kasanReport(a, len, write, op, n);
         return false;
       }
       if (a - start >= mapped) return this.oops(a, write, op);
-      a = Math.min(addr + len, this.machine.kasan ? valid : start + mapped);
+      a = Math.min(addr + len, this.kasan ? valid : start + mapped);
     }
     return true;
   }
@@ -676,6 +689,7 @@ export class Vmalloc implements VmallocApi {
       lazyPages: this.lazyNr,
       purges: this.nPurges,
       tlbFlushes: this.tlb.flushes,
+      tlbShootdowns: this.tlb.shootdowns,
       pageTablePages: this.pt.tablePages,
       allocs: this.nAllocs,
       frees: this.nFrees,
