@@ -158,18 +158,28 @@ export interface SlabBackend extends InvariantChecked {
   counters(cache: number): CacheCounters;
   stats(): SlabStats;
   /**
-   * Called when a client asks `ksize()` of an object: from then on it may use
-   * the whole object, so SLUB stops checking the kmalloc red zone
-   * (`skip_orig_size_check`). Optional.
+   * kmalloc size classes, in Linux's creation order (`create_kmalloc_caches`):
+   * the front end creates a `kmalloc-<size>` cache of each kmalloc type for
+   * every one and routes a request to the smallest that fits
+   * (`kmalloc_slab`). Empty when the backend serves kmalloc itself from
+   * {@link SlabBackend.kmallocCache} (SLOB: header-prefixed blocks of any size).
    */
-  skipOrigSizeCheck?(cache: number, addr: number): void;
+  readonly kmallocSizes: readonly number[];
   /**
-   * SLOB implements kmalloc itself (header + slob_alloc, no caches); the
-   * other backends leave these undefined and the front end uses kmalloc caches.
+   * The backend cache that serves every kmalloc request up to
+   * `kmallocMaxCacheSize` when `kmallocSizes` is empty (its objects are sized
+   * per request: `alloc(kmallocCache, gfp, size)`); -1 otherwise.
    */
-  kmalloc?(size: number, gfp: Gfp): number;
-  kfree?(addr: number): void;
-  ksize?(addr: number): number;
+  readonly kmallocCache: number;
+  /** `bytes_alloc` of a kmalloc request of `size` bytes served by `cache` (the stride; SLOB: the size plus its header). */
+  kmallocBytes(cache: number, size: number): number;
+  /**
+   * `ksize()`: the usable bytes of the object starting at `addr` in `cache`
+   * (from then on the client may use them all: SLUB stops checking the
+   * kmalloc red zone, `skip_orig_size_check`).
+   * @throws AllocatorError `misuse` when `addr` is not an object start; `invalid-free`/`double-free` for a dead SLOB block
+   */
+  ksize(cache: number, addr: number): number;
 }
 
 /** A cache handle returned by `kmemCacheCreate`. */

@@ -15,7 +15,7 @@ import { SegregatedFit } from './user/segregated.js';
 import type { SlabBackend } from '../interfaces/slab.js';
 import { SlubBackend } from './slab/slub.js';
 import { SlobBackend } from './slab/slob.js';
-import { SlabAllocatorBackend } from './slab/slab.js';
+import { ClassicSlabBackend } from './slab/slab.js';
 import type { PageAllocator } from '../interfaces/page-allocator.js';
 import { BuddyAllocator } from './page/buddy.js';
 import { FirstFitAllocator } from './page/firstfit.js';
@@ -67,7 +67,7 @@ export const POLICIES = {
     firstfit: { module: pageAllocatorModule(FirstFitAllocator), summary: 'naive baseline: first fit over a bitmap of frames, aligned, no per-CPU lists' },
   },
   slab: {
-    slab: { module: slabBackendModule(SlabAllocatorBackend), summary: 'Linux 6.1 SLAB: per-CPU array caches, shared arrays, colouring, freelist index arrays, partial/full/free lists' },
+    slab: { module: slabBackendModule(ClassicSlabBackend), summary: 'Linux 6.1 SLAB: per-CPU array caches, shared arrays, colouring, freelist index arrays, partial/full/free lists' },
     slub: { module: slabBackendModule(SlubBackend), summary: 'Linux 6.8 SLUB: per-CPU slab and freelist, per-CPU and node partial lists, free pointer inside objects' },
     slob: { module: slabBackendModule(SlobBackend), summary: 'Linux 6.3 SLOB: 2-byte units, three first-fit free lists, 8-byte kmalloc header, no per-CPU state' },
   },

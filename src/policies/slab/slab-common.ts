@@ -50,12 +50,9 @@ import { KASAN, KMEMLEAK, MACHINE, PAGE_ALLOCATOR, SLAB_BACKEND } from '../../in
 import { NO_PFN, PAGE_OFFSET, PAGE_SIZE, formatKernelAddr, getOrder, type Pfn } from '../../interfaces/units.js';
 import type { Machine } from '../../interfaces/machine.js';
 import { OWNER_SHIFT, Owner, PG_ALLOCATED, OWNER_MASK } from '../../machine/memmap.js';
-import { calculateAlignment, fls } from './slab-math.js';
+import { KMALLOC_INDEX_SIZE, KMALLOC_SIZE_INDEX, calculateAlignment, fls } from './slab-math.js';
 
-/** `kmalloc_size_index[(size - 1) / 8]` for sizes 1..192 (index 1 = 96, 2 = 192). */
-export const KMALLOC_SIZE_INDEX = [3, 4, 5, 5, 6, 6, 6, 6, 1, 1, 1, 1, 7, 7, 7, 7, 2, 2, 2, 2, 2, 2, 2, 2] as const;
-/** Bytes of each kmalloc index. */
-export const KMALLOC_INDEX_SIZE = [0, 96, 192, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192] as const;
+
 /** kmalloc cache types in Linux's creation order (6.x with kmem accounting). */
 export const KMALLOC_TYPES = [
   { prefix: 'kmalloc-', flags: 0 },
@@ -103,7 +100,7 @@ export class SlabCommon implements KmemApi {
   private readonly explainers: ((addr: number) => string | undefined)[] = [];
   /** Records by backend cache id. */
   private readonly byBackendId: CacheRecord[] = [];
-  /** kmalloc cache handle per [type][index]; -1 where absent. */
+  /** Backend cache serving kmalloc per [type][size index] (`kmalloc_caches`); -1 where absent. */
   protected readonly kmallocCaches: Int32Array[];
   private readonly ctx: Machine['ctx'];
   private readonly tracer: Machine['tracer'];
@@ -131,8 +128,9 @@ export class SlabCommon implements KmemApi {
     this.minShift = fls(backend.kmallocMinSize) - 1;
     this.ctx = machine.ctx;
     this.tracer = machine.tracer;
-    this.kmallocCaches = KMALLOC_TYPES.map(() => new Int32Array(KMALLOC_INDEX_SIZE.length).fill(-1));
-    if (!backend.kmalloc) this.createKmallocCaches();
+    // A backend without size classes (SLOB) serves every kmalloc from its own kmalloc cache.
+    this.kmallocCaches = KMALLOC_TYPES.map(() => new Int32Array(KMALLOC_INDEX_SIZE.length).fill(backend.kmallocCache));
+    this.createKmallocCaches();
     pages.registerShrinker({
       name: `slab-${backend.policy}`,
       count: () => this.records.filter((r) => r.alive).reduce((s, r) => s + backend.counters(r.backendId).pages, 0),
@@ -140,20 +138,15 @@ export class SlabCommon implements KmemApi {
     });
   }
 
-  /** `create_kmalloc_caches`. */
+  /** `create_kmalloc_caches`: every type × every size class the backend names, in its order. */
   private createKmallocCaches(): void {
-    const minShift = fls(this.backend.kmallocMinSize) - 1;
-    const maxShift = fls(this.backend.kmallocMaxCacheSize) - 1;
     KMALLOC_TYPES.forEach((type, t) => {
-      const make = (index: number): void => {
-        const size = KMALLOC_INDEX_SIZE[index]!;
+      for (const size of this.backend.kmallocSizes) {
+        const index = KMALLOC_INDEX_SIZE.indexOf(size as (typeof KMALLOC_INDEX_SIZE)[number]);
+        if (index < 0) throw new AllocatorError('config', `${this.policy}: ${size} is not a kmalloc size class`, { policy: this.policy, op: 'create_kmalloc_caches' });
         const flags = type.flags | this.backend.kmallocCacheFlags | SLAB_KMALLOC | (t === TYPE_NORMAL ? SLAB_NO_MERGE : 0);
-        this.kmallocCaches[t]![index] = this.register(kmallocName(type.prefix, size), size, 0, flags, undefined, true);
-      };
-      for (let i = minShift; i <= maxShift; i++) {
-        make(i);
-        if (this.backend.kmallocMinSize <= 32 && i === 6) make(1);
-        if (this.backend.kmallocMinSize <= 64 && i === 7) make(2);
+        const handle = this.register(kmallocName(type.prefix, size), size, 0, flags, undefined, true);
+        this.kmallocCaches[t]![index] = this.records[handle]!.backendId;
       }
     });
   }
@@ -266,8 +259,10 @@ export class SlabCommon implements KmemApi {
   kmemCacheFree(cache: CacheHandle, addr: number): void {
     const r = this.record(cache, 'kmem_cache_free');
     const owner = this.backend.cacheOf(addr);
-    if (owner !== r.backendId && !this.backend.kfree) {
-      const other = this.records.find((x) => x.backendId === owner);
+    // Where a page holds one cache's objects its tag names the owner; SLOB's pages are shared by every
+    // cache (a backend with its own kmalloc cache), so SLOB checks ownership itself.
+    if (owner !== r.backendId && this.backend.kmallocCache < 0) {
+      const other = this.byBackendId[owner];
       throw new AllocatorError('invalid-free', `0x${addr.toString(16)} is not an object of cache ${r.name}${other ? ` (it belongs to ${other.name})` : ''}`, {
         policy: this.policy,
         op: 'kmem_cache_free',
@@ -321,7 +316,7 @@ export class SlabCommon implements KmemApi {
 
   // ---------------------------------------------------------------- kmalloc
 
-  /** kmalloc cache handle for a request (`kmalloc_slab` + `kmalloc_type`). Mutants override this. */
+  /** Backend cache for a request (`kmalloc_slab` + `kmalloc_type`). Mutants override this. */
   protected kmallocCache(size: number, gfp: Gfp): number {
     let index = size <= 192 ? KMALLOC_SIZE_INDEX[(size - 1) >> 3]! : 32 - Math.clz32(size - 1);
     if (index < this.minShift && index > 2) index = this.minShift;
@@ -344,14 +339,12 @@ export class SlabCommon implements KmemApi {
       ptr = this.kmallocLarge(size, gfp);
       bytesAlloc = PAGE_SIZE << getOrder(size);
       if (ptr) this.kasan?.onLargeAlloc(ptr, size, 1 << getOrder(size));
-    } else if (this.backend.kmalloc) {
-      ptr = this.backend.kmalloc(size, gfp);
-      bytesAlloc = size + 8; // no KASAN hook: KASAN is refused with SLOB (resolveConfig), as in Linux
     } else {
-      const r = this.records[this.kmallocCache(size <= this.maxCacheSize ? size : this.maxCacheSize, gfp)]!;
-      ptr = this.backend.alloc(r.backendId, gfp, size);
-      bytesAlloc = r.geo.size;
-      if (ptr) this.kasan?.onObjectAlloc({ start: ptr, size, cache: r.name, cacheSize: r.geo.objectSize, allocTrack: this.ctx.caller });
+      const id = this.kmallocCache(size <= this.maxCacheSize ? size : this.maxCacheSize, gfp);
+      ptr = this.backend.alloc(id, gfp, size);
+      bytesAlloc = this.backend.kmallocBytes(id, size);
+      const r = this.byBackendId[id];
+      if (ptr && r) this.kasan?.onObjectAlloc({ start: ptr, size, cache: r.name, cacheSize: r.geo.objectSize, allocTrack: this.ctx.caller });
     }
     if (ptr === 0) this.nFailures++;
     else {
@@ -466,8 +459,7 @@ export class SlabCommon implements KmemApi {
     const id = this.backend.cacheOf(addr);
     if (id >= 0) {
       try {
-        if (this.backend.kfree) this.backend.kfree(addr);
-        else this.backend.free(id, addr);
+        this.backend.free(id, addr);
       } catch (e) {
         this.nKfree--;
         throw this.explained(e, addr);
@@ -476,10 +468,10 @@ export class SlabCommon implements KmemApi {
       const head = this.largeHead(addr, 'kfree');
       if (head < 0) {
         this.nKfree--;
-        // A backend with its own kmalloc (SLOB) may still know the address (a block whose page already went back).
-        if (this.backend.kfree) {
+        // A backend with its own kmalloc cache (SLOB) may still know the address (a block whose page already went back).
+        if (this.backend.kmallocCache >= 0) {
           try {
-            this.backend.kfree(addr);
+            this.backend.free(this.backend.kmallocCache, addr);
           } catch (e) {
             throw this.explained(e, addr);
           }
@@ -499,12 +491,7 @@ export class SlabCommon implements KmemApi {
     if (addr <= ZERO_SIZE_PTR && addr >= 0) return 0;
     const id = this.backend.cacheOf(addr);
     if (id >= 0) {
-      // Objects of registered caches report their cache's usable size; SLOB's kmalloc blocks ask the backend.
-      if (!this.byBackendId[id] && this.backend.ksize) return this.backend.ksize(addr);
-      const start = this.backend.objectStart(addr);
-      if (start !== addr) throw new AllocatorError('misuse', `ksize(0x${addr.toString(16)}): not the start of an object`, { policy: this.policy, op: 'ksize', addr });
-      this.backend.skipOrigSizeCheck?.(id, addr);
-      const usable = (this.byBackendId[id]?.geo ?? this.backend.geometry(id)).usable;
+      const usable = this.backend.ksize(id, addr);
       this.kasan?.onKsize(addr, usable);
       return usable;
     }
@@ -524,8 +511,7 @@ export class SlabCommon implements KmemApi {
   kmallocBytesAlloc(size: number): number {
     if (size === 0) return 0;
     if (size > this.backend.kmallocMaxCacheSize) return PAGE_SIZE << getOrder(size);
-    if (this.backend.kmalloc) return size + 8;
-    return this.records[this.kmallocCache(size, 0)]!.geo.size;
+    return this.backend.kmallocBytes(this.kmallocCache(size, 0), size);
   }
 
   // ---------------------------------------------------------------- report

@@ -23,3 +23,8 @@ export function calculateAlignment(flags: number, align: number, size: number): 
   align = Math.max(align, 8);
   return Math.ceil(align / 8) * 8;
 }
+
+/** `kmalloc_size_index[(size - 1) / 8]` for sizes 1..192 (index 1 = 96, 2 = 192). */
+export const KMALLOC_SIZE_INDEX = [3, 4, 5, 5, 6, 6, 6, 6, 1, 1, 1, 1, 7, 7, 7, 7, 2, 2, 2, 2, 2, 2, 2, 2] as const;
+/** Bytes of each kmalloc index. */
+export const KMALLOC_INDEX_SIZE = [0, 96, 192, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192] as const;

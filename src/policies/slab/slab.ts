@@ -51,7 +51,7 @@
  *
  * `shrink` is `__kmem_cache_shrink`: drain every CPU array and the shared
  * arrays (`drain_cpu_caches`), then destroy every free slab
- * (`drain_freelist`). {@link SlabAllocatorBackend.reap} is one round of
+ * (`drain_freelist`). {@link ClassicSlabBackend.reap} is one round of
  * `cache_reap` on every CPU: untouched arrays give back `(limit+4)/5`
  * objects, touched ones are only marked untouched, and each node whose free
  * list was not touched since the last round frees up to `(free_limit +
@@ -94,16 +94,13 @@ import {
   SLAB_RECLAIM_ACCOUNT,
   SLAB_TYPESAFE_BY_RCU,
   type CacheCounters,
-  type CacheGeometry,
   type CacheSpec,
-  type SlabBackend,
-  type SlabStats,
 } from '../../interfaces/slab.js';
 import { KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
 import { PAGE_OFFSET, PAGE_SIZE } from '../../interfaces/units.js';
 import type { Machine } from '../../interfaces/machine.js';
 import { PG_SLAB, PG_TAIL } from '../../machine/memmap.js';
-import { SlabCounters, SlabPages } from './slab-pages.js';
+import { SlabBackendBase, SlabLiveMap } from './backend-base.js';
 import { calculateAlignment } from './slab-math.js';
 
 /** `BYTES_PER_WORD`. */
@@ -127,8 +124,6 @@ export const BATCHREFILL_LIMIT = 16;
 const SHARED_FACTOR = 8;
 /** `KMALLOC_MAX_CACHE_SIZE` for SLAB 6.1. */
 const SLAB_KMALLOC_MAX_CACHE_SIZE = 8192;
-/** Bytes of a per-slab live bitmap (255 objects). */
-const LIVE_MAP_BYTES = 32;
 /** `slab->freelist` value meaning "kept in a JS array" (OFF_SLAB without a kmalloc cache). */
 const FREELIST_JS = -1;
 /** `slab->freelist == NULL` (a full OBJFREELIST slab). */
@@ -230,6 +225,8 @@ class SlabCache {
 
   /** Objects handed to clients and not freed. */
   live = 0;
+  /** Which objects of each slab a client holds (slot per slab in `slabSlot`). */
+  readonly liveMap: SlabLiveMap;
   /** Slabs this cache destroyed (for shrink's page count). */
   slabsDestroyed = 0;
   destroyed = false;
@@ -288,13 +285,14 @@ class SlabCache {
     this.acEntries = Array.from({ length: cpus }, () => new Float64Array(this.limit));
     this.acAvail = new Int32Array(cpus);
     this.acTouched = new Uint8Array(cpus);
+    this.liveMap = new SlabLiveMap(g.num);
   }
 }
 
 /**
  * The SLAB backend (Linux 6.1 mm/slab.c).
  *
- * Invariants (checked by {@link SlabAllocatorBackend.checkInvariants}):
+ * Invariants (checked by {@link ClassicSlabBackend.checkInvariants}):
  * 1. S1 object addressing: every object handed out, listed in a free index
  *    or held in an array cache is `page_address + colour offset + i * size`
  *    with `i < num`; the colour offset is `k * colour_off` with `k <
@@ -322,7 +320,7 @@ class SlabCache {
  * struct page, so a corrupted list reports a cycle instead of hanging.
  */
 @injectable()
-export class SlabAllocatorBackend implements SlabBackend {
+export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
   readonly policy = 'slab';
   readonly kmallocMinSize = 32;
   readonly kmallocCacheFlags = SLAB_HWCACHE_ALIGN;
@@ -330,11 +328,6 @@ export class SlabAllocatorBackend implements SlabBackend {
   readonly hasSlabinfo = true;
   readonly mergeable = true;
 
-  private readonly machine: Machine;
-  private readonly slabPages: SlabPages;
-  /** Operation counters (one SlabStats shape for every backend). */
-  protected readonly st = new SlabCounters();
-  private readonly caches: SlabCache[] = [];
   /** Normal kmalloc caches by size class (`kmalloc_caches[KMALLOC_NORMAL]`), for OFF_SLAB freelists. */
   private readonly kmallocBySize = new Map<number, number>();
   /** `slab_max_order`. */
@@ -351,24 +344,19 @@ export class SlabAllocatorBackend implements SlabBackend {
   private readonly slabFreelist: Float64Array;
   /** Which list the slab is on. */
   private readonly slabOn: Uint8Array;
-  /** Slot of the slab's live bitmap. */
+  /** Slot of each slab (by head pfn) in its cache's live map; -1 for none. */
   private readonly slabSlot: Int32Array;
-  /** Per-object "held by a client" bits, LIVE_MAP_BYTES per slot (double-free detection). */
-  private liveBits = new Uint8Array(LIVE_MAP_BYTES * 64);
-  private readonly freeLiveSlots: number[] = [];
-  private nextLiveSlot = 0;
   /** OFF_SLAB index arrays kept in JS (no kmalloc cache to hold them). */
   private readonly jsFreelists = new Map<number, Uint8Array>();
 
 
   /**
    * @param machine - the simulated machine
-   * @param _config - the system configuration (unused: SLAB has no options here)
    * @param pages - the page allocator slabs come from
+   * @param kasan - KASAN when enabled
    */
   constructor(@inject(MACHINE) machine: Machine, @inject(PAGE_ALLOCATOR) pages: PageAllocator, @inject(KASAN) @optional() kasan?: KasanApi) {
-    this.machine = machine;
-    this.slabPages = new SlabPages(machine, pages, kasan);
+    super(machine, pages, kasan);
     const n = machine.layout.nrPages;
     this.slabActive = new Uint16Array(n);
     this.slabColour = new Int32Array(n);
@@ -414,9 +402,8 @@ export class SlabAllocatorBackend implements SlabBackend {
       throw new AllocatorError('config', `cache ${spec.name}: objects of ${size} bytes do not fit a slab (E2BIG)`, { policy: this.policy, op: 'kmem_cache_create', size: spec.size });
     }
     const freelistCache = chosen.mode === 'OFF_SLAB' ? (this.kmallocBySize.get(kmallocClass(chosen.num * FREELIST_IDX_BYTES)) ?? -1) : -1;
-    const id = this.caches.length;
     const cache = new SlabCache(
-      id,
+      this.caches.length,
       spec,
       kmalloc,
       {
@@ -433,7 +420,17 @@ export class SlabAllocatorBackend implements SlabBackend {
       },
       this.machine,
     );
-    this.caches.push(cache);
+    const id = this.addCache(cache, {
+      objectSize: cache.objectSize,
+      size: cache.size,
+      align: cache.align,
+      objPerSlab: cache.num,
+      order: cache.order,
+      // slab_ksize() without SLUB: object_size.
+      usable: cache.objectSize,
+      tunables: [cache.limit, cache.batchcount, cache.shared],
+      details: { mode: cache.mode, colour: cache.colour, colourOff: cache.colourOff, leftOver: cache.leftOver, freelistSize: cache.freelistSize },
+    });
     const normal = !(spec.flags & (SLAB_RECLAIM_ACCOUNT | SLAB_CACHE_DMA | SLAB_CACHE_DMA32 | SLAB_ACCOUNT));
     if (kmalloc && normal && kmallocClass(spec.size) === spec.size && !this.kmallocBySize.has(spec.size)) this.kmallocBySize.set(spec.size, id);
     return id;
@@ -469,28 +466,6 @@ export class SlabAllocatorBackend implements SlabBackend {
       return { size: c.size, offSlab: c.mode === 'OFF_SLAB' };
     }
     return { size: alignUp(cls, calculateAlignment(SLAB_HWCACHE_ALIGN, isPow2(cls) ? cls : BYTES_PER_WORD, cls)), offSlab: false };
-  }
-
-  private cache(id: number, op: string): SlabCache {
-    const c = this.caches[id];
-    if (!c || c.destroyed) throw new AllocatorError('misuse', `cache #${String(id)} does not exist`, { policy: this.policy, op });
-    return c;
-  }
-
-  /** {@inheritDoc SlabBackend.geometry} */
-  geometry(id: number): CacheGeometry {
-    const c = this.cache(id, 'geometry');
-    return {
-      objectSize: c.objectSize,
-      size: c.size,
-      align: c.align,
-      objPerSlab: c.num,
-      order: c.order,
-      // slab_ksize() without SLUB: object_size.
-      usable: c.objectSize,
-      tunables: [c.limit, c.batchcount, c.shared],
-      details: { mode: c.mode, colour: c.colour, colourOff: c.colourOff, leftOver: c.leftOver, freelistSize: c.freelistSize },
-    };
   }
 
   // ---------------------------------------------------------- slab access
@@ -530,30 +505,11 @@ export class SlabAllocatorBackend implements SlabBackend {
     this.setFreeObj(pfn, a, objnr);
   }
 
-  private liveIndex(c: SlabCache, pfn: number, obj: number): number {
-    return this.slabSlot[pfn]! * LIVE_MAP_BYTES * 8 + (obj - this.sMem(pfn)) / c.size;
-  }
   private isLive(c: SlabCache, pfn: number, obj: number): boolean {
-    const i = this.liveIndex(c, pfn, obj);
-    return ((this.liveBits[i >>> 3]! >>> (i & 7)) & 1) === 1;
+    return c.liveMap.get(this.slabSlot[pfn]!, (obj - this.sMem(pfn)) / c.size);
   }
   private setLive(c: SlabCache, pfn: number, obj: number, live: boolean): void {
-    const i = this.liveIndex(c, pfn, obj);
-    if (live) this.liveBits[i >>> 3] = this.liveBits[i >>> 3]! | (1 << (i & 7));
-    else this.liveBits[i >>> 3] = this.liveBits[i >>> 3]! & ~(1 << (i & 7));
-  }
-  private takeLiveSlot(): number {
-    let slot = this.freeLiveSlots.pop();
-    if (slot === undefined) {
-      slot = this.nextLiveSlot++;
-      if ((slot + 1) * LIVE_MAP_BYTES > this.liveBits.length) {
-        const grown = new Uint8Array(this.liveBits.length * 2);
-        grown.set(this.liveBits);
-        this.liveBits = grown;
-      }
-    }
-    this.liveBits.fill(0, slot * LIVE_MAP_BYTES, (slot + 1) * LIVE_MAP_BYTES);
-    return slot;
+    c.liveMap.set(this.slabSlot[pfn]!, (obj - this.sMem(pfn)) / c.size, live);
   }
 
   // --------------------------------------------------------------- slabs
@@ -587,7 +543,7 @@ export class SlabAllocatorBackend implements SlabBackend {
     this.slabColour[pfn] = offset;
     this.slabActive[pfn] = 0;
     this.slabOn[pfn] = ON_NONE;
-    this.slabSlot[pfn] = this.takeLiveSlot();
+    this.slabSlot[pfn] = c.liveMap.take();
     // cache_init_objs
     const sMem = base + offset;
     if (c.mode === 'OBJFREELIST') freelist = sMem + (c.num - 1) * c.size;
@@ -654,7 +610,7 @@ export class SlabAllocatorBackend implements SlabBackend {
     for (const pfn of list) {
       const freelist = this.slabFreelist[pfn]!;
       this.slabPages.free(pfn, c.order, c.flags);
-      this.freeLiveSlots.push(this.slabSlot[pfn]!);
+      c.liveMap.release(this.slabSlot[pfn]!);
       this.slabSlot[pfn] = -1;
       this.slabOn[pfn] = ON_NONE;
       if (c.mode === 'OFF_SLAB') {
@@ -963,11 +919,6 @@ export class SlabAllocatorBackend implements SlabBackend {
     return 0;
   }
 
-  /** {@inheritDoc SlabBackend.cacheOf} */
-  cacheOf(addr: number): number {
-    return this.slabPages.cacheOf(addr);
-  }
-
   /**
    * {@inheritDoc SlabBackend.objectStart} (`nearest_obj`: an address past
    * the last object, or in the colour area before `s_mem`, gives the last
@@ -1012,11 +963,6 @@ export class SlabAllocatorBackend implements SlabBackend {
       partialSlabs: partial,
       pages: totalSlabs << c.order,
     };
-  }
-
-  /** {@inheritDoc SlabBackend.stats} */
-  stats(): SlabStats {
-    return this.st.snapshot(this.slabPages);
   }
 
   /** {@inheritDoc InvariantChecked.checkInvariants} */

@@ -102,17 +102,14 @@ import {
   SLAB_HWCACHE_ALIGN,
   SLAB_TYPESAFE_BY_RCU,
   type CacheCounters,
-  type CacheGeometry,
   type CacheSpec,
-  type SlabBackend,
-  type SlabStats,
 } from '../../interfaces/slab.js';
 import { KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
 import { PAGE_OFFSET, PAGE_SIZE, getOrder, hex, type Pfn } from '../../interfaces/units.js';
 import { HOST_LITTLE_ENDIAN } from '../../machine/physmem.js';
 import type { Machine } from '../../interfaces/machine.js';
 import { OWNER_MASK, OWNER_SHIFT, Owner, PG_SLAB } from '../../machine/memmap.js';
-import { SlabCounters, SlabPages } from './slab-pages.js';
+import { SlabBackendBase } from './backend-base.js';
 
 /** Bytes per SLOB unit (`SLOB_UNIT` = sizeof(slob_t), s16 index). */
 export const SLOB_UNIT = 2;
@@ -232,19 +229,15 @@ class LiveTable {
  *    and the slab page counters equal the pages held.
  */
 @injectable()
-export class SlobBackend implements SlabBackend {
+export class SlobBackend extends SlabBackendBase<SlobCache> {
   readonly policy: string = 'slob';
   readonly kmallocMinSize = 8;
   readonly kmallocCacheFlags = 0;
   readonly kmallocMaxCacheSize = SLOB_KMALLOC_MAX;
   readonly hasSlabinfo = false;
   readonly mergeable = false;
-
-  private readonly machine: Machine;
-  private readonly slabPages: SlabPages;
-  /** Operation counters (one SlabStats shape for every backend). */
-  protected readonly st = new SlabCounters();
-  private readonly caches: SlobCache[] = [];
+  /** kmalloc is served from the `kmalloc` pseudo-cache: header-prefixed blocks of any size, no size classes. */
+  override readonly kmallocCache = SLOB_KMALLOC_CACHE;
   /** List heads: small, medium, large. */
   private readonly heads: Int32Array;
   /** `slab->units` per pfn: free units in the page. */
@@ -275,8 +268,7 @@ export class SlobBackend implements SlabBackend {
 
   /** Creates the three lists and the `kmalloc` pseudo-cache (id 0). */
   constructor(@inject(MACHINE) machine: Machine, @inject(PAGE_ALLOCATOR) pages: PageAllocator, @inject(KASAN) @optional() kasan?: KasanApi) {
-    this.machine = machine;
-    this.slabPages = new SlabPages(machine, pages, kasan);
+    super(machine, pages, kasan);
     const n = machine.layout.nrPages;
     this.pageUnits = new Int32Array(n);
     this.viewSlot = new Int32Array(n);
@@ -284,20 +276,15 @@ export class SlobBackend implements SlabBackend {
     this.onList = new Int8Array(n).fill(NOT_ON_LIST);
     this.pageClass = new Int8Array(n).fill(NOT_ON_LIST);
     this.heads = Int32Array.from(SLOB_LIST_NAMES, () => machine.memmap.lists.newHead());
-    this.caches.push({
-      name: 'kmalloc',
-      objectSize: 0,
-      rawSize: 0,
-      align: SLOB_KMALLOC_MINALIGN,
-      flags: 0,
-      ctor: undefined,
-      order: -1,
-      header: true,
-      kmalloc: true,
-      live: 0,
-      pages: new Map(),
-      destroyed: false,
-    });
+    this.addCache(
+      { name: 'kmalloc', objectSize: 0, rawSize: 0, align: SLOB_KMALLOC_MINALIGN, flags: 0, ctor: undefined, order: -1, header: true, kmalloc: true, live: 0, pages: new Map(), destroyed: false },
+      { objectSize: 0, size: 0, align: SLOB_KMALLOC_MINALIGN, objPerSlab: 0, order: 0, usable: 0, tunables: [0, 0, 0], details: { mode: 'kmalloc', header: SLOB_KMALLOC_MINALIGN, unit: SLOB_UNIT } },
+    );
+  }
+
+  /** SLOB has no kmalloc size classes. */
+  override get kmallocSizes(): readonly number[] {
+    return [];
   }
 
   // ---------------------------------------------------------------- encoding
@@ -526,9 +513,7 @@ export class SlobBackend implements SlabBackend {
   }
 
   private cacheRec(cache: number, op: string, allowKmalloc = false): SlobCache {
-    const c = Number.isInteger(cache) ? this.caches[cache] : undefined;
-    if (!c) return this.fail('misuse', op, `unknown cache id ${String(cache)}`);
-    if (c.destroyed) return this.fail('misuse', op, `cache ${c.name} was destroyed`);
+    const c = this.cache(cache, op);
     if (!allowKmalloc && cache === SLOB_KMALLOC_CACHE) return this.fail('misuse', op, `cache id ${cache} is the internal kmalloc pseudo-cache`);
     return c;
   }
@@ -602,7 +587,7 @@ export class SlobBackend implements SlabBackend {
     const rawSize = spec.size + (spec.flags & SLAB_TYPESAFE_BY_RCU ? SLOB_RCU_BYTES : 0);
     if (rawSize < PAGE_SIZE && align > PAGE_SIZE) problems.push(`align ${align} exceeds a page for a ${rawSize}-byte object (slob_alloc cannot place it)`);
     if (problems.length) throw new AllocatorError('config', `cannot create cache ${spec.name}: ${problems.join('; ')}`, { policy: this.policy, op: 'kmem_cache_create', problems, size: spec.size });
-    this.caches.push({
+    const c: SlobCache = {
       name: spec.name,
       objectSize: spec.size,
       rawSize,
@@ -615,8 +600,19 @@ export class SlobBackend implements SlabBackend {
       live: 0,
       pages: new Map(),
       destroyed: false,
+    };
+    const size = slobUnits(rawSize) * SLOB_UNIT;
+    const slob = c.order < 0;
+    return this.addCache(c, {
+      objectSize: c.objectSize,
+      size,
+      align: c.align,
+      objPerSlab: slob ? Math.floor(PAGE_SIZE / size) : 1,
+      order: slob ? 0 : c.order,
+      usable: size,
+      tunables: [0, 0, 0],
+      details: slob ? { mode: 'slob', units: slobUnits(rawSize), list: SLOB_LIST_NAMES[slobListFor(rawSize)]! } : { mode: 'pages' },
     });
-    return this.caches.length - 1;
   }
 
   /** `__kmem_cache_shutdown`: returns the live objects (Linux SLOB cannot count them and says 0). */
@@ -627,7 +623,8 @@ export class SlobBackend implements SlabBackend {
   }
 
   /** `slob_alloc_node`: an object of `cache`, constructed; 0 when out of memory. */
-  alloc(cache: number, gfp: Gfp): number {
+  alloc(cache: number, gfp: Gfp, reqSize = 0): number {
+    if (cache === SLOB_KMALLOC_CACHE) return this.kmallocAlloc(reqSize, gfp);
     const c = this.cacheRec(cache, 'kmem_cache_alloc');
     let b: number;
     if (c.order < 0) {
@@ -651,6 +648,7 @@ export class SlobBackend implements SlabBackend {
 
   /** `kmem_cache_free`. @throws AllocatorError `invalid-free`, `double-free`, `misuse`; state unchanged */
   free(cache: number, addr: number): void {
+    if (cache === SLOB_KMALLOC_CACHE) return this.kmallocFree(addr);
     const c = this.cacheRec(cache, 'free');
     const rec = this.live.get(addr);
     if (!rec || rec.cache !== cache) return this.rejectFree('free', addr, addr, `an object of cache ${c.name}`);
@@ -681,7 +679,7 @@ export class SlobBackend implements SlabBackend {
    * {@link SLOB_KMALLOC_CACHE} for kmalloc blocks and for free space in slob
    * pages, the cache of a large object's pages, or −1 outside SLOB memory.
    */
-  cacheOf(addr: number): number {
+  override cacheOf(addr: number): number {
     const tag = this.slabPages.cacheOf(addr);
     if (tag < 0) return -1;
     const pfn = this.slobPfnOf(addr);
@@ -709,24 +707,7 @@ export class SlobBackend implements SlabBackend {
     return addr >= start + SLOB_KMALLOC_MINALIGN ? start + SLOB_KMALLOC_MINALIGN : -1;
   }
 
-  geometry(cache: number): CacheGeometry {
-    const c = this.cacheRec(cache, 'geometry', true);
-    if (cache === SLOB_KMALLOC_CACHE) {
-      return { objectSize: 0, size: 0, align: c.align, objPerSlab: 0, order: 0, usable: 0, tunables: [0, 0, 0], details: { mode: 'kmalloc', header: SLOB_KMALLOC_MINALIGN, unit: SLOB_UNIT } };
-    }
-    const size = slobUnits(c.rawSize) * SLOB_UNIT;
-    const slob = c.order < 0;
-    return {
-      objectSize: c.objectSize,
-      size,
-      align: c.align,
-      objPerSlab: slob ? Math.floor(PAGE_SIZE / size) : 1,
-      order: slob ? 0 : c.order,
-      usable: size,
-      tunables: [0, 0, 0],
-      details: slob ? { mode: 'slob', units: slobUnits(c.rawSize), list: SLOB_LIST_NAMES[slobListFor(c.rawSize)]! } : { mode: 'pages' },
-    };
-  }
+
 
   /**
    * Counters with SLOB semantics: objects are exact (activeObjs = numObjs =
@@ -752,10 +733,6 @@ export class SlobBackend implements SlabBackend {
     return { activeObjs: c.live, numObjs: c.live, activeSlabs: slabs, numSlabs: slabs, sharedAvail: 0, inUse: c.live, partialSlabs: partial, pages };
   }
 
-  stats(): SlabStats {
-    return this.st.snapshot(this.slabPages);
-  }
-
   // ---------------------------------------------------------------- kmalloc
 
   /**
@@ -764,7 +741,7 @@ export class SlobBackend implements SlabBackend {
    *
    * @throws AllocatorError `misuse` for a size the front end should have handled
    */
-  kmalloc(size: number, gfp: Gfp): number {
+  private kmallocAlloc(size: number, gfp: Gfp): number {
     if (!(Number.isInteger(size) && size >= 1 && size <= SLOB_KMALLOC_MAX)) {
       return this.fail('misuse', 'kmalloc', `size ${size} is not in 1..${SLOB_KMALLOC_MAX} (the front end handles 0 and large sizes)`, undefined, size);
     }
@@ -783,7 +760,7 @@ export class SlobBackend implements SlabBackend {
   }
 
   /** Validates a kmalloc pointer; returns its header address. */
-  private kmallocBlock(op: string, addr: number): number {
+  private kmallocHeader(op: string, addr: number): number {
     const m = addr - SLOB_KMALLOC_MINALIGN;
     const rec = Number.isInteger(addr) ? this.live.get(m) : undefined;
     if (!rec || rec.cache !== SLOB_KMALLOC_CACHE) return this.rejectFree(op, addr, m, 'a kmalloc block');
@@ -793,8 +770,8 @@ export class SlobBackend implements SlabBackend {
   }
 
   /** `kfree` of a SLOB kmalloc block: reads the header and frees size + 8. @throws AllocatorError `invalid-free`, `double-free`; state unchanged */
-  kfree(addr: number): void {
-    const m = this.kmallocBlock('kfree', addr);
+  private kmallocFree(addr: number): void {
+    const m = this.kmallocHeader('kfree', addr);
     const size = this.live.get(m)!.size;
     this.live.delete(m);
     this.recentlyFreed.add(m);
@@ -809,9 +786,15 @@ export class SlobBackend implements SlabBackend {
   }
 
   /** `__ksize`: the header's size rounded up to a unit. @throws AllocatorError `invalid-free`, `double-free` for a non-kmalloc pointer */
-  ksize(addr: number): number {
-    const m = this.kmallocBlock('ksize', addr);
+  override ksize(cache: number, addr: number): number {
+    if (cache !== SLOB_KMALLOC_CACHE) return super.ksize(cache, addr);
+    const m = this.kmallocHeader('ksize', addr);
     return slobUnits(this.machine.mem.read32(m - PAGE_OFFSET)) * SLOB_UNIT;
+  }
+
+  /** `bytes_alloc` of a kmalloc block: the request plus the 8-byte header (what SLOB's kmalloc tracepoint prints). */
+  override kmallocBytes(cache: number, size: number): number {
+    return cache === SLOB_KMALLOC_CACHE ? size + SLOB_KMALLOC_MINALIGN : super.kmallocBytes(cache, size);
   }
 
   // ---------------------------------------------------------------- invariants

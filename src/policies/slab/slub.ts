@@ -55,16 +55,13 @@ import {
   SLAB_STORE_USER,
   SLAB_TYPESAFE_BY_RCU,
   type CacheCounters,
-  type CacheGeometry,
   type CacheSpec,
-  type SlabBackend,
-  type SlabStats,
 } from '../../interfaces/slab.js';
 import { CONFIG, KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
 import { PAGE_OFFSET, PAGE_SIZE, formatKernelAddr, getOrder } from '../../interfaces/units.js';
 import type { Machine } from '../../interfaces/machine.js';
 import { PG_SLAB, PG_TAIL } from '../../machine/memmap.js';
-import { SlabCounters, SlabPages } from './slab-pages.js';
+import { SlabBackendBase, SlabLiveMap } from './backend-base.js';
 import { calculateAlignment, fls } from './slab-math.js';
 import { SLUB_DEBUG_FLAGS, SlubDebug, TRACK_ALLOC, TRACK_FREE, parseSlubDebug, slubDebugFlagsFor, type SlubDebugSpec } from './slub-debug.js';
 
@@ -131,8 +128,10 @@ export class SlubCache {
   /** Objects handed to clients. */
   live = 0;
   destroyed = false;
+  /** Which objects of each slab a client holds (slot per slab in `slabSlot`). */
+  readonly liveMap: SlabLiveMap;
 
-  constructor(id: number, spec: CacheSpec, kmalloc: boolean, geo: Omit<SlubCache, 'id' | 'name' | 'flags' | 'ctor' | 'kmalloc' | 'nodePartial' | 'nrPartial' | 'nrSlabs' | 'totalObjects' | 'cpuSlab' | 'cpuFreelist' | 'cpuPartialHead' | 'cpuPartialCount' | 'live' | 'destroyed'>, machine: Machine) {
+  constructor(id: number, spec: CacheSpec, kmalloc: boolean, geo: Omit<SlubCache, 'id' | 'name' | 'flags' | 'ctor' | 'kmalloc' | 'nodePartial' | 'nrPartial' | 'nrSlabs' | 'totalObjects' | 'cpuSlab' | 'cpuFreelist' | 'cpuPartialHead' | 'cpuPartialCount' | 'live' | 'destroyed' | 'liveMap'>, machine: Machine) {
     this.id = id;
     this.name = spec.name;
     this.flags = spec.flags;
@@ -160,6 +159,7 @@ export class SlubCache {
     this.cpuFreelist = new Float64Array(cpus);
     this.cpuPartialHead = Array.from({ length: cpus }, () => machine.memmap.lists.newHead());
     this.cpuPartialCount = new Int32Array(cpus);
+    this.liveMap = new SlabLiveMap(geo.objects);
   }
 }
 
@@ -180,34 +180,22 @@ export class SlubCache {
  * 5. S11 Page coupling — every frame of every slab carries PG_slab.
  */
 @injectable()
-export class SlubBackend implements SlabBackend {
+export class SlubBackend extends SlabBackendBase<SlubCache> {
   readonly policy: string = 'slub';
   readonly kmallocMinSize = 8;
   readonly kmallocMaxCacheSize = 8192;
   readonly kmallocCacheFlags = 0;
   readonly hasSlabinfo = true;
   readonly mergeable = true;
-  protected readonly machine: Machine;
   private readonly ctx: Machine['ctx'];
-  protected readonly slabPages: SlabPages;
-  /** Operation counters (one SlabStats shape for every backend). */
-  protected readonly st = new SlabCounters();
-  private readonly caches: SlubCache[] = [];
   // struct slab, by head pfn.
   protected readonly slabFree: Float64Array;
   protected readonly slabInuse: Uint16Array;
   protected readonly slabObjects: Uint16Array;
   protected readonly slabOrder: Uint8Array;
   protected readonly slabOn: Uint8Array;
-  /**
-   * The simulator's own record of which objects are allocated, one bit per
-   * object per slab (not SLUB state: Linux has no such map). It makes misuse
-   * checks O(1) — double free, free of a never-allocated object — where
-   * walking the freelist would cost O(objects).
-   */
+  /** Slot of each slab (by head pfn) in its cache's live map. */
   private readonly slabSlot: Int32Array;
-  private readonly liveMaps: Uint8Array[] = [];
-  private readonly freeSlots: number[] = [];
   private readonly nodeOfCpu: readonly number[];
   /** The `slub_debug=` option. */
   private readonly debugSpec: SlubDebugSpec | undefined;
@@ -217,12 +205,11 @@ export class SlubBackend implements SlabBackend {
   private readonly detect: boolean;
 
   constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) config: SystemConfig, @inject(PAGE_ALLOCATOR) pages: PageAllocator, @inject(KASAN) @optional() kasan?: KasanApi) {
-    this.machine = machine;
+    super(machine, pages, kasan);
     this.debugSpec = config.debug.slubDebug === undefined ? undefined : parseSlubDebug(config.debug.slubDebug);
     this.debug = new SlubDebug(machine, machine.reports);
     this.detect = config.debug.detect !== false;
     this.ctx = machine.ctx;
-    this.slabPages = new SlabPages(machine, pages, kasan);
     const n = machine.layout.nrPages;
     this.slabFree = new Float64Array(n);
     this.slabInuse = new Uint16Array(n);
@@ -271,28 +258,14 @@ export class SlubBackend implements SlabBackend {
     }
     const minPartial = Math.min(MAX_PARTIAL, Math.max(MIN_PARTIAL, Math.floor(Math.floor(Math.log2(size)) / 2)));
     const cpuPartial = size >= PAGE_SIZE ? 6 : size >= 1024 ? 24 : size >= 256 ? 52 : 120;
-    const id = this.caches.length;
-    const cache = new SlubCache(
-      id,
+    const c = new SlubCache(
+      this.caches.length,
       spec,
       kmalloc,
       { objectSize: spec.size, size, inuse, offset, redLeftPad, align, order, objects, minOrder: getOrder(size), minPartial, cpuPartial, cpuPartialSlabs: Math.ceil((cpuPartial * 2) / objects) },
       this.machine,
     );
-    this.caches.push(cache);
-    return id;
-  }
-
-  private cache(id: number, op: string): SlubCache {
-    const c = this.caches[id];
-    if (!c || c.destroyed) throw new AllocatorError('misuse', `cache #${String(id)} does not exist`, { policy: this.policy, op });
-    return c;
-  }
-
-  /** {@inheritDoc SlabBackend.geometry} */
-  geometry(id: number): CacheGeometry {
-    const c = this.cache(id, 'geometry');
-    return {
+    return this.addCache(c, {
       objectSize: c.objectSize,
       size: c.size,
       align: c.align,
@@ -301,7 +274,7 @@ export class SlubBackend implements SlabBackend {
       usable: c.flags & (SLAB_RED_ZONE | SLAB_POISON) ? c.objectSize : c.flags & (SLAB_TYPESAFE_BY_RCU | SLAB_STORE_USER) ? c.inuse : c.size,
       tunables: [0, 0, 0],
       details: { offset: c.offset, inuse: c.inuse, redLeftPad: c.redLeftPad, debugFlags: c.flags & SLUB_DEBUG_FLAGS, minPartial: c.minPartial, cpuPartial: c.cpuPartial, cpuPartialSlabs: c.cpuPartialSlabs },
-    };
+    });
   }
 
   // ---------------------------------------------------------- memory access
@@ -343,13 +316,7 @@ export class SlubBackend implements SlabBackend {
     this.slabObjects[pfn] = objects;
     this.slabOrder[pfn] = order;
     this.slabOn[pfn] = ON_NONE;
-    let slot = this.freeSlots.pop();
-    if (slot === undefined) {
-      slot = this.liveMaps.length;
-      this.liveMaps.push(new Uint8Array(0));
-    }
-    this.liveMaps[slot] = new Uint8Array(Math.ceil(objects / 8));
-    this.slabSlot[pfn] = slot;
+    this.slabSlot[pfn] = c.liveMap.take();
     const node = this.machine.layout.nodeOf(pfn);
     c.nrSlabs[node]!++;
     c.totalObjects[node]! += objects;
@@ -368,7 +335,7 @@ export class SlubBackend implements SlabBackend {
     c.nrSlabs[node]!--;
     c.totalObjects[node]! -= this.slabObjects[pfn]!;
     this.slabOn[pfn] = ON_NONE;
-    this.freeSlots.push(this.slabSlot[pfn]!);
+    c.liveMap.release(this.slabSlot[pfn]!);
     this.st.slabsFreed++;
     this.slabPages.free(pfn, this.slabOrder[pfn]!, c.flags);
   }
@@ -641,14 +608,12 @@ export class SlubBackend implements SlabBackend {
   private markLive(c: SlubCache, pfn: number, obj: number, live: boolean): void {
     const i = (obj - PAGE_OFFSET - pfn * PAGE_SIZE - c.redLeftPad) / c.size;
     if (!this.detect && i !== Math.floor(i)) return; // an interior pointer (detection off) has no bit
-    const map = this.liveMaps[this.slabSlot[pfn]!]!;
-    if (live) map[i >>> 3] = map[i >>> 3]! | (1 << (i & 7));
-    else map[i >>> 3] = map[i >>> 3]! & ~(1 << (i & 7));
+    c.liveMap.set(this.slabSlot[pfn]!, i, live);
   }
 
   private isLive(c: SlubCache, pfn: number, obj: number): boolean {
     const i = (obj - PAGE_OFFSET - pfn * PAGE_SIZE - c.redLeftPad) / c.size;
-    return ((this.liveMaps[this.slabSlot[pfn]!]![i >>> 3]! >>> (i & 7)) & 1) === 1;
+    return c.liveMap.get(this.slabSlot[pfn]!, i);
   }
 
   // ------------------------------------------------------ cache lifecycle
@@ -753,15 +718,12 @@ export class SlubBackend implements SlabBackend {
     return 0;
   }
 
-  /** {@inheritDoc SlabBackend.skipOrigSizeCheck} */
-  skipOrigSizeCheck(id: number, addr: number): void {
-    const c = this.caches[id];
-    if (c && c.flags & SLUB_DEBUG_FLAGS) this.debug.setOrigSize(c, addr, c.objectSize);
-  }
-
-  /** {@inheritDoc SlabBackend.cacheOf} */
-  cacheOf(addr: number): number {
-    return this.slabPages.cacheOf(addr);
+  /** {@inheritDoc SlabBackend.ksize} — and from then on the kmalloc red zone is not checked (`skip_orig_size_check`). */
+  override ksize(id: number, addr: number): number {
+    const usable = super.ksize(id, addr);
+    const c = this.caches[id]!;
+    if (c.flags & SLUB_DEBUG_FLAGS) this.debug.setOrigSize(c, addr, c.objectSize);
+    return usable;
   }
 
   /** {@inheritDoc SlabBackend.objectStart} */
@@ -805,10 +767,6 @@ export class SlubBackend implements SlabBackend {
     };
   }
 
-  /** {@inheritDoc SlabBackend.stats} */
-  stats(): SlabStats {
-    return this.st.snapshot(this.slabPages);
-  }
 
   /** {@inheritDoc InvariantChecked.checkInvariants} */
   checkInvariants(): Violation[] {

@@ -6,14 +6,14 @@ import { formatViolations } from '../../../src/interfaces/invariants.js';
 import { SLAB_CACHE_DMA, SLAB_HWCACHE_ALIGN, SLAB_KMALLOC, SLAB_RECLAIM_ACCOUNT, SLAB_TYPESAFE_BY_RCU, type CacheSpec } from '../../../src/interfaces/slab.js';
 import { PAGE_OFFSET } from '../../../src/interfaces/units.js';
 import { Rng } from '../../../src/machine/rng.js';
-import { SlabAllocatorBackend } from '../../../src/policies/slab/slab.js';
+import { ClassicSlabBackend } from '../../../src/policies/slab/slab.js';
 import { createSystem } from '../../../src/system.js';
 
 const KMALLOC_FLAGS = SLAB_HWCACHE_ALIGN | SLAB_KMALLOC;
 
 function setup(machine: { memBytes?: number; cpus?: number; nodes?: number } = {}) {
   const sys = createSystem({ machine: { memBytes: 64 << 20, kernelImageBytes: 4 << 20, cpus: 4, ...machine } });
-  const slab = new SlabAllocatorBackend(sys.machine, sys.pages);
+  const slab = new ClassicSlabBackend(sys.machine, sys.pages);
   const check = (): void => {
     const v = [...slab.checkInvariants(), ...sys.checkInvariants()];
     if (v.length) throw new Error(formatViolations(v));

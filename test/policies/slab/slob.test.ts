@@ -57,7 +57,7 @@ describe('SLOB backend (Linux 6.3 mm/slob.c)', () => {
   it('charges SLOB_UNITS(n + 8) units per kmalloc(n) and encodes the tail free block in memory', () => {
     const env = mk();
     for (const n of [1, 2, 7, 8, 13, 24, 100, 255, 1000, 2040, 4000]) {
-      const p = env.slob.kmalloc(n, GFP_KERNEL);
+      const p = env.slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, n);
       const base = pageOf(p);
       // First block of a fresh page: header at the page start, pointer 8 bytes in.
       expect(p).toBe(base + 8);
@@ -65,64 +65,64 @@ describe('SLOB backend (Linux 6.3 mm/slob.c)', () => {
       const used = slobUnits(n + 8);
       expect(freeBlockAt(env, base + used * 2)).toEqual([SLOB_PAGE_UNITS - used, SLOB_PAGE_UNITS]);
       expectHealthy(env);
-      env.slob.kfree(p);
+      env.slob.free(SLOB_KMALLOC_CACHE, p);
       expectHealthy(env);
     }
     // kmalloc(4087) takes exactly one whole page.
-    const big = env.slob.kmalloc(4087, GFP_KERNEL);
+    const big = env.slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 4087);
     expect(env.slob.counters(SLOB_KMALLOC_CACHE).pages).toBe(1);
-    const next = env.slob.kmalloc(1, GFP_KERNEL);
+    const next = env.slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 1);
     expect(pageOf(next)).not.toBe(pageOf(big));
     expectHealthy(env);
   });
 
   it('aligns power-of-two requests naturally and reports ksize rounded to a unit', () => {
     const env = mk();
-    env.slob.kmalloc(5, GFP_KERNEL); // leaves the free space at an odd-looking offset (14 bytes)
+    env.slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 5); // leaves the free space at an odd-looking offset (14 bytes)
     for (let size = 8; size <= 2048; size *= 2) {
-      const p = env.slob.kmalloc(size, GFP_KERNEL);
+      const p = env.slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, size);
       expect((p - PAGE_OFFSET) % size).toBe(0);
-      expect(env.slob.ksize(p)).toBe(size);
+      expect(env.slob.ksize(SLOB_KMALLOC_CACHE, p)).toBe(size);
       expectHealthy(env);
     }
-    expect(env.slob.ksize(env.slob.kmalloc(13, GFP_KERNEL))).toBe(14);
-    expect(env.slob.ksize(env.slob.kmalloc(24, GFP_KERNEL))).toBe(24);
-    expect(env.slob.ksize(env.slob.kmalloc(4087, GFP_KERNEL))).toBe(4088);
+    expect(env.slob.ksize(SLOB_KMALLOC_CACHE, env.slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 13))).toBe(14);
+    expect(env.slob.ksize(SLOB_KMALLOC_CACHE, env.slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 24))).toBe(24);
+    expect(env.slob.ksize(SLOB_KMALLOC_CACHE, env.slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 4087))).toBe(4088);
   });
 
   it('places blocks first fit, fragments the head to align, and merges with both neighbours on free', () => {
     const env = mk();
     const { slob } = env;
     const pagesBefore = env.sys.pages.stats().allocatedPages;
-    const a = slob.kmalloc(24, GFP_KERNEL);
+    const a = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 24);
     const P = pageOf(a);
     expect(a).toBe(P + 8);
-    const b = slob.kmalloc(24, GFP_KERNEL);
+    const b = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 24);
     expect(b).toBe(P + 40);
     // 64 is a power of two: block of 72 bytes whose pointer is 64-aligned.
-    const c = slob.kmalloc(64, GFP_KERNEL);
+    const c = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 64);
     expect(c).toBe(P + 128);
     // The skipped head fragment [64, 120) stays free and links to the tail at 192 bytes (unit 96).
     expect(freeBlockAt(env, P + 64)).toEqual([28, 96]);
     // kmalloc(16): first fit lands in the hole, aligned to 16 with a 4-unit head fragment.
-    const d = slob.kmalloc(16, GFP_KERNEL);
+    const d = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 16);
     expect(d).toBe(P + 80);
     expect(freeBlockAt(env, P + 64)).toEqual([4, 48]);
     expect(freeBlockAt(env, P + 96)).toEqual([12, 96]);
     expectHealthy(env);
     // Free d: merges with the following fragment and the preceding one.
-    slob.kfree(d);
+    slob.free(SLOB_KMALLOC_CACHE, d);
     expect(freeBlockAt(env, P + 64)).toEqual([28, 96]);
     // Free c: merges with the tail and the hole before it.
-    slob.kfree(c);
+    slob.free(SLOB_KMALLOC_CACHE, c);
     expect(freeBlockAt(env, P + 64)).toEqual([SLOB_PAGE_UNITS - 32, SLOB_PAGE_UNITS]);
     // Free a: new first block, not adjacent to the next one.
-    slob.kfree(a);
+    slob.free(SLOB_KMALLOC_CACHE, a);
     expect(freeBlockAt(env, P)).toEqual([16, 32]);
     expectHealthy(env);
     expect(slob.stats().slabsFreed).toBe(0);
     // Free b: the page becomes entirely free and goes straight back.
-    slob.kfree(b);
+    slob.free(SLOB_KMALLOC_CACHE, b);
     expect(slob.stats()).toMatchObject({ slabsCreated: 1, slabsFreed: 1, pagesUnreclaimable: 0, allocs: 4, frees: 4 });
     expect(env.sys.machine.memmap.flags[pfnOf(P)]! & PG_SLAB).toBe(0);
     expect(env.sys.pages.stats().allocatedPages).toBe(pagesBefore);
@@ -144,11 +144,11 @@ describe('SLOB backend (Linux 6.3 mm/slob.c)', () => {
     slob.free(cache, B + 3 * 248);
     expect(slob.alloc(cache, GFP_KERNEL)).toBe(B + 3 * 248);
     // list_rotate_to_front: [C, B, A] becomes [B, A, C] (not [B, C, A]).
-    const k1 = slob.kmalloc(100, GFP_KERNEL); // 54 units: fits in B's 64-unit tail
+    const k1 = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 100); // 54 units: fits in B's 64-unit tail
     expect(k1).toBe(B + 3968 + 8);
-    const k2 = slob.kmalloc(100, GFP_KERNEL); // B has 10 units left; the next page is A
+    const k2 = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 100); // B has 10 units left; the next page is A
     expect(k2).toBe(A + 3968 + 8);
-    const k3 = slob.kmalloc(100, GFP_KERNEL); // list is now [A, C, B]: A is skipped, C serves
+    const k3 = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 100); // list is now [A, C, B]: A is skipped, C serves
     expect(k3).toBe(C + 3968 + 8);
     expectHealthy(env);
   });
@@ -156,43 +156,43 @@ describe('SLOB backend (Linux 6.3 mm/slob.c)', () => {
   it('puts a full page back on the list chosen by the freed block size', () => {
     const env = mk();
     const { slob } = env;
-    const p1 = slob.kmalloc(2040, GFP_KERNEL); // 2048-byte blocks: large list, two fill a page
+    const p1 = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 2040); // 2048-byte blocks: large list, two fill a page
     const P = pageOf(p1);
-    const p2 = slob.kmalloc(2040, GFP_KERNEL);
+    const p2 = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 2040);
     expect(p2).toBe(P + 2048 + 8);
-    const q = slob.kmalloc(2040, GFP_KERNEL); // P is full and off the list
+    const q = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 2040); // P is full and off the list
     expect(pageOf(q)).not.toBe(P);
-    const m = slob.kmalloc(500, GFP_KERNEL); // medium list: a page of its own
+    const m = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 500); // medium list: a page of its own
     expect([P, pageOf(q)]).not.toContain(pageOf(m));
-    slob.kfree(p1); // P rejoins the large list at its head
+    slob.free(SLOB_KMALLOC_CACHE, p1); // P rejoins the large list at its head
     expect(freeBlockAt(env, P)).toEqual([1024, SLOB_PAGE_UNITS]);
     expectHealthy(env);
-    const m2 = slob.kmalloc(500, GFP_KERNEL); // medium requests never see P
+    const m2 = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 500); // medium requests never see P
     expect(pageOf(m2)).toBe(pageOf(m));
-    expect(slob.kmalloc(2040, GFP_KERNEL)).toBe(p1);
+    expect(slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 2040)).toBe(p1);
     expectHealthy(env);
   });
 
   it('keeps the free-block encoding in the old header and zeroes with __GFP_ZERO', () => {
     const env = mk();
     const { slob, mem } = env;
-    const keep = slob.kmalloc(24, GFP_KERNEL);
-    const a = slob.kmalloc(100, GFP_KERNEL);
+    const keep = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 24);
+    const a = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 100);
     mem.fill(a - PAGE_OFFSET, 100, 0xab);
-    slob.kfree(a);
+    slob.free(SLOB_KMALLOC_CACHE, a);
     // The free-block encoding lives in the old header (merged with the tail); SLOB does not poison the rest.
     expect(freeBlockAt(env, a - 8)).toEqual([SLOB_PAGE_UNITS - 16, SLOB_PAGE_UNITS]);
     expect(mem.findNot(a - PAGE_OFFSET, 100, 0xab)).toBe(-1);
-    const b = slob.kmalloc(100, GFP_KERNEL);
+    const b = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 100);
     expect(b).toBe(a);
     mem.fill(b - PAGE_OFFSET, 100, 0xab);
-    slob.kfree(b);
-    const z = slob.kmalloc(100, GFP_KERNEL | __GFP_ZERO);
+    slob.free(SLOB_KMALLOC_CACHE, b);
+    const z = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL | __GFP_ZERO, 100);
     expect(z).toBe(a);
     expect(mem.findNot(z - PAGE_OFFSET, 100, 0)).toBe(-1);
     expect(mem.read32(z - 8 - PAGE_OFFSET)).toBe(100);
-    slob.kfree(z);
-    slob.kfree(keep);
+    slob.free(SLOB_KMALLOC_CACHE, z);
+    slob.free(SLOB_KMALLOC_CACHE, keep);
     expectHealthy(env);
   });
 
@@ -224,7 +224,7 @@ describe('SLOB backend (Linux 6.3 mm/slob.c)', () => {
     expect(slob.cacheOf(g + 4500)).toBe(big);
     expect(slob.objectStart(g + 4500)).toBe(g);
     expect(slob.counters(big)).toMatchObject({ inUse: 1, pages: 2 });
-    const k = slob.kmalloc(30, GFP_KERNEL);
+    const k = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 30);
     expect(slob.cacheOf(k)).toBe(SLOB_KMALLOC_CACHE);
     expect(slob.objectStart(k + 10)).toBe(k);
     expect(slob.cacheOf(PAGE_OFFSET)).toBe(-1);
@@ -250,11 +250,11 @@ describe('SLOB backend (Linux 6.3 mm/slob.c)', () => {
     const { slob, mem } = env;
     const foo = slob.createCache({ name: 'foo', size: 64, align: 0, flags: 0 }, false);
     const bar = slob.createCache({ name: 'bar', size: 64, align: 0, flags: 0 }, false);
-    const a = slob.kmalloc(24, GFP_KERNEL);
-    const b = slob.kmalloc(24, GFP_KERNEL);
+    const a = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 24);
+    const b = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 24);
     const f = slob.alloc(foo, GFP_KERNEL);
     const P = pageOf(a);
-    slob.kfree(a);
+    slob.free(SLOB_KMALLOC_CACHE, a);
     const snapshot = () =>
       JSON.stringify({ s: slob.stats(), k: slob.counters(SLOB_KMALLOC_CACHE), f: slob.counters(foo), bytes: Array.from(mem.readBytes(P - PAGE_OFFSET, PAGE_SIZE)) });
     const before = snapshot();
@@ -267,27 +267,27 @@ describe('SLOB backend (Linux 6.3 mm/slob.c)', () => {
       expectHealthy(env);
     };
     const hex = (n: number) => `0x${n.toString(16)}`;
-    expectErr(() => slob.kfree(a), 'double-free', `slob.kfree: ${hex(a)} is already free (double free)`);
-    expectErr(() => slob.kfree(b + 2), 'invalid-free');
-    expectErr(() => slob.kfree(f), 'invalid-free', `slob.kfree: ${hex(f)} is not a kmalloc block`);
+    expectErr(() => slob.free(SLOB_KMALLOC_CACHE, a), 'double-free', `slob.kfree: ${hex(a)} is already free (double free)`);
+    expectErr(() => slob.free(SLOB_KMALLOC_CACHE, b + 2), 'invalid-free');
+    expectErr(() => slob.free(SLOB_KMALLOC_CACHE, f), 'invalid-free', `slob.kfree: ${hex(f)} is not a kmalloc block`);
     expectErr(() => slob.free(foo, b), 'invalid-free', `slob.free: ${hex(b)} is not an object of cache foo`);
     expectErr(() => slob.free(bar, f), 'invalid-free', `slob.free: ${hex(f)} is not an object of cache bar`);
     expectErr(() => slob.free(foo, f + 8), 'invalid-free');
     expectErr(() => slob.free(99, f), 'misuse');
     expectErr(() => slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL), 'misuse');
-    expectErr(() => slob.kfree(PAGE_OFFSET + 0x1000), 'invalid-free');
-    expectErr(() => slob.ksize(f), 'invalid-free');
-    expectErr(() => slob.kmalloc(0, GFP_KERNEL), 'misuse');
-    expectErr(() => slob.kmalloc(4088, GFP_KERNEL), 'misuse');
+    expectErr(() => slob.free(SLOB_KMALLOC_CACHE, PAGE_OFFSET + 0x1000), 'invalid-free');
+    expectErr(() => slob.ksize(SLOB_KMALLOC_CACHE, f), 'invalid-free');
+    expectErr(() => slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 0), 'misuse');
+    expectErr(() => slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 4088), 'misuse');
     // A freed object: double free of a cache object.
     slob.free(foo, f);
     expect(isAllocatorError(thrown(() => slob.free(foo, f)), 'double-free')).toBe(true);
     // A clobbered header is caught by the invariants and refused by kfree.
     mem.write32(b - 8 - PAGE_OFFSET, 4000);
     expect(slob.checkInvariants().map((v) => v.code)).toContain('S10');
-    expect(isAllocatorError(thrown(() => slob.kfree(b)), 'invalid-free')).toBe(true);
+    expect(isAllocatorError(thrown(() => slob.free(SLOB_KMALLOC_CACHE, b)), 'invalid-free')).toBe(true);
     mem.write32(b - 8 - PAGE_OFFSET, 24);
-    slob.kfree(b);
+    slob.free(SLOB_KMALLOC_CACHE, b);
     expectHealthy(env);
     expect(slob.stats().pagesUnreclaimable).toBe(0);
   });
@@ -295,32 +295,32 @@ describe('SLOB backend (Linux 6.3 mm/slob.c)', () => {
   it('returns 0 when the page allocator is exhausted and stays healthy', () => {
     const env = mk();
     const { slob } = env;
-    const keep = slob.kmalloc(24, GFP_KERNEL);
-    const fill = slob.kmalloc(4087 - 40, GFP_KERNEL); // a second page, nearly full
+    const keep = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 24);
+    const fill = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 4087 - 40); // a second page, nearly full
     const grabbed: Pfn[] = [];
     for (let p = env.sys.pages.allocPages(0, GFP_KERNEL | __GFP_NOWARN); p !== NO_PFN; p = env.sys.pages.allocPages(0, GFP_KERNEL | __GFP_NOWARN)) grabbed.push(p);
     const before = JSON.stringify(slob.stats());
-    expect(slob.kmalloc(3000, GFP_KERNEL | __GFP_NOWARN)).toBe(0);
+    expect(slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL | __GFP_NOWARN, 3000)).toBe(0);
     const c = slob.createCache({ name: 'big', size: 5000, align: 0, flags: 0 }, false);
     expect(slob.alloc(c, GFP_KERNEL | __GFP_NOWARN)).toBe(0);
     expect(JSON.stringify(slob.stats())).toBe(before.replace(/"pageAllocatorCalls":(\d+)/, (_, n: string) => `"pageAllocatorCalls":${Number(n) + 2}`));
     expectHealthy(env);
     // Small requests still fit in the pages SLOB holds.
-    expect(slob.kmalloc(16, GFP_KERNEL)).not.toBe(0);
+    expect(slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 16)).not.toBe(0);
     for (const p of grabbed) env.sys.pages.freePages(p, 0);
-    slob.kfree(fill);
-    slob.kfree(keep);
+    slob.free(SLOB_KMALLOC_CACHE, fill);
+    slob.free(SLOB_KMALLOC_CACHE, keep);
     expectHealthy(env);
   });
 
   it('reports a corrupted in-memory free list instead of hanging', () => {
     const env = mk();
     const { slob, mem } = env;
-    const a = slob.kmalloc(24, GFP_KERNEL);
-    const b = slob.kmalloc(24, GFP_KERNEL);
-    const c = slob.kmalloc(24, GFP_KERNEL);
-    slob.kfree(a);
-    slob.kfree(c); // free blocks: [0, 16) -> [32, 2048)
+    const a = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 24);
+    const b = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 24);
+    const c = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, 24);
+    slob.free(SLOB_KMALLOC_CACHE, a);
+    slob.free(SLOB_KMALLOC_CACHE, c); // free blocks: [0, 16) -> [32, 2048)
     const P = pageOf(a);
     const link = P + 2 - PAGE_OFFSET; // units[1] of the first free block
     expect(mem.read16(link)).toBe(32);
@@ -335,7 +335,7 @@ describe('SLOB backend (Linux 6.3 mm/slob.c)', () => {
     expect(slob.checkInvariants().map((x) => x.message).join('\n')).toMatch(/free blocks hold 116 units/);
     mem.write16(P + 64 - PAGE_OFFSET, SLOB_PAGE_UNITS - 32);
     expectHealthy(env);
-    slob.kfree(b);
+    slob.free(SLOB_KMALLOC_CACHE, b);
     expectHealthy(env);
   });
 
@@ -360,7 +360,7 @@ describe('SLOB backend (Linux 6.3 mm/slob.c)', () => {
       if (r < 0.4) {
         const band = rng.weighted([6, 3, 1]);
         const size = band === 0 ? 1 + rng.int(64) : band === 1 ? 65 + rng.int(448) : 513 + rng.int(4087 - 512);
-        const p = slob.kmalloc(size, GFP_KERNEL);
+        const p = slob.alloc(SLOB_KMALLOC_CACHE, GFP_KERNEL, size);
         expect(p).not.toBe(0);
         if ((size & (size - 1)) === 0) expect(`${ctx}: ${(p - PAGE_OFFSET) % Math.max(8, size)}`).toBe(`${ctx}: 0`);
         const tag = 1 + (step % 255);
@@ -381,7 +381,7 @@ describe('SLOB backend (Linux 6.3 mm/slob.c)', () => {
         held.pop();
         // Nobody else wrote into the block while it was live.
         expect(`${ctx}: ${mem.findNot(h.addr - PAGE_OFFSET, h.size, h.tag)}`).toBe(`${ctx}: -1`);
-        if (h.cache < 0) slob.kfree(h.addr);
+        if (h.cache < 0) slob.free(SLOB_KMALLOC_CACHE, h.addr);
         else slob.free(h.cache, h.addr);
       }
       const v = slob.checkInvariants();
@@ -390,7 +390,7 @@ describe('SLOB backend (Linux 6.3 mm/slob.c)', () => {
     }
     for (const h of held) {
       expect(mem.findNot(h.addr - PAGE_OFFSET, h.size, h.tag)).toBe(-1);
-      if (h.cache < 0) slob.kfree(h.addr);
+      if (h.cache < 0) slob.free(SLOB_KMALLOC_CACHE, h.addr);
       else slob.free(h.cache, h.addr);
     }
     expectHealthy(env);
