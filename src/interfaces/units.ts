@@ -99,6 +99,20 @@ export function formatSize(bytes: number): string {
 /** Hex with `0x` and no sign extension. */
 export const hex = (n: number): string => `0x${n.toString(16)}`;
 
+/** Rounds `n` up to a multiple of `a` (the kernel's `ALIGN`; any positive `a`). */
+export const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
+/** Rounds `n` down to a multiple of `a` (`ALIGN_DOWN`). */
+export const alignDown = (n: number, a: number): number => Math.floor(n / a) * a;
+/** `PAGE_ALIGN`: rounds up to a whole page. */
+export const pageAlign = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+/** `is_power_of_2` (0 is not). */
+export const isPow2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
+
+/** `vmemmap_base` (KASLR off) without its sign extension: `struct page *` values are `VMEMMAP_START + pfn × STRUCT_PAGE_SIZE`. */
+export const VMEMMAP_START = 0xea0000000000;
+/** Linux's `sizeof(struct page)` on x86_64 (64 bytes; the simulator's own struct page is smaller). */
+export const STRUCT_PAGE_SIZE = 64;
+
 /**
  * Prints a kernel virtual address as the kernel does with `%px`: 16 hex
  * digits with the `ffff` sign extension for addresses in the upper half.

@@ -47,7 +47,8 @@ export interface Scenario {
 
 /** The pointer a story's program worked on, for its detection-off continuation. */
 const storyPtr = new WeakMap<System, number>();
-const hex = (a: number): string => `0x${formatKernelAddr(a)}`;
+/** A kernel pointer as `%px` prints it. */
+const kptr = (a: number): string => `0x${formatKernelAddr(a)}`;
 const FULL_DEBUG: SystemConfigInput = { debug: { slubDebug: 'FZPU' } };
 
 /** The catalogue. */
@@ -61,7 +62,7 @@ export const SCENARIOS: readonly Scenario[] = [
     lines: [/BUG kmalloc-128 \(Not tainted\): kmalloc Redzone overwritten/, /First byte 0x79 instead of 0xcc/, /Object at 0x[0-9a-f]+ not freed/],
     run(sys, step, buggy) {
       const p = sys.kmem.kmalloc(115, GFP_KERNEL);
-      step(`p = kmalloc(115, GFP_KERNEL) = ${hex(p)} (kmalloc-128)`);
+      step(`p = kmalloc(115, GFP_KERNEL) = ${kptr(p)} (kmalloc-128)`);
       const off = buggy ? 115 : 114;
       sys.machine.mem.write8(p - PAGE_OFFSET + off, 0x79);
       step(`p[${off}] = 0x79${buggy ? '   <- one byte past the request' : ''}`);
@@ -78,7 +79,7 @@ export const SCENARIOS: readonly Scenario[] = [
     lines: [/BUG: KASAN: slab-out-of-bounds in kasan_read/, /Read of size 1 at addr/, /which belongs to the cache .+ of size \d+/, /located 0 bytes to the right of\n allocated 115-byte region/],
     run(sys, step, buggy) {
       const p = sys.kmem.kmalloc(115, GFP_KERNEL);
-      step(`p = kmalloc(115) = ${hex(p)}`);
+      step(`p = kmalloc(115) = ${kptr(p)}`);
       const off = buggy ? 115 : 114;
       step(`x = p[${off}]${buggy ? '   <- one byte past the request' : ''}`);
       sys.kasan!.read(p + off, 1);
@@ -93,11 +94,11 @@ export const SCENARIOS: readonly Scenario[] = [
     lines: [/BUG: KASAN: slab-use-after-free in kasan_read/, /located 0 bytes inside of\n freed 43-byte region/],
     run(sys, step, buggy) {
       const p = sys.kmem.kmalloc(43, GFP_KERNEL);
-      step(`p = kmalloc(43) = ${hex(p)}`);
+      step(`p = kmalloc(43) = ${kptr(p)}`);
       sys.kmem.kfree(p);
       step('kfree(p)');
       const q = sys.kmem.kmalloc(43, GFP_KERNEL);
-      step(`q = kmalloc(43) = ${hex(q)} (not p: p waits in the quarantine)`);
+      step(`q = kmalloc(43) = ${kptr(q)} (not p: p waits in the quarantine)`);
       step(`x = ${buggy ? 'p' : 'q'}[0]${buggy ? '   <- use after free' : ''}`);
       sys.kasan!.read(buggy ? p : q, 1);
     },
@@ -112,7 +113,7 @@ export const SCENARIOS: readonly Scenario[] = [
     run(sys, step, buggy) {
       const c = sys.kmem.kmemCacheCreate('uaf_cache', 64);
       const o = sys.kmem.kmemCacheAlloc(c, GFP_KERNEL);
-      step(`o = kmem_cache_alloc(uaf_cache) = ${hex(o)}`);
+      step(`o = kmem_cache_alloc(uaf_cache) = ${kptr(o)}`);
       sys.kmem.kmemCacheFree(c, o);
       step('kmem_cache_free(uaf_cache, o)');
       if (buggy) {
@@ -120,7 +121,7 @@ export const SCENARIOS: readonly Scenario[] = [
         step('o[50] = 0   <- write after free');
       }
       const again = sys.kmem.kmemCacheAlloc(c, GFP_KERNEL);
-      step(`kmem_cache_alloc(uaf_cache) = ${hex(again)} (the same object, LIFO)`);
+      step(`kmem_cache_alloc(uaf_cache) = ${kptr(again)} (the same object, LIFO)`);
     },
   },
   {
@@ -132,7 +133,7 @@ export const SCENARIOS: readonly Scenario[] = [
     lines: [/already free|double free/],
     run(sys, step, buggy) {
       const p = sys.kmem.kmalloc(40, GFP_KERNEL);
-      step(`p = kmalloc(40) = ${hex(p)}`);
+      step(`p = kmalloc(40) = ${kptr(p)}`);
       sys.kmem.kfree(p);
       step('kfree(p)');
       if (buggy) {
@@ -146,12 +147,12 @@ export const SCENARIOS: readonly Scenario[] = [
       live.push([a, 40]);
       const b = sys.kmem.kmalloc(40, GFP_KERNEL);
       live.push([b, 40]);
-      step(`a = kmalloc(40) = ${hex(a)}, b = kmalloc(40) = ${hex(b)}${a === b ? ': the same object, handed out twice' : ''}`);
+      step(`a = kmalloc(40) = ${kptr(a)}, b = kmalloc(40) = ${kptr(b)}${a === b ? ': the same object, handed out twice' : ''}`);
       sys.machine.mem.fill(a - PAGE_OFFSET, 40, 0x41);
       step("memset(a, 'A', 40)   (a's owner writes over what SLUB takes for the free pointer)");
       const c = sys.kmem.kmalloc(40, GFP_KERNEL);
       live.push([c, 40]);
-      step(`c = kmalloc(40) = ${hex(c)}${c === a ? ' (a third time; the free list head is now the bytes a wrote)' : ''}`);
+      step(`c = kmalloc(40) = ${kptr(c)}${c === a ? ' (a third time; the free list head is now the bytes a wrote)' : ''}`);
       step('d = kmalloc(40)');
       sys.kmem.kmalloc(40, GFP_KERNEL);
     },
@@ -166,7 +167,7 @@ export const SCENARIOS: readonly Scenario[] = [
     run(sys, step, buggy) {
       const p = sys.kmem.kmalloc(64, GFP_KERNEL);
       storyPtr.set(sys, p);
-      step(`p = kmalloc(64) = ${hex(p)}`);
+      step(`p = kmalloc(64) = ${kptr(p)}`);
       step(`kfree(${buggy ? 'p + 1' : 'p'})`);
       sys.kmem.kfree(buggy ? p + 1 : p);
     },
@@ -175,10 +176,10 @@ export const SCENARIOS: readonly Scenario[] = [
       live.push([p, 64]); // never really freed: its owner still has it as far as the allocator knows
       const q = sys.kmem.kmalloc(64, GFP_KERNEL);
       live.push([q, 64]);
-      step(`(no detection) p + 1 went on the kmalloc-64 free list; q = kmalloc(64) = ${hex(q)}${q === p + 1 ? ' = p + 1: misaligned, over p and 1 byte into the next object' : ''}`);
+      step(`(no detection) p + 1 went on the kmalloc-64 free list; q = kmalloc(64) = ${kptr(q)}${q === p + 1 ? ' = p + 1: misaligned, over p and 1 byte into the next object' : ''}`);
       const r = sys.kmem.kmalloc(64, GFP_KERNEL);
       live.push([r, 64]);
-      step(`r = kmalloc(64) = ${hex(r)}${r === p + 64 ? ' (the next object: its first byte is also q\'s last)' : ''}`);
+      step(`r = kmalloc(64) = ${kptr(r)}${r === p + 64 ? ' (the next object: its first byte is also q\'s last)' : ''}`);
     },
   },
   {
@@ -192,7 +193,7 @@ export const SCENARIOS: readonly Scenario[] = [
       const a = sys.kmem.kmemCacheCreate('cache_a', 200, 0, 0x1000000);
       const b = sys.kmem.kmemCacheCreate('cache_b', 200, 0, 0x1000000);
       const o = sys.kmem.kmemCacheAlloc(a, GFP_KERNEL);
-      step(`o = kmem_cache_alloc(cache_a) = ${hex(o)}`);
+      step(`o = kmem_cache_alloc(cache_a) = ${kptr(o)}`);
       step(`kmem_cache_free(${buggy ? 'cache_b' : 'cache_a'}, o)`);
       sys.kmem.kmemCacheFree(buggy ? b : a, o);
     },
@@ -208,7 +209,7 @@ export const SCENARIOS: readonly Scenario[] = [
       const size = 4096 / 2 - 13;
       sys.machine.ctx.caller = 'vmalloc_oob+0x8d/0x1e0';
       const v = sys.vmalloc.vmalloc(size);
-      step(`v = vmalloc(${size}) = ${hex(v)}: one page mapped, then a guard page`);
+      step(`v = vmalloc(${size}) = ${kptr(v)}: one page mapped, then a guard page`);
       step(`read v[${buggy ? size : size - 1}]`);
       sys.vmalloc.read(v + (buggy ? size : size - 1), 1);
       sys.vmalloc.vfree(v);
@@ -223,7 +224,7 @@ export const SCENARIOS: readonly Scenario[] = [
     lines: [/^BUG: unable to handle page fault for address: ffffc90000002000$/m, /#PF: supervisor write access in kernel mode/, /#PF: error_code\(0x0002\) - not-present page/],
     run(sys, step, buggy) {
       const v = sys.vmalloc.vmalloc(2 * 4096);
-      step(`v = vmalloc(8192) = ${hex(v)}: pages at +0 and +4096, the guard page at +8192`);
+      step(`v = vmalloc(8192) = ${kptr(v)}: pages at +0 and +4096, the guard page at +8192`);
       step(`write 1 byte at v + ${buggy ? 8192 : 8191}`);
       sys.vmalloc.write(v + (buggy ? 8192 : 8191), new Uint8Array([0x41]));
       sys.vmalloc.vfree(v);
@@ -238,7 +239,7 @@ export const SCENARIOS: readonly Scenario[] = [
     lines: [/Trying to vfree\(\) nonexistent vm area \(ffff888[0-9a-f]+\)/],
     run(sys, step, buggy) {
       const p = sys.kmem.kmalloc(8192, GFP_KERNEL);
-      step(`p = kmalloc(8192) = ${hex(p)} (a large kmalloc: page aligned, physically contiguous)`);
+      step(`p = kmalloc(8192) = ${kptr(p)} (a large kmalloc: page aligned, physically contiguous)`);
       step(buggy ? 'vfree(p)' : 'kvfree(p): routed to kfree, since p is not a vmalloc address');
       if (buggy) sys.vmalloc.vfree(p);
       else sys.vmalloc.kvfree(p);
@@ -253,7 +254,7 @@ export const SCENARIOS: readonly Scenario[] = [
     lines: [/0xc90000000000 is (?:neither a slab object nor a large kmalloc|not in a slob page)/],
     run(sys, step, buggy) {
       const v = sys.vmalloc.vmalloc(3 * 4096);
-      step(`v = vmalloc(12288) = ${hex(v)}`);
+      step(`v = vmalloc(12288) = ${kptr(v)}`);
       step(buggy ? 'kfree(v)' : 'kvfree(v): routed to vfree');
       if (buggy) sys.kmem.kfree(v);
       else sys.vmalloc.kvfree(v);
@@ -268,10 +269,10 @@ export const SCENARIOS: readonly Scenario[] = [
     lines: [/segfault at ffff888[0-9a-f]+ ip 0000000000000000 sp 0000000000000000 error 4/],
     run(sys, step, buggy) {
       const p = sys.kmem.kmalloc(64, GFP_KERNEL);
-      step(`kernel: p = kmalloc(64) = ${hex(p)}; a buggy ioctl copies p to user space`);
+      step(`kernel: p = kmalloc(64) = ${kptr(p)}; a buggy ioctl copies p to user space`);
       const { libc } = sys.spawn();
       if (buggy) {
-        step(`user: free(${hex(p)}): glibc reads the chunk's size word at p - 8, a kernel address, in user mode`);
+        step(`user: free(${kptr(p)}): glibc reads the chunk's size word at p - 8, a kernel address, in user mode`);
         libc.free(p);
       } else {
         const q = libc.malloc(64);
@@ -291,7 +292,7 @@ export const SCENARIOS: readonly Scenario[] = [
     lines: [/points inside the large kmalloc at/],
     run(sys, step, buggy) {
       const p = sys.kmem.kmalloc(20000, GFP_KERNEL);
-      step(`p = kmalloc(20000) = ${hex(p)} (order-3 pages)`);
+      step(`p = kmalloc(20000) = ${kptr(p)} (order-3 pages)`);
       step(`kfree(${buggy ? 'p + 4096' : 'p'})`);
       sys.kmem.kfree(buggy ? p + 4096 : p);
     },
@@ -306,7 +307,7 @@ export const SCENARIOS: readonly Scenario[] = [
     run(sys, step, buggy) {
       const dev = sys.dev.registerDevice('eth0');
       const p = sys.dev.devKmalloc(dev, 100, GFP_KERNEL);
-      step(`p = dev_kmalloc(eth0, 100) = ${hex(p)}; header at ${hex(p - 64)}`);
+      step(`p = dev_kmalloc(eth0, 100) = ${kptr(p)}; header at ${kptr(p - 64)}`);
       if (buggy) {
         sys.machine.mem.write8(p - 64 - PAGE_OFFSET + 3, 0x41);
         step('p[-61] = 0x41   <- underflow into the header magic');
@@ -326,7 +327,7 @@ export const SCENARIOS: readonly Scenario[] = [
       const dev = sys.dev.registerDevice('sda');
       sys.machine.ctx.caller = 'sd_probe+0x120/0x3a0';
       const p = sys.dev.devKmalloc(dev, 48, GFP_KERNEL);
-      step(`p = dev_kmalloc(sda, 48) = ${hex(p)}; header (magic 0xdeadbeef) at ${hex(p - 64)}, linked on sda's list`);
+      step(`p = dev_kmalloc(sda, 48) = ${kptr(p)}; header (magic 0xdeadbeef) at ${kptr(p - 64)}, linked on sda's list`);
       step(buggy ? 'kfree(p)   <- the wrong API: kfree does not step back over the header' : 'dev_kfree(p)');
       if (buggy) sys.kmem.kfree(p);
       else sys.dev.devKfree(p);
@@ -336,13 +337,13 @@ export const SCENARIOS: readonly Scenario[] = [
       step(`(no detection) kfree(p) put p, 64 bytes inside the 112-byte object, on the kmalloc-128 free list; the header stays on sda's list`);
       sys.machine.ctx.caller = 'usb_alloc_urb+0x30/0x80';
       const q = sys.kmem.kmalloc(100, GFP_KERNEL);
-      step(`q = kmalloc(100) = ${hex(q)}${q === p ? ' = p: another driver now owns [p, p+100), which runs 36 bytes into the next object' : ''}`);
+      step(`q = kmalloc(100) = ${kptr(q)}${q === p ? ' = p: another driver now owns [p, p+100), which runs 36 bytes into the next object' : ''}`);
       sys.machine.mem.fill(q - PAGE_OFFSET, 100, 0x55);
       step('memset(q, 0x55, 100)   (the other driver fills its buffer)');
       const rel = sys.dev.deviceRelease(sys.dev.devices()[0]!.handle);
       step(`device_release(sda) frees the ${rel.allocations.length} allocation${rel.allocations.length === 1 ? '' : 's'} still on its list — including p's header, whose object q is using`);
       const r = sys.kmem.kmalloc(100, GFP_KERNEL);
-      step(`r = kmalloc(100) = ${hex(r)}${r === p - 64 ? ' = the freed header: r and q now overlap' : ''}`);
+      step(`r = kmalloc(100) = ${kptr(r)}${r === p - 64 ? ' = the freed header: r and q now overlap' : ''}`);
       live.push([q, 100], [r, 100]);
     },
   },
@@ -356,7 +357,7 @@ export const SCENARIOS: readonly Scenario[] = [
     run(sys, step, buggy) {
       const dev = sys.dev.registerDevice('usb1');
       const p = buggy ? sys.kmem.kmalloc(100, GFP_KERNEL) + 64 : sys.dev.devKmalloc(dev, 36, GFP_KERNEL);
-      step(buggy ? `q = kmalloc(100); p = q + 64 = ${hex(p)}` : `p = dev_kmalloc(usb1, 36) = ${hex(p)}`);
+      step(buggy ? `q = kmalloc(100); p = q + 64 = ${kptr(p)}` : `p = dev_kmalloc(usb1, 36) = ${kptr(p)}`);
       step('dev_kfree(p)');
       sys.dev.devKfree(p);
     },
@@ -371,7 +372,7 @@ export const SCENARIOS: readonly Scenario[] = [
     run(sys, step, buggy) {
       const c = sys.kmem.kmemCacheCreate('leaky_cache', 96, 0, 0x1000000);
       const o = sys.kmem.kmemCacheAlloc(c, GFP_KERNEL);
-      step(`o = kmem_cache_alloc(leaky_cache) = ${hex(o)}`);
+      step(`o = kmem_cache_alloc(leaky_cache) = ${kptr(o)}`);
       if (!buggy) {
         sys.kmem.kmemCacheFree(c, o);
         step('kmem_cache_free(leaky_cache, o)');
@@ -391,11 +392,11 @@ export const SCENARIOS: readonly Scenario[] = [
       const leak = sys.kmemleak!;
       const priv = sys.kmem.kzalloc(64, GFP_KERNEL);
       leak.addRoot(priv, 64);
-      step(`priv = kzalloc(64) = ${hex(priv)}   (a root: reachable from a global)`);
+      step(`priv = kzalloc(64) = ${kptr(priv)}   (a root: reachable from a global)`);
       sys.machine.ctx.caller = 'setup_ring+0x24/0x90';
       const ring = sys.kmem.kmalloc(96, GFP_KERNEL);
       sys.machine.mem.write64(priv - PAGE_OFFSET + 8, ring);
-      step(`priv->ring = kmalloc(96) = ${hex(ring)}`);
+      step(`priv->ring = kmalloc(96) = ${kptr(ring)}`);
       if (buggy) {
         sys.machine.mem.write64(priv - PAGE_OFFSET + 8, 0);
         step('priv->ring = NULL   <- the only reference is lost without kfree');
@@ -420,7 +421,7 @@ export const SCENARIOS: readonly Scenario[] = [
       step(`${per + 1} x kmem_cache_alloc(uaf_cache) (64 bytes, ${per} per slab: the first slab is full)`);
       const p = objs[0]!;
       sys.kmem.kmemCacheFree(c, p);
-      step(`kmem_cache_free(uaf_cache, p = ${hex(p)})   (p is now its slab's free list)`);
+      step(`kmem_cache_free(uaf_cache, p = ${kptr(p)})   (p is now its slab's free list)`);
       if (buggy) {
         sys.machine.mem.fill(p - PAGE_OFFSET, 64, 0x41);
         step('memset(p, 0x41, 64)   <- write after free, over the free pointer');
@@ -487,7 +488,7 @@ export function runScenario(s: Scenario, opts: { slab?: string; buggy?: boolean;
     const found = [...sys.slab.checkInvariants(), ...sys.dev.checkInvariants()];
     live.forEach(([a, n], i) => {
       for (const [b, m] of live.slice(i + 1)) {
-        if (a < b + m && b < a + n) found.push({ code: 'X1', message: `live allocations overlap: [${hex(a)}, +${n}) and [${hex(b)}, +${m})` });
+        if (a < b + m && b < a + n) found.push({ code: 'X1', message: `live allocations overlap: [${kptr(a)}, +${n}) and [${kptr(b)}, +${m})` });
       }
     });
     for (const v of found) {

@@ -53,7 +53,7 @@ import { inject, injectable, optional } from 'inversify';
 import { CONFIG, KASAN, MACHINE } from '../../interfaces/tokens.js';
 import type { KasanApi } from '../../interfaces/detectors.js';
 import type { SystemConfig } from '../../interfaces/config.js';
-import type { Machine, StructPageArray } from '../../interfaces/machine.js';
+import type { Machine, StructPageArray, ZoneLayout } from '../../interfaces/machine.js';
 import type { PageAllocStats, PageAllocator, Shrinker, ZoneReport } from '../../interfaces/page-allocator.js';
 import { AllocatorError } from '../../interfaces/errors.js';
 import {
@@ -76,7 +76,6 @@ import {
   gfpMigratetype,
   gfpZone,
   type Gfp,
-  type ZoneType,
 } from '../../interfaces/gfp.js';
 import { MAX_VIOLATIONS, type Violation } from '../../interfaces/invariants.js';
 import {
@@ -95,7 +94,7 @@ import {
   PG_PCP,
   PG_RESERVED,
 } from '../../machine/memmap.js';
-import { PAGE_POISON, allocFailure, checkFreeTails, checkNewPages, clearFreedBlock, countNuma, pageStr, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './common.js';
+import { PAGE_POISON, PageCounters, PageZone, allocFailure, checkFreeTails, checkNewPages, clearFreedBlock, countNuma, pageStr, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './page-alloc-common.js';
 import { zoneBatchsize, zoneHighsize, zoneLimits, MIN_PERCPU_PAGELIST_HIGH_FRACTION } from './zone-math.js';
 
 // alloc_flags (mm/internal.h, v6.8).
@@ -143,17 +142,7 @@ const pindexToOrder = (pindex: number): number =>
   pindex >= MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1) ? HPAGE_PMD_ORDER : Math.floor(pindex / MIGRATE_PCPTYPES);
 
 /** One zone's buddy state. */
-class BuddyZone {
-  /** Global zone id. */
-  readonly id: number;
-  readonly node: number;
-  readonly type: ZoneType;
-  readonly name: string;
-  readonly startPfn: number;
-  readonly endPfn: number;
-  readonly spanned: number;
-  readonly present: number;
-  managed = 0;
+class BuddyZone extends PageZone {
   /** NR_FREE_PAGES: pages in the free lists. */
   freePages = 0;
   /** List head id per (order, migratetype): index order * MIGRATE_TYPES + mt. */
@@ -162,13 +151,6 @@ class BuddyZone {
   readonly nrFree = new Int32Array(NR_PAGE_ORDERS);
   /** Blocks per (order, mt), for pagetypeinfo. */
   readonly nrFreeMt = new Int32Array(NR_PAGE_ORDERS * MIGRATE_TYPES);
-  /** min, low, high. */
-  readonly wmark = new Int32Array(3);
-  lowmemReserve: number[] = new Array<number>(MAX_NR_ZONES).fill(0);
-  numaHit = 0;
-  numaMiss = 0;
-  numaLocal = 0;
-  numaOther = 0;
   /** Set while free pages are below the high watermark (ZONE_BELOW_HIGH). */
   belowHigh = false;
   // Per-CPU pages, one slot per CPU.
@@ -182,15 +164,8 @@ class BuddyZone {
   pcpHighMin = 0;
   pcpHighMax = 0;
 
-  constructor(z: { id: number; node: number; type: ZoneType; name: string; startPfn: number; endPfn: number; spanned: number; present: number }, mm: StructPageArray, cpus: number) {
-    this.id = z.id;
-    this.node = z.node;
-    this.type = z.type;
-    this.name = z.name;
-    this.startPfn = z.startPfn;
-    this.endPfn = z.endPfn;
-    this.spanned = z.spanned;
-    this.present = z.present;
+  constructor(z: ZoneLayout, mm: StructPageArray, cpus: number) {
+    super(z);
     this.freeList = new Int32Array(NR_PAGE_ORDERS * MIGRATE_TYPES);
     for (let i = 0; i < this.freeList.length; i++) this.freeList[i] = mm.lists.newHead();
     this.pcpLists = new Int32Array(cpus * NR_PCP_LISTS);
@@ -242,19 +217,8 @@ export class BuddyAllocator implements PageAllocator {
   private readonly nodeOfCpu: Int32Array;
   /** ALLOC_NOFRAGMENT per (node, highest zone). */
   private readonly nofragment: Uint8Array;
-  // Statistics.
-  protected nAllocs = 0;
-  protected nFrees = 0;
-  protected nFailures = 0;
-  protected nPcpHits = 0;
-  protected nPcpRefills = 0;
-  protected nSplits = 0;
-  protected nMerges = 0;
-  protected nFallbacks = 0;
-  protected nSteals = 0;
-  protected nReclaimRuns = 0;
-  protected nReclaimed = 0;
-  protected allocated = 0;
+  /** Operation counters (the PageAllocStats every policy reports). */
+  protected readonly opCounters = new PageCounters();
 
   /**
    * Builds the zones and takes every free boot block from memblock
@@ -298,15 +262,14 @@ export class BuddyAllocator implements PageAllocator {
   private setupWatermarks(machine: Machine, config: SystemConfig): void {
     const limits = zoneLimits(this.zoneArr, config.machine);
     for (const z of this.zoneArr) {
-      const { wmark, lowmemReserve } = limits[z.id]!;
-      z.wmark.set(wmark);
-      z.lowmemReserve = lowmemReserve;
+      z.setLimits(limits[z.id]!);
+      const lowWmark = z.wmark[1]!;
       const nodeCpus = machine.layout.nodes[z.node]!.cpus.length;
       const batch = zoneBatchsize(z.managed);
       z.pcpBatch = batch;
       // pcp->high starts at 0 and is clamped into [high_min, high_max] on first use.
-      z.pcpHighMin = zoneHighsize(z.managed, wmark[1], batch, nodeCpus, 0);
-      z.pcpHighMax = zoneHighsize(z.managed, wmark[1], batch, nodeCpus, MIN_PERCPU_PAGELIST_HIGH_FRACTION);
+      z.pcpHighMin = zoneHighsize(z.managed, lowWmark, batch, nodeCpus, 0);
+      z.pcpHighMax = zoneHighsize(z.managed, lowWmark, batch, nodeCpus, MIN_PERCPU_PAGELIST_HIGH_FRACTION);
     }
   }
 
@@ -359,7 +322,7 @@ export class BuddyAllocator implements PageAllocator {
       if (!this.pageIsBuddy(zone, buddy, order)) break;
       if (order >= PAGEBLOCK_ORDER - 1 && this.isolatedMismatch(pfn, buddy)) break;
       this.delFromFreeList(zone, buddy, order);
-      this.nMerges++;
+      this.opCounters.merges++;
       pfn = buddy & pfn;
       order++;
     }
@@ -390,7 +353,7 @@ export class BuddyAllocator implements PageAllocator {
       high--;
       size >>= 1;
       this.addToFreeList(zone, pfn + size, high, mt, false);
-      this.nSplits++;
+      this.opCounters.splits++;
     }
   }
 
@@ -455,7 +418,7 @@ export class BuddyAllocator implements PageAllocator {
     }
     if (found < 0) return false;
     const pfn = this.mm.lists.first(zone.freeList[found * MIGRATE_TYPES + fmt]!);
-    this.nFallbacks++;
+    this.opCounters.fallbacks++;
     const blockBefore = this.blockMt[pfn >>> PAGEBLOCK_ORDER]!;
     this.stealSuitableFallback(zone, pfn, found, startMt, steal);
     if (this.tracer.enabled) {
@@ -497,7 +460,7 @@ export class BuddyAllocator implements PageAllocator {
       if (order >= PAGEBLOCK_ORDER) {
         const nblocks = 1 << (order - PAGEBLOCK_ORDER);
         for (let i = 0; i < nblocks; i++) this.blockMt[block + i] = startMt;
-        this.nSteals += nblocks;
+        this.opCounters.steals += nblocks;
       } else if (wholeBlock) {
         const moved = this.moveFreepagesBlock(zone, pfn, startMt);
         if (moved) {
@@ -505,7 +468,7 @@ export class BuddyAllocator implements PageAllocator {
           const alike = startMt === MigrateType.MOVABLE ? movable : oldMt === MigrateType.MOVABLE ? PAGEBLOCK_NR_PAGES - free - movable : 0;
           if (free + alike >= PAGEBLOCK_NR_PAGES >> 1) {
             this.blockMt[block] = startMt;
-            this.nSteals++;
+            this.opCounters.steals++;
           }
           return;
         }
@@ -596,11 +559,11 @@ export class BuddyAllocator implements PageAllocator {
     if (pfn < 0) {
       const batch = this.nrPcpAlloc(zone, cpu, order);
       const got = this.rmqueueBulk(zone, order, batch, list, mt, allocFlags);
-      this.nPcpRefills++;
+      this.opCounters.pcpRefills++;
       zone.pcpCount[cpu]! += got << order;
       pfn = mm.lists.first(list);
       if (pfn < 0) return -1;
-    } else this.nPcpHits++;
+    } else this.opCounters.pcpHits++;
     mm.lists.del(pfn);
     mm.flags[pfn] = mm.flags[pfn]! & ~PG_PCP;
     zone.pcpCount[cpu]! -= 1 << order;
@@ -761,7 +724,7 @@ export class BuddyAllocator implements PageAllocator {
     }
     if (pfn < 0) pfn = this.slowpath(zonelist, order, gfp, highest, mt);
     if (pfn < 0) {
-      this.nFailures++;
+      this.opCounters.failures++;
       if (this.tracer.enabled) this.tracer.emit('mm_page_alloc', `page=0000000000000000 pfn=0x0 order=${order} migratetype=${mt} gfp_flags=${formatGfp(gfp)}`);
       return NO_PFN;
     }
@@ -875,13 +838,13 @@ export class BuddyAllocator implements PageAllocator {
   /** Runs every shrinker once; returns pages freed. */
   private reclaim(nrPages: number, gfp: Gfp): number {
     if (!this.shrinkers.length) return 0;
-    this.nReclaimRuns++;
+    this.opCounters.reclaimRuns++;
     let freed = 0;
     for (const s of this.shrinkers) {
       const can = s.count();
       if (can > 0) freed += s.scan(Math.max(nrPages, 32), gfp);
     }
-    this.nReclaimed += freed;
+    this.opCounters.reclaimedPages += freed;
     return freed;
   }
 
@@ -889,8 +852,8 @@ export class BuddyAllocator implements PageAllocator {
   private prepNewPage(pfn: number, order: number, gfp: Gfp, mt: number): void {
     if (this.checks) checkNewPages(this.machine, pfn, order, this.policy);
     prepAllocatedBlock(this.machine, this.kasan, pfn, order, gfp, mt);
-    this.nAllocs++;
-    this.allocated += 1 << order;
+    this.opCounters.allocs++;
+    this.opCounters.allocatedPages += 1 << order;
   }
 
   // -------------------------------------------------------------------- free
@@ -923,8 +886,8 @@ export class BuddyAllocator implements PageAllocator {
   protected freeTheBlock(pfn: number, order: number): void {
     const n = 1 << order;
     this.clearOnFree(pfn, order);
-    this.nFrees++;
-    this.allocated -= n;
+    this.opCounters.frees++;
+    this.opCounters.allocatedPages -= n;
     const zone = this.zoneArr[this.machine.layout.zoneOf(pfn)]!;
     const mt = this.blockMt[pfn >>> PAGEBLOCK_ORDER]!;
     if (pcpAllowedOrder(order)) {
@@ -968,23 +931,7 @@ export class BuddyAllocator implements PageAllocator {
       managed += z.managed;
       for (let c = 0; c < z.pcpCount.length; c++) pcp += z.pcpCount[c]!;
     }
-    return {
-      managedPages: managed,
-      freePages: free,
-      pcpPages: pcp,
-      allocatedPages: this.allocated,
-      allocs: this.nAllocs,
-      frees: this.nFrees,
-      failures: this.nFailures,
-      pcpHits: this.nPcpHits,
-      pcpRefills: this.nPcpRefills,
-      splits: this.nSplits,
-      merges: this.nMerges,
-      fallbacks: this.nFallbacks,
-      steals: this.nSteals,
-      reclaimRuns: this.nReclaimRuns,
-      reclaimedPages: this.nReclaimed,
-    };
+    return this.opCounters.snapshot(managed, free, pcp);
   }
 
   /** {@inheritDoc PageAllocator.zones} */
@@ -1002,24 +949,12 @@ export class BuddyAllocator implements PageAllocator {
         }
       }
       return {
-        node: z.node,
-        type: z.type,
-        name: z.name,
-        startPfn: z.startPfn,
-        spanned: z.spanned,
-        present: z.present,
-        managed: z.managed,
+        ...z.reportBase(),
         freePages: z.freePages,
-        wmarkMin: z.wmark[0]!,
-        wmarkLow: z.wmark[1]!,
-        wmarkHigh: z.wmark[2]!,
-        boost: 0,
-        lowmemReserve: [...z.lowmemReserve],
         nrFree: Array.from(z.nrFree),
         nrFreeByType: byType,
         pageblocksByType: blocks,
         pcp: Array.from(z.pcpCount, (count, cpu) => ({ cpu, count, high: z.pcpHigh[cpu]!, batch: z.pcpBatch })),
-        numa: { hit: z.numaHit, miss: z.numaMiss, local: z.numaLocal, other: z.numaOther },
       };
     });
   }

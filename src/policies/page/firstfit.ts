@@ -26,34 +26,27 @@ import { inject, injectable, optional } from 'inversify';
 import { CONFIG, KASAN, MACHINE } from '../../interfaces/tokens.js';
 import type { KasanApi } from '../../interfaces/detectors.js';
 import type { SystemConfig } from '../../interfaces/config.js';
-import type { Machine } from '../../interfaces/machine.js';
+import type { Machine, ZoneLayout } from '../../interfaces/machine.js';
 import type { PageAllocStats, PageAllocator, Shrinker, ZoneReport } from '../../interfaces/page-allocator.js';
 import { AllocatorError } from '../../interfaces/errors.js';
-import { MAX_NR_ZONES, MIGRATE_TYPES, MigrateType, __GFP_DIRECT_RECLAIM, gfpMigratetype, gfpZone, type Gfp, type ZoneType } from '../../interfaces/gfp.js';
+import { MAX_NR_ZONES, MIGRATE_TYPES, MigrateType, __GFP_DIRECT_RECLAIM, gfpMigratetype, gfpZone, type Gfp } from '../../interfaces/gfp.js';
 import { MAX_VIOLATIONS, type Violation } from '../../interfaces/invariants.js';
-import { MAX_PAGE_ORDER, NO_PFN, NR_PAGE_ORDERS, PAGEBLOCK_ORDER, type Pfn } from '../../interfaces/units.js';
+import { MAX_PAGE_ORDER, NO_PFN, NR_PAGE_ORDERS, PAGEBLOCK_ORDER, alignUp, type Pfn } from '../../interfaces/units.js';
 import { PG_ALLOCATED, PG_RESERVED } from '../../machine/memmap.js';
-import { PAGE_POISON, allocFailure, checkFreeTails, checkNewPages, clearFreedBlock, countNuma, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './common.js';
+import { PAGE_POISON, PageCounters, PageZone, allocFailure, checkFreeTails, checkNewPages, clearFreedBlock, countNuma, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './page-alloc-common.js';
 import { zoneLimits } from './zone-math.js';
 
-interface FfZone {
-  readonly id: number;
-  readonly node: number;
-  readonly type: ZoneType;
-  readonly name: string;
-  readonly startPfn: number;
-  readonly endPfn: number;
-  readonly spanned: number;
-  readonly present: number;
-  managed: number;
-  free: number;
+/** A zone of the baseline: the shared zone state plus a free count and a search hint. */
+class FfZone extends PageZone {
+  /** Free frames in the zone. */
+  free = 0;
+  /** No free frame lies below it. */
   hint: number;
-  wmark: [number, number, number];
-  lowmemReserve: number[];
-  numaHit: number;
-  numaMiss: number;
-  numaLocal: number;
-  numaOther: number;
+
+  constructor(z: ZoneLayout) {
+    super(z);
+    this.hint = z.startPfn;
+  }
 }
 
 /**
@@ -76,12 +69,8 @@ export class FirstFitAllocator implements PageAllocator {
   private readonly zoneArr: FfZone[];
   private readonly zonelists: number[][][];
   private readonly shrinkers: Shrinker[] = [];
-  private nAllocs = 0;
-  private nFrees = 0;
-  private nFailures = 0;
-  private nReclaimRuns = 0;
-  private nReclaimed = 0;
-  private allocated = 0;
+  /** Operation counters (the PageAllocStats every policy reports). */
+  private readonly opCounters = new PageCounters();
 
   constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) config: SystemConfig, @inject(KASAN) @optional() kasan?: KasanApi) {
     this.machine = machine;
@@ -89,7 +78,7 @@ export class FirstFitAllocator implements PageAllocator {
     this.checks = config.debug.checks;
     const layout = machine.layout;
     this.used = new Uint8Array(layout.nrPages).fill(1);
-    this.zoneArr = layout.zones.map((z) => ({ ...z, managed: 0, free: 0, hint: z.startPfn, wmark: [0, 0, 0], lowmemReserve: [], numaHit: 0, numaMiss: 0, numaLocal: 0, numaOther: 0 }));
+    this.zoneArr = layout.zones.map((z) => new FfZone(z));
     this.zonelists = layout.nodes.map((n) => Array.from({ length: MAX_NR_ZONES }, (_, highest) => layout.zonelist(n.id, highest)));
     const flags = machine.memmap.flags;
     for (const [pfn, order] of layout.bootBlocks()) {
@@ -102,10 +91,7 @@ export class FirstFitAllocator implements PageAllocator {
       zone.free += 1 << order;
       if (machine.pagePoison) machine.mem.setBackground(pfn as Pfn, 1 << order, PAGE_POISON);
     }
-    zoneLimits(this.zoneArr, config.machine).forEach((l, id) => {
-      this.zoneArr[id]!.wmark = l.wmark;
-      this.zoneArr[id]!.lowmemReserve = l.lowmemReserve;
-    });
+    zoneLimits(this.zoneArr, config.machine).forEach((l, id) => this.zoneArr[id]!.setLimits(l));
   }
 
   /** {@inheritDoc PageAllocator.allocPages} */
@@ -117,19 +103,19 @@ export class FirstFitAllocator implements PageAllocator {
     const zonelist = lists[gfpZone(gfp)]!;
     let pfn = this.search(zonelist, order, node);
     if (pfn < 0 && gfp & __GFP_DIRECT_RECLAIM && this.shrinkers.length) {
-      this.nReclaimRuns++;
-      for (const s of this.shrinkers) this.nReclaimed += s.scan(Math.max(32, 1 << order), gfp);
+      this.opCounters.reclaimRuns++;
+      for (const s of this.shrinkers) this.opCounters.reclaimedPages += s.scan(Math.max(32, 1 << order), gfp);
       pfn = this.search(zonelist, order, node);
     }
     if (pfn < 0) {
       allocFailure(this.machine, this.policy, order, gfp);
-      this.nFailures++;
+      this.opCounters.failures++;
       return NO_PFN;
     }
     if (this.checks) checkNewPages(this.machine, pfn, order, this.policy);
     prepAllocatedBlock(this.machine, this.kasan, pfn, order, gfp, gfpMigratetype(gfp));
-    this.nAllocs++;
-    this.allocated += 1 << order;
+    this.opCounters.allocs++;
+    this.opCounters.allocatedPages += 1 << order;
     return pfn as Pfn;
   }
 
@@ -177,8 +163,8 @@ export class FirstFitAllocator implements PageAllocator {
     const z = this.zoneArr[this.machine.layout.zoneOf(pfn)]!;
     z.free += n;
     if (pfn < z.hint) z.hint = pfn;
-    this.nFrees++;
-    this.allocated -= n;
+    this.opCounters.frees++;
+    this.opCounters.allocatedPages -= n;
   }
 
   /** {@inheritDoc PageAllocator.getPage} */
@@ -207,23 +193,7 @@ export class FirstFitAllocator implements PageAllocator {
   /** {@inheritDoc PageAllocator.stats} */
   stats(): PageAllocStats {
     const free = this.zoneArr.reduce((s, z) => s + z.free, 0);
-    return {
-      managedPages: this.zoneArr.reduce((s, z) => s + z.managed, 0),
-      freePages: free,
-      pcpPages: 0,
-      allocatedPages: this.allocated,
-      allocs: this.nAllocs,
-      frees: this.nFrees,
-      failures: this.nFailures,
-      pcpHits: 0,
-      pcpRefills: 0,
-      splits: 0,
-      merges: 0,
-      fallbacks: 0,
-      steals: 0,
-      reclaimRuns: this.nReclaimRuns,
-      reclaimedPages: this.nReclaimed,
-    };
+    return this.opCounters.snapshot(this.zoneArr.reduce((s, z) => s + z.managed, 0), free, 0);
   }
 
   /** {@inheritDoc PageAllocator.zones} */
@@ -245,24 +215,12 @@ export class FirstFitAllocator implements PageAllocator {
       const blocks = new Array<number>(MIGRATE_TYPES).fill(0);
       if (z.spanned) blocks[MigrateType.MOVABLE] = ((z.endPfn - 1) >>> PAGEBLOCK_ORDER) - (z.startPfn >>> PAGEBLOCK_ORDER) + 1;
       return {
-        node: z.node,
-        type: z.type,
-        name: z.name,
-        startPfn: z.startPfn,
-        spanned: z.spanned,
-        present: z.present,
-        managed: z.managed,
+        ...z.reportBase(),
         freePages: z.free,
-        wmarkMin: z.wmark[0],
-        wmarkLow: z.wmark[1],
-        wmarkHigh: z.wmark[2],
-        boost: 0,
-        lowmemReserve: z.lowmemReserve,
         nrFree,
         nrFreeByType: byType,
         pageblocksByType: blocks,
         pcp: [],
-        numa: { hit: z.numaHit, miss: z.numaMiss, local: z.numaLocal, other: z.numaOther },
       };
     });
   }
@@ -299,6 +257,3 @@ export class FirstFitAllocator implements PageAllocator {
   }
 }
 
-function alignUp(x: number, a: number): number {
-  return Math.ceil(x / a) * a;
-}

@@ -112,7 +112,7 @@ export abstract class SlabBackendBase<C extends BackendCache> implements SlabBac
   /** Slab pages from the page allocator, tagged with their cache. */
   protected readonly slabPages: SlabPages;
   /** Operation counters (one SlabStats shape for every backend). */
-  protected readonly st = new SlabCounters();
+  protected readonly opCounters = new SlabCounters();
   /** The caches by id (destroyed ones stay, marked). */
   protected readonly caches: C[] = [];
   private readonly geos: CacheGeometry[] = [];
@@ -160,7 +160,7 @@ export abstract class SlabBackendBase<C extends BackendCache> implements SlabBac
 
   /** {@inheritDoc SlabBackend.stats} */
   stats(): SlabStats {
-    return this.st.snapshot(this.slabPages);
+    return this.opCounters.snapshot(this.slabPages);
   }
 
   /** {@inheritDoc SlabBackend.kmallocBytes} — the cache's stride. */

@@ -97,7 +97,7 @@ import {
   type CacheSpec,
 } from '../../interfaces/slab.js';
 import { KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
-import { PAGE_OFFSET, PAGE_SIZE } from '../../interfaces/units.js';
+import { PAGE_OFFSET, PAGE_SIZE, alignUp, hex, isPow2 } from '../../interfaces/units.js';
 import type { Machine } from '../../interfaces/machine.js';
 import { PG_SLAB, PG_TAIL } from '../../machine/memmap.js';
 import { SlabBackendBase, SlabLiveMap } from './backend-base.js';
@@ -140,9 +140,6 @@ const LIST_NAMES = ['none', 'slabs_partial', 'slabs_full', 'slabs_free'] as cons
 export type SlabMode = 'OBJFREELIST' | 'OFF_SLAB' | 'ON_SLAB';
 
 /** `ALIGN(x, a)`. */
-const alignUp = (x: number, a: number): number => Math.ceil(x / a) * a;
-const isPow2 = (x: number): boolean => x > 0 && (x & (x - 1)) === 0;
-const hex = (x: number): string => `0x${x.toString(16)}`;
 
 /** `cache_estimate`: objects per slab of `order` and the bytes left over. */
 function cacheEstimate(order: number, size: number, mode: SlabMode): { num: number; leftOver: number } {
@@ -552,7 +549,7 @@ export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
       if (c.ctor) c.ctor(sMem + i * c.size);
       this.setFreeObj(pfn, i, i);
     }
-    this.st.slabsCreated++;
+    this.opCounters.slabsCreated++;
     return pfn;
   }
 
@@ -620,12 +617,12 @@ export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
           const fpfn = this.slabPages.headOf(freelist);
           this.setLive(fc, fpfn, freelist, false);
           fc.live--;
-          this.st.frees++;
+          this.opCounters.frees++;
           this.cacheFree(fc, freelist, fpfn);
         }
       }
       c.slabsDestroyed++;
-      this.st.slabsFreed++;
+      this.opCounters.slabsFreed++;
     }
   }
 
@@ -687,14 +684,14 @@ export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
     if (c.acAvail[cpu]! > 0) {
       c.acTouched[cpu] = 1;
       obj = c.acEntries[cpu]![--c.acAvail[cpu]!]!;
-      this.st.fastAllocs++;
+      this.opCounters.fastAllocs++;
     } else {
       obj = this.cacheAllocRefill(c, cpu, gfp);
       if (obj === 0) return 0;
     }
     this.setLive(c, this.slabPages.headOf(obj), obj, true);
     c.live++;
-    this.st.allocs++;
+    this.opCounters.allocs++;
     return obj;
   }
 
@@ -747,7 +744,7 @@ export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
     const pfn = this.checkObject(c, addr);
     this.setLive(c, pfn, addr, false);
     c.live--;
-    this.st.frees++;
+    this.opCounters.frees++;
     this.cacheFree(c, addr, pfn);
   }
 
@@ -765,7 +762,7 @@ export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
         return;
       }
     }
-    if (c.acAvail[cpu]! < c.limit) this.st.fastFrees++;
+    if (c.acAvail[cpu]! < c.limit) this.opCounters.fastFrees++;
     else this.cacheFlusharray(c, cpu);
     c.acEntries[cpu]![c.acAvail[cpu]!++] = obj;
   }

@@ -105,7 +105,7 @@ import {
   type CacheSpec,
 } from '../../interfaces/slab.js';
 import { KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
-import { PAGE_OFFSET, PAGE_SIZE, getOrder, hex, type Pfn } from '../../interfaces/units.js';
+import { PAGE_OFFSET, PAGE_SIZE, getOrder, hex, isPow2, type Pfn } from '../../interfaces/units.js';
 import { HOST_LITTLE_ENDIAN } from '../../machine/physmem.js';
 import type { Machine } from '../../interfaces/machine.js';
 import { OWNER_MASK, OWNER_SHIFT, Owner, PG_SLAB } from '../../machine/memmap.js';
@@ -136,7 +136,6 @@ export const slobUnits = (bytes: number): number => Math.ceil(bytes / SLOB_UNIT)
 export const slobListFor = (size: number): number => (size < SLOB_BREAK1 ? 0 : size < SLOB_BREAK2 ? 1 : 2);
 
 const NOT_ON_LIST = -1;
-const isPow2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
 
 /** One kmem_cache (or the kmalloc pseudo-cache). */
 interface SlobCache {
@@ -294,13 +293,13 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
   }
 
   /** Reads the s16 at unit `off` of page `pfn`. */
-  private rd(pfn: number, off: number): number {
+  private readWord(pfn: number, off: number): number {
     if (HOST_LITTLE_ENDIAN) return this.view(pfn)[off]!;
     const v = this.machine.mem.read16(SlobBackend.physOf(pfn, off));
     return v >= 0x8000 ? v - 0x10000 : v;
   }
 
-  private wr(pfn: number, off: number, v: number): void {
+  private writeWord(pfn: number, off: number, v: number): void {
     if (HOST_LITTLE_ENDIAN) this.view(pfn)[off] = v;
     else this.machine.mem.write16(SlobBackend.physOf(pfn, off), v & 0xffff);
   }
@@ -319,21 +318,21 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
   /** `set_slob`: encodes a free block of `size` units at `off` linking to `next`. */
   private setSlob(pfn: number, off: number, size: number, next: number): void {
     if (size > 1) {
-      this.wr(pfn, off, size);
-      this.wr(pfn, off + 1, next);
-    } else this.wr(pfn, off, -next);
+      this.writeWord(pfn, off, size);
+      this.writeWord(pfn, off + 1, next);
+    } else this.writeWord(pfn, off, -next);
   }
 
   /** `slob_units`: size of the free block at `off`. */
   private blockUnits(pfn: number, off: number): number {
-    const v = this.rd(pfn, off);
+    const v = this.readWord(pfn, off);
     return v > 0 ? v : 1;
   }
 
   /** `slob_next`: unit offset of the free block after the one at `off`. */
   private blockNext(pfn: number, off: number): number {
-    const v = this.rd(pfn, off);
-    return v < 0 ? -v : this.rd(pfn, off + 1);
+    const v = this.readWord(pfn, off);
+    return v < 0 ? -v : this.readWord(pfn, off + 1);
   }
 
   /** `slob_last`: the block's next is page-aligned (the page end). */
@@ -428,7 +427,7 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
     if (off < 0) {
       const fresh = this.slabPages.alloc(SLOB_KMALLOC_CACHE, 0, gfp & ~__GFP_ZERO, 0);
       if (fresh < 0) return 0;
-      this.st.slabsCreated++;
+      this.opCounters.slabsCreated++;
       pfn = fresh;
       this.slobPfns.add(pfn);
       this.pageUnits[pfn] = SLOB_PAGE_UNITS;
@@ -464,7 +463,7 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
         this.viewSlot[pfn] = 0;
       }
       this.slabPages.free(pfn, 0, 0);
-      this.st.slabsFreed++;
+      this.opCounters.slabsFreed++;
       return;
     }
     if (this.onList[pfn] === NOT_ON_LIST) {
@@ -635,13 +634,13 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
     } else {
       const pfn = this.slabPages.alloc(cache, c.order, gfp, 0);
       if (pfn < 0) return 0;
-      this.st.slabsCreated++;
+      this.opCounters.slabsCreated++;
       b = PAGE_OFFSET + pfn * PAGE_SIZE;
     }
     this.live.set(b, { cache, size: c.rawSize });
     this.recentlyFreed.delete(b);
     c.live++;
-    this.st.allocs++;
+    this.opCounters.allocs++;
     c.ctor?.(b);
     return b;
   }
@@ -655,7 +654,7 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
     this.live.delete(addr);
     this.recentlyFreed.add(addr);
     c.live--;
-    this.st.frees++;
+    this.opCounters.frees++;
     if (c.order < 0) {
       const pfn = Math.floor((addr - PAGE_OFFSET) / PAGE_SIZE);
       const n = c.pages.get(pfn)! - 1;
@@ -664,7 +663,7 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
       this.slobFree(addr, c.rawSize);
     } else {
       this.slabPages.free(Math.floor((addr - PAGE_OFFSET) / PAGE_SIZE), c.order, 0);
-      this.st.slabsFreed++;
+      this.opCounters.slabsFreed++;
     }
   }
 
@@ -755,7 +754,7 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
     k.live++;
     this.live.set(m, { cache: SLOB_KMALLOC_CACHE, size });
     this.recentlyFreed.delete(m);
-    this.st.allocs++;
+    this.opCounters.allocs++;
     return m + SLOB_KMALLOC_MINALIGN;
   }
 
@@ -781,7 +780,7 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
     const n = k.pages.get(pfn)! - 1;
     if (n) k.pages.set(pfn, n);
     else k.pages.delete(pfn);
-    this.st.frees++;
+    this.opCounters.frees++;
     this.slobFree(m, size + SLOB_KMALLOC_MINALIGN);
   }
 

@@ -58,7 +58,7 @@ import {
   type CacheSpec,
 } from '../../interfaces/slab.js';
 import { CONFIG, KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
-import { PAGE_OFFSET, PAGE_SIZE, formatKernelAddr, getOrder } from '../../interfaces/units.js';
+import { PAGE_OFFSET, PAGE_SIZE, alignUp, formatKernelAddr, getOrder } from '../../interfaces/units.js';
 import type { Machine } from '../../interfaces/machine.js';
 import { PG_SLAB, PG_TAIL } from '../../machine/memmap.js';
 import { SlabBackendBase, SlabLiveMap } from './backend-base.js';
@@ -320,7 +320,7 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
     const node = this.machine.layout.nodeOf(pfn);
     c.nrSlabs[node]!++;
     c.totalObjects[node]! += objects;
-    this.st.slabsCreated++;
+    this.opCounters.slabsCreated++;
     return pfn;
   }
 
@@ -336,7 +336,7 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
     c.totalObjects[node]! -= this.slabObjects[pfn]!;
     this.slabOn[pfn] = ON_NONE;
     c.liveMap.release(this.slabSlot[pfn]!);
-    this.st.slabsFreed++;
+    this.opCounters.slabsFreed++;
     this.slabPages.free(pfn, this.slabOrder[pfn]!, c.flags);
   }
 
@@ -426,12 +426,12 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
     if (obj !== 0) {
       if (!this.detect) this.followable(c, c.cpuSlab[cpu]!, obj);
       c.cpuFreelist[cpu] = this.getFreePointer(c, obj);
-      this.st.fastAllocs++;
+      this.opCounters.fastAllocs++;
     } else {
       obj = this.slowAlloc(c, cpu, gfp);
       if (obj === 0) return 0;
     }
-    this.st.allocs++;
+    this.opCounters.allocs++;
     c.live++;
     // Objects handed out always come from this CPU's slab.
     this.markLive(c, c.cpuSlab[cpu]!, obj, true);
@@ -526,13 +526,13 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
       this.debug.setTrack(c, addr, TRACK_FREE);
       this.debug.initObject(c, addr, false);
     }
-    this.st.frees++;
+    this.opCounters.frees++;
     c.live--;
     this.markLive(c, pfn, addr, false);
     if (c.cpuSlab[cpu] === pfn) {
       this.setFreePointer(c, addr, c.cpuFreelist[cpu]!);
       c.cpuFreelist[cpu] = addr;
-      this.st.fastFrees++;
+      this.opCounters.fastFrees++;
       return;
     }
     this.slabFreeSlow(c, pfn, addr);
@@ -860,9 +860,6 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
   }
 }
 
-function alignUp(x: number, a: number): number {
-  return Math.ceil(x / a) * a;
-}
 
 /** Default GFP for internal allocations. */
 export const SLUB_GFP = GFP_KERNEL;

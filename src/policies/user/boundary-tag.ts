@@ -21,6 +21,7 @@
  */
 
 import { AllocatorError } from '../../interfaces/errors.js';
+import { hex } from '../../interfaces/units.js';
 import type { Violation } from '../../interfaces/invariants.js';
 import { MAX_VIOLATIONS } from '../../interfaces/invariants.js';
 import type { BinRow, ProcessMemory, UserMalloc, UserMallocStats } from '../../interfaces/user.js';
@@ -188,14 +189,14 @@ export abstract class BoundaryTagHeap implements UserMalloc {
   /** Validates `bp` as an allocated block (F1 read back). */
   private checkPtr(bp: number, op: string): void {
     if (this.heapListp === 0 || bp % 16 !== 0 || bp <= this.heapListp || bp >= this.mem.brk(0)) {
-      this.fail('invalid-free', op, bp, `${this.name}.${op}: ${hexa(bp)} is not a block of this heap`);
+      this.fail('invalid-free', op, bp, `${this.name}.${op}: ${hex(bp)} is not a block of this heap`);
     }
     const w = this.mem.read64(bp - WSIZE);
     const size = w - (w % 16);
     if (size < MIN_BLOCK || bp + size > this.mem.brk(0) + WSIZE || this.mem.read64(bp + size - OVERHEAD) !== w) {
-      this.fail('invalid-free', op, bp, `${this.name}.${op}: ${hexa(bp)} has no valid block header (header and footer disagree)`);
+      this.fail('invalid-free', op, bp, `${this.name}.${op}: ${hex(bp)} has no valid block header (header and footer disagree)`);
     }
-    if (w % 2 === 0) this.fail('double-free', op, bp, `${this.name}.${op}: ${hexa(bp)} is already free`);
+    if (w % 2 === 0) this.fail('double-free', op, bp, `${this.name}.${op}: ${hex(bp)} is already free`);
   }
 
   free(bp: number): void {
@@ -339,18 +340,18 @@ export abstract class BoundaryTagHeap implements UserMalloc {
         const w = this.mem.read64(bp - WSIZE);
         const size = w - (w % 16);
         if (size === 0) {
-          if (bp !== brk) add('F2', `epilogue at ${hexa(bp - WSIZE)} but the break is ${hexa(brk)}`);
+          if (bp !== brk) add('F2', `epilogue at ${hex(bp - WSIZE)} but the break is ${hex(brk)}`);
           break;
         }
-        if (size < MIN_BLOCK || bp % 16 !== 0) add('F1', `block ${hexa(bp)} has size ${size}`);
+        if (size < MIN_BLOCK || bp % 16 !== 0) add('F1', `block ${hex(bp)} has size ${size}`);
         if (bp + size > brk) {
-          add('F2', `block ${hexa(bp)} of size ${size} runs past the break`);
+          add('F2', `block ${hex(bp)} of size ${size} runs past the break`);
           break;
         }
-        if (this.mem.read64(bp + size - OVERHEAD) !== w) add('F1', `block ${hexa(bp)}: footer disagrees with header`);
+        if (this.mem.read64(bp + size - OVERHEAD) !== w) add('F1', `block ${hex(bp)}: footer disagrees with header`);
         const isFree = w % 2 === 0;
         if (isFree) {
-          if (prevFree) add('F3', `adjacent free blocks at ${hexa(bp)}`);
+          if (prevFree) add('F3', `adjacent free blocks at ${hex(bp)}`);
           free.set(bp, size);
         }
         prevFree = isFree;
@@ -368,7 +369,3 @@ export abstract class BoundaryTagHeap implements UserMalloc {
   }
 }
 
-/** Hex with 0x. */
-export function hexa(n: number): string {
-  return '0x' + n.toString(16);
-}

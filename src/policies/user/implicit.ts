@@ -11,7 +11,8 @@
 import { inject, injectable } from 'inversify';
 import { PROCESS_MEMORY } from '../../interfaces/tokens.js';
 import type { ProcessMemory } from '../../interfaces/user.js';
-import { BoundaryTagHeap, hexa, type FreeIndex } from './boundary-tag.js';
+import { hex } from '../../interfaces/units.js';
+import { BoundaryTagHeap, type FreeIndex } from './boundary-tag.js';
 
 /** First fit over the implicit list of all blocks. */
 @injectable()
@@ -55,7 +56,7 @@ export class ImplicitFirstFit extends BoundaryTagHeap {
       remove: () => undefined,
       check: (free, add) => {
         // The heap walk is the index: nothing can disagree except a free block the walk cannot reach.
-        for (const [bp, size] of free) if (size < 32) add('F4', `free block ${hexa(bp)} too small to hold a free block (${size})`);
+        for (const [bp, size] of free) if (size < 32) add('F4', `free block ${hex(bp)} too small to hold a free block (${size})`);
       },
     };
   }

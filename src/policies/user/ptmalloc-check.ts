@@ -7,7 +7,8 @@
  */
 
 import { MAX_VIOLATIONS, type Violation } from '../../interfaces/invariants.js';
-import type { Ptmalloc } from './ptmalloc.js';
+import { hex } from '../../interfaces/units.js';
+import type { ProcessMemory } from '../../interfaces/user.js';
 import {
   CHUNK_HDR_SZ,
   IS_MMAPPED,
@@ -19,7 +20,7 @@ import {
   binIndex,
   csize2tidx,
   fastbinIndex,
-} from './ptmalloc.js';
+} from './ptmalloc-layout.js';
 
 /** Where a free chunk was found. */
 const enum Home {
@@ -30,14 +31,45 @@ const enum Home {
 
 const WALK_LIMIT = 1 << 22;
 
-/** Collects every violation of U1–U8 (see {@link Ptmalloc}). */
-export function checkPtmallocHeap(pm: Ptmalloc): Violation[] {
+/** What the heap check reads of a ptmalloc instance (its arena, tcache and process memory). */
+export interface PtmallocHeapView {
+  readonly mem: ProcessMemory;
+  /** `mp_.tcache_count`. */
+  readonly tcacheCount: number;
+  /** The thread's `tcache` pointer (0 before tcache_init). */
+  readonly tcache: number;
+  /** `tcache_key`, low and high 32 bits. */
+  readonly keyLo: number;
+  readonly keyHi: number;
+  /** `chunksize(p)`. */
+  chunksize(p: number): number;
+  /** `bin_at(av, i)`. */
+  binAt(i: number): number;
+  /** The revealed `next` of a tcache entry or fastbin chunk field at `pos`. */
+  reveal(pos: number): number;
+  /** Address of `fastbinsY[idx]`. */
+  fastbinSlot(idx: number): number;
+  /** `tcache->counts[i]`. */
+  tcacheCountAt(i: number): number;
+  /** `tcache->entries[i]`. */
+  tcacheEntry(i: number): number;
+  /** `contiguous(av)`. */
+  contiguous(): boolean;
+  /** `av->top`. */
+  top(): number;
+  /** The first chunk of the brk heap, or 0 before the first sbrk. */
+  heapStart(): number;
+  /** `binmap[block]`. */
+  binmapWord(block: number): number;
+}
+
+/** Collects every violation of U1–U8 (the invariants listed on the Ptmalloc class). */
+export function checkPtmallocHeap(pm: PtmallocHeapView): Violation[] {
   const out: Violation[] = [];
   const add = (code: string, message: string): void => {
     if (out.length < MAX_VIOLATIONS) out.push({ code, message });
   };
   const m = pm.mem;
-  const hex = (n: number): string => '0x' + n.toString(16);
   try {
     // Free-list view: chunk address → where it is filed.
     const home = new Map<number, Home>();

@@ -76,143 +76,85 @@ import {
   type UserMallocOptions,
   type UserMallocStats,
 } from '../../interfaces/user.js';
+import { alignDown, alignUp } from '../../interfaces/units.js';
 import { Rng } from '../../machine/rng.js';
-import { checkPtmallocHeap } from './ptmalloc-check.js';
+import { checkPtmallocHeap, type PtmallocHeapView } from './ptmalloc-check.js';
+import {
+  SIZE_SZ,
+  CHUNK_HDR_SZ,
+  MALLOC_ALIGNMENT,
+  MALLOC_ALIGN_MASK,
+  MINSIZE,
+  PREV_INUSE,
+  IS_MMAPPED,
+  SIZE_BITS,
+  NBINS,
+  MIN_LARGE_SIZE,
+  NFASTBINS,
+  BINMAPSHIFT,
+  BINMAPSIZE,
+  TCACHE_MAX_BINS,
+  TCACHE_FILL_COUNT,
+  DEFAULT_MXFAST,
+  FASTBIN_CONSOLIDATION_THRESHOLD,
+  DEFAULT_MMAP_THRESHOLD_MIN,
+  DEFAULT_MMAP_THRESHOLD_MAX,
+  DEFAULT_TOP_PAD,
+  DEFAULT_TRIM_THRESHOLD,
+  DEFAULT_MMAP_MAX,
+  MMAP_AS_MORECORE_SIZE,
+  PAGESIZE,
+  NONCONTIGUOUS_BIT,
+  MAX_REQUEST,
+  ARENA,
+  TCACHE_COUNTS,
+  TCACHE_ENTRIES,
+  TCACHE_STRUCT_SIZE,
+  checkedRequest2size,
+  fastbinIndex,
+  smallbinIndex,
+  largebinIndex,
+  binIndex,
+  csize2tidx,
+  protectPtr,
+} from './ptmalloc-layout.js';
 
-/** `SIZE_SZ` on x86_64. */
-export const SIZE_SZ = 8;
-/** Two size words: the chunk header. */
-export const CHUNK_HDR_SZ = 16;
-/** `MALLOC_ALIGNMENT`. */
-export const MALLOC_ALIGNMENT = 16;
-const MALLOC_ALIGN_MASK = 15;
-/** Smallest chunk. */
-export const MINSIZE = 32;
-/** Size-word flag: the previous chunk is in use. */
-export const PREV_INUSE = 1;
-/** Size-word flag: the chunk was obtained with mmap. */
-export const IS_MMAPPED = 2;
-/** Size-word flag: the chunk belongs to a non-main arena. */
-export const NON_MAIN_ARENA = 4;
-const SIZE_BITS = 7;
-/** Number of bins (bin 0 unused, bin 1 unsorted). */
-export const NBINS = 128;
-/** Chunks below this size go to the small bins. */
-export const MIN_LARGE_SIZE = 1024;
-/** Number of fastbins. */
-export const NFASTBINS = 10;
-const BINMAPSHIFT = 5;
-const BINMAPSIZE = 4;
-/** tcache bins. */
-export const TCACHE_MAX_BINS = 64;
-/** Entries per tcache bin (`tcache_count` default). */
-export const TCACHE_FILL_COUNT = 7;
-const DEFAULT_MXFAST = (64 * SIZE_SZ) / 4;
-const FASTBIN_CONSOLIDATION_THRESHOLD = 65536;
-/** Default and minimum mmap threshold. */
-export const DEFAULT_MMAP_THRESHOLD_MIN = 128 * 1024;
-/** Largest value the dynamic mmap threshold may take (64-bit). */
-export const DEFAULT_MMAP_THRESHOLD_MAX = 4 * 1024 * 1024 * 8;
-/** `DEFAULT_TOP_PAD` as malloc-machine.h sets it. */
-export const DEFAULT_TOP_PAD = 131072;
-const DEFAULT_TRIM_THRESHOLD = 128 * 1024;
-const DEFAULT_MMAP_MAX = 65536;
-const MMAP_AS_MORECORE_SIZE = 1024 * 1024;
-const PAGESIZE = 4096;
-const NONCONTIGUOUS_BIT = 2;
-/** Largest request honoured (stands in for PTRDIFF_MAX). */
-const MAX_REQUEST = Number.MAX_SAFE_INTEGER - 2 * PAGESIZE;
-const TWO32 = 4294967296;
 
-/** `struct malloc_state` field offsets (x86_64). */
-export const ARENA = {
-  MUTEX: 0,
-  FLAGS: 4,
-  HAVE_FASTCHUNKS: 8,
-  FASTBINS: 16,
-  TOP: 96,
-  LAST_REMAINDER: 104,
-  BINS: 112,
-  BINMAP: 2144,
-  NEXT: 2160,
-  NEXT_FREE: 2168,
-  ATTACHED_THREADS: 2176,
-  SYSTEM_MEM: 2184,
-  MAX_SYSTEM_MEM: 2192,
-  SIZE: 2200,
-} as const;
-
-/** `tcache_perthread_struct` layout. */
-const TCACHE_COUNTS = 0;
-const TCACHE_ENTRIES = 2 * TCACHE_MAX_BINS;
-/** sizeof(tcache_perthread_struct). */
-export const TCACHE_STRUCT_SIZE = TCACHE_ENTRIES + 8 * TCACHE_MAX_BINS;
-
-/** `request2size`. */
-export function request2size(req: number): number {
-  return req + SIZE_SZ + MALLOC_ALIGN_MASK < MINSIZE ? MINSIZE : Math.floor((req + SIZE_SZ + MALLOC_ALIGN_MASK) / 16) * 16;
-}
-
-/** `checked_request2size`: 0 when the request is too large. */
-export function checkedRequest2size(req: number): number {
-  if (!(req >= 0) || req > MAX_REQUEST) return 0;
-  return request2size(req);
-}
-
-/** `fastbin_index`. */
-export function fastbinIndex(sz: number): number {
-  return Math.floor(sz / 16) - 2;
-}
-
-/** `smallbin_index` (sz < 1024). */
-export function smallbinIndex(sz: number): number {
-  return Math.floor(sz / 16);
-}
-
-/** `largebin_index_64`. */
-export function largebinIndex(sz: number): number {
-  const s6 = Math.floor(sz / 64);
-  if (s6 <= 48) return 48 + s6;
-  const s9 = Math.floor(sz / 512);
-  if (s9 <= 20) return 91 + s9;
-  const s12 = Math.floor(sz / 4096);
-  if (s12 <= 10) return 110 + s12;
-  const s15 = Math.floor(sz / 32768);
-  if (s15 <= 4) return 119 + s15;
-  const s18 = Math.floor(sz / 262144);
-  if (s18 <= 2) return 124 + s18;
-  return 126;
-}
-
-/** `bin_index`. */
-export function binIndex(sz: number): number {
-  return sz < MIN_LARGE_SIZE ? smallbinIndex(sz) : largebinIndex(sz);
-}
-
-/** `csize2tidx`. */
-export function csize2tidx(x: number): number {
-  return Math.floor((x - MINSIZE + MALLOC_ALIGNMENT - 1) / MALLOC_ALIGNMENT);
-}
-
-/** 64-bit XOR of two non-negative integers below 2^53. */
-export function xor53(a: number, b: number): number {
-  const hi = (Math.floor(a / TWO32) ^ Math.floor(b / TWO32)) >>> 0;
-  return hi * TWO32 + (((a >>> 0) ^ (b >>> 0)) >>> 0);
-}
-
-/** `PROTECT_PTR(pos, ptr)`. */
-export function protectPtr(pos: number, ptr: number): number {
-  return xor53(Math.floor(pos / 4096), ptr);
-}
+export {
+  SIZE_SZ,
+  CHUNK_HDR_SZ,
+  MALLOC_ALIGNMENT,
+  MINSIZE,
+  PREV_INUSE,
+  IS_MMAPPED,
+  NON_MAIN_ARENA,
+  NBINS,
+  MIN_LARGE_SIZE,
+  NFASTBINS,
+  TCACHE_MAX_BINS,
+  TCACHE_FILL_COUNT,
+  DEFAULT_MMAP_THRESHOLD_MIN,
+  DEFAULT_MMAP_THRESHOLD_MAX,
+  DEFAULT_TOP_PAD,
+  ARENA,
+  TCACHE_STRUCT_SIZE,
+  request2size,
+  checkedRequest2size,
+  fastbinIndex,
+  smallbinIndex,
+  largebinIndex,
+  binIndex,
+  csize2tidx,
+  xor53,
+  protectPtr,
+} from './ptmalloc-layout.js';
 
 const inSmallbinRange = (sz: number): boolean => sz < MIN_LARGE_SIZE;
 const misaligned = (p: number): boolean => p % MALLOC_ALIGNMENT !== 0;
-const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 /** `(uintptr_t) p > (uintptr_t) -size`: the chunk would wrap around the address space. */
 const wraps = (p: number, size: number): boolean => (size === 0 ? p > 0 : p > 2 ** 64 - size);
 /** glibc's `powerof2(x)` for x < 2^31 (true for 0, as the macro is). */
 const powerof2Small = (x: number): boolean => (x & (x - 1)) === 0;
-const alignDown = (n: number, a: number): number => Math.floor(n / a) * a;
 
 /** `mallinfo2()`. */
 export interface Mallinfo2 {
@@ -252,12 +194,12 @@ export interface Mallinfo2 {
  * - U8 the free-list view and the heap walk agree (every free chunk is on exactly one list).
  */
 @injectable()
-export class Ptmalloc implements UserMalloc {
+export class Ptmalloc implements UserMalloc, PtmallocHeapView {
   readonly name = 'ptmalloc';
   /** The process memory this library runs in. */
   readonly mem: ProcessMemory;
   /** Address of `main_arena`. */
-  readonly av: number;
+  readonly mainArena: number;
   /** `errno` as the last call left it (0, ENOMEM or EINVAL). */
   errno = 0;
 
@@ -299,7 +241,7 @@ export class Ptmalloc implements UserMalloc {
     this.keyHi = rng.u32() >>> 0;
     const page = mem.mmap(0, PAGESIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
     if (page < 0) throw new AllocatorError('misuse', 'ptmalloc: cannot map libc data for main_arena', { policy: 'ptmalloc', op: 'init' });
-    this.av = page;
+    this.mainArena = page;
     this.mallocInitState();
   }
 
@@ -380,46 +322,46 @@ export class Ptmalloc implements UserMalloc {
   }
   /** `bin_at(av, i)`. */
   binAt(i: number): number {
-    return this.av + ARENA.BINS + (i - 1) * 16 - 16;
+    return this.mainArena + ARENA.BINS + (i - 1) * 16 - 16;
   }
   /** Address of `fastbinsY[idx]`. */
   fastbinSlot(idx: number): number {
-    return this.av + ARENA.FASTBINS + idx * 8;
+    return this.mainArena + ARENA.FASTBINS + idx * 8;
   }
   /** `av->top`. */
   top(): number {
-    return this.r64(this.av + ARENA.TOP);
+    return this.r64(this.mainArena + ARENA.TOP);
   }
   protected setTop(p: number): void {
-    this.w64(this.av + ARENA.TOP, p);
+    this.w64(this.mainArena + ARENA.TOP, p);
   }
   /** `av->last_remainder`. */
   lastRemainder(): number {
-    return this.r64(this.av + ARENA.LAST_REMAINDER);
+    return this.r64(this.mainArena + ARENA.LAST_REMAINDER);
   }
   /** `av->system_mem`. */
   systemMem(): number {
-    return this.r64(this.av + ARENA.SYSTEM_MEM);
+    return this.r64(this.mainArena + ARENA.SYSTEM_MEM);
   }
   private addSystemMem(d: number): void {
-    this.w64(this.av + ARENA.SYSTEM_MEM, this.systemMem() + d);
+    this.w64(this.mainArena + ARENA.SYSTEM_MEM, this.systemMem() + d);
   }
   /** `contiguous(av)`. */
   contiguous(): boolean {
-    return (this.mem.read32(this.av + ARENA.FLAGS) & NONCONTIGUOUS_BIT) === 0;
+    return (this.mem.read32(this.mainArena + ARENA.FLAGS) & NONCONTIGUOUS_BIT) === 0;
   }
   private haveFastchunks(): boolean {
-    return this.mem.read32(this.av + ARENA.HAVE_FASTCHUNKS) !== 0;
+    return this.mem.read32(this.mainArena + ARENA.HAVE_FASTCHUNKS) !== 0;
   }
   private setHaveFastchunks(v: boolean): void {
-    this.mem.write32(this.av + ARENA.HAVE_FASTCHUNKS, v ? 1 : 0);
+    this.mem.write32(this.mainArena + ARENA.HAVE_FASTCHUNKS, v ? 1 : 0);
   }
   /** `binmap[block]`. */
   binmapWord(block: number): number {
-    return this.mem.read32(this.av + ARENA.BINMAP + 4 * block) >>> 0;
+    return this.mem.read32(this.mainArena + ARENA.BINMAP + 4 * block) >>> 0;
   }
   private setBinmapWord(block: number, v: number): void {
-    this.mem.write32(this.av + ARENA.BINMAP + 4 * block, v >>> 0);
+    this.mem.write32(this.mainArena + ARENA.BINMAP + 4 * block, v >>> 0);
   }
   private markBin(i: number): void {
     const block = i >> BINMAPSHIFT;
@@ -590,7 +532,7 @@ export class Ptmalloc implements UserMalloc {
     const oldtop = this.top();
     let oldtopsize = this.chunksize(oldtop);
     // MORECORE_CLEARS < 2: memory up to sbrk_base + max_system_mem was used before.
-    const maxSys = this.r64(this.av + ARENA.MAX_SYSTEM_MEM);
+    const maxSys = this.r64(this.mainArena + ARENA.MAX_SYSTEM_MEM);
     if (oldtopsize < this.sbrkBase + maxSys - oldtop) oldtopsize = this.sbrkBase + maxSys - oldtop;
     const mem = this.intMalloc(bytes);
     if (mem === 0) return 0;
@@ -834,7 +776,7 @@ export class Ptmalloc implements UserMalloc {
       this.errno = 12;
       return 0;
     }
-    const av = this.av;
+    const av = this.mainArena;
     let idx: number;
 
     if (nb <= this.globalMaxFast) {
@@ -1090,7 +1032,7 @@ export class Ptmalloc implements UserMalloc {
       this.setFd(remainder, fwd);
       this.setFd(bck, remainder);
       this.setBk(fwd, remainder);
-      if (setLastRemainder) this.w64(this.av + ARENA.LAST_REMAINDER, remainder);
+      if (setLastRemainder) this.w64(this.mainArena + ARENA.LAST_REMAINDER, remainder);
       if (!inSmallbinRange(remainderSize)) {
         this.setFdNext(remainder, 0);
         this.setBkNext(remainder, 0);
@@ -1155,7 +1097,7 @@ export class Ptmalloc implements UserMalloc {
       const mm = this.sysmallocMmap(nb);
       if (mm !== -1) return mm;
     }
-    const av = this.av;
+    const av = this.mainArena;
     const oldTop = this.top();
     let oldSize = this.chunksize(oldTop);
     const oldEnd = oldTop + oldSize;

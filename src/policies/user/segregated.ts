@@ -14,7 +14,8 @@
 import { inject, injectable } from 'inversify';
 import { PROCESS_MEMORY } from '../../interfaces/tokens.js';
 import type { ProcessMemory } from '../../interfaces/user.js';
-import { BoundaryTagHeap, hexa, type FreeIndex } from './boundary-tag.js';
+import { hex } from '../../interfaces/units.js';
+import { BoundaryTagHeap, type FreeIndex } from './boundary-tag.js';
 
 /** Number of size classes. */
 export const NCLASSES = 20;
@@ -87,11 +88,11 @@ export class SegregatedFit extends BoundaryTagHeap {
           let n = 0;
           for (let bp = heads[c]!; bp !== 0; bp = m.read64(bp + 8)) {
             const size = free.get(bp);
-            if (size === undefined) add('F4', `class ${c}: ${hexa(bp)} is on a free list but is not a free block`);
-            else if (sizeClass(size) !== c) add('F4', `class ${c}: block ${hexa(bp)} of size ${size} belongs in class ${sizeClass(size)}`);
-            if (m.read64(bp) !== prev) add('F4', `class ${c}: ${hexa(bp)}->pred is not ${hexa(prev)}`);
+            if (size === undefined) add('F4', `class ${c}: ${hex(bp)} is on a free list but is not a free block`);
+            else if (sizeClass(size) !== c) add('F4', `class ${c}: block ${hex(bp)} of size ${size} belongs in class ${sizeClass(size)}`);
+            if (m.read64(bp) !== prev) add('F4', `class ${c}: ${hex(bp)}->pred is not ${hex(prev)}`);
             if (seen.has(bp)) {
-              add('F4', `class ${c}: cycle at ${hexa(bp)}`);
+              add('F4', `class ${c}: cycle at ${hex(bp)}`);
               break;
             }
             seen.add(bp);
@@ -99,7 +100,7 @@ export class SegregatedFit extends BoundaryTagHeap {
             if (++n > 1 << 24) break;
           }
         }
-        for (const bp of free.keys()) if (!seen.has(bp)) add('F4', `free block ${hexa(bp)} is on no free list`);
+        for (const bp of free.keys()) if (!seen.has(bp)) add('F4', `free block ${hex(bp)} is on no free list`);
       },
     };
   }

@@ -67,7 +67,7 @@ import type { Violation } from '../../interfaces/invariants.js';
 import { MAX_VIOLATIONS } from '../../interfaces/invariants.js';
 import type { PageAllocator } from '../../interfaces/page-allocator.js';
 import type { CacheHandle, KmemApi } from '../../interfaces/slab.js';
-import { NO_PFN, PAGE_OFFSET, PAGE_SIZE, asPfn, formatKernelAddr } from '../../interfaces/units.js';
+import { NO_PFN, PAGE_OFFSET, PAGE_SIZE, STRUCT_PAGE_SIZE, VMEMMAP_START, asPfn, formatKernelAddr, pageAlign } from '../../interfaces/units.js';
 import {
   VMALLOC_END,
   VM_ALLOC,
@@ -91,9 +91,6 @@ import { AugTree, NIL } from '../../mm/augtree.js';
 import { MergingRangeSet } from '../../mm/range-set.js';
 import { PAGE_KERNEL, PageTable, Tlb } from '../../mm/pagetable.js';
 
-/** `vmemmap_base` without its sign extension, and `sizeof(struct page)`. */
-const VMEMMAP_START = 0xea0000000000;
-const STRUCT_PAGE_SIZE = 64;
 /** Pages per bulk request (`vm_area_alloc_pages`). */
 const BULK_MAX = 100;
 /** `INT_MAX`: kvmalloc's limit. */
@@ -104,7 +101,6 @@ const NESTED_KEEP = GFP_KERNEL | __GFP_NOWARN | __GFP_RETRY_MAYFAIL | __GFP_NOFA
 /** Internal flag: the page array is vmalloc'ed (`vpages` in vmallocinfo); not a Linux VM_ bit. */
 const VPAGES = 0x40000000;
 
-const pageAlign = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
 const ptrText = (a: number): string => formatKernelAddr(a);
 /** A kernel address as `%lu` prints it (sign extension included; beyond 2^53, hence BigInt). */
 const ulong = (a: number): string => (BigInt(a) + (a >= 0x800000000000 ? 0xffff000000000000n : 0n)).toString();
@@ -129,10 +125,10 @@ export class Vmalloc implements VmallocApi {
   /** Busy areas by start (`vmap_area_root`); the arrays below are indexed by its node numbers. */
   private readonly busy: AugTree;
   private reqSize = new Float64Array(256);
-  private nrPagesA = new Int32Array(256);
+  private areaNrPages = new Int32Array(256);
   /** Pages mapped (the area without its guard). */
-  private mappedA = new Int32Array(256);
-  private flagsA = new Int32Array(256);
+  private areaMapped = new Int32Array(256);
+  private areaFlags = new Int32Array(256);
   private pagesArr = new Float64Array(256);
   private vmStruct = new Float64Array(256);
   private vmapArea = new Float64Array(256);
@@ -198,9 +194,9 @@ export class Vmalloc implements VmallocApi {
         this.pagesArr = f64(this.pagesArr);
         this.vmStruct = f64(this.vmStruct);
         this.vmapArea = f64(this.vmapArea);
-        this.nrPagesA = i32(this.nrPagesA);
-        this.flagsA = i32(this.flagsA);
-        this.mappedA = i32(this.mappedA);
+        this.areaNrPages = i32(this.areaNrPages);
+        this.areaFlags = i32(this.areaFlags);
+        this.areaMapped = i32(this.areaMapped);
       },
     });
   }
@@ -251,9 +247,9 @@ export class Vmalloc implements VmallocApi {
     }
     const n = this.busy.insert(start, start + total, 0);
     this.reqSize[n] = size;
-    this.nrPagesA[n] = 0;
-    this.mappedA[n] = size / PAGE_SIZE;
-    this.flagsA[n] = flags;
+    this.areaNrPages[n] = 0;
+    this.areaMapped[n] = size / PAGE_SIZE;
+    this.areaFlags[n] = flags;
     this.pagesArr[n] = 0;
     this.vmStruct[n] = vm;
     this.vmapArea[n] = va;
@@ -276,7 +272,7 @@ export class Vmalloc implements VmallocApi {
   private releaseArea(n: number): void {
     const start = this.busy.start(n);
     const total = this.busy.end(n) - start;
-    this.pt.unmapPages(start, this.mappedA[n]!);
+    this.pt.unmapPages(start, this.areaMapped[n]!);
     this.arrPage = -1;
     this.kmem.kfree(this.vmStruct[n]!);
     this.purgeTree.free(start, total);
@@ -362,7 +358,7 @@ export class Vmalloc implements VmallocApi {
     let arr: number;
     if (arrayBytes > PAGE_SIZE) {
       arr = this.vmallocRange(arrayBytes, 1, nestedGfp, 0, caller);
-      this.flagsA[n] = this.flagsA[n]! | VPAGES;
+      this.areaFlags[n] = this.areaFlags[n]! | VPAGES;
     } else {
       arr = this.kmem.kmalloc(arrayBytes, nestedGfp);
     }
@@ -391,7 +387,7 @@ export class Vmalloc implements VmallocApi {
         pfns[got + k] = pfn;
       }
       got += k;
-      this.nrPagesA[n] = got;
+      this.areaNrPages[n] = got;
       this.nPages += k;
       if (k < want) break;
     }
@@ -403,7 +399,7 @@ export class Vmalloc implements VmallocApi {
       if (!(e instanceof AllocatorError)) throw e;
       return this.failArea(n, `vmalloc error: size ${realSize}, failed to map pages`);
     }
-    this.flagsA[n] = this.flagsA[n]! & ~VM_UNINITIALIZED;
+    this.areaFlags[n] = this.areaFlags[n]! & ~VM_UNINITIALIZED;
     this.reqSize[n] = realSize;
     this.nAllocs++;
     return start;
@@ -419,9 +415,9 @@ export class Vmalloc implements VmallocApi {
 
   /** vfree's work on a busy vmalloc area: unmap, free the pages and the page array, release the range. */
   private freeArea(n: number): void {
-    const nr = this.nrPagesA[n]!;
+    const nr = this.areaNrPages[n]!;
     const arr = this.pagesArr[n]!;
-    const vpages = (this.flagsA[n]! & VPAGES) !== 0;
+    const vpages = (this.areaFlags[n]! & VPAGES) !== 0;
     // remove_vm_area, then the frames listed in the page array (which outlives the area), then the array.
     this.releaseArea(n);
     for (let i = 0; i < nr; i++) this.freeBackingPage(this.pageArrayPfn(arr, i));
@@ -519,7 +515,7 @@ export class Vmalloc implements VmallocApi {
   vfree(addr: number): void {
     if (addr === 0) return;
     const n = this.lookupForFree('vfree', addr);
-    if ((this.flagsA[n]! & VM_ALLOC) === 0) {
+    if ((this.areaFlags[n]! & VM_ALLOC) === 0) {
       // vfree of a vmap() area unmaps it; it owns no pages (no VM_MAP_PUT_PAGES).
       this.releaseArea(n);
     } else {
@@ -531,7 +527,7 @@ export class Vmalloc implements VmallocApi {
   vunmap(addr: number): void {
     if (addr === 0) return;
     const n = this.lookupForFree('vunmap', addr);
-    if ((this.flagsA[n]! & VM_ALLOC) !== 0) {
+    if ((this.areaFlags[n]! & VM_ALLOC) !== 0) {
       // BUG_ON(in_interrupt()) aside, Linux would unmap and leak the pages; a misuse here.
       this.misuse('vunmap', `${ptrText(addr)} is a vmalloc area (its pages would leak): use vfree`, addr);
     }
@@ -590,7 +586,7 @@ export class Vmalloc implements VmallocApi {
         return this.oops(a, write, op);
       }
       const start = this.busy.start(n);
-      const mapped = this.mappedA[n]! * PAGE_SIZE;
+      const mapped = this.areaMapped[n]! * PAGE_SIZE;
       // KASAN checks the shadow before the access (the guard page's shadow is poisoned too); without it the MMU faults.
       const valid = start + this.reqSize[n]!;
       if (this.kasan && a >= valid) {
@@ -660,9 +656,9 @@ export class Vmalloc implements VmallocApi {
   areas(): VmAreaInfo[] {
     const out: VmAreaInfo[] = [];
     this.busy.forEach((n) => {
-      const f = this.flagsA[n]!;
+      const f = this.areaFlags[n]!;
       const nodePages: number[] = [];
-      for (let i = 0; i < this.nrPagesA[n]!; i++) {
+      for (let i = 0; i < this.areaNrPages[n]!; i++) {
         const nid = this.machine.layout.nodeOf(this.pageArrayPfn(this.pagesArr[n]!, i));
         nodePages[nid] = (nodePages[nid] ?? 0) + 1;
       }
@@ -671,7 +667,7 @@ export class Vmalloc implements VmallocApi {
         end: this.busy.end(n),
         size: this.busy.end(n) - this.busy.start(n),
         caller: this.callers[n]!,
-        nrPages: this.nrPagesA[n]!,
+        nrPages: this.areaNrPages[n]!,
         nodePages,
         flags: f & ~VPAGES,
         vpages: (f & VPAGES) !== 0,
@@ -720,8 +716,8 @@ export class Vmalloc implements VmallocApi {
       const e = this.busy.end(n);
       ranges.push([s, e, 'busy']);
       if (s % PAGE_SIZE !== 0 || e % PAGE_SIZE !== 0 || s < VMALLOC_START || e > VMALLOC_END || e <= s) add('V1', `area [${ptrText(s)}, ${ptrText(e)}) is misaligned or outside the vmalloc range`);
-      const f = this.flagsA[n]!;
-      const mapped = this.mappedA[n]!;
+      const f = this.areaFlags[n]!;
+      const mapped = this.areaMapped[n]!;
       const guard = (f & VM_NO_GUARD) === 0;
       if (e - s !== (mapped + (guard ? 1 : 0)) * PAGE_SIZE) add('V1', `area [${ptrText(s)}, ${ptrText(e)}) maps ${mapped} pages and should ${guard ? 'end one guard page after them' : 'end right after them (VM_NO_GUARD)'}`);
       else if (guard && this.pt.pte(e - PAGE_SIZE) % 2 === 1) add('V1', `guard page of area ${ptrText(s)} is mapped`);
@@ -741,8 +737,8 @@ export class Vmalloc implements VmallocApi {
         }
       }
       if ((f & VM_ALLOC) !== 0) {
-        pages += this.nrPagesA[n]!;
-        if (this.nrPagesA[n] !== mapped) add('V2', `area ${ptrText(s)} has ${this.nrPagesA[n]} pages for ${mapped} mapped`);
+        pages += this.areaNrPages[n]!;
+        if (this.areaNrPages[n] !== mapped) add('V2', `area ${ptrText(s)} has ${this.areaNrPages[n]} pages for ${mapped} mapped`);
       }
     });
     if (pages !== this.nPages) add('V2', `nr_vmalloc_pages is ${this.nPages} but the areas hold ${pages}`);

@@ -13,10 +13,9 @@
  */
 
 import { injectable } from 'inversify';
-import { PAGE_SIZE } from '../../interfaces/units.js';
+import { PAGE_SIZE, alignUp } from '../../interfaces/units.js';
 import type { VmapSpace } from '../../interfaces/vmalloc.js';
 
-const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 
 /** Lowest-address first fit over a sorted array of free blocks. */
 @injectable()

@@ -23,10 +23,9 @@
 
 import { injectable } from 'inversify';
 import { MergingRangeSet, NIL } from '../../mm/range-set.js';
-import { PAGE_SIZE } from '../../interfaces/units.js';
+import { PAGE_SIZE, alignUp } from '../../interfaces/units.js';
 import type { VmapSpace } from '../../interfaces/vmalloc.js';
 
-const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 
 /** Lowest-match first fit over the augmented free tree. */
 @injectable()

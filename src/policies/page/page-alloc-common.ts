@@ -5,20 +5,18 @@
  */
 
 import { AllocatorError } from '../../interfaces/errors.js';
-import { __GFP_BITS_MASK, __GFP_COMP, __GFP_NOFAIL, __GFP_NOWARN, __GFP_ZERO, formatGfp, validateGfp, type Gfp } from '../../interfaces/gfp.js';
-import { MAX_PAGE_ORDER, PAGE_OFFSET, formatKernelAddr, type Pfn } from '../../interfaces/units.js';
+import type { PageAllocStats, ZoneReport } from '../../interfaces/page-allocator.js';
+import type { ZoneLimits } from './zone-math.js';
+import { MAX_NR_ZONES, __GFP_BITS_MASK, __GFP_COMP, __GFP_NOFAIL, __GFP_NOWARN, __GFP_ZERO, formatGfp, validateGfp, type Gfp, type ZoneType } from '../../interfaces/gfp.js';
+import { MAX_PAGE_ORDER, PAGE_OFFSET, STRUCT_PAGE_SIZE, VMEMMAP_START, formatKernelAddr, type Pfn } from '../../interfaces/units.js';
 import type { KasanApi } from '../../interfaces/detectors.js';
-import type { Machine } from '../../interfaces/machine.js';
+import type { Machine, ZoneLayout } from '../../interfaces/machine.js';
 import { OWNER_MASK, OWNER_SHIFT, Owner, PAGE_FLAGS_CHECK_AT_FREE, PAGE_FLAGS_CHECK_AT_PREP, PG_ALLOCATED, PG_HEAD, PG_RESERVED, PG_TAIL } from '../../machine/memmap.js';
 
-/** Start of the vmemmap array (`struct page *` values printed by tracepoints). */
-const VMEMMAP_START = 0xffffea0000000000n;
-/** Linux `sizeof(struct page)`. */
-const STRUCT_PAGE_SIZE = 64n;
 
 /** The `struct page *` a tracepoint prints for a frame (vmemmap address, `%p` with no_hash_pointers). */
 export function pageStr(pfn: number): string {
-  return `0x${(VMEMMAP_START + BigInt(pfn) * STRUCT_PAGE_SIZE).toString(16)}`;
+  return `0x${formatKernelAddr(VMEMMAP_START + pfn * STRUCT_PAGE_SIZE)}`;
 }
 
 /** Throws `invalid-order` unless `order` is an integer in 0..MAX_PAGE_ORDER. */
@@ -138,11 +136,116 @@ export function splitNonCompoundOnPut(machine: Machine, pfn: number, order: numb
 }
 
 /** `zone_statistics`: hit when the zone is on the preferred node, local when on the running CPU's. */
-export function countNuma(z: { node: number; numaHit: number; numaMiss: number; numaLocal: number; numaOther: number }, preferred: number, local: number): void {
+export function countNuma(z: PageZone, preferred: number, local: number): void {
   if (z.node === preferred) z.numaHit++;
   else z.numaMiss++;
   if (z.node === local) z.numaLocal++;
   else z.numaOther++;
+}
+
+/**
+ * The part of `struct zone` every page-allocator policy keeps: the layout it
+ * was built from, managed pages, watermarks, lowmem reserve and the NUMA
+ * counters. A policy extends it with its own free-space state.
+ */
+export class PageZone {
+  /** Global zone id (node × MAX_NR_ZONES + type). */
+  readonly id: number;
+  readonly node: number;
+  readonly type: ZoneType;
+  readonly name: string;
+  readonly startPfn: number;
+  readonly endPfn: number;
+  readonly spanned: number;
+  readonly present: number;
+  /** `managed_pages`: pages handed to the allocator at boot. */
+  managed = 0;
+  /** min, low, high watermarks. */
+  readonly wmark = new Int32Array(3);
+  /** `lowmem_reserve[]` against each higher zone type. */
+  lowmemReserve: number[] = new Array<number>(MAX_NR_ZONES).fill(0);
+  numaHit = 0;
+  numaMiss = 0;
+  numaLocal = 0;
+  numaOther = 0;
+
+  /** @param z - the zone as the machine's layout describes it */
+  constructor(z: ZoneLayout) {
+    this.id = z.id;
+    this.node = z.node;
+    this.type = z.type;
+    this.name = z.name;
+    this.startPfn = z.startPfn;
+    this.endPfn = z.endPfn;
+    this.spanned = z.spanned;
+    this.present = z.present;
+  }
+
+  /** Sets watermarks and lowmem reserve from {@link zoneLimits} (`init_per_zone_wmark_min`). */
+  setLimits(l: ZoneLimits): void {
+    this.wmark.set(l.wmark);
+    this.lowmemReserve = l.lowmemReserve;
+  }
+
+  /** The fields of a {@link ZoneReport} every policy fills alike. */
+  reportBase(): Pick<ZoneReport, 'node' | 'type' | 'name' | 'startPfn' | 'spanned' | 'present' | 'managed' | 'wmarkMin' | 'wmarkLow' | 'wmarkHigh' | 'boost' | 'lowmemReserve' | 'numa'> {
+    return {
+      node: this.node,
+      type: this.type,
+      name: this.name,
+      startPfn: this.startPfn,
+      spanned: this.spanned,
+      present: this.present,
+      managed: this.managed,
+      wmarkMin: this.wmark[0]!,
+      wmarkLow: this.wmark[1]!,
+      wmarkHigh: this.wmark[2]!,
+      boost: 0,
+      lowmemReserve: [...this.lowmemReserve],
+      numa: { hit: this.numaHit, miss: this.numaMiss, local: this.numaLocal, other: this.numaOther },
+    };
+  }
+}
+
+/**
+ * The operation counters of {@link PageAllocStats}, kept once for every
+ * policy (a policy without per-CPU lists or migrate types leaves those at 0).
+ */
+export class PageCounters {
+  allocs = 0;
+  frees = 0;
+  failures = 0;
+  pcpHits = 0;
+  pcpRefills = 0;
+  splits = 0;
+  merges = 0;
+  fallbacks = 0;
+  steals = 0;
+  reclaimRuns = 0;
+  reclaimedPages = 0;
+  /** Pages held by clients now. */
+  allocatedPages = 0;
+
+  /** The statistics, with the page totals the policy counts. */
+  snapshot(managedPages: number, freePages: number, pcpPages: number): PageAllocStats {
+    return {
+      managedPages,
+      freePages,
+      pcpPages,
+      allocatedPages: this.allocatedPages,
+      allocs: this.allocs,
+      frees: this.frees,
+      failures: this.failures,
+      pcpHits: this.pcpHits,
+      pcpRefills: this.pcpRefills,
+      splits: this.splits,
+      merges: this.merges,
+      fallbacks: this.fallbacks,
+      steals: this.steals,
+      reclaimRuns: this.reclaimRuns,
+      reclaimedPages: this.reclaimedPages,
+    };
+  }
 }
 
 /**
