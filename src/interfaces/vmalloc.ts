@@ -141,6 +141,15 @@ export interface VmallocApi extends InvariantChecked {
   stats(): VmallocStats;
 }
 
+/** Flags as /proc/vmallocinfo words, in s_show's order. */
+export const VM_FLAG_WORDS: readonly [number, string][] = [
+  [VM_IOREMAP, 'ioremap'],
+  [VM_ALLOC, 'vmalloc'],
+  [VM_MAP, 'vmap'],
+  [VM_USERMAP, 'user'],
+  [VM_DMA_COHERENT, 'dma-coherent'],
+];
+
 /** `lazy_max_pages()`: fls(num_online_cpus()) × 32 MiB in pages. */
 export function lazyMaxPages(cpus: number): number {
   return (32 - Math.clz32(cpus)) * ((32 << 20) / PAGE_SIZE);

@@ -10,8 +10,7 @@
  */
 
 import { formatKernelAddr } from '../interfaces/units.js';
-import type { VmAreaInfo } from '../interfaces/vmalloc.js';
-import { VM_FLAG_WORDS } from '../policies/vmalloc/vmalloc.js';
+import { VM_FLAG_WORDS, type VmAreaInfo } from '../interfaces/vmalloc.js';
 
 const range = (a: VmAreaInfo): string => `0x${formatKernelAddr(a.start)}-0x${formatKernelAddr(a.end)} ${String(a.size).padStart(7)}`;
 

@@ -72,12 +72,9 @@ import {
   VMALLOC_END,
   VM_ALLOC,
   VM_ALLOW_HUGE_VMAP,
-  VM_DMA_COHERENT,
-  VM_IOREMAP,
   VM_MAP,
   VM_NO_GUARD,
   VM_UNINITIALIZED,
-  VM_USERMAP,
   lazyMaxPages,
   type VmAreaInfo,
   type VmallocApi,
@@ -758,12 +755,3 @@ export class Vmalloc implements VmallocApi {
     return out;
   }
 }
-
-/** Flags as /proc/vmallocinfo words, in s_show's order. */
-export const VM_FLAG_WORDS: readonly [number, string][] = [
-  [VM_IOREMAP, 'ioremap'],
-  [VM_ALLOC, 'vmalloc'],
-  [VM_MAP, 'vmap'],
-  [VM_USERMAP, 'user'],
-  [VM_DMA_COHERENT, 'dma-coherent'],
-];
