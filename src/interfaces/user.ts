@@ -46,7 +46,7 @@ export const MAP_FIXED = 0x10;
 export const MAP_ANONYMOUS = 0x20;
 /** Like MAP_FIXED but fail with -EEXIST instead of replacing. */
 export const MAP_FIXED_NOREPLACE = 0x100000;
-/** Reserve no swap space. */
+/** Do not charge the mapping to the commit accounting (ignored under `vm.overcommit_memory` = 2). */
 export const MAP_NORESERVE = 0x4000;
 
 /** `mremap` may move the mapping. */
@@ -71,6 +71,10 @@ export interface VmaInfo {
   readonly name: string;
   /** Resident pages (present PTEs). */
   readonly rssPages: number;
+  /** `VM_ACCOUNT`: its pages are charged to the commit accounting (smaps `ac`). */
+  readonly account: boolean;
+  /** `VM_NORESERVE`: mapped with MAP_NORESERVE while overcommit is allowed (smaps `nr`). */
+  readonly noreserve: boolean;
 }
 
 /** Counters of one address space. */
@@ -81,6 +85,12 @@ export interface MmStats {
   readonly rssHwmPages: number;
   /** Total mapped pages (`VmSize`). */
   readonly totalVmPages: number;
+  /**
+   * Pages this process has charged to the commit accounting (`Committed_AS`):
+   * its VM_ACCOUNT VMAs plus the shmem objects of its shared anonymous
+   * mappings.
+   */
+  readonly committedPages: number;
   /** Page faults that allocated a page (`min_flt` on first touch). */
   readonly faults: number;
   /** Page-table pages in use (PGD included). */
