@@ -171,7 +171,8 @@ export class AddressSpace implements ProcessMemory {
     this.vmaTree.insert(IMAGE_TEXT, IMAGE_DATA, PROT_READ | PROT_EXEC, false, path);
     // A private writable file mapping and the stack (VM_STACK_FLAGS) are accounted; exec charges them without asking.
     this.vmaTree.insert(IMAGE_DATA, startBrk, PROT_READ | PROT_WRITE, false, path, { flags: VM_ACCOUNT });
-    this.vmaTree.insert(TASK_SIZE - STACK_SIZE, TASK_SIZE, PROT_READ | PROT_WRITE, false, '[stack]', { flags: VM_ACCOUNT });
+    // exec wrote argv and envp there: the stack has its anon_vma from the start.
+    this.vmaTree.insert(TASK_SIZE - STACK_SIZE, TASK_SIZE, PROT_READ | PROT_WRITE, false, '[stack]', { flags: VM_ACCOUNT, anon: true });
     this.vm.acct((startBrk - IMAGE_DATA + STACK_SIZE) / PAGE_SIZE);
   }
 

@@ -60,6 +60,8 @@ const RESERVE_DIVISOR = 32;
 const TOTAL_VM_RESERVE_DIVISOR = 32;
 /** KiB per page (`PAGE_SHIFT - 10`). */
 const KB_PER_PAGE = PAGE_SIZE / 1024;
+/** `TASK_COMM_LEN`: `comm` keeps 15 characters and its NUL. */
+const TASK_COMM_LEN = 16;
 /** `DEFAULT_RATELIMIT_INTERVAL` (5 s) in ns and `DEFAULT_RATELIMIT_BURST`. */
 const RATELIMIT_INTERVAL_NS = 5e9;
 const RATELIMIT_BURST = 10;
@@ -176,7 +178,7 @@ export class VmCommit {
       if (this.committedPages < allowed) return true;
     }
     this.refusals++;
-    this.warn(`__vm_enough_memory: pid: ${who.pid}, comm: ${who.comm}, not enough memory for the allocation`);
+    this.warn(`__vm_enough_memory: pid: ${who.pid}, comm: ${who.comm.slice(0, TASK_COMM_LEN - 1)}, not enough memory for the allocation`);
     this.unacct(pages);
     return false;
   }
