@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { HOST_BYTES_PER_FRAME, MachineLayout, minMemBytes, validateMachine } from '../../src/machine/layout.js';
-import { DEFAULT_CONFIG } from '../../src/system.js';
+import { DEFAULT_CONFIG, createSystem } from '../../src/system.js';
 import { isAllocatorError } from '../../src/interfaces/errors.js';
 
 const m = (over: Partial<typeof DEFAULT_CONFIG.machine>) => new MachineLayout({ ...DEFAULT_CONFIG.machine, ...over });
@@ -83,5 +83,14 @@ describe('MachineLayout', () => {
         'this host has 1 GiB and a simulated machine may take at most 50 % of it, enough for 40.9 GiB of simulated memory',
     ]);
     expect(validateMachine({ ...DEFAULT_CONFIG.machine, memBytes: 44 * 2 ** 30 }, { hostMemBytes: host })).toHaveLength(1);
+  });
+
+  it('allocates no more host memory per simulated frame than HOST_BYTES_PER_FRAME says', () => {
+    const frames = (4 * 2 ** 30) / 4096;
+    const before = process.memoryUsage().arrayBuffers;
+    const sys = createSystem({ machine: { memBytes: 4 * 2 ** 30 }, debug: { checks: false } });
+    const perFrame = (process.memoryUsage().arrayBuffers - before) / frames;
+    expect(sys.pages.stats().managedPages).toBeGreaterThan(frames * 0.9);
+    expect(perFrame).toBeLessThanOrEqual(HOST_BYTES_PER_FRAME);
   });
 });
