@@ -15,7 +15,7 @@ export const DEFAULT_CONFIG: SystemConfig = {
   machine: { memBytes: 1 << 30, cpus: 4, nodes: 1, kernelImageBytes: 32 << 20, thp: true },
   policies: { page: 'buddy', slab: 'slub', malloc: 'ptmalloc', vmap: 'tree' },
   debug: { checks: true, trace: false },
-  user: { tcache: true },
+  user: { tcache: true, overcommitMemory: 0, overcommitRatio: 50, overcommitKbytes: 0 },
   seed: 1,
 };
 
@@ -46,6 +46,7 @@ export function resolveConfig(input: SystemConfigInput = {}): SystemConfig {
     problems.push(`unknown vmap policy '${config.policies.vmap}' (known: ${policyNames('vmap').join(', ')})`);
   }
   if (typeof config.user.tcache !== 'boolean') problems.push(`user.tcache must be true or false, not ${String(config.user.tcache)}`);
+  problems.push(...validateOvercommit(config.user, input.user));
   if (!Number.isInteger(config.seed) || config.seed < 0 || config.seed > 0xffffffff) problems.push(`seed ${String(config.seed)} is not an integer in 0..2^32-1`);
   if (config.debug.kasanQuarantine !== undefined && !(Number.isSafeInteger(config.debug.kasanQuarantine) && config.debug.kasanQuarantine >= 0)) {
     problems.push(`KASAN quarantine ${String(config.debug.kasanQuarantine)} is not a byte count`);
@@ -69,3 +70,16 @@ export function resolveConfig(input: SystemConfigInput = {}): SystemConfig {
   return config;
 }
 
+/** Problems with the `vm.overcommit_*` and reserve sysctls of `user`. */
+function validateOvercommit(user: SystemConfig['user'], given: SystemConfigInput['user']): string[] {
+  const p: string[] = [];
+  const count = (x: unknown): boolean => Number.isSafeInteger(x) && (x as number) >= 0;
+  if (!([0, 1, 2] as unknown[]).includes(user.overcommitMemory)) p.push(`user.overcommitMemory must be 0, 1 or 2 (vm.overcommit_memory), not ${String(user.overcommitMemory)}`);
+  if (!(count(user.overcommitRatio) && user.overcommitRatio <= 0x7fffffff)) p.push(`user.overcommitRatio ${String(user.overcommitRatio)} is not a percentage (a non-negative integer)`);
+  if (!count(user.overcommitKbytes)) p.push(`user.overcommitKbytes ${String(user.overcommitKbytes)} is not a KiB count`);
+  else if (user.overcommitKbytes !== 0 && given?.overcommitRatio !== undefined) p.push('set user.overcommitRatio or user.overcommitKbytes, not both (setting one turns the other off)');
+  for (const k of ['userReserveKbytes', 'adminReserveKbytes'] as const) {
+    if (user[k] !== undefined && !count(user[k])) p.push(`user.${k} ${String(user[k])} is not a KiB count`);
+  }
+  return p;
+}

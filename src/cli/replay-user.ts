@@ -47,7 +47,7 @@ export function runUserReplay(file: string, base: SystemConfigInput, o: UserRepl
     throw new AllocatorError('unknown-name', `unknown user trace format '${o.format}' (known: ${USER_TRACE_FORMATS.join(', ')})`);
   }
   const trace = parseUserTrace(readFileSync(file, 'utf8'), o.format, { lenient: o.lenient });
-  const sys = createSystem({ ...base, policies: { ...base.policies, malloc: o.malloc }, user: { tcache: o.tcache } });
+  const sys = createSystem({ ...base, policies: { ...base.policies, malloc: o.malloc }, user: { ...base.user, tcache: o.tcache } });
   const r = replayUserTrace(sys, trace, { addresses: o.addresses });
   if (o.addresses) return r.addresses!.join('\n') + '\n';
   if (o.json) return JSON.stringify({ file, format: trace.format, skipped: trace.skipped, ...r }, null, 2) + '\n';

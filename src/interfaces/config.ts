@@ -71,10 +71,49 @@ export interface PolicyChoice {
   readonly vmap: string;
 }
 
-/** User-space options. */
+/**
+ * User-space options. The `overcommit*` and `*ReserveKbytes` fields are the
+ * `vm.*` sysctls of Linux's commit accounting (mm/util.c
+ * `__vm_enough_memory`): they decide when `brk`, `mmap`, `mremap` and
+ * `mprotect` fail with -ENOMEM, so that glibc's malloc returns NULL, and
+ * give `/proc/meminfo` its `CommitLimit` and `Committed_AS`. There is no
+ * swap, so CommitLimit counts RAM only.
+ */
 export interface UserOpts {
   /** glibc's tcache on, or off as with `GLIBC_TUNABLES=glibc.malloc.tcache_count=0`. @defaultValue true */
   readonly tcache: boolean;
+  /**
+   * `vm.overcommit_memory`: 0 (OVERCOMMIT_GUESS) refuses only a single
+   * request larger than total RAM + swap; 1 (OVERCOMMIT_ALWAYS) never
+   * refuses; 2 (OVERCOMMIT_NEVER) refuses once the committed total would
+   * reach CommitLimit less the admin reserve and the process's user reserve.
+   * MAP_NORESERVE mappings are not charged except in mode 2.
+   * @defaultValue 0
+   */
+  readonly overcommitMemory: 0 | 1 | 2;
+  /**
+   * `vm.overcommit_ratio`: CommitLimit (mode 2) = total RAM × ratio / 100
+   * + swap, when `overcommitKbytes` is 0. A non-negative integer.
+   * @defaultValue 50
+   */
+  readonly overcommitRatio: number;
+  /**
+   * `vm.overcommit_kbytes`: when non-zero, CommitLimit (mode 2) is this many
+   * KiB + swap instead of the ratio's figure. Set this or `overcommitRatio`,
+   * not both. @defaultValue 0
+   */
+  readonly overcommitKbytes: number;
+  /**
+   * `vm.user_reserve_kbytes` (mode 2): a process may not commit the last
+   * min(its size / 32, this) KiB. @defaultValue min(free memory at boot / 32, 128 MiB), as `init_user_reserve` sets it
+   */
+  readonly userReserveKbytes?: number;
+  /**
+   * `vm.admin_reserve_kbytes` (mode 2): KiB kept for processes with
+   * CAP_SYS_ADMIN, which simulated processes do not have.
+   * @defaultValue min(free memory at boot / 32, 8 MiB), as `init_admin_reserve` sets it
+   */
+  readonly adminReserveKbytes?: number;
 }
 
 /** A complete, validated configuration. */

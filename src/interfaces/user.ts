@@ -15,6 +15,7 @@
  * syscall does (glibc's `sbrk` wrapper turns that into `(void *)-1`).
  */
 
+import type { UserOpts } from './config.js';
 import type { InvariantChecked } from './invariants.js';
 
 
@@ -46,7 +47,7 @@ export const MAP_FIXED = 0x10;
 export const MAP_ANONYMOUS = 0x20;
 /** Like MAP_FIXED but fail with -EEXIST instead of replacing. */
 export const MAP_FIXED_NOREPLACE = 0x100000;
-/** Reserve no swap space. */
+/** Do not charge the mapping to the commit accounting (ignored under `vm.overcommit_memory` = 2). */
 export const MAP_NORESERVE = 0x4000;
 
 /** `mremap` may move the mapping. */
@@ -71,6 +72,10 @@ export interface VmaInfo {
   readonly name: string;
   /** Resident pages (present PTEs). */
   readonly rssPages: number;
+  /** `VM_ACCOUNT`: its pages are charged to the commit accounting (smaps `ac`). */
+  readonly account: boolean;
+  /** `VM_NORESERVE`: mapped with MAP_NORESERVE while overcommit is allowed (smaps `nr`). */
+  readonly noreserve: boolean;
 }
 
 /** Counters of one address space. */
@@ -81,6 +86,12 @@ export interface MmStats {
   readonly rssHwmPages: number;
   /** Total mapped pages (`VmSize`). */
   readonly totalVmPages: number;
+  /**
+   * Pages this process has charged to the commit accounting (`Committed_AS`):
+   * its VM_ACCOUNT VMAs plus the shmem objects of its shared anonymous
+   * mappings.
+   */
+  readonly committedPages: number;
   /** Page faults that allocated a page (`min_flt` on first touch). */
   readonly faults: number;
   /** Page-table pages in use (PGD included). */
@@ -207,7 +218,36 @@ export interface UserMallocOptions {
  * The processes of one system (the pid table). `spawn` execs a process with
  * an empty address space; `System.spawn` also loads the configured malloc.
  */
+/** The `vm.*` sysctls of overcommit accounting (documented on `UserOpts`). */
+export type OvercommitOpts = Pick<UserOpts, 'overcommitMemory' | 'overcommitRatio' | 'overcommitKbytes' | 'userReserveKbytes' | 'adminReserveKbytes'>;
+
+/** The system's overcommit accounting (mm/util.c): `vm_committed_as`, CommitLimit and the sysctls. */
+export interface VmCommitApi {
+  /** `vm.overcommit_memory` (0 guess, 1 always, 2 never). */
+  readonly overcommitMemory: number;
+  /** `vm.overcommit_ratio`. */
+  readonly overcommitRatio: number;
+  /** `vm.overcommit_kbytes`. */
+  readonly overcommitKbytes: number;
+  /** `vm.user_reserve_kbytes`. */
+  readonly userReserveKbytes: number;
+  /** `vm.admin_reserve_kbytes`. */
+  readonly adminReserveKbytes: number;
+  /** `totalram_pages()`. */
+  readonly totalramPages: number;
+  /** Requests refused with -ENOMEM. */
+  readonly refusals: number;
+  /** `vm_memory_committed()`: committed pages (`Committed_AS`). */
+  readonly committed: number;
+  /** `vm_commit_limit()` in pages (`CommitLimit`). */
+  commitLimit(): number;
+  /** Writes sysctls, as `echo N > /proc/sys/vm/…` does. @throws AllocatorError `config` for a bad value */
+  set(opts: Partial<OvercommitOpts>): void;
+}
+
 export interface ProcessTableApi extends InvariantChecked {
+  /** The overcommit accounting every process of the system charges. */
+  readonly vm: VmCommitApi;
   /** Execs a new process (pids from 1000); `startBrk` overrides the initial break. */
   spawn(comm?: string, startBrk?: number): ProcessMemory;
   /** The process with `pid`. @throws AllocatorError `unknown-name` */

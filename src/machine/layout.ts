@@ -17,11 +17,12 @@
  *   assigned to nodes in contiguous runs.
  */
 
+import { totalmem } from 'node:os';
 import { AllocatorError } from '../interfaces/errors.js';
 import { MAX_NR_ZONES, ZONE_NAMES, ZoneType } from '../interfaces/gfp.js';
 import type { MachineOpts } from '../interfaces/config.js';
 import type { MachineLayoutApi, NodeLayout, PfnRange, ZoneLayout } from '../interfaces/machine.js';
-import { MAX_PAGE_ORDER, PAGE_SIZE } from '../interfaces/units.js';
+import { MAX_PAGE_ORDER, PAGE_SIZE, formatSize } from '../interfaces/units.js';
 
 /** Frames below 16 MiB (ZONE_DMA). */
 export const DMA_END_PFN = (16 << 20) / PAGE_SIZE;
@@ -35,10 +36,29 @@ export const HIGH_RAM_START_PFN = 0x100;
 export const KERNEL_START_PFN = (16 << 20) / PAGE_SIZE;
 /** Size of Linux's `struct page`, which decides how much RAM mem_map takes. */
 export const LINUX_STRUCT_PAGE_BYTES = 64;
-/** Smallest machine: enough for the first MiB, a kernel and a few MiB to allocate. */
-export const MIN_MEM_BYTES = 8 << 20;
+/** Memory comes in whole order-10 blocks (4 MiB). */
+export const MEM_GRANULE_BYTES = 4 << 20;
+/**
+ * Smallest machine of any shape: one order-10 block. The smallest one a
+ * given shape can be laid out in is {@link minMemBytes}: 4 MiB without a
+ * kernel image, 52 MiB with the default 32 MiB one.
+ */
+export const MIN_MEM_BYTES = MEM_GRANULE_BYTES;
 /** Largest machine (PFNs must fit the Int32 links of mem_map). */
 export const MAX_MEM_BYTES = 2 ** 42;
+/**
+ * Host memory the simulator allocates per simulated 4 KiB frame, at most,
+ * measured with `process.memoryUsage().arrayBuffers` on 16 GiB machines:
+ * 16 B of struct page arrays, 5 B for the byte store's slot map and
+ * background byte, 22 B of slab-layer tables under SLUB (23 under SLAB, 18
+ * under SLOB), 1 B for the first-fit page allocator's bitmap and 5 B for
+ * KASAN — 43 B by default, 50 B with the largest choices. The host zeroes
+ * these arrays lazily, so RSS starts near 12 B a frame after boot and grows
+ * towards the full figure as a run touches frames.
+ */
+export const HOST_BYTES_PER_FRAME = 50;
+/** Share of the host's memory one simulated machine's metadata may claim. */
+export const HOST_MEMORY_SHARE = 0.5;
 
 /** The machine's memory layout. */
 export class MachineLayout implements MachineLayoutApi {
@@ -69,20 +89,9 @@ export class MachineLayout implements MachineLayoutApi {
       { start: HIGH_RAM_START_PFN, end: n },
     ].filter((r) => r.end > r.start);
 
-    const perNode = Math.floor(n / opts.nodes / (1 << MAX_PAGE_ORDER)) * (1 << MAX_PAGE_ORDER);
-    const nodeRanges: PfnRange[] = [];
-    for (let i = 0; i < opts.nodes; i++) {
-      nodeRanges.push({ start: i * perNode, end: i === opts.nodes - 1 ? n : (i + 1) * perNode });
-    }
+    const nodeRanges = splitNodes(n, opts.nodes);
     this.nodeEnds = Int32Array.from(nodeRanges.map((r) => r.end));
-
-    const reserved: PfnRange[] = [{ start: 0, end: HIGH_RAM_START_PFN }];
-    const kernelPages = Math.ceil(opts.kernelImageBytes / PAGE_SIZE);
-    if (kernelPages > 0) reserved.push({ start: KERNEL_START_PFN, end: KERNEL_START_PFN + kernelPages });
-    for (const r of nodeRanges) {
-      const memmapPages = Math.ceil(((r.end - r.start) * LINUX_STRUCT_PAGE_BYTES) / PAGE_SIZE);
-      reserved.push({ start: r.end - memmapPages, end: r.end });
-    }
+    const reserved = reservations(n, opts.nodes, opts.kernelImageBytes);
     this.reserved = mergeRanges(reserved).map((r) => clipToRam(r, this.memory)).flat();
 
     this.cpuNode = Array.from({ length: opts.cpus }, (_, c) => Math.min(opts.nodes - 1, Math.floor((c * opts.nodes) / opts.cpus)));
@@ -190,26 +199,134 @@ export class MachineLayout implements MachineLayoutApi {
   }
 }
 
+/** Options of {@link validateMachine}. */
+export interface ValidateMachineOpts {
+  /**
+   * Bytes of host memory to measure the machine's metadata against.
+   * @defaultValue `os.totalmem()`
+   */
+  readonly hostMemBytes?: number;
+}
+
 /** Every problem with a machine description. */
-export function validateMachine(o: MachineOpts): string[] {
+export function validateMachine(o: MachineOpts, v: ValidateMachineOpts = {}): string[] {
   const p: string[] = [];
-  const mib4 = 4 << 20;
+  const memOk = Number.isInteger(o.memBytes) && o.memBytes >= MIN_MEM_BYTES && o.memBytes <= MAX_MEM_BYTES && o.memBytes % MEM_GRANULE_BYTES === 0;
   if (!Number.isInteger(o.memBytes) || o.memBytes < MIN_MEM_BYTES || o.memBytes > MAX_MEM_BYTES) {
-    p.push(`memory size ${String(o.memBytes)} bytes is outside ${MIN_MEM_BYTES >> 20} MiB .. ${MAX_MEM_BYTES / 2 ** 40} TiB`);
-  } else if (o.memBytes % mib4 !== 0) {
+    p.push(`memory size ${sizeOf(o.memBytes)} is outside ${MIN_MEM_BYTES >> 20} MiB .. ${MAX_MEM_BYTES / 2 ** 40} TiB`);
+  } else if (!memOk) {
     p.push(`memory size ${o.memBytes} bytes is not a multiple of 4 MiB (one order-10 block)`);
   }
   if (!Number.isInteger(o.cpus) || o.cpus < 1 || o.cpus > 1024) p.push(`cpus ${String(o.cpus)} is outside 1..1024`);
-  if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 64) p.push(`nodes ${String(o.nodes)} is outside 1..64`);
-  else if (Number.isInteger(o.memBytes) && o.memBytes / o.nodes < mib4 * 2) p.push(`${o.nodes} nodes leave less than 8 MiB per node`);
-  if (!Number.isInteger(o.kernelImageBytes) || o.kernelImageBytes < 0) p.push(`kernel image size ${String(o.kernelImageBytes)} is not a byte count`);
-  else if (Number.isInteger(o.memBytes) && (16 << 20) + o.kernelImageBytes + (o.memBytes / PAGE_SIZE) * LINUX_STRUCT_PAGE_BYTES + mib4 > o.memBytes) {
-    p.push(`memory size ${Math.floor(o.memBytes / 2 ** 20)} MiB cannot hold the first 16 MiB, a ${Math.floor(o.kernelImageBytes / 2 ** 20)} MiB kernel image, mem_map and 4 MiB to allocate`);
+  let nodesOk = Number.isInteger(o.nodes) && o.nodes >= 1 && o.nodes <= 64;
+  if (!nodesOk) p.push(`nodes ${String(o.nodes)} is outside 1..64`);
+  else if (memOk && o.memBytes / o.nodes < MEM_GRANULE_BYTES) {
+    p.push(`${o.nodes} nodes leave less than 4 MiB (one order-10 block) per node in ${sizeOf(o.memBytes)}`);
+    nodesOk = false;
+  }
+  const kernelOk = Number.isInteger(o.kernelImageBytes) && o.kernelImageBytes >= 0;
+  if (!kernelOk) p.push(`kernel image size ${String(o.kernelImageBytes)} is not a byte count`);
+  if (memOk && nodesOk && kernelOk) {
+    const clash = layoutClash(o.memBytes, o.nodes, o.kernelImageBytes);
+    if (clash !== null) {
+      const min = minMemBytes(o.nodes, o.kernelImageBytes);
+      const what = `the first MiB, ${o.kernelImageBytes > 0 ? `a ${sizeOf(o.kernelImageBytes)} kernel image at 16 MiB` : 'no kernel image'} and ${o.nodes > 1 ? "each node's" : 'the'} mem_map (${LINUX_STRUCT_PAGE_BYTES} bytes per 4 KiB frame) must fit in RAM without overlapping`;
+      if (o.memBytes < min) p.push(`memory size ${sizeOf(o.memBytes)} is below the ${sizeOf(min)} this machine needs: ${what}`);
+      else p.push(`memory size ${sizeOf(o.memBytes)} cannot be laid out: ${clash} (${what})`);
+    } else {
+      const host = v.hostMemBytes ?? totalmem();
+      const need = (o.memBytes / PAGE_SIZE) * HOST_BYTES_PER_FRAME;
+      const budget = host * HOST_MEMORY_SHARE;
+      if (need > budget) {
+        const fits = Math.floor(budget / HOST_BYTES_PER_FRAME / (MEM_GRANULE_BYTES / PAGE_SIZE)) * MEM_GRANULE_BYTES;
+        p.push(
+          `memory size ${sizeOf(o.memBytes)} needs about ${approx(need)} of host memory for its page metadata (about ${HOST_BYTES_PER_FRAME} bytes per 4 KiB frame); ` +
+            `this host has ${approx(host)} and a simulated machine may take at most ${HOST_MEMORY_SHARE * 100} % of it, enough for ${approx(fits, true)} of simulated memory`,
+        );
+      }
+    }
   }
   if (o.minFreeKbytes !== undefined && (!Number.isInteger(o.minFreeKbytes) || o.minFreeKbytes < 128 || o.minFreeKbytes * 1024 > o.memBytes / 4)) {
     p.push(`min_free_kbytes ${String(o.minFreeKbytes)} must be an integer from 128 to a quarter of memory`);
   }
   return p;
+}
+
+/** Nodes split `frames` evenly in MAX_PAGE_ORDER-aligned ranges; the last takes the rest. */
+function splitNodes(frames: number, nodes: number): PfnRange[] {
+  const perNode = Math.floor(frames / nodes / (1 << MAX_PAGE_ORDER)) * (1 << MAX_PAGE_ORDER);
+  return Array.from({ length: nodes }, (_, i) => ({ start: i * perNode, end: i === nodes - 1 ? frames : (i + 1) * perNode }));
+}
+
+/** A named memblock reservation (frames). */
+interface Reservation extends PfnRange {
+  readonly name: string;
+}
+
+/**
+ * memblock's boot reservations, in frames: the first MiB, the kernel image
+ * at 16 MiB (CONFIG_PHYSICAL_START) and each node's mem_map (64 bytes per
+ * frame) at the top of the node, where the top-down allocator puts it.
+ */
+function reservations(frames: number, nodes: number, kernelImageBytes: number): Reservation[] {
+  const out: Reservation[] = [{ name: 'the first MiB', start: 0, end: HIGH_RAM_START_PFN }];
+  const kernelPages = Math.ceil(kernelImageBytes / PAGE_SIZE);
+  if (kernelPages > 0) out.push({ name: 'the kernel image', start: KERNEL_START_PFN, end: KERNEL_START_PFN + kernelPages });
+  splitNodes(frames, nodes).forEach((r, i) => {
+    const memmapPages = Math.ceil(((r.end - r.start) * LINUX_STRUCT_PAGE_BYTES) / PAGE_SIZE);
+    out.push({ name: `${nodes > 1 ? `node ${i}'s ` : ''}mem_map`, start: r.end - memmapPages, end: r.end });
+  });
+  return out;
+}
+
+/**
+ * Why the boot reservations of this shape do not fit — one lies beyond RAM
+ * or two overlap (the kernel image and a node's mem_map, say) — or null
+ * when they fit. {@link MachineLayout} places them as {@link reservations}
+ * lists them.
+ */
+function layoutClash(memBytes: number, nodes: number, kernelImageBytes: number): string | null {
+  const frames = memBytes / PAGE_SIZE;
+  const r = reservations(frames, nodes, kernelImageBytes);
+  const span = (x: PfnRange): string => `${mib(x.start * PAGE_SIZE)}–${mib(x.end * PAGE_SIZE)} MiB`;
+  for (const x of r) if (x.end > frames) return `${x.name} (${span(x)}) ends beyond RAM`;
+  for (let i = 0; i < r.length; i++) {
+    for (let j = i + 1; j < r.length; j++) {
+      const a = r[i]!;
+      const b = r[j]!;
+      if (a.start < b.end && b.start < a.end) return `${b.name} (${span(b)}) overlaps ${a.name} (${span(a)})`;
+    }
+  }
+  return null;
+}
+
+/**
+ * The smallest memory size (a multiple of 4 MiB) whose boot reservations
+ * fit: the first MiB, the kernel image at 16 MiB and each node's mem_map
+ * (64 bytes per frame at the top of the node), disjoint and inside RAM. With
+ * one node and the default 32 MiB image that is 52 MiB; without an image,
+ * 4 MiB.
+ */
+export function minMemBytes(nodes: number, kernelImageBytes: number): number {
+  for (let m = nodes * MEM_GRANULE_BYTES; m <= MAX_MEM_BYTES; m += MEM_GRANULE_BYTES) {
+    if (layoutClash(m, nodes, kernelImageBytes) === null) return m;
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
+const mib = (b: number): string => String(Math.round((b / 2 ** 20) * 100) / 100);
+const sizeOf = (b: number): string => (Number.isInteger(b) && b > 0 && b % 2 ** 20 === 0 ? formatSize(b) : `${String(b)} bytes`);
+/** A byte count as people read an estimate: `12.5 GiB`, `768 MiB`; rounded down when `down` (a limit). */
+function approx(b: number, down = false): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let u = 0;
+  let x = b;
+  while (u < units.length - 1 && x >= 1024) {
+    x /= 1024;
+    u++;
+  }
+  const r = x >= 100 ? (down ? Math.floor(x) : Math.round(x)) : (down ? Math.floor(x * 10) : Math.round(x * 10)) / 10;
+  return `${r} ${units[u]}`;
 }
 
 function zoneBounds(type: ZoneType, node: PfnRange): PfnRange {

@@ -18,13 +18,25 @@
  *   replaces what is there; MAP_FIXED_NOREPLACE fails with -EEXIST.
  * - `munmap` follows `do_vmi_munmap`: -EINVAL for an unaligned address, a
  *   zero length or a range past TASK_SIZE; splits the VMAs at the edges,
- *   zaps the pages (back to the page allocator), frees empty page tables,
+ *   zaps the pages (back to the page allocator), frees the page tables no
+ *   neighbouring VMA can use (`free_pgtables` with its floor and ceiling),
  *   flushes the TLB.
  * - `mremap` shrinks in place, grows in place when the pages after the VMA
  *   are free, else moves (MREMAP_MAYMOVE) by moving the PTEs, never copying.
  * - `mprotect` splits and re-merges VMAs and rewrites the PTEs;
  *   `madvise(MADV_DONTNEED)` zaps pages so they read back as zero.
- * - Adjacent anonymous VMAs with the same protection merge (`vma_merge`).
+ * - Adjacent anonymous VMAs with the same protection and accounting flags
+ *   merge (`vma_merge`).
+ * - Overcommit: growing committed memory (brk, a private writable mmap,
+ *   mremap growth of an accounted VMA, mprotect making a private mapping
+ *   writable, a shared anonymous mapping) first asks the system's
+ *   {@link VmCommit} (`security_vm_enough_memory_mm`) and fails with
+ *   -ENOMEM (brk: the old break) when the overcommit policy refuses;
+ *   unmapping uncharges. So glibc's `malloc(1 TiB)` on a 1 GiB machine gets
+ *   NULL under the default heuristic mode, as on Linux.
+ * - Cost: unmapping, moving and protecting walk only the page tables that
+ *   exist in the range ({@link PageTable.walkPresent}), so a huge mapping
+ *   with few touched pages costs what its touched pages cost.
  * - Demand paging: the first access to a page inside a VMA allocates an
  *   order-0 page with GFP_HIGHUSER_MOVABLE, zeroes it and maps it (RSS + 1).
  *   An access outside every VMA, or against its protection, or at a kernel
@@ -40,14 +52,19 @@
  * `get_unmapped_area` are O(log n).
  *
  * Simplifications, stated: read faults on anonymous memory allocate a page instead of mapping the
- * shared zero page; no file mappings, no swap, no THP, no copy-on-write
- * (no fork); a page-allocator failure on a fault is reported as the OOM
- * `misuse` error rather than killing the process.
+ * shared zero page (so they attach the VMA's anon_vma, which keeps its
+ * charge through a later `mprotect(PROT_READ)`); no file mappings, no swap,
+ * no THP, no copy-on-write (no fork); a page-allocator failure on a fault
+ * is reported as the OOM `misuse` error rather than killing the process;
+ * a shared anonymous mapping that mremap grows is not charged for the
+ * growth (shmem keeps its size; Linux would raise SIGBUS past it); RLIMIT_AS
+ * and `vm.max_map_count` are not checked.
  */
 
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
+import type { SystemConfig } from '../interfaces/config.js';
 import { AllocatorError } from '../interfaces/errors.js';
-import { MACHINE, PAGE_ALLOCATOR } from '../interfaces/tokens.js';
+import { CONFIG, MACHINE, PAGE_ALLOCATOR } from '../interfaces/tokens.js';
 import { GFP_HIGHUSER_MOVABLE } from '../interfaces/gfp.js';
 import type { Violation } from '../interfaces/invariants.js';
 import { MAX_VIOLATIONS } from '../interfaces/invariants.js';
@@ -61,6 +78,7 @@ import {
   MADV_DONTNEED,
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
+  MAP_NORESERVE,
   MAP_SHARED,
   MREMAP_FIXED,
   MREMAP_MAYMOVE,
@@ -74,8 +92,9 @@ import {
 } from '../interfaces/user.js';
 import type { Machine } from '../interfaces/machine.js';
 import { Owner } from '../machine/memmap.js';
+import { OVERCOMMIT_NEVER, VmCommit } from './overcommit.js';
 import { PageTable, Tlb, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_USER } from './pagetable.js';
-import { VmaTree, type Vma } from './vma-tree.js';
+import { VM_ACCOUNT, VM_NORESERVE, VmaTree, type ShmObject, type Vma, type VmaExtra } from './vma-tree.js';
 
 /** `mmap_base` with ASLR off and an 8 MiB stack rlimit. */
 export const MMAP_BASE = 0x7ffff7fff000;
@@ -87,6 +106,12 @@ const STACK_SIZE = 132 * 1024;
 const TLB_SIZE = 256;
 const TLB_MASK = TLB_SIZE - 1;
 const TWO32 = 4294967296;
+/** `PMD_SIZE`: `free_pgtables` gathers unmapped VMAs closer than this into one `free_pgd_range`. */
+const PMD_SIZE = 2 ** 21;
+/** Image layout (PIE under `setarch -R`): text, rodata and data pages. */
+const IMAGE_BASE = 0x555555554000;
+const IMAGE_TEXT = 0x555555555000;
+const IMAGE_DATA = 0x555555556000;
 
 
 const pageAlign = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
@@ -101,6 +126,8 @@ export class AddressSpace implements ProcessMemory {
   readonly tlb = new Tlb();
   private readonly machine: Machine;
   private readonly pages: PageAllocator;
+  /** The system's commit accounting (`vm_committed_as` and the overcommit sysctls). */
+  readonly vm: VmCommit;
   private readonly vmaTree = new VmaTree();
   private readonly startBrk: number;
   private curBrk: number;
@@ -125,8 +152,9 @@ export class AddressSpace implements ProcessMemory {
    * @param pid - process id
    * @param comm - program name
    * @param startBrk - initial break (page aligned)
+   * @param vm - the system's commit accounting; absent: a private one with Linux's defaults
    */
-  constructor(machine: Machine, pages: PageAllocator, pid: number, comm = 'allocsim-client', startBrk = DEFAULT_START_BRK) {
+  constructor(machine: Machine, pages: PageAllocator, pid: number, comm = 'allocsim-client', startBrk = DEFAULT_START_BRK, vm?: VmCommit) {
     if (startBrk % PAGE_SIZE !== 0 || startBrk < 0x555555557000 || startBrk >= MMAP_BASE - (1 << 30)) {
       throw new AllocatorError('config', `start_brk 0x${hex(startBrk)} must be page aligned, above the image and well below mmap_base`);
     }
@@ -136,12 +164,42 @@ export class AddressSpace implements ProcessMemory {
     this.comm = comm;
     this.startBrk = startBrk;
     this.curBrk = startBrk;
+    if (vm) this.vm = vm;
+    else {
+      const ps = pages.stats();
+      this.vm = new VmCommit(machine, ps.managedPages, ps.freePages);
+    }
     this.pt = new PageTable(machine, pages);
     const path = `/usr/bin/${comm}`;
-    this.vmaTree.insert(0x555555554000, 0x555555555000, PROT_READ, false, path);
-    this.vmaTree.insert(0x555555555000, 0x555555556000, PROT_READ | PROT_EXEC, false, path);
-    this.vmaTree.insert(0x555555556000, startBrk, PROT_READ | PROT_WRITE, false, path);
-    this.vmaTree.insert(TASK_SIZE - STACK_SIZE, TASK_SIZE, PROT_READ | PROT_WRITE, false, '[stack]');
+    this.vmaTree.insert(IMAGE_BASE, IMAGE_TEXT, PROT_READ, false, path);
+    this.vmaTree.insert(IMAGE_TEXT, IMAGE_DATA, PROT_READ | PROT_EXEC, false, path);
+    // A private writable file mapping and the stack (VM_STACK_FLAGS) are accounted; exec charges them without asking.
+    this.vmaTree.insert(IMAGE_DATA, startBrk, PROT_READ | PROT_WRITE, false, path, { flags: VM_ACCOUNT });
+    // exec wrote argv and envp there: the stack has its anon_vma from the start.
+    this.vmaTree.insert(TASK_SIZE - STACK_SIZE, TASK_SIZE, PROT_READ | PROT_WRITE, false, '[stack]', { flags: VM_ACCOUNT, anon: true });
+    this.vm.acct((startBrk - IMAGE_DATA + STACK_SIZE) / PAGE_SIZE);
+  }
+
+  /** Pages this process's VMAs and shmem objects hold charged. O(VMAs). */
+  private committedPages(): number {
+    const shm = new Set<ShmObject>();
+    let pages = 0;
+    for (const v of this.vmaTree.toArray()) {
+      if ((v.flags & VM_ACCOUNT) !== 0) pages += (v.end - v.start) / PAGE_SIZE;
+      if (v.shm) shm.add(v.shm);
+    }
+    for (const o of shm) pages += o.chargedPages;
+    return pages;
+  }
+
+  /** `mm->total_vm` in pages. */
+  private totalVmPages(): number {
+    return this.vmaTree.totalBytes / PAGE_SIZE;
+  }
+
+  /** `security_vm_enough_memory_mm(mm, pages)`: true when the pages may be committed (and are now charged). */
+  private mayCommit(pages: number): boolean {
+    return this.vm.enoughMemory(pages, this.totalVmPages(), this);
   }
 
   // ------------------------------------------------------------------
@@ -157,12 +215,41 @@ export class AddressSpace implements ProcessMemory {
   }
 
   /** Inserts a VMA (range known free) and merges compatible neighbours (`vma_merge`). */
-  private insertVma(start: number, end: number, prot: number, shared: boolean): Vma {
-    return this.mergeAround(this.vmaTree.insert(start, end, prot, shared, ''));
+  private insertVma(start: number, end: number, prot: number, shared: boolean, extra: VmaExtra = {}): Vma {
+    return this.mergeAround(this.newVma(start, end, prot, shared, '', extra));
+  }
+
+  /** Adds a VMA to the tree; a shmem object gains a mapping. */
+  private newVma(start: number, end: number, prot: number, shared: boolean, name: string, extra: VmaExtra): Vma {
+    if (extra.shm) extra.shm.maps++;
+    return this.vmaTree.insert(start, end, prot, shared, name, extra);
+  }
+
+  /**
+   * Takes a VMA out of the tree (`remove_vma`): its VM_ACCOUNT pages are
+   * uncharged unless `uncharge` is false (mremap's move conceals them), and
+   * a shmem object whose last mapping this was is uncharged (its inode is
+   * evicted).
+   */
+  private dropVma(v: Vma, uncharge: boolean): void {
+    const pages = (v.end - v.start) / PAGE_SIZE;
+    this.vmaTree.remove(v);
+    if (uncharge && (v.flags & VM_ACCOUNT) !== 0) this.vm.unacct(pages);
+    if (v.shm && --v.shm.maps === 0) this.vm.unacct(v.shm.chargedPages);
   }
 
   private compatible(a: Vma | undefined, b: Vma | undefined): boolean {
-    return a !== undefined && b !== undefined && a.end === b.start && a.prot === b.prot && a.shared === b.shared && a.name === '' && b.name === '';
+    return (
+      a !== undefined &&
+      b !== undefined &&
+      a.end === b.start &&
+      a.prot === b.prot &&
+      a.shared === b.shared &&
+      a.flags === b.flags &&
+      a.shm === b.shm &&
+      a.name === '' &&
+      b.name === ''
+    );
   }
 
   /** Merges `v` with compatible neighbours; returns the VMA that now covers it. */
@@ -170,13 +257,17 @@ export class AddressSpace implements ProcessMemory {
     const t = this.vmaTree;
     const nx = t.next(v);
     if (this.compatible(v, nx)) {
-      t.remove(nx!);
-      t.setEnd(v, nx!.end);
+      const end = nx!.end;
+      v.anon ||= nx!.anon;
+      this.dropVma(nx!, false);
+      t.setEnd(v, end);
     }
     const pv = t.prev(v);
     if (this.compatible(pv, v)) {
-      t.remove(v);
-      t.setEnd(pv!, v.end);
+      const end = v.end;
+      pv!.anon ||= v.anon;
+      this.dropVma(v, false);
+      t.setEnd(pv!, end);
       return pv!;
     }
     return v;
@@ -188,20 +279,16 @@ export class AddressSpace implements ProcessMemory {
     if (v === undefined || v.start === addr) return;
     const end = v.end;
     this.vmaTree.setEnd(v, addr);
-    this.vmaTree.insert(addr, end, v.prot, v.shared, v.name);
+    this.newVma(addr, end, v.prot, v.shared, v.name, { flags: v.flags, anon: v.anon, shm: v.shm });
   }
 
-  /** Frees the pages of [start, end) and clears their PTEs (zap_page_range). */
+  /** Frees the pages of [start, end) and clears their PTEs (`unmap_page_range`), visiting only the tables present. */
   private zap(start: number, end: number): number {
-    let n = 0;
-    for (let va = start; va < end; va += PAGE_SIZE) {
-      const pfn = this.pt.unmap(va);
-      if (pfn < 0) continue;
+    const n = this.pt.zapRange(start, end, (pfn) => {
       this.machine.memmap.setOwner(pfn, 1, Owner.NONE);
       this.pages.freePages(asPfn(pfn), 0);
-      this.rss--;
-      n++;
-    }
+    });
+    this.rss -= n;
     this.flushTlb(start, end);
     return n;
   }
@@ -213,18 +300,39 @@ export class AddressSpace implements ProcessMemory {
     this.tlb.flush((end - start) / PAGE_SIZE, this.machine.ctx.cpu);
   }
 
-  /** Removes [start, end) from the VMA list and the page tables. */
-  private unmapRange(start: number, end: number): void {
+  /**
+   * Removes [start, end) from the VMA tree and the page tables
+   * (`do_vmi_align_munmap`): splits at the edges, detaches the VMAs inside,
+   * zaps their pages and frees their page tables (`free_pgtables`: runs of
+   * detached VMAs less than a PMD apart go to one `free_pgd_range`, between
+   * the end of the VMA below and the start of the next one).
+   *
+   * @param uncharge - uncharge the VM_ACCOUNT pages (false: mremap's move keeps the charge)
+   */
+  private unmapRange(start: number, end: number, uncharge = true): void {
     if (this.rangeFree(start, end)) return;
     this.splitAt(start);
     this.splitAt(end);
-    for (let v = this.vmaTree.find(start); v !== undefined && v.start < end; ) {
+    const first = this.vmaTree.find(start)!;
+    const prev = this.vmaTree.prev(first);
+    const detached: [number, number][] = [];
+    let v: Vma | undefined = first;
+    while (v !== undefined && v.start < end) {
       const nx = this.vmaTree.next(v);
-      this.vmaTree.remove(v);
+      detached.push([v.start, v.end]);
+      this.dropVma(v, uncharge);
       v = nx;
     }
+    const floor = prev ? prev.end : 0;
+    const ceiling = v ? v.start : 0;
     this.zap(start, end);
-    this.pt.freeEmptyTables();
+    for (let i = 0; i < detached.length; ) {
+      const from = detached[i]![0];
+      let to = detached[i]![1];
+      i++;
+      while (i < detached.length && detached[i]![0] <= to + PMD_SIZE) to = detached[i++]![1];
+      this.pt.freePgdRange(from, to, floor, i < detached.length ? detached[i]![0] : ceiling);
+    }
   }
 
   /** Highest free range of `len` bytes below mmap_base (`unmapped_area_topdown`), or -1. */
@@ -250,8 +358,9 @@ export class AddressSpace implements ProcessMemory {
       return addr;
     }
     if (newbrk > MMAP_BASE || !this.rangeFree(oldbrk, newbrk + PAGE_SIZE)) return this.curBrk;
-    // do_brk_flags: expand the VMA ending at oldbrk when compatible, else a new one.
-    this.insertVma(oldbrk, newbrk, PROT_READ | PROT_WRITE, false);
+    // do_brk_flags: the heap is always VM_ACCOUNT; expand the VMA ending at oldbrk when compatible, else a new one.
+    if (!this.mayCommit((newbrk - oldbrk) / PAGE_SIZE)) return this.curBrk;
+    this.insertVma(oldbrk, newbrk, PROT_READ | PROT_WRITE, false, { flags: VM_ACCOUNT });
     this.curBrk = addr;
     return addr;
   }
@@ -275,7 +384,23 @@ export class AddressSpace implements ProcessMemory {
       else start = this.topDown(size);
       if (start < 0) return -ENOMEM;
     }
-    this.insertVma(start, start + size, prot & 7, (flags & MAP_SHARED) !== 0);
+    const shared = (flags & MAP_SHARED) !== 0;
+    // do_mmap: MAP_NORESERVE is honoured only while overcommit is allowed.
+    const noreserve = (flags & MAP_NORESERVE) !== 0 && this.vm.overcommitMemory !== OVERCOMMIT_NEVER;
+    const pages = size / PAGE_SIZE;
+    let vmFlags = noreserve ? VM_NORESERVE : 0;
+    let shm: ShmObject | null = null;
+    if (shared) {
+      // shmem_zero_setup → shmem_acct_size: the shmem object is charged, not the VMA.
+      const charge = noreserve ? 0 : pages;
+      if (charge > 0 && !this.mayCommit(charge)) return -ENOMEM;
+      shm = { chargedPages: charge, maps: 0 };
+    } else if ((prot & PROT_WRITE) !== 0 && !noreserve) {
+      // accountable_mapping: private, writable, not VM_NORESERVE.
+      if (!this.mayCommit(pages)) return -ENOMEM;
+      vmFlags |= VM_ACCOUNT;
+    }
+    this.insertVma(start, start + size, prot & 7, shared, { flags: vmFlags, shm });
     return start;
   }
 
@@ -314,6 +439,8 @@ export class AddressSpace implements ProcessMemory {
       return oldAddr;
     }
     if (oldAddr + ol === v.end && oldAddr + nl <= TASK_SIZE && this.rangeFree(v.end, oldAddr + nl)) {
+      // vma_expandable: an accounted VMA charges the growth first, and a refusal is final (no move).
+      if ((v.flags & VM_ACCOUNT) !== 0 && !this.mayCommit((nl - ol) / PAGE_SIZE)) return -ENOMEM;
       this.vmaTree.setEnd(v, oldAddr + nl);
       this.mergeAround(v);
       return oldAddr;
@@ -324,22 +451,25 @@ export class AddressSpace implements ProcessMemory {
     return this.moveVma(v, oldAddr, ol, dst, nl);
   }
 
-  /** `move_vma`: a new VMA at `dst`, PTEs moved page by page, the old range unmapped without freeing the moved pages. */
+  /**
+   * `move_vma`: charges the growth of an accounted VMA, creates the new VMA
+   * at `dst` (`copy_vma`), moves the present PTEs (`move_page_tables`, only
+   * the tables that exist), then unmaps the old range with its charge
+   * concealed (the new VMA carries it).
+   */
   private moveVma(v: Vma, oldAddr: number, ol: number, dst: number, nl: number): number {
+    if ((v.flags & VM_ACCOUNT) !== 0 && !this.mayCommit((nl - ol) / PAGE_SIZE)) return -ENOMEM;
     const moved: number[] = [];
-    for (let off = 0; off < ol; off += PAGE_SIZE) {
-      const pfn = this.pt.unmap(oldAddr + off);
-      moved.push(pfn);
-    }
-    const prot = v.prot;
-    const shared = v.shared;
-    this.splitAt(oldAddr);
-    this.splitAt(oldAddr + ol);
-    this.vmaTree.remove(this.vmaTree.at(oldAddr)!);
+    const mem = this.machine.mem;
+    this.pt.walkPresent(oldAddr, oldAddr + ol, (va, slot, e) => {
+      mem.write64(slot, 0);
+      moved.push(va - oldAddr, Math.floor(e / PAGE_SIZE));
+    });
     this.flushTlb(oldAddr, oldAddr + ol);
-    this.insertVma(dst, dst + nl, prot, shared);
-    for (let k = 0; k < moved.length; k++) if (moved[k]! >= 0) this.pt.map(dst + k * PAGE_SIZE, moved[k]!, this.pteFlags(prot));
-    this.pt.freeEmptyTables();
+    const prot = v.prot;
+    this.insertVma(dst, dst + nl, prot, v.shared, { flags: v.flags, anon: v.anon, shm: v.shm });
+    for (let k = 0; k < moved.length; k += 2) this.pt.map(dst + moved[k]!, moved[k + 1]!, this.pteFlags(prot));
+    this.unmapRange(oldAddr, oldAddr + ol, false);
     return dst;
   }
 
@@ -350,12 +480,36 @@ export class AddressSpace implements ProcessMemory {
     if (!this.fullyMapped(addr, end)) return -ENOMEM;
     this.splitAt(addr);
     this.splitAt(end);
-    for (let v = this.vmaTree.find(addr); v !== undefined && v.start < end; v = this.vmaTree.next(v)) v.prot = prot;
-    for (let va = addr; va < end; va += PAGE_SIZE) this.pt.setFlags(va, this.pteFlags(prot));
+    // mprotect_fixup, VMA by VMA: making a private mapping writable charges
+    // it; making an anonymous one read-only uncharges it while no page was
+    // ever written (no anon_vma). A refusal stops here with -ENOMEM, the
+    // VMAs before it changed.
+    let result = 0;
+    let done = addr;
+    for (let v = this.vmaTree.find(addr); v !== undefined && v.start < end; v = this.vmaTree.next(v)) {
+      const pages = (v.end - v.start) / PAGE_SIZE;
+      if ((prot & PROT_WRITE) !== 0) {
+        if ((v.flags & (VM_ACCOUNT | VM_NORESERVE)) === 0 && (v.prot & PROT_WRITE) === 0 && !v.shared) {
+          if (!this.mayCommit(pages)) {
+            result = -ENOMEM;
+            break;
+          }
+          v.flags |= VM_ACCOUNT;
+        }
+      } else if ((v.flags & VM_ACCOUNT) !== 0 && !v.anon && !v.shared && !v.name.startsWith('/')) {
+        v.flags &= ~VM_ACCOUNT;
+        this.vm.unacct(pages);
+      }
+      v.prot = prot;
+      done = v.end;
+    }
+    const mem = this.machine.mem;
+    const pte = this.pteFlags(prot);
+    this.pt.walkPresent(addr, done, (_va, slot, e) => mem.write64(slot, Math.floor(e / PAGE_SIZE) * PAGE_SIZE + pte));
     // Merge inside the range and with both outside neighbours.
     for (let v = this.vmaTree.find(addr); v !== undefined && v.start <= end; v = this.vmaTree.next(v)) v = this.mergeAround(v);
-    this.flushTlb(addr, end);
-    return 0;
+    if (done > addr) this.flushTlb(addr, done);
+    return result;
   }
 
   madvise(addr: number, len: number, advice: number): number {
@@ -417,6 +571,8 @@ export class AddressSpace implements ProcessMemory {
       this.pt.map(pageVa, pfn, this.pteFlags(v.prot));
       this.rss++;
       this.faults++;
+      // anon_vma_prepare: a read fault allocates a page here too (no zero page), so it attaches the anon_vma as a write would.
+      v.anon = true;
       if (this.rss > this.rssHwm) this.rssHwm = this.rss;
       pte = this.pt.pte(pageVa);
       this.tlb.cpus |= 1 << this.machine.ctx.cpu;
@@ -581,15 +737,17 @@ export class AddressSpace implements ProcessMemory {
       shared: v.shared,
       name: v.name !== '' ? v.name : v.start <= this.curBrk && v.end >= this.startBrk && v.start >= this.startBrk ? '[heap]' : '',
       rssPages: resident.get(v) ?? 0,
+      account: (v.flags & VM_ACCOUNT) !== 0,
+      noreserve: (v.flags & VM_NORESERVE) !== 0,
     }));
   }
 
   stats(): MmStats {
-    const total = this.vmaTree.toArray().reduce((s, v) => s + (v.end - v.start) / PAGE_SIZE, 0);
     return {
       rssPages: this.rss,
       rssHwmPages: this.rssHwm,
-      totalVmPages: total,
+      totalVmPages: this.totalVmPages(),
+      committedPages: this.committedPages(),
       faults: this.faults,
       pageTablePages: this.pt.tablePages,
       tlbFlushes: this.tlb.flushes,
@@ -601,8 +759,10 @@ export class AddressSpace implements ProcessMemory {
 
   exit(): void {
     if (this.dead) return;
-    for (const v of this.vmaTree.toArray()) this.zap(v.start, v.end);
-    this.vmaTree.clear();
+    // exit_mmap: unmap_vmas, then every VMA goes with its charge.
+    const all = this.vmaTree.toArray();
+    for (const v of all) this.zap(v.start, v.end);
+    for (const v of all) this.dropVma(v, true);
     this.pt.destroy();
     this.dead = true;
   }
@@ -649,15 +809,29 @@ export class ProcessTable implements ProcessTableApi {
   private readonly procs = new Map<number, AddressSpace>();
   private readonly machine: Machine;
   private readonly pages: PageAllocator;
+  /**
+   * The system's overcommit accounting (`vm_committed_as`, CommitLimit and
+   * the `vm.overcommit_*` sysctls, writable at run time with `set`), shared
+   * by every process.
+   */
+  readonly vm: VmCommit;
 
-  constructor(@inject(MACHINE) machine: Machine, @inject(PAGE_ALLOCATOR) pages: PageAllocator) {
+  /**
+   * @param machine - the machine
+   * @param pages - the page allocator
+   * @param config - the system configuration (its `user` overcommit sysctls; Linux's defaults where absent)
+   */
+  constructor(@inject(MACHINE) machine: Machine, @inject(PAGE_ALLOCATOR) pages: PageAllocator, @inject(CONFIG) @optional() config?: Pick<SystemConfig, 'user'>) {
     this.machine = machine;
     this.pages = pages;
+    // totalram_pages() and, for the reserves' defaults, the free pages at boot (init_user_reserve runs at subsys_initcall).
+    const ps = pages.stats();
+    this.vm = new VmCommit(machine, ps.managedPages, ps.freePages, config?.user ?? {});
   }
 
   /** Execs a new process. */
   spawn(comm?: string, startBrk?: number): AddressSpace {
-    const mm = new AddressSpace(this.machine, this.pages, this.nextPid++, comm, startBrk);
+    const mm = new AddressSpace(this.machine, this.pages, this.nextPid++, comm, startBrk, this.vm);
     this.procs.set(mm.pid, mm);
     return mm;
   }
@@ -680,8 +854,15 @@ export class ProcessTable implements ProcessTableApi {
     return [...this.procs.values()];
   }
 
-  /** Every live process's invariants, prefixed by pid. */
+  /**
+   * Every live process's invariants, prefixed by pid, and M6: the committed
+   * total (`vm_committed_as`) equals the pages the live processes hold
+   * charged.
+   */
   checkInvariants(): Violation[] {
-    return this.list().flatMap((mm) => mm.checkInvariants().map((v) => ({ ...v, message: `pid ${mm.pid}: ${v.message}` })));
+    const out = this.list().flatMap((mm) => mm.checkInvariants().map((v) => ({ ...v, message: `pid ${mm.pid}: ${v.message}` })));
+    const held = this.list().reduce((s, mm) => s + mm.stats().committedPages, 0);
+    if (held !== this.vm.committed) out.push({ code: 'M6', message: `Committed_AS is ${this.vm.committed} pages but the processes hold ${held} charged` });
+    return out;
   }
 }

@@ -15,8 +15,16 @@
  * (kept without their 0xffff sign extension) work too: the vmalloc layer can
  * build its own table with this class.
  *
- * Empty tables are freed as `free_pgd_range` would when a range is unmapped
- * ({@link PageTable.freeEmptyTables}). {@link Tlb} counts flushes.
+ * Range operations never look at a page of the range for its own sake: the
+ * walks ({@link PageTable.walkPresent}) skip every absent upper-level entry
+ * and the whole span below it, as `zap_pmd_range`, `change_pmd_range` and
+ * `move_page_tables` do (`pmd_none` → next), so unmapping, protecting or
+ * moving a 1 TiB mapping with three touched pages costs a few dozen entry
+ * visits, not 2^28. Page tables of an unmapped range are freed by
+ * {@link PageTable.freePgdRange}, Linux's `free_pgd_range` with its floor
+ * and ceiling: a table goes only when no VMA can still use its span.
+ * {@link PageTable.walkSteps} counts the entries these walks visit.
+ * {@link Tlb} counts flushes.
  */
 
 import { AllocatorError } from '../interfaces/errors.js';
@@ -52,6 +60,16 @@ const PMD_SPAN = 2 ** 21;
 const SHIFTS = [39, 30, 21, 12] as const;
 /** Bytes one entry of each level spans (2^shift). */
 const SPANS = SHIFTS.map((s) => 2 ** s);
+/** Level of the PMD tables (whose entries point to PTE tables). */
+const PMD_LEVEL = 2;
+/** Level of the PTE tables (leaf entries). */
+const PTE_LEVEL = 3;
+/** Entries per table. */
+const PTRS_PER_TABLE = 512;
+/** One past the highest address the four levels translate: `ceiling` 0 ("the top") stands for it. */
+const TOP_OF_TABLES = 2 ** 48;
+
+const alignDown = (x: number, span: number): number => Math.floor(x / span) * span;
 
 /** TLB flush counters of one address space. */
 export class Tlb {
@@ -82,6 +100,12 @@ export class PageTable {
   readonly pgd: number;
   /** Table pages in use (PGD included). */
   tablePages = 1;
+  /**
+   * Entries the range walks have visited ({@link walkPresent},
+   * {@link freePgdRange}): their cost, which depends on the tables that
+   * exist in a range and never on the range's size.
+   */
+  walkSteps = 0;
   private readonly machine: Machine;
   private readonly pages: PageAllocator;
   private readonly gfp: number;
@@ -222,40 +246,130 @@ export class PageTable {
     return Math.floor(e / PAGE_SIZE);
   }
 
-  /** Frees every PTE/PMD/PUD table that no longer maps anything (`free_pgd_range`). */
-  freeEmptyTables(): void {
+  /**
+   * Calls `fn(va, slot, pte)` for every present leaf entry of
+   * `[start, end)` in address order; `slot` is the entry's physical address,
+   * which `fn` may rewrite. Absent entries at any level skip their span
+   * (`zap_p4d_range` → `zap_pud_range` → `zap_pmd_range` → `zap_pte_range`).
+   *
+   * @remarks O(entries of the tables present in the range); `fn` must not
+   *   map new pages while the walk runs.
+   */
+  walkPresent(start: number, end: number, fn: (va: number, slot: number, pte: number) => void): void {
+    if (end > start) this.walkLevel(this.pgd, 0, 0, start, end, fn);
+  }
+
+  private walkLevel(table: number, level: number, base: number, start: number, end: number, fn: (va: number, slot: number, pte: number) => void): void {
+    const mem = this.machine.mem;
+    const span = SPANS[level]!;
+    const first = Math.max(0, Math.floor((start - base) / span));
+    const last = Math.min(PTRS_PER_TABLE - 1, Math.floor((end - 1 - base) / span));
+    for (let i = first; i <= last; i++) {
+      this.walkSteps++;
+      const at = table * PAGE_SIZE + 8 * i;
+      const e = mem.read64(at);
+      if (e % 2 === 0) continue;
+      const va = base + i * span;
+      if (level === PTE_LEVEL) fn(va, at, e);
+      else this.walkLevel(Math.floor(e / PAGE_SIZE), level + 1, va, start, end, fn);
+    }
+  }
+
+  /**
+   * Clears every present PTE of `[start, end)`, calling `onFrame` with each
+   * frame it mapped (`unmap_page_range`; the tables stay).
+   *
+   * @returns the number of PTEs cleared
+   */
+  zapRange(start: number, end: number, onFrame: (pfn: number) => void): number {
+    const mem = this.machine.mem;
+    let n = 0;
+    this.walkPresent(start, end, (_va, slot, e) => {
+      mem.write64(slot, 0);
+      onFrame(Math.floor(e / PAGE_SIZE));
+      n++;
+    });
+    return n;
+  }
+
+  /**
+   * `free_pgd_range`: frees the page tables of the unmapped range
+   * `[addr, end)`. `floor` is the end of the VMA below (0: none) and
+   * `ceiling` the start of the VMA above (0: none, the top of the address
+   * space); a table is freed only when its whole span lies between them, so
+   * a table a neighbouring VMA may still use stays. The PTEs in the range
+   * must be clear already (zapped or moved).
+   *
+   * @remarks O(entries of the tables present in the range).
+   */
+  freePgdRange(addr: number, end: number, floor: number, ceiling: number): void {
     this.cacheSpan = -1;
-    this.prune(this.pgd, 0);
+    let c = ceiling === 0 ? TOP_OF_TABLES : ceiling;
+    let a = alignDown(addr, PMD_SPAN);
+    if (a < floor) a += PMD_SPAN;
+    c = alignDown(c, PMD_SPAN);
+    if (c === 0) return;
+    let e = end;
+    if (e > c) e -= PMD_SPAN;
+    if (a >= e) return;
+    this.freeLevel(this.pgd, 0, 0, a, e, floor, c);
+  }
+
+  /** The loop of `free_pud_range`/`free_pmd_range` over `table` (at `level`) for `[addr, end)`. */
+  private freeLevel(table: number, level: number, base: number, addr: number, end: number, floor: number, ceiling: number): void {
+    const mem = this.machine.mem;
+    const span = SPANS[level]!;
+    const first = Math.floor((addr - base) / span);
+    const last = Math.floor((end - 1 - base) / span);
+    for (let i = first; i <= last; i++) {
+      this.walkSteps++;
+      const at = table * PAGE_SIZE + 8 * i;
+      const e = mem.read64(at);
+      if (e % 2 === 0) continue;
+      const child = Math.floor(e / PAGE_SIZE);
+      if (level === PMD_LEVEL) {
+        // free_pte_range: every PTE table below a PMD entry of the trimmed range goes.
+        this.freeTable(at, child, PTE_LEVEL);
+        continue;
+      }
+      const from = Math.max(addr, base + i * span);
+      const to = Math.min(end, base + (i + 1) * span);
+      this.freeLevel(child, level + 1, base + i * span, from, to, floor, ceiling);
+      // The tail of free_pmd_range / free_pud_range: the child table goes
+      // when nothing outside [floor, ceiling) shares the span of this entry.
+      const start = alignDown(from, span);
+      if (start < floor) continue;
+      const c = alignDown(ceiling, span);
+      if (c === 0 || to > c) continue;
+      this.freeTable(at, child, level + 1);
+    }
+  }
+
+  /** Clears the entry at `at` and frees the table `child` (of `level`) with any tables still below it. */
+  private freeTable(at: number, child: number, level: number): void {
+    if (level < PTE_LEVEL) this.freeBelow(child, level);
+    this.machine.mem.write64(at, 0);
+    this.pages.freePages(asPfn(child), 0);
+    this.tablePages--;
   }
 
   /** Frees every table below the PGD and the PGD itself (exit_mmap); leaf frames are the caller's. */
   destroy(): void {
     this.cacheSpan = -1;
-    this.prune(this.pgd, 0, true);
+    this.freeBelow(this.pgd, 0);
     this.pages.freePages(asPfn(this.pgd), 0);
     this.tablePages = 0;
   }
 
-  /** Returns true when `table` is (now) empty. */
-  private prune(table: number, level: number, all = false): boolean {
+  /** Frees every table below `table` (of `level` < PTE_LEVEL), clearing its entries. */
+  private freeBelow(table: number, level: number): void {
     const mem = this.machine.mem;
-    let empty = true;
-    for (let i = 0; i < 512; i++) {
+    for (let i = 0; i < PTRS_PER_TABLE; i++) {
       const at = table * PAGE_SIZE + 8 * i;
       const e = mem.read64(at);
       if (e % 2 === 0) continue;
-      if (level === 3) {
-        empty = false;
-        continue;
-      }
-      const child = Math.floor(e / PAGE_SIZE);
-      if (this.prune(child, level + 1, all) || all) {
-        mem.write64(at, 0);
-        this.pages.freePages(asPfn(child), 0);
-        this.tablePages--;
-      } else empty = false;
+      this.freeTable(at, Math.floor(e / PAGE_SIZE), level + 1);
     }
-    return empty;
   }
 
   /** Calls `fn(va, pte)` for every present leaf entry, in address order. */

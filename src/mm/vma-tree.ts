@@ -20,6 +20,19 @@
 
 import { AugTree, NIL } from './augtree.js';
 
+/** `VM_ACCOUNT`: the VMA's pages are charged to `vm_committed_as`. */
+export const VM_ACCOUNT = 0x00100000;
+/** `VM_NORESERVE`: mapped with MAP_NORESERVE while overcommit is allowed; never charged. */
+export const VM_NORESERVE = 0x00200000;
+
+/** The shmem object behind a shared anonymous mapping (`shmem_zero_setup`): charged once, uncharged with its last VMA. */
+export interface ShmObject {
+  /** Pages charged to `vm_committed_as` when it was created (0 under VM_NORESERVE). */
+  readonly chargedPages: number;
+  /** VMAs referring to it. */
+  maps: number;
+}
+
 /** One VMA (`vm_area_struct`, the fields the simulator uses). */
 export interface Vma {
   start: number;
@@ -28,8 +41,21 @@ export interface Vma {
   shared: boolean;
   /** Image path, `[stack]`, or '' (anonymous; `[heap]` is decided by range as show_map does). */
   name: string;
+  /** The accounting bits of `vm_flags`: {@link VM_ACCOUNT}, {@link VM_NORESERVE}. */
+  flags: number;
+  /** An `anon_vma` is attached: a page was written in it (`anon_vma_prepare` on a write fault). */
+  anon: boolean;
+  /** The shmem object of a shared anonymous mapping, else null. */
+  shm: ShmObject | null;
   /** Node in the tree; owned by {@link VmaTree}. */
   node: number;
+}
+
+/** What a new VMA carries besides its range, protection and name. */
+export interface VmaExtra {
+  readonly flags?: number;
+  readonly anon?: boolean;
+  readonly shm?: ShmObject | null;
 }
 
 /** The VMAs of one address space. */
@@ -41,9 +67,17 @@ export class VmaTree {
   private searchLen = 0;
   private readonly gapFits = (n: number): boolean => this.tree.start(n) - Math.max(this.tree.start(n) - this.tree.value(n), this.searchLow) >= this.searchLen;
 
+  /** Bytes covered by VMAs (`mm->total_vm` × PAGE_SIZE), kept as VMAs come, go and move. */
+  private bytes = 0;
+
   /** Number of VMAs (`mm->map_count`). */
   get size(): number {
     return this.tree.size;
+  }
+
+  /** Bytes covered by all VMAs. O(1). */
+  get totalBytes(): number {
+    return this.bytes;
   }
 
   private vma(n: number): Vma | undefined {
@@ -105,9 +139,10 @@ export class VmaTree {
   }
 
   /** Inserts a VMA over a range known to be free. O(log n). */
-  insert(start: number, end: number, prot: number, shared: boolean, name: string): Vma {
+  insert(start: number, end: number, prot: number, shared: boolean, name: string, extra: VmaExtra = {}): Vma {
     const n = this.tree.insert(start, end, 0);
-    const v: Vma = { start, end, prot, shared, name, node: n };
+    const v: Vma = { start, end, prot, shared, name, flags: extra.flags ?? 0, anon: extra.anon ?? false, shm: extra.shm ?? null, node: n };
+    this.bytes += end - start;
     this.vmaOf[n] = v;
     this.refreshGap(n);
     this.refreshGap(this.tree.next(n));
@@ -117,6 +152,7 @@ export class VmaTree {
   /** Removes `v`. O(log n). */
   remove(v: Vma): void {
     const succ = this.tree.next(v.node);
+    this.bytes -= v.end - v.start;
     this.tree.remove(v.node);
     this.vmaOf[v.node] = undefined;
     v.node = NIL;
@@ -125,6 +161,7 @@ export class VmaTree {
 
   /** Moves `v`'s end (the caller keeps VMAs disjoint); the next VMA's gap follows. */
   setEnd(v: Vma, end: number): void {
+    this.bytes += end - v.end;
     v.end = end;
     this.tree.setEnd(v.node, end);
     this.refreshGap(this.tree.next(v.node));
@@ -133,6 +170,7 @@ export class VmaTree {
   /** Moves `v`'s start (the order of VMAs must not change). */
   setStart(v: Vma, start: number): void {
     this.tree.setStart(v.node, start);
+    this.bytes += v.start - start;
     v.start = start;
     this.refreshGap(v.node);
   }
@@ -141,6 +179,7 @@ export class VmaTree {
   clear(): void {
     this.tree.clear();
     this.vmaOf.length = 0;
+    this.bytes = 0;
   }
 
   /**
@@ -164,6 +203,9 @@ export class VmaTree {
   /** Tree shape, augmented maxima, gap values and node ↔ VMA links; empty when sound. O(n). */
   check(): string[] {
     const problems = this.tree.check();
+    let bytes = 0;
+    for (let n = this.tree.first(); n !== NIL; n = this.tree.next(n)) bytes += this.tree.end(n) - this.tree.start(n);
+    if (bytes !== this.bytes) problems.push(`VMAs cover ${bytes} bytes but total_vm says ${this.bytes}`);
     for (let n = this.tree.first(); n !== NIL && problems.length < 32; n = this.tree.next(n)) {
       const v = this.vmaOf[n];
       if (v === undefined || v.node !== n || v.start !== this.tree.start(n) || v.end !== this.tree.end(n)) problems.push(`VMA at node ${n} disagrees with the tree`);

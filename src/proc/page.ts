@@ -13,6 +13,7 @@ import { MAX_NR_ZONES, MIGRATETYPE_NAMES, MIGRATE_TYPES } from '../interfaces/gf
 import type { PageAllocator, ZoneReport } from '../interfaces/page-allocator.js';
 import { NR_PAGE_ORDERS, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, PAGE_SIZE } from '../interfaces/units.js';
 import type { Machine } from '../interfaces/machine.js';
+import { DEFAULT_OVERCOMMIT_RATIO } from '../mm/overcommit.js';
 
 const pad = (s: string | number, w: number): string => String(s).padStart(w);
 const left = (s: string, w: number): string => s.padEnd(w);
@@ -152,6 +153,10 @@ export interface MeminfoExtra {
   readonly pageTables?: number;
   readonly vmallocUsed?: number;
   readonly anonPages?: number;
+  /** `CommitLimit` (`vm_commit_limit()`, e.g. `processes.vm.commitLimit()`). @defaultValue MemTotal × 50 / 100, Linux's default ratio without swap */
+  readonly commitLimit?: number;
+  /** `Committed_AS` (`vm_memory_committed()`, e.g. `processes.vm.committed`). @defaultValue 0 */
+  readonly committedAs?: number;
 }
 
 /** `VmallocTotal` in kB on x86_64 with 4-level paging. */
@@ -210,8 +215,8 @@ export function meminfo(pages: PageAllocator, extra: MeminfoExtra = {}): string 
     ['NFS_Unstable', 0],
     ['Bounce', 0],
     ['WritebackTmp', 0],
-    ['CommitLimit', kb(Math.floor(total / 2))],
-    ['Committed_AS', 0],
+    ['CommitLimit', kb(extra.commitLimit ?? Math.floor((total * DEFAULT_OVERCOMMIT_RATIO) / 100))],
+    ['Committed_AS', kb(extra.committedAs ?? 0)],
     ['VmallocTotal', VMALLOC_TOTAL_KB],
     ['VmallocUsed', kb(extra.vmallocUsed ?? 0)],
     ['VmallocChunk', 0],

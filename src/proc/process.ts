@@ -35,7 +35,8 @@ function vmFlags(v: VmaInfo): string {
   if (v.prot & PROT_EXEC) f.push('ex');
   f.push('mr', 'mw', 'me');
   if (v.name === '[stack]') f.push('gd');
-  if (!v.name.startsWith('/') && v.prot & PROT_WRITE && !v.shared) f.push('ac');
+  if (v.account) f.push('ac');
+  if (v.noreserve) f.push('nr');
   return f.join(' ') + ' ';
 }
 

@@ -25,6 +25,11 @@ describe('allocsim CLI', () => {
     expect(out).toMatch(/^Node 0, zone {3}Normal( +\d+ ){11}$/m);
   });
 
+  it('boots the smallest machine the default layout fits in (52 MiB; 48 MiB is refused below)', async () => {
+    expect(await run('buddyinfo', '--mem', '52M')).toBe(0);
+    expect(out).toMatch(/^Node 0, zone {6}DMA/m);
+  });
+
   it('prints zoneinfo, pagetypeinfo and meminfo, and JSON', async () => {
     expect(await run('zoneinfo', '--mem', '64M', '--kernel-image', '4M')).toBe(0);
     expect(out).toMatch(/pages free/);
@@ -105,6 +110,8 @@ describe('allocsim CLI', () => {
   it.each([
     [['buddyinfo', '--mem', 'lots'], /--mem expects a size/],
     [['buddyinfo', '--mem', '3M'], /invalid configuration: memory size/],
+    [['buddyinfo', '--mem', '8M'], /memory size 8 MiB is below the 52 MiB this machine needs/],
+    [['buddyinfo', '--mem', '48M'], /memory size 48 MiB is below the 52 MiB this machine needs/],
     [['buddyinfo', '--cpus', 'x'], /--cpus expects a non-negative integer/],
     [['zoneinfo', '--config', '/nonexistent.json'], /cannot read config file/],
     [['compare', '--layer', 'page', '--page', 'buddy,slob'], /unknown page policy 'slob'/],
