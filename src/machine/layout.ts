@@ -230,16 +230,18 @@ export class MachineLayout {
 export function validateMachine(o: MachineOpts): string[] {
   const p: string[] = [];
   const mib4 = 4 << 20;
-  if (!Number.isInteger(o.memBytes) || o.memBytes < MIN_MEM_BYTES || o.memBytes > MAX_MEM_BYTES) {
+  // The checks that divide memory up are made only for a memory size in range (they would repeat its problem).
+  const memOk = Number.isInteger(o.memBytes) && o.memBytes >= MIN_MEM_BYTES && o.memBytes <= MAX_MEM_BYTES;
+  if (!memOk) {
     p.push(`memory size ${String(o.memBytes)} bytes is outside ${MIN_MEM_BYTES >> 20} MiB .. ${MAX_MEM_BYTES / 2 ** 40} TiB`);
   } else if (o.memBytes % mib4 !== 0) {
     p.push(`memory size ${o.memBytes} bytes is not a multiple of 4 MiB (one order-10 block)`);
   }
   if (!Number.isInteger(o.cpus) || o.cpus < 1 || o.cpus > 1024) p.push(`cpus ${String(o.cpus)} is outside 1..1024`);
   if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 64) p.push(`nodes ${String(o.nodes)} is outside 1..64`);
-  else if (Number.isInteger(o.memBytes) && o.memBytes / o.nodes < mib4 * 2) p.push(`${o.nodes} nodes leave less than 8 MiB per node`);
+  else if (memOk && o.memBytes / o.nodes < mib4 * 2) p.push(`${o.nodes} nodes leave less than 8 MiB per node`);
   if (!Number.isInteger(o.kernelImageBytes) || o.kernelImageBytes < 0) p.push(`kernel image size ${String(o.kernelImageBytes)} is not a byte count`);
-  else if (Number.isInteger(o.memBytes) && (16 << 20) + o.kernelImageBytes + (o.memBytes / PAGE_SIZE) * LINUX_STRUCT_PAGE_BYTES + mib4 > o.memBytes) {
+  else if (memOk && (16 << 20) + o.kernelImageBytes + (o.memBytes / PAGE_SIZE) * LINUX_STRUCT_PAGE_BYTES + mib4 > o.memBytes) {
     p.push(`memory size ${Math.floor(o.memBytes / 2 ** 20)} MiB cannot hold the first 16 MiB, a ${Math.floor(o.kernelImageBytes / 2 ** 20)} MiB kernel image, mem_map and 4 MiB to allocate`);
   }
   if (o.minFreeKbytes !== undefined && (!Number.isInteger(o.minFreeKbytes) || o.minFreeKbytes < 128 || o.minFreeKbytes * 1024 > o.memBytes / 4)) {
