@@ -1,7 +1,8 @@
 /**
- * Reports of the bug detectors (SLUB_DEBUG, devres, later KASAN and page
- * poisoning): kept in order for tests, the CLI and scenarios, and printed to
- * the kernel log line by line, as the kernel prints them.
+ * Reports of the bug detectors (SLUB_DEBUG and SLAB debugging, devres,
+ * KASAN, page poisoning, kmemleak, and the oopses and invariant failures a
+ * run stops on): kept in order for tests, the CLI and scenarios, and printed
+ * to the kernel log line by line, as the kernel prints them.
  */
 
 import type { KernelLog } from './tracer.js';

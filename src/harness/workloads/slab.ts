@@ -30,7 +30,7 @@ export interface SlabWorkloadResult extends WorkloadResultBase {
    * Share of the allocations served by the per-CPU fast path (SLUB's CPU
    * freelist, SLAB's array cache); null when the metric does not apply: the
    * backend served neither an allocation nor a free from a per-CPU fast path
-   * in a run that had allocations (SLOB has none; SLUB debug caches bypass it).
+   * in a run that had allocations (SLOB has none).
    */
   readonly fastPathHitRate: number | null;
   readonly pageAllocatorCalls: number;
