@@ -85,7 +85,11 @@ export function slabinfoCommand(program: Command): void {
     .command('slabinfo')
     .description('print /proc/slabinfo (version 2.1) of a booted system (SLAB and SLUB kernels have it; SLOB kernels do not)')
     .addOption(lazyChoices(policyOption('slab', 'slab policy', []), slabPoliciesWithSlabinfo))
-    .option('--cache <spec>', 'create a cache NAME:SIZE[:ALIGN[:FLAGS]] (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .addOption(
+      new Option('--cache <spec>', 'create a cache NAME:SIZE[:ALIGN[:FLAGS]] (repeatable)')
+        .argParser((v: string, acc: string[]) => [...acc, v])
+        .default([] as string[], 'none'),
+    )
     .addOption(new Option('--workload <name>', 'run a seeded slab workload first and keep its objects').choices(SLAB_WORKLOADS.map((w) => w.name)))
     .option('--ops <n>', 'operations of the workload (with --workload)', '100000')
     .option('--json', 'print the caches as JSON');
