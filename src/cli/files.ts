@@ -56,11 +56,17 @@ export function checkOutputPath(path: string, option: string): void {
   try {
     st = statSync(path, { throwIfNoEntry: false });
   } catch (e) {
-    throw badInput(`${what}: ${describeSystemError(e as Error & { code: string })}`);
+    // ENOTDIR: a file where a directory should be, which the check of the directory below names.
+    if (errnoOf(e) !== 'ENOTDIR') throw badInput(`${what}: ${describeSystemError(e as Error & { code: string })}`);
   }
   if (st?.isDirectory()) throw badInput(`${what}: is a directory (give a file name)`);
   const dir = dirname(path);
-  const dst = statSync(dir, { throwIfNoEntry: false });
+  let dst;
+  try {
+    dst = statSync(dir, { throwIfNoEntry: false });
+  } catch {
+    dst = undefined; // ENOTDIR further up: it does not exist as a directory
+  }
   if (!dst) throw badInput(`${what}: directory ${dir} does not exist`);
   if (!dst.isDirectory()) throw badInput(`${what}: ${dir} is not a directory`);
   try {

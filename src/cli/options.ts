@@ -110,7 +110,12 @@ export function readConfigFile(path: string): SystemConfigInput {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new AllocatorError('parse', `--config ${path}: not valid JSON (${(e as Error).message})`);
+    // V8 rewords its messages between Node versions: say where, in our words.
+    const at = /at position (\d+)/.exec((e as Error).message);
+    const pos = at ? Number(at[1]) : undefined;
+    const line = pos === undefined ? 0 : text.slice(0, pos).split('\n').length;
+    const column = pos === undefined ? 0 : pos - text.lastIndexOf('\n', pos - 1);
+    throw new AllocatorError('parse', `--config ${path}: not valid JSON ${pos === undefined ? '(it ends early)' : `at line ${line}, column ${column}`}`);
   }
   const problems = checkConfigInput(value);
   if (problems.length) throw new AllocatorError('config', `--config ${path}: ${problems.join('; ')}`, { problems });

@@ -104,7 +104,15 @@ export function slabinfoCommand(program: Command): void {
       // The --slab choices exclude it: the policy came from the config file.
       throw badInput(`${sys.kmem.policy.toUpperCase()} has no /proc/slabinfo (Linux has it only for ${names.join(' and ')} kernels); policies.slab '${sys.kmem.policy}' comes from --config ${o.config ?? '?'}`);
     }
-    for (const c of specs) sys.kmem.kmemCacheCreate(c.name, c.size, c.align, c.flags);
+    o.cache.forEach((spec, i) => {
+      const c = specs[i]!;
+      try {
+        sys.kmem.kmemCacheCreate(c.name, c.size, c.align, c.flags);
+      } catch (e) {
+        if (e instanceof AllocatorError) throw badInput(`--cache ${spec}: ${e.message.replace(/^[\w.]+: kmem_cache_create\([^)]*\): /, '')}`);
+        throw e;
+      }
+    });
     if (o.workload) runSlabWorkload(sys, o.workload, ops, sys.config.seed, true);
     if (o.json) printJson(sys.kmem.caches());
     else process.stdout.write(slabinfo(sys.kmem.policy, sys.slab.hasSlabinfo, sys.kmem.caches()));
