@@ -244,4 +244,45 @@ describe('allocsim CLI', () => {
     expect(err).toMatch(/^allocsim: internal error: boom — please report it/);
     expect(err.trim().split('\n')).toHaveLength(1);
   });
+
+  it('prints exactly one JSON document on stdout with --json, whatever else it has to say', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'allocsim-'));
+    const kmem = join(dir, 'k.txt');
+    writeFileSync(kmem, '   a-1 [000] ..... 1.000001: kmalloc: call_site=x+0x1/0x2 ptr=ffff888000001000 bytes_req=40 bytes_alloc=64 gfp_flags=GFP_KERNEL\n');
+    const ops = join(dir, 'u.ops');
+    writeFileSync(ops, 'a 0 24\nf 0\n');
+    const empty = join(dir, 'empty.txt');
+    writeFileSync(empty, '');
+    const conf = join(dir, 'c.json');
+    writeFileSync(conf, JSON.stringify({ policies: { slab: 'slob' } }));
+    const small = ['--mem', '64M', '--kernel-image', '4M'];
+    const runs: string[][] = [
+      ['buddyinfo', ...small],
+      ['pagetypeinfo', ...small],
+      ['zoneinfo', ...small],
+      ['meminfo', ...small],
+      ['vmallocinfo', '--mem', '128M', '--kernel-image', '4M', '--ops', '20'],
+      ['slabinfo', ...small],
+      ['compare', '--ops', '300', ...small],
+      ['compare', '--ops', '300', '--config', conf, ...small],
+      ['compare', '--layer', 'page', '--ops', '300', ...small],
+      ['compare', '--layer', 'vmalloc', '--ops', '20', '--mem', '128M', '--kernel-image', '4M'],
+      ['replay', kmem, ...small],
+      ['replay', ops, ...small],
+      ['replay', empty, '--allow-empty', ...small],
+      ['scenario', 'double-free'],
+      ['scenario', '--list'],
+      ['client-bugs', '--ops', '200'],
+      ['list'],
+      ['malloc-fuzz', '--runs', '1', '--ops', '20'],
+    ];
+    for (const args of runs) {
+      out = '';
+      err = '';
+      expect([args, await run(...args, '--json')]).toEqual([args, 0]);
+      expect(() => JSON.parse(out) as unknown).not.toThrow();
+      // Anything else (a warning) is one line each on stderr.
+      for (const line of err.split('\n').filter(Boolean)) expect(line).toMatch(/^allocsim: warning: /);
+    }
+  });
 });
