@@ -46,7 +46,7 @@ export function formatReplay(file: string, policy: string, s: ReplayStats, wallM
     `  bytes_alloc differs from the trace for ${n(s.bytesAllocMismatchCount)} allocations`,
     `  live at the end: ${n(s.liveAtEnd.objects)} objects, ${n(s.liveAtEnd.bytesReq)} bytes requested; peak ${n(s.peakLiveObjects)} objects, ${n(s.peakLiveBytes)} bytes`,
   ];
-  for (const m of s.bytesAllocMismatches.slice(0, 10)) lines.push(`    ${m.kind} bytes_req=${n(m.bytesReq)}: trace ${n(m.traced)}, simulated ${n(m.simulated)} (${n(m.count)}×)`);
+  for (const m of s.bytesAllocMismatches.slice(0, 10)) lines.push(`    ${m.kind} bytes_req=${m.bytesReq}: trace ${n(m.traced)}, simulated ${n(m.simulated)} (${n(m.count)}×)`);
   return lines.join('\n') + '\n';
 }
 
