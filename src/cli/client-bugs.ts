@@ -6,8 +6,9 @@
  */
 
 import { Command, Option } from 'commander';
-import { AllocatorError } from '../interfaces/errors.js';
 import { runClientBugFuzz } from '../harness/client-bugs.js';
+import { EXIT, badInput, printJson } from './errors.js';
+import { formatCount } from './format.js';
 import { intOpt } from './options.js';
 
 interface ClientBugCliOpts {
@@ -30,17 +31,17 @@ export function clientBugsCommand(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action((o: ClientBugCliOpts) => {
       const bugRate = Number(o.rate);
-      if (!/^\s*(0|1|0?\.\d+)\s*$/.test(o.rate) || !(bugRate >= 0 && bugRate <= 1)) throw new AllocatorError('parse', `--rate expects a probability in 0..1, got '${o.rate}'`);
+      if (!/^\s*(0|1|0?\.\d+)\s*$/.test(o.rate) || !(bugRate >= 0 && bugRate <= 1)) throw badInput(`--rate expects a probability in 0..1, got '${o.rate}'`);
       const r = runClientBugFuzz({ seed: intOpt(o.seed, 'seed') ?? 1, ops: intOpt(o.ops, 'ops') ?? 100000, bugRate, slab: o.slab });
-      if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+      if (o.json) printJson(r);
       else {
         const classes = Object.entries(r.byClass)
           .sort(([a], [b]) => a.localeCompare(b))
-          .map(([k, v]) => `${k} ${v}`)
+          .map(([k, v]) => `${k} ${formatCount(v)}`)
           .join(', ');
-        process.stdout.write(`${r.ops} steps, ${r.injected} bugs injected (${classes || 'none'})\nmissed: ${r.missed}, false or wrong-class reports: ${r.falseReports}\n`);
+        process.stdout.write(`${formatCount(r.ops)} steps, ${formatCount(r.injected)} bugs injected (${classes || 'none'})\nmissed: ${formatCount(r.missed)}, false or wrong-class reports: ${formatCount(r.falseReports)}\n`);
         for (const p of r.problems) process.stdout.write(`  ${p}\n`);
       }
-      if (r.missed || r.falseReports) process.exitCode = 1;
+      if (r.missed || r.falseReports) process.exitCode = EXIT.FINDING;
     });
 }

@@ -1,109 +1,218 @@
 /**
  * `allocsim compare`: runs one seeded workload through several policies on
- * identical machines and prints a column per policy.
+ * identical machines and prints the machine, a column per policy, and one
+ * summary line per policy saying where it came out best.
+ *
+ * The compared layer's policies come from `--slab`/`--page` (default: all);
+ * the other layers' from `--config` or the defaults. Options that belong to
+ * another `--layer`, or to a workload when a trace is replayed, are errors.
  */
 
 import { Command, Option } from 'commander';
-import { AllocatorError } from '../interfaces/errors.js';
+import type { SystemConfig } from '../interfaces/config.js';
+import { formatSize } from '../interfaces/units.js';
 import { policyNames } from '../policies/registry.js';
 import { createSystem } from '../system.js';
 import { PAGE_WORKLOADS, runPageWorkload, type PageWorkloadResult } from '../harness/workloads/page.js';
 import { SLAB_WORKLOADS, runSlabTrace, runSlabWorkload, type SlabWorkloadResult } from '../harness/workloads/slab.js';
-import { parseFtraceKmemFile } from '../harness/trace/ftrace-kmem.js';
-import { configFrom, intOpt, machineOptions, type MachineCliOpts } from './options.js';
+import { parseFtraceKmem, type KmemEvent } from '../harness/trace/ftrace-kmem.js';
 import { LARGE_BUFFER_MODES, rescued, runLargeBuffers, type LargeBufferResult } from '../harness/workloads/vmalloc.js';
+import { badInput, printJson, warn } from './errors.js';
+import { emptyTrace, parseFile, readInputText } from './files.js';
+import { NOT_APPLICABLE, formatCount, formatDecimal, formatPercent, formatTable } from './format.js';
+import { configFrom, debugOptions, intOpt, machineOptions, rejectOptions, typedOptions, type DebugCliOpts, type MachineCliOpts } from './options.js';
 
-interface CompareOpts extends MachineCliOpts {
-  layer: 'slab' | 'page' | 'vmalloc';
+type CompareLayer = 'slab' | 'page' | 'vmalloc';
+
+interface CompareOpts extends MachineCliOpts, DebugCliOpts {
+  layer: CompareLayer;
   page?: string;
   slab?: string;
   workload?: string;
   trace?: string;
-  ops: string;
+  allowEmpty?: boolean;
+  ops?: string;
   json?: boolean;
 }
 
-/** Formats results as an aligned table, one column per policy. */
-export function formatCompare(results: readonly PageWorkloadResult[]): string {
-  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+/** Operations when `--ops` is not given, per layer (a vmalloc operation moves up to a thousand pages). */
+const DEFAULT_OPS: Readonly<Record<CompareLayer, number>> = { slab: 200000, page: 200000, vmalloc: 2000 };
+/** Workload when `--workload` is not given. */
+const DEFAULT_WORKLOAD: Readonly<Record<'slab' | 'page', string>> = { slab: 'kernel-mix', page: 'kernel-mix' };
+
+/** The machine every column ran on. */
+export interface CompareMachine {
+  readonly memBytes: number;
+  readonly cpus: number;
+  readonly nodes: number;
+  readonly seed: number;
+}
+
+/** One line saying which machine and which run a comparison is about. */
+export function formatMachine(m: CompareMachine, run: string): string {
+  return `machine: ${formatSize(m.memBytes)}, ${m.cpus} CPU${m.cpus === 1 ? '' : 's'}, ${m.nodes} node${m.nodes === 1 ? '' : 's'}; ${run}; seed ${m.seed}`;
+}
+
+function machineOf(c: SystemConfig): CompareMachine {
+  return { memBytes: c.machine.memBytes, cpus: c.machine.cpus, nodes: c.machine.nodes, seed: c.seed };
+}
+
+/** A metric a policy can come out best on: its name, the value (undefined: n/a) and its text. */
+interface Best<R> {
+  readonly what: string;
+  readonly value: (r: R) => number | undefined;
+  readonly lowerIsBetter: boolean;
+  readonly show: (r: R) => string;
+}
+
+/**
+ * Where each column came out best: the metrics on which no column beats it
+ * (when all are equal nobody leads; a column where the metric is n/a ranks
+ * last).
+ * Wall-clock times are left out: they measure this machine, not the
+ * simulated one.
+ *
+ * @returns column name → its bests, in metric order (empty: it leads on none)
+ */
+export function summaryOf<R>(columns: readonly R[], name: (r: R) => string, bests: readonly Best<R>[]): Record<string, string[]> {
+  const wins: Record<string, string[]> = Object.fromEntries(columns.map((r) => [name(r), []]));
+  if (columns.length < 2) return wins;
+  for (const b of bests) {
+    const scored = columns.map((r) => [r, b.value(r)] as const).filter((x): x is readonly [R, number] => x[1] !== undefined);
+    if (scored.length === 0) continue;
+    const top = b.lowerIsBetter ? Math.min(...scored.map((x) => x[1])) : Math.max(...scored.map((x) => x[1]));
+    const winners = scored.filter((x) => x[1] === top).map((x) => x[0]);
+    if (winners.length === columns.length) continue; // all equal: nobody leads
+    for (const r of winners) wins[name(r)]!.push(`${b.what} (${b.show(r)})`);
+  }
+  return wins;
+}
+
+/** The summary block of the text report: one line per column. */
+function summaryBlock(summary: Readonly<Record<string, readonly string[]>>): string {
+  const names = Object.keys(summary);
+  const width = Math.max(...names.map((n) => n.length));
+  const line = (n: string): string => `  ${n.padEnd(width)}  ${summary[n]!.join('; ') || (names.length > 1 ? 'leads on none of these metrics' : 'the only column')}\n`;
+  return `\nsummary:\n${names.map(line).join('')}`;
+}
+
+/** Per-CPU hit rate of a page run, undefined when the policy has no per-CPU lists (it never used one). */
+const pcpRate = (r: PageWorkloadResult): number | undefined => (r.stats.pcpHits === 0 && r.stats.pcpRefills === 0 ? undefined : r.stats.allocs ? r.stats.pcpHits / r.stats.allocs : 0);
+
+const PAGE_BESTS: readonly Best<PageWorkloadResult>[] = [
+  { what: 'fewest failed allocations', value: (r) => r.failedAllocs, lowerIsBetter: true, show: (r) => formatCount(r.failedAllocs) },
+  { what: 'least fragmented free memory', value: (r) => r.unusableIndex9, lowerIsBetter: true, show: (r) => `${formatPercent(r.unusableIndex9)} not in order>=9 blocks` },
+  { what: 'fastest simulated path', value: pcpRate, lowerIsBetter: false, show: (r) => `${formatPercent(pcpRate(r) ?? 0)} per-CPU hits` },
+];
+
+/** Formats page results: the machine, one column per policy, the summary. */
+export function formatCompare(results: readonly PageWorkloadResult[], machine?: CompareMachine): string {
   const rows: [string, (r: PageWorkloadResult) => string][] = [
-    ['operations', (r) => String(r.ops)],
-    ['wall time (ms)', (r) => r.wallMs.toFixed(1)],
-    ['ops/s', (r) => Math.round(r.opsPerSec).toLocaleString('en-US')],
-    ['peak pages held', (r) => String(r.peakPages)],
-    ['pages held at end', (r) => String(r.finalPages)],
-    ['failed allocations', (r) => String(r.failedAllocs)],
-    ['  of which fragmentation', (r) => String(r.fragFailures)],
-    ['free not in order>=9 blocks', (r) => pct(r.unusableIndex9)],
-    ['per-CPU hit rate', (r) => (r.stats.allocs ? pct(r.stats.pcpHits / r.stats.allocs) : '-')],
-    ['per-CPU refills', (r) => String(r.stats.pcpRefills)],
-    ['splits', (r) => String(r.stats.splits)],
-    ['merges', (r) => String(r.stats.merges)],
-    ['migrate-type fallbacks', (r) => String(r.stats.fallbacks)],
-    ['pageblocks stolen', (r) => String(r.stats.steals)],
+    ['operations', (r) => formatCount(r.ops)],
+    ['wall time (ms)', (r) => formatDecimal(r.wallMs, 1)],
+    ['ops/s', (r) => formatCount(r.opsPerSec)],
+    ['peak pages held', (r) => formatCount(r.peakPages)],
+    ['pages held at end', (r) => formatCount(r.finalPages)],
+    ['failed allocations', (r) => formatCount(r.failedAllocs)],
+    ['  of which fragmentation', (r) => formatCount(r.fragFailures)],
+    ['free not in order>=9 blocks', (r) => formatPercent(r.unusableIndex9)],
+    ['per-CPU hit rate', (r) => (pcpRate(r) === undefined ? NOT_APPLICABLE : formatPercent(pcpRate(r)!))],
+    ['per-CPU refills', (r) => (pcpRate(r) === undefined ? NOT_APPLICABLE : formatCount(r.stats.pcpRefills))],
+    ['splits', (r) => formatCount(r.stats.splits)],
+    ['merges', (r) => formatCount(r.stats.merges)],
+    ['migrate-type fallbacks', (r) => formatCount(r.stats.fallbacks)],
+    ['pageblocks stolen', (r) => formatCount(r.stats.steals)],
   ];
-  const head = ['', ...results.map((r) => r.policy)];
-  const table = [head, ...rows.map(([label, f]) => [label, ...results.map(f)])];
-  const widths = head.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
   const first = results[0];
-  const title = first ? `workload ${first.workload}, ${first.ops} operations\n` : '';
-  return title + table.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n') + '\n';
+  const run = first ? `workload ${first.workload}, ${formatCount(first.ops)} operations` : '';
+  const title = first ? (machine ? formatMachine(machine, run) : run) : '';
+  return (
+    formatTable(
+      results.map((r) => r.policy),
+      rows.map(([l, f]) => [l, results.map(f)]),
+      title,
+    ) + summaryBlock(summaryOf(results, (r) => r.policy, PAGE_BESTS))
+  );
 }
 
-/** Formats slab results, one column per policy. */
-export function formatSlabCompare(results: readonly SlabWorkloadResult[]): string {
-  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
-  const num = (x: number): string => Math.round(x).toLocaleString('en-US');
+const internalFrag = (r: SlabWorkloadResult): number | undefined => (r.bytesAllocated ? 1 - r.bytesRequested / r.bytesAllocated : undefined);
+
+const SLAB_BESTS: readonly Best<SlabWorkloadResult>[] = [
+  { what: 'least memory', value: (r) => r.peakPages, lowerIsBetter: true, show: (r) => `${formatCount(r.peakPages)} slab pages at peak` },
+  { what: 'least internal fragmentation', value: internalFrag, lowerIsBetter: true, show: (r) => formatPercent(internalFrag(r) ?? 0) },
+  { what: 'fastest simulated path', value: (r) => r.fastPathHitRate ?? undefined, lowerIsBetter: false, show: (r) => `${formatPercent(r.fastPathHitRate ?? 0)} per-CPU fast-path hits` },
+  { what: 'fewest page-allocator calls', value: (r) => r.pageAllocatorCalls, lowerIsBetter: true, show: (r) => formatCount(r.pageAllocatorCalls) },
+];
+
+/** Formats slab results: the machine, one column per policy, the summary. */
+export function formatSlabCompare(results: readonly SlabWorkloadResult[], machine?: CompareMachine): string {
   const rows: [string, (r: SlabWorkloadResult) => string][] = [
-    ['operations', (r) => num(r.ops)],
-    ['wall time (ms)', (r) => r.wallMs.toFixed(1)],
-    ['ops/s', (r) => num(r.opsPerSec)],
-    ['slab pages, peak', (r) => num(r.peakPages)],
-    ['slab pages, final', (r) => num(r.finalPages)],
-    ['bytes requested', (r) => num(r.bytesRequested)],
-    ['bytes allocated', (r) => num(r.bytesAllocated)],
-    ['internal fragmentation', (r) => (r.bytesAllocated ? pct(1 - r.bytesRequested / r.bytesAllocated) : '-')],
-    ['slab bytes not holding objects', (r) => pct(r.unusedSlabBytes)],
-    ['partial slabs at end', (r) => num(r.partialSlabs)],
-    ['per-CPU fast-path hits', (r) => pct(r.fastPathHitRate)],
-    ['page-allocator calls', (r) => num(r.pageAllocatorCalls)],
-    ['failed allocations', (r) => num(r.failedAllocs)],
+    ['operations', (r) => formatCount(r.ops)],
+    ['wall time (ms)', (r) => formatDecimal(r.wallMs, 1)],
+    ['ops/s', (r) => formatCount(r.opsPerSec)],
+    ['slab pages, peak', (r) => formatCount(r.peakPages)],
+    ['slab pages, final', (r) => formatCount(r.finalPages)],
+    ['bytes requested', (r) => formatCount(r.bytesRequested)],
+    ['bytes allocated', (r) => formatCount(r.bytesAllocated)],
+    ['internal fragmentation', (r) => (internalFrag(r) === undefined ? NOT_APPLICABLE : formatPercent(internalFrag(r)!))],
+    ['slab bytes not holding objects', (r) => formatPercent(r.unusedSlabBytes)],
+    ['partial slabs at end', (r) => formatCount(r.partialSlabs)],
+    ['per-CPU fast-path hits', (r) => (r.fastPathHitRate === null ? NOT_APPLICABLE : formatPercent(r.fastPathHitRate))],
+    ['page-allocator calls', (r) => formatCount(r.pageAllocatorCalls)],
+    ['failed allocations', (r) => formatCount(r.failedAllocs)],
   ];
-  return table(results.map((r) => r.policy), rows.map(([l, f]) => [l, results.map(f)]), results[0] ? `${results[0].workload.startsWith('trace ') ? '' : 'workload '}${results[0].workload}, ${results[0].ops} operations` : '');
+  const first = results[0];
+  const run = first ? `${first.workload.startsWith('trace ') ? '' : 'workload '}${first.workload}, ${formatCount(first.ops)} operations` : '';
+  const title = first ? (machine ? formatMachine(machine, run) : run) : '';
+  return (
+    formatTable(
+      results.map((r) => r.policy),
+      rows.map(([l, f]) => [l, results.map(f)]),
+      title,
+    ) + summaryBlock(summaryOf(results, (r) => r.policy, SLAB_BESTS))
+  );
 }
 
-/** Formats the kmalloc-versus-vmalloc comparison, one column per mode. */
-export function formatVmallocCompare(results: readonly LargeBufferResult[]): string {
-  const num = (x: number): string => Math.round(x).toLocaleString('en-US');
+const VMALLOC_BESTS: readonly Best<LargeBufferResult>[] = [
+  { what: 'fewest failed requests', value: (r) => r.failures, lowerIsBetter: true, show: (r) => formatCount(r.failures) },
+  { what: 'fewest kernel page-table pages', value: (r) => r.pageTablePages, lowerIsBetter: true, show: (r) => formatCount(r.pageTablePages) },
+  { what: 'fewest TLB flushes', value: (r) => r.tlbFlushes, lowerIsBetter: true, show: (r) => formatCount(r.tlbFlushes) },
+];
+
+/** Formats the kmalloc-versus-vmalloc comparison: the machine, one column per mode, the summary. */
+export function formatVmallocCompare(results: readonly LargeBufferResult[], machine?: CompareMachine): string {
   const km = results.find((r) => r.mode === 'kmalloc');
   const first = results[0];
   const rows: [string, (r: LargeBufferResult) => string][] = [
-    ['requests', (r) => num(r.requests)],
-    ['failed', (r) => num(r.failures)],
-    ['failed under kmalloc, served here', (r) => (km && r !== km ? num(rescued(km, r)) : '-')],
-    ['buffers from vmalloc space', (r) => num(r.vmallocBuffers)],
-    ['ns per operation', (r) => num(r.nsPerOp)],
-    ['kernel page-table pages', (r) => num(r.pageTablePages)],
-    ['kernel TLB flushes (purges)', (r) => num(r.tlbFlushes)],
-    ['TLB shootdown IPIs', (r) => num(r.tlbShootdowns)],
+    ['requests', (r) => formatCount(r.requests)],
+    ['failed', (r) => formatCount(r.failures)],
+    ['failed under kmalloc, served here', (r) => (km && r !== km ? formatCount(rescued(km, r)) : NOT_APPLICABLE)],
+    ['buffers from vmalloc space', (r) => formatCount(r.vmallocBuffers)],
+    ['ns per operation', (r) => formatCount(r.nsPerOp)],
+    ['kernel page-table pages', (r) => formatCount(r.pageTablePages)],
+    ['kernel TLB flushes (purges)', (r) => formatCount(r.tlbFlushes)],
+    ['TLB shootdown IPIs', (r) => formatCount(r.tlbShootdowns)],
   ];
-  const title = first
-    ? `large buffers (16 KiB-4 MiB) after fragmenting: ${num(first.freePagesAfterFragmenting)} pages free, largest free block order ${first.largestFreeOrder}; ${num(first.ops)} operations`
+  const run = first
+    ? `large buffers (16 KiB-4 MiB) after fragmenting: ${formatCount(first.freePagesAfterFragmenting)} pages free, largest free block order ${first.largestFreeOrder}; ${formatCount(first.ops)} operations`
     : '';
-  return table(results.map((r) => r.mode), rows.map(([l, f]) => [l, results.map(f)]), title);
+  const title = first ? (machine ? formatMachine(machine, run) : run) : '';
+  return (
+    formatTable(
+      results.map((r) => r.mode),
+      rows.map(([l, f]) => [l, results.map(f)]),
+      title,
+    ) + summaryBlock(summaryOf(results, (r) => r.mode, VMALLOC_BESTS))
+  );
 }
 
-function table(heads: string[], rows: [string, string[]][], title: string): string {
-  const all = [['', ...heads], ...rows.map(([l, cells]) => [l, ...cells])];
-  const widths = all[0]!.map((_, c) => Math.max(...all.map((row) => row[c]!.length)));
-  return `${title}\n` + all.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n') + '\n';
-}
-
+/** Parses a `--slab`/`--page` list. @throws AllocatorError `usage` naming the unknown names */
 function policyList(text: string | undefined, layer: 'page' | 'slab'): string[] {
   const known = policyNames(layer);
   const names = (text ?? known.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
   const bad = names.filter((n) => !known.includes(n));
-  if (bad.length || !names.length) throw new AllocatorError('unknown-name', `unknown ${layer} policy '${bad.join(', ')}' (known: ${known.join(', ')})`);
+  if (bad.length) throw badInput(`--${layer}: unknown ${layer} polic${bad.length > 1 ? 'ies' : 'y'} ${bad.map((b) => `'${b}'`).join(', ')} (known: ${known.join(', ')})`);
+  if (!names.length) throw badInput(`--${layer}: give at least one ${layer} policy (known: ${known.join(', ')})`);
   return names;
 }
 
@@ -111,41 +220,73 @@ function policyList(text: string | undefined, layer: 'page' | 'slab'): string[] 
 export function compareCommand(program: Command): void {
   const cmd = program
     .command('compare')
-    .description('run one seeded workload through several policies side by side (SLAB vs SLUB vs SLOB by default; --layer vmalloc: kmalloc vs vmalloc vs kvmalloc for large buffers under fragmentation)')
+    .description('run one seeded workload through several policies side by side (SLAB vs SLUB vs SLOB by default; --layer page: the page allocators; --layer vmalloc: kmalloc vs vmalloc vs kvmalloc for large buffers under fragmentation)')
     .addOption(new Option('--layer <layer>', 'which layer to compare').choices(['slab', 'page', 'vmalloc']).default('slab'))
-    .option('--slab <list>', `comma-separated slab policies (${policyNames('slab').join(', ')})`)
-    .option('--page <list>', `comma-separated page policies for --layer page (${policyNames('page').join(', ')})`)
-    .option('--workload <name>', `built-in workload (slab: ${SLAB_WORKLOADS.map((w) => w.name).join(', ')}; page: ${PAGE_WORKLOADS.map((w) => w.name).join(', ')})`, 'kernel-mix')
-    .option('--ops <n>', 'operations', '200000')
-    .option('--trace <file>', 'replay this ftrace kmem log (.gz ok) through each slab policy instead of a workload')
-    .option('--json', 'print the results as JSON');
-  machineOptions(cmd).action((o: CompareOpts) => {
-    const ops = intOpt(o.ops, 'ops') ?? 200000;
-    const workload = o.workload ?? 'kernel-mix';
-    if (o.layer === 'vmalloc') {
+    .option('--slab <list>', `--layer slab: comma-separated slab policies (default: all of ${policyNames('slab').join(', ')})`)
+    .option('--page <list>', `--layer page: comma-separated page policies (default: all of ${policyNames('page').join(', ')})`)
+    .option('--workload <name>', `built-in workload (slab: ${SLAB_WORKLOADS.map((w) => w.name).join(', ')}; page: ${PAGE_WORKLOADS.map((w) => w.name).join(', ')}; default: kernel-mix; --layer vmalloc has its own)`)
+    .option('--ops <n>', `operations (default: ${formatCount(DEFAULT_OPS.slab)}; --layer vmalloc: ${formatCount(DEFAULT_OPS.vmalloc)})`)
+    .option('--trace <file>', '--layer slab: replay this ftrace kmem log (.gz ok) through each slab policy instead of a workload')
+    .option('--allow-empty', 'with --trace: replay a trace with no kmem events instead of stopping')
+    .option('--json', 'print the machine, the results and the summary as JSON');
+  debugOptions(machineOptions(cmd), ['slub-debug', 'kasan', 'page-poison']).action((o: CompareOpts) => {
+    const layer = o.layer;
+    if (layer !== 'slab') rejectOptions(cmd, ['slab', 'trace', 'slub-debug', 'kasan'], `applies to --layer slab only (this is --layer ${layer})`);
+    if (layer !== 'page') rejectOptions(cmd, ['page'], `applies to --layer page only (this is --layer ${layer}); the page allocator under the other layers comes from --config`);
+    if (layer === 'vmalloc') rejectOptions(cmd, ['workload'], 'does not apply to --layer vmalloc, which runs its own large-buffer workload');
+    if (o.trace !== undefined) rejectOptions(cmd, ['workload', 'ops'], 'does not apply when --trace replays a trace');
+    else rejectOptions(cmd, ['allow-empty'], 'applies to --trace only');
+    const ops = intOpt(o.ops, 'ops') ?? DEFAULT_OPS[layer];
+    const base = configFrom(o);
+    const compared = layer === 'vmalloc' ? undefined : layer;
+    const fromFile = compared ? base.policies?.[compared] : undefined;
+    if (compared && fromFile !== undefined && typedOptions(cmd, [compared]).length === 0) {
+      warn(`--config ${o.config}: compare runs every ${compared} policy of --${compared} (default: all), not only policies.${compared} '${fromFile}'; give --${compared} to choose`);
+    }
+    // Measure the policies, not the simulator's own precondition checks; a trace is not recorded.
+    const debug = { ...base.debug, checks: false, trace: false };
+    const json = o.json === true;
+    if (layer === 'vmalloc') {
       const results = LARGE_BUFFER_MODES.map((mode) => {
-        const sys = createSystem({ ...configFrom(o, o.page), debug: { checks: false, trace: false } });
-        // This workload's own default (2000): each of its operations moves up to a thousand pages.
-        const ops = cmd.getOptionValueSource('ops') === 'default' ? 2000 : (intOpt(o.ops, 'ops') ?? 2000);
-        return runLargeBuffers(sys, mode, { ops, seed: sys.config.seed });
+        const sys = createSystem({ ...base, debug });
+        return { sys, r: runLargeBuffers(sys, mode, { ops, seed: sys.config.seed }) };
       });
-      process.stdout.write(o.json ? JSON.stringify(results, null, 2) + '\n' : formatVmallocCompare(results));
+      const machine = machineOf(results[0]!.sys.config);
+      const rs = results.map((x) => x.r);
+      if (json) printJson({ layer, machine, workload: 'large-buffers', ops, results: rs, summary: summaryOf(rs, (r) => r.mode, VMALLOC_BESTS) });
+      else process.stdout.write(formatVmallocCompare(rs, machine));
       return;
     }
-    if (o.layer === 'page') {
-      const results = policyList(o.page, 'page').map((page) => {
-        const sys = createSystem({ ...configFrom(o, page), debug: { checks: false, trace: false } });
-        return runPageWorkload(sys, workload, ops, sys.config.seed);
+    if (layer === 'page') {
+      const workload = o.workload ?? DEFAULT_WORKLOAD.page;
+      if (!PAGE_WORKLOADS.some((w) => w.name === workload)) throw badInput(`--workload: unknown page workload '${workload}' (known: ${PAGE_WORKLOADS.map((w) => w.name).join(', ')})`);
+      const runs = policyList(o.page, 'page').map((page) => {
+        const sys = createSystem({ ...base, policies: { ...base.policies, page }, debug });
+        return { sys, r: runPageWorkload(sys, workload, ops, sys.config.seed) };
       });
-      process.stdout.write(o.json ? JSON.stringify(results, null, 2) + '\n' : formatCompare(results));
+      const machine = machineOf(runs[0]!.sys.config);
+      const rs = runs.map((x) => x.r);
+      if (json) printJson({ layer, machine, workload, ops, results: rs, summary: summaryOf(rs, (r) => r.policy, PAGE_BESTS) });
+      else process.stdout.write(formatCompare(rs, machine));
       return;
     }
-    const events = o.trace ? parseFtraceKmemFile(o.trace).events : undefined;
-    const results = policyList(o.slab, 'slab').map((slab) => {
-      const base = configFrom(o, o.page);
-      const sys = createSystem({ ...base, policies: { ...base.policies, slab }, debug: { checks: false, trace: false } });
-      return events ? runSlabTrace(sys, `trace ${o.trace}`, events) : runSlabWorkload(sys, workload, ops, sys.config.seed);
+    const workload = o.workload ?? DEFAULT_WORKLOAD.slab;
+    if (o.trace === undefined && !SLAB_WORKLOADS.some((w) => w.name === workload)) throw badInput(`--workload: unknown slab workload '${workload}' (known: ${SLAB_WORKLOADS.map((w) => w.name).join(', ')})`);
+    const slabs = policyList(o.slab, 'slab');
+    let events: KmemEvent[] | undefined;
+    if (o.trace !== undefined) {
+      const trace = o.trace;
+      const parsed = parseFile(trace, readInputText(trace), (t) => parseFtraceKmem(t));
+      emptyTrace(trace, parsed.events.length, 'kmem events', o.allowEmpty === true);
+      events = parsed.events;
+    }
+    const runs = slabs.map((slab) => {
+      const sys = createSystem({ ...base, policies: { ...base.policies, slab }, debug });
+      return { sys, r: events ? runSlabTrace(sys, `trace ${o.trace}`, events) : runSlabWorkload(sys, workload, ops, sys.config.seed) };
     });
-    process.stdout.write(o.json ? JSON.stringify(results, null, 2) + '\n' : formatSlabCompare(results));
+    const machine = machineOf(runs[0]!.sys.config);
+    const rs = runs.map((x) => x.r);
+    if (json) printJson({ layer, machine, workload: events ? `trace ${o.trace}` : workload, ops: rs[0]!.ops, results: rs, summary: summaryOf(rs, (r) => r.policy, SLAB_BESTS) });
+    else process.stdout.write(formatSlabCompare(rs, machine));
   });
 }

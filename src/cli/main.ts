@@ -1,17 +1,18 @@
 #!/usr/bin/env node
 /**
  * The `allocsim` command. Every subcommand builds its systems through
- * `createSystem`, prints text by default and JSON with `--json`, and turns
- * every error into one line on stderr with a non-zero exit status.
+ * `createSystem`, prints text by default and one JSON document with
+ * `--json`, and keeps the exit-status contract of `./errors.js`: 0 success,
+ * 1 a finding, 2 bad input (one line `allocsim: …` on stderr), 70 an
+ * internal error.
  */
 
 import { mallocFuzzCommand } from './malloc-fuzz.js';
-import { writeFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
-import { AllocatorError } from '../interfaces/errors.js';
-import { POLICIES, policyNames, type PolicyEntry } from '../policies/registry.js';
+import { Command, Option } from 'commander';
+import { POLICIES, type PolicyEntry } from '../policies/registry.js';
 import { createSystem, type System } from '../system.js';
 import { PAGE_WORKLOADS, runPageWorkload } from '../harness/workloads/page.js';
+import { SLAB_WORKLOADS } from '../harness/workloads/slab.js';
 import { buddyinfo, meminfo, pagetypeinfo, zoneinfo } from '../proc/page.js';
 import { compareCommand } from './compare.js';
 import { slabinfoCommand } from './slabinfo.js';
@@ -21,40 +22,62 @@ import { fuzzCommand } from './fuzz.js';
 import { runVmallocMix } from '../harness/workloads/vmalloc.js';
 import { vmallocinfo } from '../proc/vmalloc.js';
 import { clientBugsCommand } from './client-bugs.js';
-import { configFrom, intOpt, machineOptions, type MachineCliOpts } from './options.js';
+import { configFrom, intOpt, machineOptions, policyOption, rejectOptions, type MachineCliOpts } from './options.js';
+import { adoptContract, printJson, reportError } from './errors.js';
+import { checkOutputPath, writeOutputFile } from './files.js';
+
+/** The version `--version` prints. */
+export const VERSION = '0.1.0';
 
 interface ProcOpts extends MachineCliOpts {
+  page?: string;
   workload?: string;
-  ops?: string;
+  ops: string;
+  trace?: string;
   json?: boolean;
 }
 
-function procCommand(program: Command, name: string, what: string, print: (sys: System, json: boolean) => string): void {
+/**
+ * /proc/meminfo as JSON: each field of the text, by name, with the number
+ * the text shows (kB, except the HugePages_ counts).
+ */
+export function meminfoFields(text: string): Record<string, number> {
+  const fields: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([^:]+):\s+(\d+)(?: kB)?$/.exec(line);
+    if (m) fields[m[1]!] = Number(m[2]);
+  }
+  return fields;
+}
+
+function procCommand(program: Command, name: string, json: string, print: (sys: System, json: boolean) => string): void {
   const cmd = program
     .command(name)
-    .description(`print /proc/${name} of a freshly booted machine, optionally after a workload`)
-    .addOption(new Option('--page <policy>', 'page-allocator policy').choices(policyNames('page')).default('buddy'))
-    .addOption(new Option('--workload <name>', 'run a seeded workload first and keep its pages').choices(PAGE_WORKLOADS.map((w) => w.name)))
-    .option('--ops <n>', 'operations of the workload', '100000')
-    .option('--trace <file>', 'write the ftrace events (mm_page_alloc, mm_page_free, …) of the run to FILE')
-    .option('--json', `print ${what} as JSON`);
+    .description(`print /proc/${name} of a freshly booted machine, optionally after a seeded page workload`)
+    .addOption(policyOption('page', 'page-allocator policy'))
+    .addOption(new Option('--workload <name>', 'run a seeded page workload first and keep its pages').choices(PAGE_WORKLOADS.map((w) => w.name)))
+    .option('--ops <n>', 'operations of the workload (with --workload)', '100000')
+    .option('--trace <file>', 'write the ftrace events (mm_page_alloc, mm_page_free, …) of the workload to FILE (with --workload)')
+    .option('--json', `print ${json} as JSON`);
   machineOptions(cmd).action((o: ProcOpts) => {
-    const sys = createSystem(configFrom(o, o.page));
-    if (o.workload) runPageWorkload(sys, o.workload, intOpt(o.ops, 'ops') ?? 100000, sys.config.seed, true);
+    if (!o.workload) rejectOptions(cmd, ['ops', 'trace'], 'applies to a --workload run; give --workload too');
+    const ops = intOpt(o.ops, 'ops') ?? 100000;
+    if (o.trace !== undefined) checkOutputPath(o.trace, '--trace');
+    const sys = createSystem(configFrom(o, { policies: { page: o.page }, debug: { trace: o.trace !== undefined ? true : undefined } }));
+    if (o.workload) runPageWorkload(sys, o.workload, ops, sys.config.seed, true);
     process.stdout.write(print(sys, o.json === true));
-    if (o.trace) writeFileSync(o.trace, sys.machine.tracer.format());
+    if (o.trace !== undefined) writeOutputFile(o.trace, sys.machine.tracer.format(), '--trace');
   });
 }
 
-/** Builds the command tree. */
+/** Builds the command tree, under the contract of `./errors.js`. */
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('allocsim')
     .description('Simulate the Linux memory-allocation stack and fuzz it for corruption bugs')
-    .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .version(VERSION)
+    .addHelpText('after', '\nExit status: 0 success, 1 a finding (a detected bug, a failed invariant), 2 bad input, 70 an internal error.');
   const zonesJson = (sys: System): string => JSON.stringify(sys.pages.zones(), null, 2) + '\n';
   procCommand(program, 'buddyinfo', 'the zones', (sys, json) => (json ? zonesJson(sys) : buddyinfo(sys.pages)));
   procCommand(program, 'pagetypeinfo', 'the zones', (sys, json) => (json ? zonesJson(sys) : pagetypeinfo(sys.pages)));
@@ -63,23 +86,24 @@ export function buildProgram(): Command {
     // Slab pages are reported on node 0 (the slab layer does not split its counters by node).
     return json ? zonesJson(sys) : zoneinfo(sys.pages, sys.machine, (node): Record<string, number> => (node === 0 ? { nr_slab_reclaimable: rec, nr_slab_unreclaimable: unrec } : {}));
   });
-  procCommand(program, 'meminfo', 'the statistics', (sys, json) => {
+  procCommand(program, 'meminfo', 'the fields (name: number, in kB as the text shows them)', (sys, json) => {
     const [slabReclaimable, slabUnreclaimable] = sys.kmem.slabPages();
-    return json ? JSON.stringify({ pages: sys.pages.stats(), slab: sys.slab.stats(), kmem: sys.kmem.kmemStats() }, null, 2) + '\n' : meminfo(sys.pages, { slabReclaimable, slabUnreclaimable });
+    const text = meminfo(sys.pages, { slabReclaimable, slabUnreclaimable, commitLimit: sys.processes.vm.commitLimit(), committedAs: sys.processes.vm.committed });
+    return json ? JSON.stringify(meminfoFields(text), null, 2) + '\n' : text;
   });
   const vmcmd = program
     .command('vmallocinfo')
     .description('print /proc/vmallocinfo (and the vmalloc lines of /proc/meminfo) after a seeded mix of the vmalloc users of a booted kernel')
-    .addOption(new Option('--vmap <policy>', 'vmap-area policy').choices(policyNames('vmap')).default('tree'))
+    .addOption(policyOption('vmap', 'vmap-area policy'))
     .option('--ops <n>', 'operations of the mix', '200')
     .option('--json', 'print the areas and counters as JSON');
-  machineOptions(vmcmd).action((o: MachineCliOpts & { vmap: string; ops: string; json?: boolean }) => {
-    const base = configFrom(o);
-    const sys = createSystem({ ...base, policies: { ...base.policies, vmap: o.vmap } });
-    runVmallocMix(sys, intOpt(o.ops, 'ops') ?? 200, sys.config.seed);
+  machineOptions(vmcmd).action((o: MachineCliOpts & { vmap?: string; ops: string; json?: boolean }) => {
+    const ops = intOpt(o.ops, 'ops') ?? 200;
+    const sys = createSystem(configFrom(o, { policies: { vmap: o.vmap } }));
+    runVmallocMix(sys, ops, sys.config.seed);
     const v = sys.vmalloc;
     if (o.json) {
-      process.stdout.write(JSON.stringify({ areas: v.areas(), stats: v.stats() }, null, 2) + '\n');
+      printJson({ areas: v.areas(), stats: v.stats() });
       return;
     }
     const used = meminfo(sys.pages, { vmallocUsed: v.stats().pages })
@@ -101,37 +125,33 @@ export function buildProgram(): Command {
     .action((o: { json?: boolean }) => {
       const data = {
         policies: Object.fromEntries(Object.entries(POLICIES).map(([layer, ps]) => [layer, Object.fromEntries(Object.entries(ps as Record<string, PolicyEntry>).map(([n, p]) => [n, p.summary]))])),
-        workloads: { page: Object.fromEntries(PAGE_WORKLOADS.map((w) => [w.name, w.summary])) },
+        workloads: { page: Object.fromEntries(PAGE_WORKLOADS.map((w) => [w.name, w.summary])), slab: Object.fromEntries(SLAB_WORKLOADS.map((w) => [w.name, w.summary])) },
       };
-      if (o.json) process.stdout.write(JSON.stringify(data, null, 2) + '\n');
+      if (o.json) printJson(data);
       else {
         for (const [layer, ps] of Object.entries(data.policies)) {
           process.stdout.write(`${layer} policies:\n`);
           for (const [n, s] of Object.entries(ps)) process.stdout.write(`  ${n.padEnd(14)} ${s}\n`);
         }
-        process.stdout.write('page workloads:\n');
-        for (const [n, s] of Object.entries(data.workloads.page)) process.stdout.write(`  ${n.padEnd(14)} ${s}\n`);
+        for (const [layer, ws] of Object.entries(data.workloads)) {
+          process.stdout.write(`${layer} workloads:\n`);
+          for (const [n, s] of Object.entries(ws)) process.stdout.write(`  ${n.padEnd(18)} ${s}\n`);
+        }
       }
     });
-  return program;
+  return adoptContract(program);
 }
 
-/** Runs the CLI; returns the exit status. */
+/** Runs the CLI; returns the exit status ({@link EXIT} of `./errors.js`). */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   process.exitCode = 0;
   try {
     await program.parseAsync(argv);
-    // A command reports failure by setting process.exitCode (a fuzz finding, a missed client bug).
+    // A command reports a finding by setting process.exitCode (a fuzz failure, a missed client bug).
     return Number(process.exitCode ?? 0);
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode;
-    if (e instanceof AllocatorError) {
-      process.stderr.write(`allocsim: ${e.message}\n`);
-      return e.kind === 'parse' || e.kind === 'config' || e.kind === 'unknown-name' ? 2 : 1;
-    }
-    process.stderr.write(`allocsim: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 70;
+    return reportError(e);
   }
 }
 

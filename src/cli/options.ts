@@ -1,15 +1,21 @@
 /**
- * Options shared by every command that builds a system, and their parsing
- * into a SystemConfigInput (config file first, command line on top).
+ * Options shared by the commands that build a system, and their parsing
+ * into a SystemConfigInput: the `--config` file first, then only the
+ * options the user typed on top. Policy options have no commander default
+ * (their help text names the default) so that a policy from the config file
+ * is not silently replaced by one the user never asked for.
  */
 
-import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
-import type { SystemConfigInput } from '../interfaces/config.js';
+import { Option, type Command } from 'commander';
+import { DEFAULT_CONFIG, checkConfigInput } from '../config.js';
+import type { DebugOpts, PolicyChoice, SystemConfigInput, UserOpts } from '../interfaces/config.js';
 import { AllocatorError } from '../interfaces/errors.js';
 import { parseSize } from '../interfaces/units.js';
+import { policyNames, type Layer } from '../policies/registry.js';
+import { badInput } from './errors.js';
+import { readInputText } from './files.js';
 
-/** Options every system-building command accepts. */
+/** The machine options of every system-building command ({@link machineOptions}). */
 export interface MachineCliOpts {
   mem?: string;
   cpus?: string;
@@ -17,9 +23,11 @@ export interface MachineCliOpts {
   kernelImage?: string;
   seed?: string;
   config?: string;
-  page?: string;
-  trace?: string;
-  slubDebug?: string;
+}
+
+/** The debug options a command may offer ({@link debugOptions}). */
+export interface DebugCliOpts {
+  slubDebug?: string | true;
   pagePoison?: boolean;
   kasan?: boolean;
 }
@@ -27,70 +35,152 @@ export interface MachineCliOpts {
 /** Adds the machine options to a command. */
 export function machineOptions(cmd: Command): Command {
   return cmd
-    .option('--mem <size>', 'installed memory, e.g. 1G, 512M, 64G (multiple of 4 MiB)')
-    .option('--cpus <n>', 'simulated CPUs')
-    .option('--nodes <n>', 'NUMA nodes')
-    .option('--kernel-image <size>', 'bytes memblock reserves for the kernel image')
-    .option('--seed <n>', 'seed of every random choice')
-    .option('--slub-debug [opts]', 'slub_debug= boot option for SLUB: FZPU, FZ,kmalloc-64, … (no value: full debugging)')
-    .option('--page-poison', 'page_poison=1: poison freed pages and check them on allocation')
-    .option('--kasan', 'KASAN model: shadow memory, checked client accesses, quarantine')
-    .option('--config <file>', 'JSON file with a SystemConfig (options on the command line win)');
+    .option('--mem <size>', `installed memory, e.g. 1G, 512M, 64G (multiple of 4 MiB; default: ${DEFAULT_CONFIG.machine.memBytes >> 30}G)`)
+    .option('--cpus <n>', `simulated CPUs (default: ${DEFAULT_CONFIG.machine.cpus})`)
+    .option('--nodes <n>', `NUMA nodes (default: ${DEFAULT_CONFIG.machine.nodes})`)
+    .option('--kernel-image <size>', `bytes memblock reserves for the kernel image (default: ${DEFAULT_CONFIG.machine.kernelImageBytes >> 20}M)`)
+    .option('--seed <n>', `seed of every random choice (default: ${DEFAULT_CONFIG.seed})`)
+    .option('--config <file>', 'JSON file with a SystemConfig; an option typed on the command line wins over it');
 }
 
-/** Parses a non-negative integer option or throws a parse error naming it. */
-export function intOpt(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value.trim())) throw new AllocatorError('parse', `--${name} expects a non-negative integer, got '${value}'`);
-  return Number(value);
+/** A debug option a command can offer. */
+export type DebugOptionName = 'slub-debug' | 'page-poison' | 'kasan';
+
+/** Adds the debug options that apply to a command. */
+export function debugOptions(cmd: Command, names: readonly DebugOptionName[]): Command {
+  if (names.includes('slub-debug')) cmd.option('--slub-debug [opts]', 'slub_debug= boot option for SLUB: FZPU, FZ,kmalloc-64, … (no value: full debugging)');
+  if (names.includes('page-poison')) cmd.option('--page-poison', 'page_poison=1: poison freed pages and check them on allocation');
+  if (names.includes('kasan')) cmd.option('--kasan', 'KASAN model: shadow memory, checked client accesses, quarantine (SLUB or SLAB)');
+  return cmd;
 }
 
-function sizeOpt(value: string | undefined, name: string): number | undefined {
+/**
+ * A `--<layer> <policy>` option without a commander default: the help names
+ * the default, and a policy from `--config` stays unless the option is typed.
+ *
+ * @param layer - the layer (the flag is `--<layer>`)
+ * @param what - description
+ * @param choices - allowed names (default: every policy of the layer)
+ */
+export function policyOption(layer: Layer, what: string, choices: readonly string[] = policyNames(layer)): Option {
+  return new Option(`--${layer} <policy>`, `${what} (default: ${DEFAULT_CONFIG.policies[layer]}, or policies.${layer} of --config)`).choices(choices);
+}
+
+/** Integer range of {@link intOpt}. */
+export interface IntRangeOpts {
+  readonly min?: number;
+  readonly max?: number;
+}
+
+/**
+ * Parses an integer option.
+ *
+ * @param value - as typed (undefined: not given)
+ * @param name - option name without dashes, for the message
+ * @param range - allowed range (default 0 .. 2^53-1)
+ * @throws AllocatorError `usage` naming the option
+ */
+export function intOpt(value: string | undefined, name: string, range: IntRangeOpts = {}): number | undefined {
   if (value === undefined) return undefined;
-  const n = parseSize(value);
-  if (!Number.isFinite(n)) throw new AllocatorError('parse', `--${name} expects a size such as 1G or 512M, got '${value}'`);
+  const min = range.min ?? 0;
+  const max = range.max ?? Number.MAX_SAFE_INTEGER;
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n)) throw badInput(`--${name} expects ${min === 0 ? 'a non-negative' : 'an'} integer${min !== 0 || range.max !== undefined ? ` in ${min}..${max}` : ''}, got '${value}'`);
+  if (n < min || n > max) throw badInput(`--${name} expects an integer in ${min}..${max}, got '${value}'`);
   return n;
 }
 
-/** Builds a SystemConfigInput from a config file plus command-line options. */
-export function configFrom(o: MachineCliOpts, pagePolicy?: string): SystemConfigInput {
-  let base: SystemConfigInput = {};
-  if (o.config !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(o.config, 'utf8');
-    } catch (e) {
-      throw new AllocatorError('parse', `cannot read config file ${o.config}: ${(e as Error).message}`);
-    }
-    try {
-      base = JSON.parse(text) as SystemConfigInput;
-    } catch (e) {
-      throw new AllocatorError('parse', `config file ${o.config} is not valid JSON: ${(e as Error).message}`);
-    }
-    if (typeof base !== 'object' || base === null || Array.isArray(base)) throw new AllocatorError('parse', `config file ${o.config} must hold a JSON object`);
+/** Parses a size option (`1G`, `512M`, `4096`). @throws AllocatorError `usage` naming the option */
+export function sizeOpt(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = parseSize(value);
+  if (!Number.isFinite(n)) throw badInput(`--${name} expects a size such as 1G or 512M, got '${value}'`);
+  return n;
+}
+
+/**
+ * Reads a `--config` file strictly: valid JSON, known keys only (a misspelt
+ * one is named with the nearest valid key), values of the right type.
+ *
+ * @throws AllocatorError `usage` (unreadable), `parse` (not JSON) or `config` (every shape problem)
+ */
+export function readConfigFile(path: string): SystemConfigInput {
+  const text = readInputText(path, '--config');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    // V8 rewords its messages between Node versions: say where, in our words.
+    const at = /at position (\d+)/.exec((e as Error).message);
+    const pos = at ? Number(at[1]) : undefined;
+    const line = pos === undefined ? 0 : text.slice(0, pos).split('\n').length;
+    const column = pos === undefined ? 0 : pos - text.lastIndexOf('\n', pos - 1);
+    throw new AllocatorError('parse', `--config ${path}: not valid JSON ${pos === undefined ? '(it ends early)' : `at line ${line}, column ${column}`}`);
   }
-  const machine = { ...base.machine };
-  const mem = sizeOpt(o.mem, 'mem');
-  if (mem !== undefined) machine.memBytes = mem;
-  const cpus = intOpt(o.cpus, 'cpus');
-  if (cpus !== undefined) machine.cpus = cpus;
-  const nodes = intOpt(o.nodes, 'nodes');
-  if (nodes !== undefined) machine.nodes = nodes;
-  const ki = sizeOpt(o.kernelImage, 'kernel-image');
-  if (ki !== undefined) machine.kernelImageBytes = ki;
+  const problems = checkConfigInput(value);
+  if (problems.length) throw new AllocatorError('config', `--config ${path}: ${problems.join('; ')}`, { problems });
+  return value as SystemConfigInput;
+}
+
+/** Drops the keys whose value is undefined (options not typed). */
+function given<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** What a command sets on top of the config file and the machine options (undefined values are ignored). */
+export interface ConfigOverrides {
+  readonly policies?: { readonly [K in keyof PolicyChoice]?: string | undefined };
+  readonly debug?: { readonly [K in keyof DebugOpts]?: DebugOpts[K] | undefined };
+  readonly user?: { readonly [K in keyof UserOpts]?: UserOpts[K] | undefined };
+}
+
+/**
+ * Builds a SystemConfigInput: the `--config` file, then the machine and
+ * debug options that were typed, then the command's own overrides.
+ */
+export function configFrom(o: MachineCliOpts & DebugCliOpts, overrides: ConfigOverrides = {}): SystemConfigInput {
+  const base: SystemConfigInput = o.config !== undefined ? readConfigFile(o.config) : {};
+  const machine = {
+    ...base.machine,
+    ...given({ memBytes: sizeOpt(o.mem, 'mem'), cpus: intOpt(o.cpus, 'cpus'), nodes: intOpt(o.nodes, 'nodes'), kernelImageBytes: sizeOpt(o.kernelImage, 'kernel-image') }),
+  };
   const seed = intOpt(o.seed, 'seed');
+  const debug: Partial<DebugOpts> = {
+    ...base.debug,
+    ...(o.slubDebug !== undefined ? { slubDebug: o.slubDebug === true ? '' : o.slubDebug } : {}),
+    ...(o.pagePoison ? { pagePoison: true } : {}),
+    ...(o.kasan ? { kasan: true } : {}),
+    ...given(overrides.debug),
+  };
   return {
     ...base,
     machine,
-    policies: { ...base.policies, ...(pagePolicy ? { page: pagePolicy } : {}) },
-    debug: {
-      ...base.debug,
-      ...(o.trace ? { trace: true } : {}),
-      ...(o.slubDebug !== undefined ? { slubDebug: (o.slubDebug as unknown) === true ? '' : o.slubDebug } : {}),
-      ...(o.pagePoison ? { pagePoison: true } : {}),
-      ...(o.kasan ? { kasan: true } : {}),
-    },
+    policies: { ...base.policies, ...given(overrides.policies) },
+    debug,
+    user: { ...base.user, ...given(overrides.user) },
     ...(seed !== undefined ? { seed } : {}),
   };
 }
 
+/**
+ * The options of `names` (long names without dashes) typed on the command
+ * line, in that order.
+ */
+export function typedOptions(cmd: Command, names: readonly string[]): string[] {
+  return names.filter((n) => {
+    const opt = cmd.options.find((x) => x.long === `--${n}`);
+    return opt !== undefined && cmd.getOptionValueSource(opt.attributeName()) === 'cli';
+  });
+}
+
+/**
+ * Rejects options that do not apply in this use of a command.
+ *
+ * @param names - long names without dashes
+ * @param why - completes `--NAME …`, e.g. `applies to --layer slab only`
+ * @throws AllocatorError `usage` for the first one typed
+ */
+export function rejectOptions(cmd: Command, names: readonly string[], why: string): void {
+  const typed = typedOptions(cmd, names);
+  if (typed.length) throw badInput(`--${typed[0]} ${why}`);
+}

@@ -11,14 +11,37 @@ import { policyNames } from '../policies/registry.js';
 import { createSystem } from '../system.js';
 import { SLAB_WORKLOADS, runSlabWorkload } from '../harness/workloads/slab.js';
 import { slabinfo } from '../proc/slab.js';
-import { configFrom, intOpt, machineOptions, type MachineCliOpts } from './options.js';
+import { badInput, printJson } from './errors.js';
+import { configFrom, debugOptions, intOpt, machineOptions, policyOption, rejectOptions, type DebugCliOpts, type MachineCliOpts } from './options.js';
 
-interface SlabinfoOpts extends MachineCliOpts {
-  slab: string;
+interface SlabinfoOpts extends MachineCliOpts, DebugCliOpts {
+  slab?: string;
   cache: string[];
   workload?: string;
   ops: string;
   json?: boolean;
+}
+
+/** The smallest machine a probe boots. */
+const PROBE_MACHINE = { memBytes: 32 << 20, kernelImageBytes: 2 << 20, cpus: 1 };
+
+let withSlabinfo: string[] | undefined;
+
+/**
+ * The slab policies whose kernels have /proc/slabinfo, as each backend
+ * reports it (`hasSlabinfo`): found once, by booting the smallest machine
+ * with each, so that no policy name is written here.
+ */
+export function slabPoliciesWithSlabinfo(): string[] {
+  withSlabinfo ??= policyNames('slab').filter((slab) => createSystem({ machine: PROBE_MACHINE, policies: { slab } }).slab.hasSlabinfo);
+  return withSlabinfo;
+}
+
+/** `option.choices(list())`, with `list` called the first time the choices are needed (parsing this option, or its help). */
+function lazyChoices(option: Option, list: () => string[]): Option {
+  option.choices([]);
+  Object.defineProperty(option, 'argChoices', { get: list, configurable: true });
+  return option;
 }
 
 const FLAG_NAMES: Record<string, number> = {
@@ -60,21 +83,38 @@ export function parseCacheSpec(text: string): { name: string; size: number; alig
 export function slabinfoCommand(program: Command): void {
   const cmd = program
     .command('slabinfo')
-    .description('print /proc/slabinfo (version 2.1) of a booted system')
-    .addOption(new Option('--slab <policy>', 'slab policy').choices(policyNames('slab')).default('slub'))
-    .option('--cache <spec>', 'create a cache NAME:SIZE[:ALIGN[:FLAGS]] (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .description('print /proc/slabinfo (version 2.1) of a booted system (SLAB and SLUB kernels have it; SLOB kernels do not)')
+    .addOption(lazyChoices(policyOption('slab', 'slab policy', []), slabPoliciesWithSlabinfo))
+    .addOption(
+      new Option('--cache <spec>', 'create a cache NAME:SIZE[:ALIGN[:FLAGS]] (repeatable)')
+        .argParser((v: string, acc: string[]) => [...acc, v])
+        .default([] as string[], 'none'),
+    )
     .addOption(new Option('--workload <name>', 'run a seeded slab workload first and keep its objects').choices(SLAB_WORKLOADS.map((w) => w.name)))
-    .option('--ops <n>', 'operations of the workload', '100000')
+    .option('--ops <n>', 'operations of the workload (with --workload)', '100000')
     .option('--json', 'print the caches as JSON');
-  machineOptions(cmd).action((o: SlabinfoOpts) => {
-    const base = configFrom(o);
-    const sys = createSystem({ ...base, policies: { ...base.policies, slab: o.slab } });
-    for (const spec of o.cache) {
-      const c = parseCacheSpec(spec);
-      sys.kmem.kmemCacheCreate(c.name, c.size, c.align, c.flags);
+  debugOptions(machineOptions(cmd), ['slub-debug', 'kasan']).action((o: SlabinfoOpts) => {
+    if (!o.workload) rejectOptions(cmd, ['ops'], 'applies to a --workload run; give --workload too');
+    const ops = intOpt(o.ops, 'ops') ?? 100000;
+    const specs = o.cache.map(parseCacheSpec);
+    const config = configFrom(o, { policies: { slab: o.slab } });
+    const sys = createSystem(config);
+    if (!sys.slab.hasSlabinfo) {
+      const names = slabPoliciesWithSlabinfo().map((n) => n.toUpperCase());
+      // The --slab choices exclude it: the policy came from the config file.
+      throw badInput(`${sys.kmem.policy.toUpperCase()} has no /proc/slabinfo (Linux has it only for ${names.join(' and ')} kernels); policies.slab '${sys.kmem.policy}' comes from --config ${o.config ?? '?'}`);
     }
-    if (o.workload) runSlabWorkload(sys, o.workload, intOpt(o.ops, 'ops') ?? 100000, sys.config.seed, true);
-    if (o.json) process.stdout.write(JSON.stringify(sys.kmem.caches(), null, 2) + '\n');
+    o.cache.forEach((spec, i) => {
+      const c = specs[i]!;
+      try {
+        sys.kmem.kmemCacheCreate(c.name, c.size, c.align, c.flags);
+      } catch (e) {
+        if (e instanceof AllocatorError) throw badInput(`--cache ${spec}: ${e.message.replace(/^[\w.]+: kmem_cache_create\([^)]*\): /, '')}`);
+        throw e;
+      }
+    });
+    if (o.workload) runSlabWorkload(sys, o.workload, ops, sys.config.seed, true);
+    if (o.json) printJson(sys.kmem.caches());
     else process.stdout.write(slabinfo(sys.kmem.policy, sys.slab.hasSlabinfo, sys.kmem.caches()));
   });
 }

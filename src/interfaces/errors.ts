@@ -30,6 +30,8 @@ export type AllocatorErrorKind =
   | 'nofail-exhausted'
   /** A malformed input file (trace, config, reproducer). */
   | 'parse'
+  /** Bad input to a program: an option value or combination it cannot use, a file it cannot read or write. */
+  | 'usage'
   /** A name (policy, workload, cache, scenario) that does not exist. */
   | 'unknown-name'
   /** Simulated state an earlier undetected bug corrupted beyond what the simulation can follow (the kernel's oops). */

@@ -7,6 +7,7 @@
 
 import { AllocatorError } from '../interfaces/errors.js';
 import type { ExecContextApi } from '../interfaces/machine.js';
+import { formatKernelAddr } from '../interfaces/units.js';
 
 /** Base of the pseudo kernel-text addresses callers get (0xffffffff81000000 without the sign extension). */
 const TEXT_BASE = 0xffff81000000;
@@ -51,9 +52,9 @@ export class ExecContext implements ExecContextApi {
     return addr;
   }
 
-  /** The symbol of an address from {@link callerAddr} (`%pS`), or the hex address. */
+  /** The symbol of an address from {@link callerAddr} (`%pS`), or the address as `%pS` prints an unknown one (`0xffffffff8100abcd`). */
   symbolOf(addr: number): string {
-    return this.symbols.get(addr) ?? `0x${addr.toString(16)}`;
+    return this.symbols.get(addr) ?? `0x${formatKernelAddr(addr)}`;
   }
 
   /** The CPU calls run on. */

@@ -1,7 +1,8 @@
 /**
- * Reports of the bug detectors (SLUB_DEBUG, devres, KASAN, page poisoning,
- * vmalloc, …): kept in order for tests, the CLI and scenarios, and printed to
- * the kernel log line by line, as the kernel prints them.
+ * Reports of the bug detectors (SLUB_DEBUG and SLAB debugging, devres,
+ * KASAN, page poisoning, kmemleak, and the oopses and invariant failures a
+ * run stops on): kept in order for tests, the CLI and scenarios, and printed
+ * to the kernel log line by line, as the kernel prints them.
  */
 
 import type { DebugReport, KernelLogApi, ReportSinkApi } from '../interfaces/machine.js';

@@ -38,7 +38,12 @@ describe('allocsim CLI', () => {
     expect(out).toMatch(/^Page block order: 9$/m);
     out = '';
     expect(await run('meminfo', '--mem', '64M', '--kernel-image', '4M', '--json')).toBe(0);
-    expect(JSON.parse(out)).toHaveProperty('pages.managedPages');
+    const fields = JSON.parse(out) as Record<string, number>;
+    out = '';
+    expect(await run('meminfo', '--mem', '64M', '--kernel-image', '4M')).toBe(0);
+    // The same fields as the text, name → the number it shows.
+    expect(fields.MemTotal).toBe(Number(/^MemTotal: +(\d+) kB$/m.exec(out)![1]));
+    expect(Object.keys(fields)).toEqual(out.trimEnd().split('\n').map((l) => l.split(':')[0]));
   });
 
   it('compares page policies side by side', async () => {
@@ -49,9 +54,10 @@ describe('allocsim CLI', () => {
 
   it('compares kmalloc, vmalloc and kvmalloc for large buffers under fragmentation', async () => {
     expect(await run('compare', '--layer', 'vmalloc', '--mem', '128M', '--kernel-image', '4M', '--ops', '200')).toBe(0);
-    expect(out).toMatch(/^large buffers \(16 KiB-4 MiB\) after fragmenting: [\d,]+ pages free, largest free block order \d; 200 operations$/m);
+    expect(out).toMatch(/^machine: 128 MiB, 4 CPUs, 1 node; large buffers \(16 KiB-4 MiB\) after fragmenting: [\d,]+ pages free, largest free block order \d; 200 operations; seed 1$/m);
     expect(out).toMatch(/ +kmalloc +vmalloc +kvmalloc\n/);
-    expect(out).toMatch(/^failed under kmalloc, served here +- +[1-9][\d,]* +[1-9][\d,]*$/m);
+    expect(out).toMatch(/^failed under kmalloc, served here +n\/a +[1-9][\d,]* +[1-9][\d,]*$/m);
+    expect(out).toMatch(/^ {2}vmalloc +fewest failed requests \(0\)/m);
     expect(out).toMatch(/^kernel page-table pages +1 +\d+ +\d+$/m);
   });
 
@@ -73,9 +79,13 @@ describe('allocsim CLI', () => {
     for (const w of ['kernel-mix', 'uniform-small', 'producer-consumer', 'burst-free']) {
       out = '';
       expect(await run('compare', '--workload', w, '--mem', '128M', '--kernel-image', '4M', '--ops', '3000', '--json')).toBe(0);
-      const res = JSON.parse(out) as { policy: string; bytesAllocated: number; failedAllocs: number }[];
-      expect(res.map((r) => r.policy)).toContain('slub');
-      for (const r of res) expect(r.failedAllocs).toBe(0);
+      const res = JSON.parse(out) as { machine: { memBytes: number; cpus: number }; results: { policy: string; fastPathHitRate: number | null; failedAllocs: number }[]; summary: Record<string, string[]> };
+      expect(res.machine).toMatchObject({ memBytes: 128 << 20, cpus: 4 });
+      expect(res.results.map((r) => r.policy)).toEqual(['slab', 'slub', 'slob']);
+      for (const r of res.results) expect(r.failedAllocs).toBe(0);
+      // SLOB has no per-CPU fast path: n/a, not 0%.
+      expect(res.results.find((r) => r.policy === 'slob')!.fastPathHitRate).toBeNull();
+      expect(Object.keys(res.summary)).toEqual(['slab', 'slub', 'slob']);
     }
   });
 
@@ -113,7 +123,7 @@ describe('allocsim CLI', () => {
     [['buddyinfo', '--mem', '8M'], /memory size 8 MiB is below the 52 MiB this machine needs/],
     [['buddyinfo', '--mem', '48M'], /memory size 48 MiB is below the 52 MiB this machine needs/],
     [['buddyinfo', '--cpus', 'x'], /--cpus expects a non-negative integer/],
-    [['zoneinfo', '--config', '/nonexistent.json'], /cannot read config file/],
+    [['zoneinfo', '--config', '/nonexistent.json'], /^allocsim: --config \/nonexistent.json: no such file or directory$/m],
     [['compare', '--layer', 'page', '--page', 'buddy,slob'], /unknown page policy 'slob'/],
     [['compare', '--slab', 'slub,nope'], /unknown slab policy 'nope'/],
     [['slabinfo', '--cache', 'bad'], /--cache bad: wrong number of fields/],
@@ -121,6 +131,9 @@ describe('allocsim CLI', () => {
     [['slabinfo', '--cache', 'x:0'], /size 0 is outside/],
     [['slabinfo', '--cache', 'x:10:8:BOGUS'], /unknown flag 'BOGUS'/],
     [['fuzz', '--replay', '/nonexistent.json'], /cannot read reproducer/],
+    [['compare', '--layer', 'vmalloc', '--workload', 'fragmenter'], /^allocsim: --workload does not apply to --layer vmalloc/],
+    [['compare', '--layer', 'page', '--trace', 'x.txt'], /^allocsim: --trace applies to --layer slab only/],
+    [['slabinfo', '--slab', 'slob'], /^allocsim: --slab: 'slob' is not one of slab, slub/],
   ])('turns bad input %j into one clear line and exit status 2', async (args, msg) => {
     expect(await run(...args)).toBe(2);
     expect(err).toMatch(msg);
@@ -140,7 +153,7 @@ describe('allocsim CLI', () => {
       ].join('\n'),
     );
     expect(await run('replay', f, '--mem', '64M', '--kernel-image', '4M')).toBe(2);
-    expect(err).toMatch(/line 3/);
+    expect(err).toBe(`allocsim: ${f}:3: kmalloc: expected bytes_req=<decimal>, found 'oops' in 'a-1 [000] ..... 1.000002: kmalloc: call_site=x+0x1/0x2 ptr=ffff888000002000 bytes_req=oops bytes_alloc=64 gfp_flags=GFP_KERNEL node=-1 accounted=false'\n`);
     err = '';
     out = '';
     expect(await run('replay', f, '--lenient', '--json', '--mem', '64M', '--kernel-image', '4M')).toBe(0);
@@ -165,14 +178,26 @@ describe('allocsim CLI', () => {
     expect(await run('slabinfo', '--mem', '64M', '--kernel-image', '4M', '--slub-debug', 'FZPU,kmalloc-1k')).toBe(0);
     expect(out).toMatch(/^kmalloc-1k +0 +0 +3072 +10 +8 /m);
     out = '';
-    expect(await run('buddyinfo', '--mem', '64M', '--kernel-image', '4M', '--page-poison')).toBe(0);
+    expect(await run('compare', '--layer', 'page', '--mem', '64M', '--kernel-image', '4M', '--ops', '500', '--page-poison')).toBe(0);
+    expect(await run('buddyinfo', '--page-poison')).toBe(2);
+    expect(err).toMatch(/^allocsim: unknown option '--page-poison' \(see 'allocsim buddyinfo --help'\)\n$/);
+    err = '';
     expect(await run('slabinfo', '--slub-debug', 'Q')).toBe(2);
     expect(err).toMatch(/slub_debug=Q: unknown option 'Q'/);
   });
 
-  it('rejects an unknown command with usage help', async () => {
-    expect(await run('frobnicate')).not.toBe(0);
-    expect(err).toMatch(/unknown command/);
+  it('rejects an unknown command in one line with exit status 2', async () => {
+    expect(await run('frobnicate')).toBe(2);
+    expect(err).toBe("allocsim: unknown command 'frobnicate' (see 'allocsim --help')\n");
+  });
+
+  it('exits 0 for --help and --version, with the output on stdout', async () => {
+    expect(await run('--version')).toBe(0);
+    expect(out).toBe('0.1.0\n');
+    out = '';
+    expect(await run('compare', '--help')).toBe(0);
+    expect(out).toMatch(/^Usage: allocsim compare/);
+    expect(err).toBe('');
   });
 
   it('malloc-fuzz: a real policy runs clean, a mutant is found (exit 0), the exit status reaches the caller', async () => {
@@ -182,8 +207,89 @@ describe('allocsim CLI', () => {
     expect(out).toMatch(/mutant B-22 .*: FOUND in run 0, call \d+: U2: free chunk 0x[0-9a-f]+: footer 0 != size/);
   });
 
-  it('replays a user trace given --malloc', async () => {
-    expect(await run('replay', '--malloc', 'implicit', '--format', 'plain', '/dev/null')).toBe(0);
+  it('replays a user trace given --malloc; an empty one only with --allow-empty', async () => {
+    expect(await run('replay', '--malloc', 'implicit', '--format', 'plain', '/dev/null')).toBe(2);
+    expect(err).toBe('allocsim: /dev/null: 0 ops: nothing to replay (--allow-empty replays it anyway)\n');
+    err = '';
+    expect(await run('replay', '--malloc', 'implicit', '--format', 'plain', '--allow-empty', '/dev/null')).toBe(0);
     expect(out).toMatch(/0 ops through implicit/);
+    expect(err).toBe('allocsim: warning: /dev/null: 0 ops\n');
+  });
+
+  it('takes the policies of a --config file unless the option is typed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'allocsim-'));
+    const f = join(dir, 'c.json');
+    writeFileSync(f, JSON.stringify({ machine: { memBytes: 64 << 20, kernelImageBytes: 4 << 20 }, policies: { slab: 'slab', malloc: 'segregated' }, user: { tcache: false } }));
+    expect(await run('slabinfo', '--config', f, '--json')).toBe(0);
+    // SLAB's kmalloc caches start at 32 bytes.
+    expect((JSON.parse(out) as { name: string }[]).map((c) => c.name)).not.toContain('kmalloc-8');
+    out = '';
+    expect(await run('slabinfo', '--config', f, '--slab', 'slub', '--json')).toBe(0);
+    expect((JSON.parse(out) as { name: string }[]).map((c) => c.name)).toContain('kmalloc-8');
+    writeFileSync(f, JSON.stringify({ policies: { slab: 'slob' } }));
+    expect(await run('slabinfo', '--config', f)).toBe(2);
+    expect(err).toBe(`allocsim: SLOB has no /proc/slabinfo (Linux has it only for SLAB and SLUB kernels); policies.slab 'slob' comes from --config ${f}\n`);
+  });
+
+  it('rejects a config file with unknown keys or wrong types, naming each', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'allocsim-'));
+    const f = join(dir, 'c.json');
+    writeFileSync(f, JSON.stringify({ machine: { memByts: 1, cpus: '4' }, polices: {} }));
+    expect(await run('buddyinfo', '--config', f)).toBe(2);
+    expect(err).toBe(`allocsim: --config ${f}: unknown key 'machine.memByts' (did you mean 'machine.memBytes'?); 'machine.cpus' must be an integer, not the string "4"; unknown key 'polices' (did you mean 'policies'?)\n`);
+  });
+
+  it('checks an output path before the run and reports an internal error as 70', async () => {
+    expect(await run('buddyinfo', '--workload', 'kernel-mix', '--trace', tmpdir())).toBe(2);
+    expect(err).toBe(`allocsim: --trace ${tmpdir()}: is a directory (give a file name)\n`);
+    expect(out).toBe('');
+    err = '';
+    jest.spyOn(JSON, 'stringify').mockImplementationOnce(() => {
+      throw new TypeError('boom');
+    });
+    expect(await run('list', '--json')).toBe(70);
+    expect(err).toMatch(/^allocsim: internal error: boom — please report it/);
+    expect(err.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('prints exactly one JSON document on stdout with --json, whatever else it has to say', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'allocsim-'));
+    const kmem = join(dir, 'k.txt');
+    writeFileSync(kmem, '   a-1 [000] ..... 1.000001: kmalloc: call_site=x+0x1/0x2 ptr=ffff888000001000 bytes_req=40 bytes_alloc=64 gfp_flags=GFP_KERNEL\n');
+    const ops = join(dir, 'u.ops');
+    writeFileSync(ops, 'a 0 24\nf 0\n');
+    const empty = join(dir, 'empty.txt');
+    writeFileSync(empty, '');
+    const conf = join(dir, 'c.json');
+    writeFileSync(conf, JSON.stringify({ policies: { slab: 'slob' } }));
+    const small = ['--mem', '64M', '--kernel-image', '4M'];
+    const runs: string[][] = [
+      ['buddyinfo', ...small],
+      ['pagetypeinfo', ...small],
+      ['zoneinfo', ...small],
+      ['meminfo', ...small],
+      ['vmallocinfo', '--mem', '128M', '--kernel-image', '4M', '--ops', '20'],
+      ['slabinfo', ...small],
+      ['compare', '--ops', '300', ...small],
+      ['compare', '--ops', '300', '--config', conf, ...small],
+      ['compare', '--layer', 'page', '--ops', '300', ...small],
+      ['compare', '--layer', 'vmalloc', '--ops', '20', '--mem', '128M', '--kernel-image', '4M'],
+      ['replay', kmem, ...small],
+      ['replay', ops, ...small],
+      ['replay', empty, '--allow-empty', ...small],
+      ['scenario', 'double-free'],
+      ['scenario', '--list'],
+      ['client-bugs', '--ops', '200'],
+      ['list'],
+      ['malloc-fuzz', '--runs', '1', '--ops', '20'],
+    ];
+    for (const args of runs) {
+      out = '';
+      err = '';
+      expect([args, await run(...args, '--json')]).toEqual([args, 0]);
+      expect(() => JSON.parse(out) as unknown).not.toThrow();
+      // Anything else (a warning) is one line each on stderr.
+      for (const line of err.split('\n').filter(Boolean)) expect(line).toMatch(/^allocsim: warning: /);
+    }
   });
 });

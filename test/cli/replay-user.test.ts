@@ -25,9 +25,9 @@ describe('allocsim replay with a user trace', () => {
     expect(j).toMatchObject({ policy: 'segregated', ops: 7 });
   });
 
-  it('a bad line names the line', () => {
+  it('a bad line names the file and the line', () => {
     const bad = join(dir, 'bad.rep');
     writeFileSync(bad, '1\n1\n1\n1\na 0 16\nz 0\n');
-    expect(() => runUserReplay(bad, base, opts)).toThrow(/line 6: expected an op 'a', 'f', 'r'/);
+    expect(() => runUserReplay(bad, base, opts)).toThrow(/bad\.rep:6: expected an op 'a', 'f', 'r'/);
   });
 });

@@ -662,6 +662,16 @@ function parseMtrace(lines: readonly string[], b: UserTraceBuilder): Partial<Use
 
 // ---------------------------------------------------------------- jsonl
 
+/**
+ * Where `JSON.parse` failed, in words that do not depend on the Node version
+ * (V8 rewords its messages): `not valid JSON at column 16`, or `not valid
+ * JSON: it ends early`.
+ */
+function jsonSyntaxWhere(e: unknown): string {
+  const at = /at position (\d+)/.exec(e instanceof Error ? e.message : '');
+  return at ? `not valid JSON at column ${Number(at[1]) + 1}` : 'not valid JSON: it ends early';
+}
+
 function parseJsonl(lines: readonly string[], b: UserTraceBuilder): void {
   for (let i = 0; i < lines.length; i++) {
     const text = lines[i]!.trim();
@@ -671,7 +681,7 @@ function parseJsonl(lines: readonly string[], b: UserTraceBuilder): void {
     try {
       o = JSON.parse(text);
     } catch (e) {
-      throw parseError(ln, `expected a JSON object, found '${text}' (${(e as Error).message})`);
+      throw parseError(ln, `expected a JSON object, found '${text}' (${jsonSyntaxWhere(e)})`);
     }
     if (typeof o !== 'object' || o === null || Array.isArray(o)) throw parseError(ln, `expected a JSON object, found '${text}'`);
     const rec = o as Record<string, unknown>;

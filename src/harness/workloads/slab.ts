@@ -26,7 +26,13 @@ export interface SlabWorkloadResult extends WorkloadResultBase {
    */
   readonly unusedSlabBytes: number;
   readonly partialSlabs: number;
-  readonly fastPathHitRate: number;
+  /**
+   * Share of the allocations served by the per-CPU fast path (SLUB's CPU
+   * freelist, SLAB's array cache); null when the metric does not apply: the
+   * backend served neither an allocation nor a free from a per-CPU fast path
+   * in a run that had allocations (SLOB has none).
+   */
+  readonly fastPathHitRate: number | null;
   readonly pageAllocatorCalls: number;
   readonly failedAllocs: number;
 }
@@ -270,7 +276,7 @@ function measure(sys: System, name: string, ops: number, wallMs: number, before:
     bytesAllocated: m.bytesAlloc,
     unusedSlabBytes: slabBytes ? Math.max(0, slabBytes - liveBytes) / slabBytes : 0,
     partialSlabs: partial,
-    fastPathHitRate: allocs ? (after.fastAllocs - before.fastAllocs) / allocs : 0,
+    fastPathHitRate: !allocs ? 0 : after.fastAllocs === before.fastAllocs && after.fastFrees === before.fastFrees ? null : (after.fastAllocs - before.fastAllocs) / allocs,
     pageAllocatorCalls: after.pageAllocatorCalls - before.pageAllocatorCalls,
     failedAllocs: m.failed,
   };

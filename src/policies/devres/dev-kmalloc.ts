@@ -24,8 +24,12 @@
  *
  * Layers it may call: the slab front end (kmalloc, kfree, ksize).
  *
- * Known limitations: detection is always on; the "no-detect" mode that lets
- * a wrong free carry its real consequence forward is issue 4's next step.
+ * Known limitations: the checks of this file (`dev_kfree` of a pointer
+ * without a header, a second `dev_kfree`, a corrupted header) are always
+ * on. Only the slab layer's detection can be turned off (`debug.detect`
+ * false, SLUB): a `kfree()` of a dev_kmalloc pointer is then carried out and
+ * its consequence followed (`allocsim scenario dev-kmalloc-wrong-free
+ * --no-detect`).
  */
 
 import { inject, injectable, optional } from 'inversify';

@@ -36,10 +36,24 @@
  * zone of ALIGN(8, align) before each object — so slabinfo and addresses
  * match a `slub_debug=FZPU` kernel.
  *
- * Known limitations: the SLUB_DEBUG checks themselves (red-zone and poison
- * bytes, tracking, consistency checks) are not performed yet; no freelist
- * randomisation or hardening, one node's partial list per NUMA node
- * but allocations always prefer the current CPU's node, no sheaves.
+ * The SLUB_DEBUG checks are performed (./slub-debug.ts): a debug cache's
+ * objects are written with red zones, poison and alloc/free tracks when
+ * they are created, allocated and freed; `check_object` runs on every
+ * allocation and free (a free whose red zones are damaged is reported and the
+ * object leaked, as `free_debug_processing` does), and `validate` walks each
+ * slab's freelist as `on_freelist` does.
+ *
+ * Misuse checks on free (double free, a pointer that is not an object start,
+ * a foreign pointer) do not walk freelists: the simulator keeps its own
+ * bitmap of allocated objects per slab (`liveMaps`, not SLUB state), so they
+ * are O(1). With `debug.detect` false they are skipped and the free is
+ * carried out as a non-debug kernel would.
+ *
+ * Known limitations: the debug processing runs on the per-CPU fast path
+ * too (Linux sends debug caches down the slow path, so their fast-path
+ * counts differ); no freelist randomisation or hardening, one node's
+ * partial list per NUMA node but allocations always prefer the current CPU's
+ * node, no sheaves.
  */
 
 import { inject, injectable, optional } from 'inversify';
@@ -560,8 +574,9 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
 
   /**
    * Validates that `addr` is a live object of `c`; returns its slab's head
-   * pfn. Free objects are found by walking the (bounded) freelists of the
-   * slab and of the CPU that owns it.
+   * pfn. The slab comes from struct page, the object index from the stride,
+   * and whether it is allocated from the slab's bit in `liveMaps` (O(1), no
+   * freelist walk).
    */
   private checkObject(c: SlubCache, addr: number): number {
     const pfn = this.slabPages.headIfCache(addr, c.id);
