@@ -13,7 +13,13 @@ import { slabinfo } from '../../../src/proc/slab.js';
 const DATA = new URL('../../../data/linux-6.1-qemu-smp4/', import.meta.url);
 const sys4 = () => createSystem({ machine: { memBytes: 256 << 20, kernelImageBytes: 8 << 20, cpus: 4 }, policies: { slab: 'slub' } });
 
-/** shared/reference/linux-fidelity.md §2.3: objects/pages per kmalloc cache by CPU count. */
+/**
+ * Objects/pages per slab of each kmalloc cache by CPU count, worked out by
+ * hand from mm/slub.c's `calculate_order()` (v6.8: min_objects =
+ * 4 × (fls(nr_cpus) + 1), fractions 16, 8, 4, 2 up to order 3; v6.1's
+ * `calc_slab_order()` loop gives the same orders for every size ≤ 8192).
+ * The 4-CPU column is what data/linux-6.1-qemu-smp4/slabinfo.txt shows.
+ */
 const TABLE: Record<number, string[]> = {
   8: ['512/1', '512/1', '512/1', '512/1', '512/1', '512/1', '512/1', '512/1', '512/1'],
   16: ['256/1', '256/1', '256/1', '256/1', '256/1', '256/1', '256/1', '256/1', '256/1'],
