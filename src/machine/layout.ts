@@ -5,7 +5,7 @@
  *
  * - Memory map: frames [1, 0x9f) and [0x100, N): frame 0 and the
  *   640 KiB–1 MiB legacy hole are not RAM, as on a PC (the real 6.1 zoneinfo
- *   in shared/data shows DMA `start_pfn: 1`, `present 3998`).
+ *   in data/linux-6.1-qemu-smp4 shows DMA `start_pfn: 1`, `present 3998`).
  * - Zones: DMA below 16 MiB, DMA32 below 4 GiB, Normal above; Movable and
  *   Device exist but stay empty (no `movablecore=`).
  * - Reserved: the whole first MiB (`x86/setup: Always reserve the first 1M

@@ -1,14 +1,12 @@
-/** /proc formats checked against the files captured from a real Linux 6.1 boot (shared/data). */
+/** /proc formats checked against the files captured from a real Linux 6.1 boot (data/linux-6.1-qemu-smp4, see data/README.md). */
 import { describe, expect, it } from '@jest/globals';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createSystem } from '../../src/system.js';
 import { buddyinfo, meminfo, pagetypeinfo, zoneinfo } from '../../src/proc/page.js';
 import { runPageWorkload } from '../../src/harness/workloads/page.js';
 
-const DATA = join(process.cwd(), '..', 'shared', 'data', 'linux-6.1-qemu-smp4');
-const real = (f: string): string => readFileSync(join(DATA, f), 'utf8');
-const hasData = existsSync(DATA);
+const DATA = new URL('../../data/linux-6.1-qemu-smp4/', import.meta.url);
+const real = (f: string): string => readFileSync(new URL(f, DATA), 'utf8');
 /** A line's shape: digits folded, so formats compare without values. */
 const shape = (line: string): string => line.replace(/ *\d+/g, ' N');
 
@@ -27,7 +25,7 @@ describe('/proc page-allocator files', () => {
     expect(lines[0]).toMatch(/^Node 0, zone {6}DMA( {1,6}\d+ ){11}$/);
   });
 
-  (hasData ? it : it.skip)('matches the shapes of the real buddyinfo, pagetypeinfo and zoneinfo', () => {
+  it('matches the shapes of the real buddyinfo, pagetypeinfo and zoneinfo', () => {
     const sys = sys2g();
     expect(buddyinfo(sys.pages).split('\n').map(shape)).toEqual(real('buddyinfo.txt').split('\n').map(shape));
     expect(pagetypeinfo(sys.pages).split('\n').map(shape)).toEqual(real('pagetypeinfo.txt').split('\n').map(shape));
@@ -36,7 +34,7 @@ describe('/proc page-allocator files', () => {
     expect(ours).toEqual(real('zoneinfo.txt').split('\n').map(shape));
   });
 
-  (hasData ? it : it.skip)('prints meminfo with the real labels in the real order and widths', () => {
+  it('prints meminfo with the real labels in the real order and widths', () => {
     const text = meminfo(sys2g().pages).split('\n');
     const want = real('meminfo.txt').split('\n');
     expect(text.map(shape)).toEqual(want.map(shape));

@@ -1,7 +1,10 @@
 /**
  * Parser for the ftrace `kmem` events as real kernels print them in
- * `/sys/kernel/tracing/trace` (and as `trace-cmd report` prints them),
- * shared/reference/traces.md §2.1.
+ * `/sys/kernel/tracing/trace` (and as `trace-cmd report` prints them): the
+ * line header of kernel/trace/trace_output.c (`trace_print_context`, with
+ * the latency flags of `trace_print_lat_fmt`), then the event's `TP_printk`
+ * fields from include/trace/events/kmem.h, whose layout changed over the
+ * kernel versions listed below.
  *
  * How it works here: one pass over the lines, no per-line regex over the
  * whole text. Each line is split into the standard header

@@ -9,7 +9,7 @@
  * `op[i]`, `id[i]`, `size[i]`, `arg[i]`, `line[i]`; a replayer keeps its own
  * `Float64Array(nIds)` of pointers indexed by id.
  *
- * Formats (shared/reference/traces.md §2):
+ * Formats, each as the program that writes it prints it:
  *
  * - `rep` — CS:APP malloc-lab (`mdriver`). A header of four non-negative
  *   integers: suggested heap size, number of ids, number of ops, weight
@@ -26,8 +26,13 @@
  *   format {@link formatPlainTrace} writes and the C oracle
  *   (tools/oracle/glibc-replay.c) reads.
  * - `wee` — wee_alloc's `Alloc(SIZE),` / `Free(K),` where K is the 0-based
- *   ordinal of the `Alloc` being freed; the ordinal is the id.
- * - `mtrace` — glibc's `MALLOC_TRACE` output: `= Start` / `= End`, an
+ *   ordinal of the `Alloc` being freed; the ordinal is the id
+ *   (rustwasm/wee_alloc `test/traces/*.trace`, written by its
+ *   `trace-malloc-free/src/main.rs` from `valgrind --trace-malloc=yes`
+ *   output; a realloc is already a `Free` then an `Alloc`).
+ * - `mtrace` — glibc's `MALLOC_TRACE` output (malloc/mtrace-impl.c since
+ *   glibc 2.34, malloc/mtrace.c before: `tr_where` and the per-call
+ *   printers such as `realloc_mtrace_after`): `= Start` / `= End`, an
  *   optional `@ where[0xaddr] ` prefix, `+ PTR SIZE` (malloc, calloc,
  *   memalign, realloc(NULL, n): all become MALLOC, mtrace cannot tell them
  *   apart), `- PTR` (free, realloc(p, 0)), `< OLD` followed by `> NEW SIZE`

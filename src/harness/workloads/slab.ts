@@ -37,7 +37,7 @@ export interface SlabWorkloadResult extends WorkloadResultBase {
   readonly failedAllocs: number;
 }
 
-/** kmalloc size classes with weights from a real booted kernel's /proc/slabinfo (shared/data, Linux 6.1, active objects of kmalloc-* and kmalloc-cg-*). */
+/** kmalloc size classes with weights from a real booted kernel's /proc/slabinfo (data/linux-6.1-qemu-smp4/slabinfo.txt, Linux 6.1, active objects of kmalloc-* and kmalloc-cg-*). */
 const KMALLOC_MIX: readonly (readonly [lo: number, hi: number, weight: number])[] = [
   [1, 8, 3584],
   [9, 16, 2560],

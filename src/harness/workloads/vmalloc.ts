@@ -167,7 +167,7 @@ interface VmallocUser {
 
 /**
  * The vmalloc users of a freshly booted Linux 6.1 guest
- * (shared/data/linux-6.1-qemu-smp4/vmallocinfo.txt): 16 KiB thread stacks
+ * (data/linux-6.1-qemu-smp4/vmallocinfo.txt): 16 KiB thread stacks
  * (`kernel_clone`, THREAD_ALIGN 16 KiB) by far the most, the zswap/zram
  * crypto buffers (128 KiB), genpool chunks, a tty buffer, BPF programs, the
  * per-CPU IRQ stacks (vmap of 4 pages) — with their callers' offsets.

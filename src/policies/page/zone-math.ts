@@ -2,8 +2,10 @@
  * Per-zone numbers Linux 6.8 derives from the managed page counts, shared by
  * every page-allocator policy: `min_free_kbytes`, the min/low/high
  * watermarks, `lowmem_reserve`, and the per-CPU list batch and high limits.
- * Formulas from mm/page_alloc.c and mm/khugepaged.c (v6.8); see
- * shared/reference/linux-fidelity.md §5.5–5.6.
+ * Formulas from Linux v6.8: `calculate_min_free_kbytes`,
+ * `__setup_per_zone_wmarks`, `setup_per_zone_lowmem_reserve`,
+ * `zone_batchsize` and `zone_highsize` in mm/page_alloc.c, and khugepaged's
+ * `set_recommended_min_free_kbytes` in mm/khugepaged.c.
  */
 
 import { MAX_NR_ZONES, MIGRATE_PCPTYPES, ZoneType } from '../../interfaces/gfp.js';

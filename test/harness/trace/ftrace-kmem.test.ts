@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
 import { describe, expect, it } from '@jest/globals';
@@ -10,7 +11,8 @@ import { __GFP_NOWARN, __GFP_ZERO, GFP_ATOMIC, GFP_KERNEL, GFP_KERNEL_ACCOUNT } 
 import type { KmemEvent } from '../../../src/harness/trace/ftrace-kmem.js';
 import { gfpBits, parseFtraceKmem, parseFtraceKmemFile, readTraceText } from '../../../src/harness/trace/ftrace-kmem.js';
 
-const REAL = '/work/shared/data/linux-6.1-qemu-smp4/kmem-trace.txt.gz';
+/** The real Linux 6.1 boot trace (data/README.md). */
+const REAL = fileURLToPath(new URL('../../../data/linux-6.1-qemu-smp4/kmem-trace.txt.gz', import.meta.url));
 
 const countKinds = (events: readonly KmemEvent[]): Record<string, number> => {
   const c: Record<string, number> = {};

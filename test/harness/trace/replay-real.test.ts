@@ -1,7 +1,6 @@
-/** The real Linux 6.1 boot trace (shared/data) replayed through every real slab policy. */
+/** The real Linux 6.1 boot trace (data/linux-6.1-qemu-smp4, see data/README.md) replayed through every real slab policy. */
 import { describe, expect, it } from '@jest/globals';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseFtraceKmemFile } from '../../../src/harness/trace/ftrace-kmem.js';
 import { replayKmem } from '../../../src/harness/trace/replay.js';
 import { emitFtrace } from '../../../src/harness/trace/emit.js';
@@ -9,9 +8,9 @@ import { parseFtraceKmem } from '../../../src/harness/trace/ftrace-kmem.js';
 import { policyNames } from '../../../src/policies/registry.js';
 import { createSystem } from '../../../src/system.js';
 
-const TRACE = join(process.cwd(), '..', 'shared', 'data', 'linux-6.1-qemu-smp4', 'kmem-trace.txt.gz');
+const TRACE = fileURLToPath(new URL('../../../data/linux-6.1-qemu-smp4/kmem-trace.txt.gz', import.meta.url));
 
-(existsSync(TRACE) ? describe : describe.skip)('real trace replay', () => {
+describe('real trace replay', () => {
   const parsed = parseFtraceKmemFile(TRACE);
 
   it.each(policyNames('slab'))('replays under %s with every invariant intact and no failure', (slab) => {

@@ -1,3 +1,5 @@
+import { fileURLToPath } from 'node:url';
+
 import { describe, expect, it } from '@jest/globals';
 
 import { emitFtrace, formatKernelPtr } from '../../../src/harness/trace/emit.js';
@@ -7,7 +9,8 @@ import { AllocatorError, isAllocatorError } from '../../../src/interfaces/errors
 import { ZERO_SIZE_PTR } from '../../../src/interfaces/slab.js';
 import { FAKE_BASE, FakeKmem } from './fake-kmem.js';
 
-const REAL = '/work/shared/data/linux-6.1-qemu-smp4/kmem-trace.txt.gz';
+/** The real Linux 6.1 boot trace (data/README.md). */
+const REAL = fileURLToPath(new URL('../../../data/linux-6.1-qemu-smp4/kmem-trace.txt.gz', import.meta.url));
 
 const ALLOC_TAIL = 'gfp_flags=GFP_KERNEL node=-1 accounted=false';
 const kmalloc = (ptr: string, req: number, alloc: number): string => `kmalloc: call_site=f+0x1/0x2 ptr=${ptr} bytes_req=${req} bytes_alloc=${alloc} ${ALLOC_TAIL}`;

@@ -38,10 +38,10 @@ const { MALLOC: A, FREE: F, REALLOC: R, CALLOC: C, MEMALIGN: M } = OP;
 /** Like CS:APP's short1-bal.rep: header, then a/f lines. */
 const SHORT_REP = '20000\n6\n12\n1\na 0 2040\na 1 2040\nf 1\na 2 48\na 3 4072\nf 3\na 4 4072\nf 0\nf 2\na 5 4072\nf 4\nf 5\n';
 
-/** shared/reference/traces.md §2.7. */
+/** A wee_alloc trace (rustwasm/wee_alloc test/traces/*.trace): `Free(K)` frees the K-th Alloc. */
 const WEE_EXAMPLE = 'Alloc(72),\nAlloc(4096),\nFree(0),\nAlloc(16),\nFree(2),\nFree(1),\n';
 
-/** shared/reference/traces.md §2.3. */
+/** A glibc mtrace log in the grammar of glibc's malloc/mtrace-impl.c (`tr_where` prefix, `+`, `<`/`>` for realloc, `-`). */
 const MTRACE_EXAMPLE = [
   '= Start',
   '@ ./demo:[0x401196] + 0x4052a0 0x30',
@@ -161,7 +161,7 @@ describe('plain a/f/r/c/m lines', () => {
 });
 
 describe('wee_alloc trace', () => {
-  it('parses the example of traces.md §2.7: the Alloc ordinal is the id', () => {
+  it('parses a wee_alloc trace: the Alloc ordinal is the id', () => {
     const t = parseUserTrace(WEE_EXAMPLE);
     expect(t.format).toBe('wee');
     expect(ops(t)).toEqual([[A, 0, 72, 0, 1], [A, 1, 4096, 0, 2], [F, 0, 0, 0, 3], [A, 2, 16, 0, 4], [F, 2, 0, 0, 5], [F, 1, 0, 0, 6]]);
@@ -182,7 +182,7 @@ describe('wee_alloc trace', () => {
 });
 
 describe('glibc mtrace', () => {
-  it('parses the example of traces.md §2.3', () => {
+  it('parses an mtrace log: malloc, realloc, free, a library call site', () => {
     const t = parseUserTrace(MTRACE_EXAMPLE);
     expect(t.format).toBe('mtrace');
     // 0x4052e0's id 1 is freed on line 6 and reused for 0x405460 on line 7.
@@ -298,7 +298,7 @@ describe('format detection', () => {
   it('maps file extensions, case-insensitively', () => {
     expect(userTraceFormatFromPath('traces/short1-bal.rep')).toBe('rep');
     expect(userTraceFormatFromPath('ls.trace')).toBe('wee');
-    expect(userTraceFormatFromPath('/tmp/x.MTRACE')).toBe('mtrace');
+    expect(userTraceFormatFromPath('logs/x.MTRACE')).toBe('mtrace');
     expect(userTraceFormatFromPath('ops.jsonl')).toBe('jsonl');
     expect(userTraceFormatFromPath('gen.ops')).toBe('plain');
     expect(userTraceFormatFromPath('kmem.txt')).toBeUndefined();

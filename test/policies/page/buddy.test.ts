@@ -135,7 +135,7 @@ describe('buddy allocator (Linux 6.8)', () => {
   });
 });
 
-describe('zone arithmetic against the real 6.1 qemu boot (shared/data, 2 GiB, 4 CPUs, THP)', () => {
+describe('zone arithmetic against the real 6.1 qemu boot (data/linux-6.1-qemu-smp4, 2 GiB, 4 CPUs, THP)', () => {
   // At postcore time the zones had these managed counts (the watermarks solve to them;
   // the final zoneinfo shows more because initmem was freed afterwards).
   const dma = { type: ZoneType.DMA, node: 0, managed: 3840 };

@@ -266,7 +266,7 @@ describe('kmalloc versus vmalloc under fragmentation', () => {
 });
 
 describe('/proc/vmallocinfo against a real Linux guest', () => {
-  const real = readFileSync(new URL('../../../../shared/data/linux-6.1-qemu-smp4/vmallocinfo.txt', import.meta.url), 'utf8').trim().split('\n');
+  const real = readFileSync(new URL('../../../data/linux-6.1-qemu-smp4/vmallocinfo.txt', import.meta.url), 'utf8').trim().split('\n');
   const SHAPE = /^0x[0-9a-f]{16}-0x[0-9a-f]{16} [ \d]{7} (?:\S+\+0x[0-9a-f]+\/0x[0-9a-f]+(?: pages=\d+)? (?:vmalloc|vmap)(?: vpages)?(?: N\d+=\d+)*|unpurged vm_area)$/;
   const shapeOf = (l: string): string => l.replace(/^0x\S+-0x\S+ +/, '').replace(/ N0=\d+$/, '');
 
