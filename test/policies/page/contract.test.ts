@@ -8,7 +8,8 @@ import { isAllocatorError, type AllocatorErrorKind } from '../../../src/interfac
 import { NO_PFN, pfnToPhys, type Pfn } from '../../../src/interfaces/units.js';
 import { policyNames } from '../../../src/policies/registry.js';
 import { createSystem, type System } from '../../../src/system.js';
-import { FUZZ_MACHINE, runPageFuzz } from '../../../fuzz/page/campaign.js';
+import { FUZZ_MACHINE } from '../../../fuzz/common.js';
+import { runPageFuzz } from '../../../fuzz/page/campaign.js';
 
 const small = (page: string): System => createSystem({ ...FUZZ_MACHINE, policies: { page } });
 
