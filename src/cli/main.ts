@@ -5,7 +5,6 @@
  * every error into one line on stderr with a non-zero exit status.
  */
 
-import { mallocFuzzCommand } from './malloc-fuzz.js';
 import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { AllocatorError } from '../interfaces/errors.js';
@@ -17,7 +16,7 @@ import { compareCommand } from './compare.js';
 import { slabinfoCommand } from './slabinfo.js';
 import { replayCommand } from './replay.js';
 import { scenarioCommand } from './scenario.js';
-import { fuzzCommand } from './fuzz.js';
+import { fuzzCommand, mallocFuzzAlias } from './fuzz.js';
 import { runVmallocMix } from '../harness/workloads/vmalloc.js';
 import { vmallocinfo } from '../proc/vmalloc.js';
 import { clientBugsCommand } from './client-bugs.js';
@@ -93,7 +92,7 @@ export function buildProgram(): Command {
   compareCommand(program);
   fuzzCommand(program);
   clientBugsCommand(program);
-  mallocFuzzCommand(program);
+  mallocFuzzAlias(program);
   program
     .command('list')
     .description('list policies and workloads')
