@@ -32,6 +32,8 @@ const POLICY_KINDS: readonly PolicyKind[] = FUZZ_LAYERS.map((l) => FUZZ_CAMPAIGN
 
 const DEFAULT_RUNS = 200;
 const DEFAULT_SEED = 1;
+/** Commands per run from the command line, every layer (long sequences reach full slabs and fragmented free lists). */
+const DEFAULT_MAX_COMMANDS = 150;
 const DEFAULT_OUT = 'allocsim-repro.json';
 
 interface FuzzOpts {
@@ -103,7 +105,7 @@ function fuzzAction(o: FuzzOpts): void {
   const budget = {
     seed: intOpt(o.seed, 'seed') ?? DEFAULT_SEED,
     numRuns: intOpt(o.runs, 'runs') ?? DEFAULT_RUNS,
-    maxCommands: intOpt(o.maxCommands, 'max-commands') ?? campaign.defaultMaxCommands,
+    maxCommands: intOpt(o.maxCommands, 'max-commands') ?? DEFAULT_MAX_COMMANDS,
   };
   if (budget.numRuns < 1) conflict('--runs must be at least 1');
   const r = mutant ? fuzzMutant(mutant, budget) : campaign.run({ policy }, budget);
@@ -133,7 +135,7 @@ export function fuzzCommand(program: Command): void {
     .option('--mutant <id>', mutantHelp)
     .option('--runs <n>', `fast-check runs (default ${DEFAULT_RUNS})`)
     .option('--seed <n>', `seed (default ${DEFAULT_SEED})`)
-    .option('--max-commands <n>', `commands per run (default: the layer's, ${FUZZ_LAYERS.map((l) => `${l} ${FUZZ_CAMPAIGNS[l].defaultMaxCommands}`).join(', ')})`)
+    .option('--max-commands <n>', `commands per run at most (default ${DEFAULT_MAX_COMMANDS})`)
     .option('--replay <file>', 'replay a reproducer file instead of fuzzing (it names its layer, policy and mutant)')
     .option('--out <file>', `where to write the reproducer on failure (default ${DEFAULT_OUT})`)
     .option('--json', 'print the report as one JSON document')
@@ -160,7 +162,7 @@ export function mallocFuzzAlias(program: Command): void {
     .option('--mutant <id>', 'fuzz a user-malloc mutant instead (B-21 … B-26)')
     .option('--seed <n>', `seed (default ${DEFAULT_SEED})`)
     .option('--runs <n>', `runs, a fresh process each (default ${DEFAULT_RUNS})`)
-    .option('--ops <n>', 'calls per run at most (same as --max-commands)')
+    .option('--ops <n>', `calls per run at most (same as --max-commands; default ${DEFAULT_MAX_COMMANDS})`)
     .option('--max-commands <n>', 'calls per run at most')
     .option('--out <file>', `where to write the reproducer on failure (default ${DEFAULT_OUT})`)
     .option('--json', 'print the report as one JSON document')
