@@ -126,7 +126,8 @@ export function fuzzCommand(program: Command): void {
   const cmd = program
     .command('fuzz')
     .description('model-based fuzzing of a layer (a policy or a mutant) with invariant checks after every command; reproducers on failure')
-    .addOption(new Option('--layer <layer>', `layer to fuzz (default page; ${FUZZ_LAYERS.map((l) => `${l}: ${FUZZ_CAMPAIGNS[l].summary}`).join('; ')})`).choices(FUZZ_LAYERS));
+    .addOption(new Option('--layer <layer>', 'layer to fuzz (default page)').choices(FUZZ_LAYERS))
+    .addHelpText('after', `\nCampaigns:\n${FUZZ_LAYERS.map((l) => `  ${l.padEnd(8)} ${FUZZ_CAMPAIGNS[l].summary}`).join('\n')}\n\nExit status: 0 a policy passed or a mutant was caught, 1 a finding or a surviving mutant, 2 bad input.`);
   for (const l of FUZZ_LAYERS) {
     const c = FUZZ_CAMPAIGNS[l];
     cmd.addOption(new Option(`--${c.policyKind} <policy>`, `${c.policyKind} policy of --layer ${l} (default ${c.defaultPolicy})`).choices(policyNames(c.policyKind)));
