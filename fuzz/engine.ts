@@ -3,27 +3,66 @@
  * commands over a fresh (model, real) pair per run, failures shrunk and
  * reported with seed, path and the explicit command list a reproducer
  * stores; and the replay of such a list.
+ *
+ * A campaign is a {@link CampaignDef}: how to build a fresh system and its
+ * model (from optional per-run parameters, such as the user campaign's
+ * tcache on/off, drawn by fast-check with the commands and stored beside
+ * them), the checks at the start and at the end of a run, the command
+ * arbitraries, and the parser of stored commands. {@link defineCampaign}
+ * wraps one into a {@link FuzzCampaign} (a layer's entry of the registry in
+ * `registry.ts`), whose `run` and `replay` need no knowledge of the layer.
+ *
+ * Commands are stateless values: fast-check runs the same command objects
+ * in many runs while it shrinks, so a command's `toString()` depends on its
+ * constructor arguments only. The command text a report prints is rebuilt
+ * from the stored JSON, which is why a campaign and a replay of its
+ * reproducer print the same list.
  */
 
 import fc from 'fast-check';
-import { FuzzFailure } from './page/model.js';
+import type { SystemConfigInput } from '../src/interfaces/config.js';
 import { AllocatorError } from '../src/interfaces/errors.js';
+import type { Violation } from '../src/interfaces/invariants.js';
+import type { SystemOverrides } from '../src/system.js';
+import { FuzzFailure, type FuzzLayer } from './common.js';
 
 /** A command that can be stored in a reproducer. */
 export type StoredCommand<M extends object, R> = fc.Command<M, R> & { toJSON(): object };
 
+/** Per-run parameters drawn with the commands and stored in the reproducer. */
+export interface RunParams<P extends object> {
+  /** The arbitrary a run's parameters are drawn from (shrinks towards the common case). */
+  arb(): fc.Arbitrary<P>;
+  /** Validates stored parameters. @throws AllocatorError `parse` */
+  parse(o: unknown): P;
+}
+
 /** One layer's campaign definition. */
-export interface CampaignDef<M extends object, R> {
-  /** Builds a fresh model and system. */
-  setup(): { model: M; real: R };
+export interface CampaignDef<M extends object, R, P extends object = object> {
+  /** Builds a fresh model and system for one run. */
+  setup(params: P): { model: M; real: R };
   /** Checks run once on the fresh system. */
   initialCheck(real: R): void;
+  /** Checks run once after the last command (a run's end-of-life checks). */
+  finalCheck?(model: M, real: R): void;
   /** Weighted command arbitraries. */
   arbs(): fc.Arbitrary<StoredCommand<M, R>>[];
+  /** Per-run parameters, when the layer has any. */
+  params?: RunParams<P>;
   /** Called when a run is over (pass or fail): frees what the system holds outside the JS heap. */
   teardown?(real: R): void;
-  /** Rebuilds a command from its JSON form. */
+  /** Rebuilds a command from its JSON form. @throws AllocatorError `parse` naming the index and field */
   fromJSON(o: unknown, index: number): StoredCommand<M, R>;
+}
+
+/** How long to fuzz. */
+export interface FuzzBudget {
+  readonly seed: number;
+  readonly numRuns: number;
+  /** Commands per run at most. @defaultValue the campaign's `defaultMaxCommands` */
+  readonly maxCommands?: number;
+  /** fast-check replay path of an earlier failure (with its seed). */
+  readonly path?: string;
 }
 
 /** The outcome of a campaign or a replay. */
@@ -31,57 +70,201 @@ export interface FuzzReport {
   readonly ok: boolean;
   readonly seed: number;
   readonly numRuns: number;
+  /** Runs made: all of them when ok, else the index (1-based) of the first failing run. */
   readonly runsDone: number;
+  /** Commands executed by those runs (shrinking not counted). */
+  readonly commandsRun: number;
   readonly path?: string;
+  /** The failing run's parameters (layers with per-run parameters). */
+  readonly params?: object;
+  /** The failing (shrunk) command list, as a reproducer stores it. */
   readonly commands?: object[];
+  /** The same list as text, one `toString()` per command. */
   readonly commandText?: string;
+  /** What failed, one line per violation. */
   readonly failure?: string;
+  /** Invariant codes of the failure, or `error:<kind>` for a typed error. */
   readonly codes?: string[];
+  /** The violations of the failure (a typed error is one violation coded `error:<kind>`). */
+  readonly violations?: readonly Violation[];
 }
 
-function failureOf(e: unknown): { failure: string; codes: string[] } {
-  if (e instanceof FuzzFailure) return { failure: e.message, codes: [...new Set(e.violations.map((v) => v.code))] };
-  if (e instanceof AllocatorError) return { failure: `AllocatorError(${e.kind}): ${e.message}`, codes: [`error:${e.kind}`] };
-  return { failure: e instanceof Error ? `${e.name}: ${e.message}` : String(e), codes: [] };
+function failureOf(e: unknown): Pick<FuzzReport, 'failure' | 'codes' | 'violations'> {
+  if (e instanceof FuzzFailure) return { failure: e.message, codes: [...new Set(e.violations.map((v) => v.code))], violations: e.violations };
+  if (e instanceof AllocatorError) {
+    const v = { code: `error:${e.kind}`, message: e.message };
+    return { failure: `AllocatorError(${e.kind}): ${e.message}`, codes: [v.code], violations: [v] };
+  }
+  return { failure: e instanceof Error ? `${e.name}: ${e.message}` : String(e), codes: [], violations: [] };
 }
 
-/** Runs `numRuns` seeded runs of at most `maxCommands` commands. */
-export function runCampaign<M extends object, R>(def: CampaignDef<M, R>, seed: number, numRuns: number, maxCommands: number, path?: string): FuzzReport {
-  let lastError: unknown;
-  const prop = fc.property(fc.commands(def.arbs(), { maxCommands, size: 'max' }), (cmds) => {
-    const s = def.setup();
-    try {
-      def.initialCheck(s.real);
-      fc.modelRun(() => s, cmds);
-    } catch (e) {
-      lastError = e;
-      throw e;
-    } finally {
-      def.teardown?.(s.real);
-    }
-  });
-  const details = fc.check(prop, { seed, numRuns, ...(path ? { path } : {}) });
-  if (!details.failed) return { ok: true, seed, numRuns, runsDone: details.numRuns };
-  // fast-check hands back its wrappers; keep the commands that actually ran.
-  const wrapped = details.counterexample ? ([...details.counterexample[0]] as unknown as { cmd: StoredCommand<M, R>; hasRan: boolean }[]) : [];
-  const ran = wrapped.filter((w) => w.hasRan).map((w) => w.cmd);
-  const list = ran.map((c) => c.toJSON());
-  const replay = replayCommands(def, list);
-  const f = replay.ok ? failureOf(lastError) : { failure: replay.failure ?? '', codes: replay.codes ?? [] };
-  return { ok: false, seed, numRuns, runsDone: details.numRuns, path: details.counterexamplePath ?? undefined, commands: list, commandText: ran.map(String).join(', '), ...f };
+/** A failure whose shrunk list passes on replay: said so, since its reproducer will not reproduce it. */
+function nonReplayable(f: Pick<FuzzReport, 'failure' | 'codes' | 'violations'>): Pick<FuzzReport, 'failure' | 'codes' | 'violations'> {
+  return { ...f, failure: `${f.failure ?? ''}\n(the shrunk command list passes when replayed: this failure depends on state the list does not rebuild)` };
 }
 
-/** Replays an explicit command list; stops at the first failure. */
-export function replayCommands<M extends object, R>(def: CampaignDef<M, R>, commands: readonly unknown[]): FuzzReport {
-  const cmds = commands.map((c, i) => def.fromJSON(c, i));
-  const { model, real } = def.setup();
+/** Runs one list on a fresh system: initial check, the commands whose precondition holds, final check, teardown. */
+function runList<M extends object, R, P extends object>(def: CampaignDef<M, R, P>, s: { model: M; real: R }, cmds: Iterable<fc.Command<M, R>>, onRun: () => void): void {
+  const { model, real } = s;
   try {
     def.initialCheck(real);
-    for (const c of cmds) if (c.check(model)) c.run(model, real);
-    return { ok: true, seed: 0, numRuns: 1, runsDone: 1, commands: cmds.map((c) => c.toJSON()) };
-  } catch (e) {
-    return { ok: false, seed: 0, numRuns: 1, runsDone: 1, commands: cmds.map((c) => c.toJSON()), commandText: cmds.map(String).join(', '), ...failureOf(e) };
+    for (const c of cmds) {
+      if (!c.check(model)) continue;
+      onRun();
+      c.run(model, real);
+    }
+    def.finalCheck?.(model, real);
   } finally {
     def.teardown?.(real);
   }
+}
+
+/** Runs `numRuns` seeded runs of at most `maxCommands` commands; a failure comes back shrunk. */
+export function runCampaign<M extends object, R, P extends object>(def: CampaignDef<M, R, P>, budget: Required<Omit<FuzzBudget, 'path'>> & Pick<FuzzBudget, 'path'>): FuzzReport {
+  const { seed, numRuns, maxCommands, path } = budget;
+  let lastError: unknown;
+  let setupError: Error | undefined;
+  let commandsRun = 0;
+  let counting = true;
+  const body = (params: P, cmds: Iterable<fc.Command<M, R>>): void => {
+    let s: { model: M; real: R };
+    try {
+      s = def.setup(params);
+    } catch (e) {
+      // A system that cannot be built (a bad config) is the caller's error, not a finding.
+      setupError ??= e instanceof Error ? e : new Error(String(e));
+      throw e;
+    }
+    try {
+      runList(def, s, cmds, () => {
+        if (counting) commandsRun++;
+      });
+    } catch (e) {
+      // Shrinking runs more lists; only the runs up to the first failure are counted.
+      counting = false;
+      lastError = e;
+      throw e;
+    }
+  };
+  const cmdsArb = fc.commands(def.arbs(), { maxCommands, size: 'max' });
+  const opts = { seed, numRuns, ...(path ? { path } : {}) };
+  const details: Pick<fc.RunDetails<unknown[]>, 'failed' | 'numRuns' | 'counterexamplePath'> & { counterexample: unknown[] | null } = def.params
+    ? fc.check(fc.property(def.params.arb(), cmdsArb, body), opts)
+    : fc.check(fc.property(cmdsArb, (cmds) => body({} as P, cmds)), opts);
+  if (setupError !== undefined) throw setupError;
+  if (!details.failed) return { ok: true, seed, numRuns, runsDone: details.numRuns, commandsRun };
+  // fast-check hands back its wrappers; keep the commands that actually ran.
+  const example = details.counterexample ?? [];
+  const params = def.params ? (example[0] as P) : undefined;
+  const wrapped = [...((example[def.params ? 1 : 0] ?? []) as Iterable<{ cmd: StoredCommand<M, R>; hasRan: boolean }>)];
+  const list = wrapped.filter((w) => w.hasRan).map((w) => w.cmd.toJSON());
+  // The report is the replay's: the same command text and failure a `--replay` of the reproducer prints.
+  const replay = replayCommands(def, list, params);
+  const f = replay.ok ? nonReplayable(failureOf(lastError)) : replay;
+  return {
+    ok: false,
+    seed,
+    numRuns,
+    runsDone: details.numRuns,
+    commandsRun,
+    path: details.counterexamplePath ?? undefined,
+    ...(params ? { params } : {}),
+    commands: list,
+    commandText: replay.commandText,
+    failure: f.failure,
+    codes: f.codes,
+    violations: f.violations,
+  };
+}
+
+/** Validates a stored list (and parameters) and rebuilds the commands. @throws AllocatorError `parse` */
+export function parseCommands<M extends object, R, P extends object>(def: CampaignDef<M, R, P>, commands: readonly unknown[], params?: unknown): { cmds: StoredCommand<M, R>[]; params: P } {
+  const cmds = commands.map((c, i) => def.fromJSON(c, i));
+  if (!def.params && params !== undefined) throw new AllocatorError('parse', `params: this campaign has no per-run parameters, got ${JSON.stringify(params)}`);
+  return { cmds, params: def.params ? def.params.parse(params) : ({} as P) };
+}
+
+/** Replays an explicit command list; stops at the first failure. @throws AllocatorError `parse` for a malformed list */
+export function replayCommands<M extends object, R, P extends object>(def: CampaignDef<M, R, P>, commands: readonly unknown[], params?: unknown): FuzzReport {
+  const parsed = parseCommands(def, commands, params);
+  const base = {
+    seed: 0,
+    numRuns: 1,
+    runsDone: 1,
+    ...(def.params ? { params: parsed.params } : {}),
+    commands: parsed.cmds.map((c) => c.toJSON()),
+    commandText: parsed.cmds.map(String).join(', '),
+  };
+  let commandsRun = 0;
+  const s = def.setup(parsed.params);
+  try {
+    runList(def, s, parsed.cmds, () => commandsRun++);
+    return { ok: true, ...base, commandsRun };
+  } catch (e) {
+    return { ok: false, ...base, commandsRun, ...failureOf(e) };
+  }
+}
+
+/** What a campaign is run against: the layer's named policy (or the default), and classes bound in place of real ones. */
+export interface FuzzTarget {
+  /** Policy name of the campaign's policy layer (`--page`, `--slab`, `--vmap`, `--malloc`). @defaultValue the campaign's default */
+  readonly policy?: string;
+  /** Classes bound at their tokens (a mutant or a prototype). */
+  readonly overrides?: SystemOverrides;
+  /** Machine and other policies. @defaultValue the campaign's machine */
+  readonly config?: SystemConfigInput;
+}
+
+/** A layer's campaign, as the registry lists it: everything the CLI and the mutant runner need, with no per-layer branch. */
+export interface FuzzCampaign {
+  readonly layer: FuzzLayer;
+  /** One line for `--help` and the docs. */
+  readonly summary: string;
+  /** The policy table (`POLICIES` key) the campaign's policy option selects from, and the option's name. */
+  readonly policyKind: 'page' | 'slab' | 'vmap' | 'malloc';
+  /** The policy fuzzed when none is named. */
+  readonly defaultPolicy: string;
+  /** The machine the campaign runs on. */
+  readonly machine: SystemConfigInput;
+  /** Commands per run when the budget does not say. */
+  readonly defaultMaxCommands: number;
+  /** Runs a campaign. Deterministic for a given seed. */
+  run(target: FuzzTarget, budget: FuzzBudget): FuzzReport;
+  /** Replays a stored list (stops at the first failure). @throws AllocatorError `parse` for a malformed list */
+  replay(target: FuzzTarget, commands: readonly unknown[], params?: unknown): FuzzReport;
+  /** Validates a stored list without running it. @throws AllocatorError `parse` */
+  validate(commands: readonly unknown[], params?: unknown): void;
+  /** Draws `n` commands (with per-run parameters) from the generators, in their stored form: a reproducer's schema must accept each. */
+  sample(n: number, seed: number): { commands: object[]; params?: object };
+}
+
+/** The description of a campaign, and how to build its definition for one target. */
+export interface CampaignSpec<M extends object, R, P extends object> extends Omit<FuzzCampaign, 'run' | 'replay' | 'validate' | 'sample'> {
+  /** The definition for a full config (machine and policy already resolved) and the overrides. */
+  def(config: SystemConfigInput, overrides: SystemOverrides): CampaignDef<M, R, P>;
+}
+
+/** Wraps a layer's definition into its registry entry. */
+export function defineCampaign<M extends object, R, P extends object>(s: CampaignSpec<M, R, P>): FuzzCampaign {
+  const defFor = (t: FuzzTarget): CampaignDef<M, R, P> => {
+    const base = t.config ?? s.machine;
+    const config = { ...base, policies: { ...base.policies, [s.policyKind]: t.policy ?? base.policies?.[s.policyKind] ?? s.defaultPolicy } };
+    return s.def(config, t.overrides ?? {});
+  };
+  return {
+    layer: s.layer,
+    summary: s.summary,
+    policyKind: s.policyKind,
+    defaultPolicy: s.defaultPolicy,
+    machine: s.machine,
+    defaultMaxCommands: s.defaultMaxCommands,
+    run: (t, b) => runCampaign(defFor(t), { seed: b.seed, numRuns: b.numRuns, maxCommands: b.maxCommands ?? s.defaultMaxCommands, path: b.path }),
+    replay: (t, commands, params) => replayCommands(defFor(t), commands, params),
+    validate: (commands, params) => void parseCommands(defFor({}), commands, params),
+    sample: (n, seed) => {
+      const def = defFor({});
+      const [cmds, params] = fc.sample(fc.tuple(fc.array(fc.oneof(...def.arbs()), { minLength: n, maxLength: n }), def.params ? def.params.arb() : fc.constant(undefined)), { seed, numRuns: 1 })[0]!;
+      return { commands: cmds.map((c) => c.toJSON()), ...(params ? { params } : {}) };
+    },
+  };
 }

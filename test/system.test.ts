@@ -6,7 +6,8 @@ import { isAllocatorError } from '../src/interfaces/errors.js';
 import { FirstFitAllocator } from '../src/policies/page/firstfit.js';
 import { POLICIES, policyNames } from '../src/policies/registry.js';
 import { createSystem, resolveConfig } from '../src/system.js';
-import { FUZZ_MACHINE, runPageFuzz } from '../fuzz/page/campaign.js';
+import { FUZZ_MACHINE } from '../fuzz/common.js';
+import { runPageFuzz } from '../fuzz/page/campaign.js';
 import type { Pfn } from '../src/interfaces/units.js';
 
 /** A research prototype: first fit that counts its calls. Bound with no other change. */

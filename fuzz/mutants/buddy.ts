@@ -81,10 +81,10 @@ export class StaleFlagsOnFree extends BuddyAllocator {
 
 /** The buddy mutants with the invariants expected to catch them. */
 export const BUDDY_MUTANTS: readonly MutantEntry[] = [
-  { id: 'B-01', name: 'skip-merge', layer: 'page', summary: 'free never coalesces buddies', impl: SkipMergeBuddy, caughtBy: ['B3'] },
-  { id: 'B-02', name: 'add-buddy', layer: 'page', summary: 'buddy = pfn + 2^order instead of pfn ^ 2^order', impl: AddBuddyArithmetic, caughtBy: ['B1', 'B2', 'B3', 'B4', 'X1', 'X2'] },
-  { id: 'B-03', name: 'merge-busy-buddy', layer: 'page', summary: 'merges with a buddy that is not free', impl: MergeNonFreeBuddy, caughtBy: ['B1', 'B4', 'X1', 'X2', 'X3'] },
-  { id: 'B-04', name: 'split-leak', layer: 'page', summary: 'a split forgets the upper halves of order 0 and 1', impl: SplitLeaksHalf, caughtBy: ['B1', 'X2'] },
-  { id: 'B-05', name: 'nr-free-drift', layer: 'page', summary: 'nr_free not decremented when a block leaves a free list', impl: FreeCountDrift, caughtBy: ['B4'] },
-  { id: 'B-06', name: 'stale-flags', layer: 'page', summary: 'compound flags left set on freed frames', impl: StaleFlagsOnFree, caughtBy: ['B5'] },
+  { id: 'B-01', name: 'skip-merge', layer: 'page', summary: 'free never coalesces buddies', overrides: { page: SkipMergeBuddy }, caughtBy: ['B3'] },
+  { id: 'B-02', name: 'add-buddy', layer: 'page', summary: 'buddy = pfn + 2^order instead of pfn ^ 2^order', overrides: { page: AddBuddyArithmetic }, caughtBy: ['B1', 'B2', 'B3', 'B4', 'X1', 'X2'] },
+  { id: 'B-03', name: 'merge-busy-buddy', layer: 'page', summary: 'merges with a buddy that is not free', overrides: { page: MergeNonFreeBuddy }, caughtBy: ['B1', 'B4', 'X1', 'X2', 'X3'] },
+  { id: 'B-04', name: 'split-leak', layer: 'page', summary: 'a split forgets the upper halves of order 0 and 1', overrides: { page: SplitLeaksHalf }, caughtBy: ['B1', 'X2'] },
+  { id: 'B-05', name: 'nr-free-drift', layer: 'page', summary: 'nr_free not decremented when a block leaves a free list', overrides: { page: FreeCountDrift }, caughtBy: ['B4'] },
+  { id: 'B-06', name: 'stale-flags', layer: 'page', summary: 'compound flags left set on freed frames', overrides: { page: StaleFlagsOnFree }, caughtBy: ['B5'] },
 ];

@@ -1,26 +1,20 @@
-/** Every mutant, by id or name. */
+/**
+ * Every mutant, by id or name, and the one way to run one: the campaign of
+ * its layer with its overrides bound (no per-layer branch).
+ */
 
-import type { Newable } from 'inversify';
 import { AllocatorError } from '../../src/interfaces/errors.js';
-import type { PageAllocator } from '../../src/interfaces/page-allocator.js';
-import type { SlabBackend } from '../../src/interfaces/slab.js';
-import type { SlabCommon } from '../../src/policies/slab/slab-common.js';
-import type { DevKmalloc } from '../../src/policies/devres/dev-kmalloc.js';
-import type { SystemOverrides } from '../../src/system.js';
-import type { FuzzReport } from '../engine.js';
-import { FUZZ_MACHINE, replayPageCommands, runPageFuzz } from '../page/campaign.js';
-import { replaySlabCommands, runSlabFuzz } from '../slab/campaign.js';
+import type { FuzzBudget, FuzzReport } from '../engine.js';
+import { FUZZ_CAMPAIGNS } from '../registry.js';
 import { BUDDY_MUTANTS } from './buddy.js';
-import { SLAB_MUTANTS } from './slab.js';
 import { DEV_MUTANTS } from './dev.js';
-import { VMALLOC_MUTANTS } from './vmalloc.js';
-import { replayVmallocCommands, runVmallocFuzz, type VmallocFuzzOpts } from '../vmalloc/campaign.js';
-import type { Vmalloc } from '../../src/policies/vmalloc/vmalloc.js';
-import type { VmapSpace } from '../../src/interfaces/vmalloc.js';
 import type { MutantEntry } from './registry-types.js';
+import { SLAB_MUTANTS } from './slab.js';
+import { USER_MUTANTS } from './user.js';
+import { VMALLOC_MUTANTS } from './vmalloc.js';
 
-/** The catalogue. */
-export const MUTANTS: readonly MutantEntry[] = [...BUDDY_MUTANTS, ...SLAB_MUTANTS, ...DEV_MUTANTS, ...VMALLOC_MUTANTS];
+/** The catalogue, every layer. */
+export const MUTANTS: readonly MutantEntry[] = [...BUDDY_MUTANTS, ...SLAB_MUTANTS, ...DEV_MUTANTS, ...VMALLOC_MUTANTS, ...USER_MUTANTS];
 
 /** Looks a mutant up by id (`B-01`) or name (`skip-merge`). @throws AllocatorError `unknown-name` */
 export function findMutant(key: string): MutantEntry {
@@ -29,33 +23,26 @@ export function findMutant(key: string): MutantEntry {
   return m;
 }
 
-/** The fuzz budget a mutant is run with. */
-export interface MutantBudget {
-  readonly seed: number;
-  readonly numRuns: number;
-  readonly maxCommands: number;
-}
+/** The budget a mutant is fuzzed with. */
+export type MutantBudget = FuzzBudget;
 
-/** Runs the fuzz of the mutant's layer with the mutant bound in place of the real class. */
+/** Runs the campaign of the mutant's layer with the mutant bound in place of the real class. */
 export function fuzzMutant(m: MutantEntry, b: MutantBudget): FuzzReport {
-  if (m.layer === 'page') return runPageFuzz({ config: FUZZ_MACHINE, impl: m.impl as Newable<PageAllocator>, ...b });
-  if (m.layer === 'vmalloc' || m.layer === 'vmap') return runVmallocFuzz({ ...vmallocOpts(m), ...b });
-  return runSlabFuzz({ ...mutantSlabOpts(m), ...b });
+  return FUZZ_CAMPAIGNS[m.layer].run({ overrides: m.overrides }, b);
 }
 
-/** Replays a stored command list against the mutant (or, with `real`, against the real classes). */
-export function replayMutant(m: MutantEntry, commands: readonly unknown[], real = false): FuzzReport {
-  if (m.layer === 'page') return replayPageCommands(commands, { config: FUZZ_MACHINE, impl: real ? undefined : (m.impl as Newable<PageAllocator>) });
-  if (m.layer === 'vmalloc' || m.layer === 'vmap') return replayVmallocCommands(commands, real ? {} : vmallocOpts(m));
-  return replaySlabCommands(commands, real ? { config: FUZZ_MACHINE } : mutantSlabOpts(m));
+/** A stored failure: its command list and, for layers that have them, its per-run parameters. */
+export interface StoredList {
+  readonly commands?: readonly unknown[];
+  readonly params?: unknown;
 }
 
-function vmallocOpts(m: MutantEntry): Pick<VmallocFuzzOpts, 'overrides'> {
-  return m.layer === 'vmap' ? { overrides: { vmap: m.impl as Newable<VmapSpace> } } : { overrides: { vmalloc: m.impl as typeof Vmalloc } };
+/** Replays a stored list against the mutant (or, with `real`, against the real classes of the campaign's default policy). */
+export function replayMutant(m: MutantEntry, list: StoredList, real = false): FuzzReport {
+  return FUZZ_CAMPAIGNS[m.layer].replay(real ? {} : { overrides: m.overrides }, list.commands ?? [], list.params);
 }
 
-function mutantSlabOpts(m: MutantEntry): { config: typeof FUZZ_MACHINE; impl?: Newable<SlabBackend>; overrides?: SystemOverrides } {
-  if (m.layer === 'slab') return { config: FUZZ_MACHINE, impl: m.impl as Newable<SlabBackend> };
-  if (m.layer === 'dev') return { config: FUZZ_MACHINE, overrides: { dev: m.impl as Newable<DevKmalloc> } };
-  return { config: FUZZ_MACHINE, overrides: { kmem: m.impl as Newable<SlabCommon> } };
+/** The first violation of a report whose code the mutant's `caughtBy` names, if any. */
+export function expectedCatch(m: MutantEntry, r: FuzzReport): { code: string; message: string } | undefined {
+  return r.violations?.find((v) => m.caughtBy.includes(v.code));
 }

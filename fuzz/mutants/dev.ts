@@ -36,7 +36,7 @@ export class MissingUnlink extends DevKmalloc {
 
 /** The dev_kmalloc mutants. */
 export const DEV_MUTANTS: readonly MutantEntry[] = [
-  { id: 'B-15', name: 'no-step-back', layer: 'dev', summary: 'dev_kfree passes the user pointer to kfree', impl: NoStepBack, caughtBy: ['error:invalid-free', 'error:double-free'] },
-  { id: 'B-16', name: 'misaligned-header', layer: 'dev', summary: 'a 60-byte header: user pointers misaligned, overlapping the caller field', impl: MisalignedHeader, caughtBy: ['D5', 'D2', 'X3'] },
-  { id: 'B-17', name: 'missing-unlink', layer: 'dev', summary: 'dev_kfree does not unlink the header', impl: MissingUnlink, caughtBy: ['D3'] },
+  { id: 'B-15', name: 'no-step-back', layer: 'slab', summary: 'dev_kfree passes the user pointer to kfree', overrides: { dev: NoStepBack }, caughtBy: ['error:invalid-free', 'error:double-free'] },
+  { id: 'B-16', name: 'misaligned-header', layer: 'slab', summary: 'a 60-byte header: user pointers misaligned, overlapping the caller field', overrides: { dev: MisalignedHeader }, caughtBy: ['D5', 'D2', 'X3'] },
+  { id: 'B-17', name: 'missing-unlink', layer: 'slab', summary: 'dev_kfree does not unlink the header', overrides: { dev: MissingUnlink }, caughtBy: ['D3'] },
 ];

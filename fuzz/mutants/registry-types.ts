@@ -1,18 +1,19 @@
 /** Shape of a mutant catalogue entry. */
 
-import type { Newable } from 'inversify';
+import type { SystemOverrides } from '../../src/system.js';
+import type { FuzzLayer } from '../common.js';
 
-/** One injected bug. */
+/** One injected bug: classes bound in place of real ones, and the campaign that must catch them. */
 export interface MutantEntry {
-  /** Catalogue id in the mutant catalogue (`B-01` …, listed by `allocsim list`), e.g. `B-01`. */
+  /** Catalogue id (`B-01` …, listed by `allocsim list`). */
   readonly id: string;
   /** Short name for the CLI. */
   readonly name: string;
-  /** Which binding the mutant replaces: the page allocator, the slab backend, the slab front end, or dev_kmalloc. */
-  readonly layer: 'page' | 'slab' | 'kmem' | 'dev' | 'vmalloc' | 'vmap';
+  /** The layer whose campaign runs it (a kmalloc front-end or dev_kmalloc mutant runs under the slab campaign, a vmap one under vmalloc's). */
+  readonly layer: FuzzLayer;
   readonly summary: string;
-  /** The class bound in place of the real one. */
-  readonly impl: Newable<unknown>;
+  /** The classes bound at their tokens instead of the configured policy (exactly one, as a rule). */
+  readonly overrides: SystemOverrides;
   /** Invariant codes (or `error:<kind>` for a typed error) expected to flag it; any one suffices. */
   readonly caughtBy: readonly string[];
 }

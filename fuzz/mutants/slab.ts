@@ -100,12 +100,12 @@ export class LargeFromSlab extends SlabCommon {
 
 /** The slab-layer mutants. */
 export const SLAB_MUTANTS: readonly MutantEntry[] = [
-  { id: 'B-07', name: 'self-link-free', layer: 'slab', summary: 'a freed object points to itself: freelist cycle', impl: SelfLinkFree, caughtBy: ['S2', 'S3', 'X1', 'X3'] },
-  { id: 'B-08', name: 'inuse-drift', layer: 'slab', summary: '__slab_free does not decrement inuse', impl: InuseNotDecremented, caughtBy: ['S2'] },
-  { id: 'B-09', name: 'stride-object-size', layer: 'slab', summary: 'objects laid out with object_size instead of the aligned stride', impl: StrideIsObjectSize, caughtBy: ['S1', 'S2', 'S3', 'X1', 'X3', 'error:invalid-free'] },
-  { id: 'B-10', name: 'fp-into-neighbour', layer: 'slab', summary: 'a free writes a free pointer into the next (live) object', impl: FreePointerIntoNeighbour, caughtBy: ['X3', 'S1', 'S2', 'S3'] },
-  { id: 'B-06s', name: 'slab-page-stale-flag', layer: 'slab', summary: 'an empty slab returns to the page allocator still marked PG_slab', impl: SlabPageStaleFlag, caughtBy: ['B5', 'error:bad-page'] },
-  { id: 'B-11', name: 'full-slab-lost', layer: 'slab', summary: 'a full slab that gets a free joins no partial list', impl: FullSlabNotRelisted, caughtBy: ['S5'] },
-  { id: 'B-13', name: 'size-class-down', layer: 'kmem', summary: 'kmalloc(2^k + 1) served from kmalloc-2^k', impl: SizeClassRoundsDown, caughtBy: ['K1', 'X1', 'X3'] },
-  { id: 'B-14', name: 'large-from-slab', layer: 'kmem', summary: 'kmalloc above 8 KiB served from kmalloc-8k', impl: LargeFromSlab, caughtBy: ['K1', 'X1', 'X3'] },
+  { id: 'B-07', name: 'self-link-free', layer: 'slab', summary: 'a freed object points to itself: freelist cycle', overrides: { slab: SelfLinkFree }, caughtBy: ['S2', 'S3', 'X1', 'X3'] },
+  { id: 'B-08', name: 'inuse-drift', layer: 'slab', summary: '__slab_free does not decrement inuse', overrides: { slab: InuseNotDecremented }, caughtBy: ['S2'] },
+  { id: 'B-09', name: 'stride-object-size', layer: 'slab', summary: 'objects laid out with object_size instead of the aligned stride', overrides: { slab: StrideIsObjectSize }, caughtBy: ['S1', 'S2', 'S3', 'X1', 'X3', 'error:invalid-free'] },
+  { id: 'B-10', name: 'fp-into-neighbour', layer: 'slab', summary: 'a free writes a free pointer into the next (live) object', overrides: { slab: FreePointerIntoNeighbour }, caughtBy: ['X3', 'S1', 'S2', 'S3'] },
+  { id: 'B-06s', name: 'slab-page-stale-flag', layer: 'slab', summary: 'an empty slab returns to the page allocator still marked PG_slab', overrides: { slab: SlabPageStaleFlag }, caughtBy: ['B5', 'error:bad-page'] },
+  { id: 'B-11', name: 'full-slab-lost', layer: 'slab', summary: 'a full slab that gets a free joins no partial list', overrides: { slab: FullSlabNotRelisted }, caughtBy: ['S5'] },
+  { id: 'B-13', name: 'size-class-down', layer: 'slab', summary: 'kmalloc(2^k + 1) served from kmalloc-2^k', overrides: { kmem: SizeClassRoundsDown }, caughtBy: ['K1', 'X1', 'X3'] },
+  { id: 'B-14', name: 'large-from-slab', layer: 'slab', summary: 'kmalloc above 8 KiB served from kmalloc-8k', overrides: { kmem: LargeFromSlab }, caughtBy: ['K1', 'X1', 'X3'] },
 ];

@@ -1,32 +1,32 @@
 /**
- * The user-malloc mutants of the catalogue (B-21…B-26):
- * ptmalloc with one deliberate bug each, built the way the real one is (a
- * subclass overriding one helper), so the user fuzz harness can prove it
- * catches them.
+ * The user-malloc mutants of the catalogue (B-21 … B-26): ptmalloc with one
+ * deliberate bug each, built the way the real one is (a subclass overriding
+ * one helper), bound at USER_MALLOC in every process; the user campaign must
+ * catch each.
  */
 
-import { injectFromBase, injectable, type Newable } from 'inversify';
-import type { UserMalloc } from '../../src/interfaces/user.js';
+import { injectFromBase, injectable } from 'inversify';
 import { CHUNK_HDR_SZ, Ptmalloc, protectPtr } from '../../src/policies/user/ptmalloc.js';
+import type { MutantEntry } from './registry-types.js';
 
 /** B-21: PREV_INUSE of the next chunk is never set when a chunk is handed out. */
 @injectable()
 @injectFromBase()
-class NoInuseBit extends Ptmalloc {
+export class NoInuseBit extends Ptmalloc {
   protected override setInuseBitAt(): void {}
 }
 
 /** B-22: the footer (`set_foot`) is never written. */
 @injectable()
 @injectFromBase()
-class NoFooter extends Ptmalloc {
+export class NoFooter extends Ptmalloc {
   protected override setFoot(): void {}
 }
 
 /** B-23: no backward coalescing (the previous chunk always looks in use). */
 @injectable()
 @injectFromBase()
-class NoCoalesce extends Ptmalloc {
+export class NoCoalesce extends Ptmalloc {
   protected override prevInuse(): boolean {
     return true;
   }
@@ -35,14 +35,14 @@ class NoCoalesce extends Ptmalloc {
 /** B-24: tcache counts are never updated, so a bin grows past tcache_count. */
 @injectable()
 @injectFromBase()
-class StuckTcacheCount extends Ptmalloc {
+export class StuckTcacheCount extends Ptmalloc {
   protected override setTcacheCount(): void {}
 }
 
 /** B-25: Safe-Linking with the chunk address as `pos` instead of the field's. */
 @injectable()
 @injectFromBase()
-class WrongSafeLinkPos extends Ptmalloc {
+export class WrongSafeLinkPos extends Ptmalloc {
   protected override tcachePut(chunk: number, tcIdx: number): void {
     super.tcachePut(chunk, tcIdx);
     const e = chunk + CHUNK_HDR_SZ;
@@ -55,7 +55,7 @@ class WrongSafeLinkPos extends Ptmalloc {
 /** B-26: top is not advanced after a split from top. */
 @injectable()
 @injectFromBase()
-class TopNotAdvanced extends Ptmalloc {
+export class TopNotAdvanced extends Ptmalloc {
   protected override setTop(p: number): void {
     const t = this.top();
     if (t !== 0 && t !== this.binAt(1) && p > t && p - t < 1 << 20) return;
@@ -63,20 +63,12 @@ class TopNotAdvanced extends Ptmalloc {
   }
 }
 
-/** A user-malloc mutant. */
-export interface UserMutant {
-  readonly key: string;
-  readonly summary: string;
-  /** The class bound at USER_MALLOC. */
-  readonly impl: Newable<UserMalloc>;
-}
-
-/** B-21…B-26. */
-export const USER_MUTANTS: readonly UserMutant[] = [
-  { key: 'B-21', summary: 'PREV_INUSE of the next chunk not set on allocation', impl: NoInuseBit },
-  { key: 'B-22', summary: 'footer (set_foot) omitted', impl: NoFooter },
-  { key: 'B-23', summary: 'no coalescing with the previous free chunk', impl: NoCoalesce },
-  { key: 'B-24', summary: 'tcache count not updated', impl: StuckTcacheCount },
-  { key: 'B-25', summary: 'Safe-Linking with the wrong pos', impl: WrongSafeLinkPos },
-  { key: 'B-26', summary: 'top not advanced after a split from top', impl: TopNotAdvanced },
+/** The user-malloc mutants. */
+export const USER_MUTANTS: readonly MutantEntry[] = [
+  { id: 'B-21', name: 'no-inuse-bit', layer: 'user', summary: 'PREV_INUSE of the next chunk not set on allocation', overrides: { malloc: NoInuseBit }, caughtBy: ['U2', 'U9', 'error:malloc-abort'] },
+  { id: 'B-22', name: 'no-footer', layer: 'user', summary: 'footer (set_foot) omitted', overrides: { malloc: NoFooter }, caughtBy: ['U2', 'error:malloc-abort'] },
+  { id: 'B-23', name: 'no-coalesce', layer: 'user', summary: 'no coalescing with the previous free chunk', overrides: { malloc: NoCoalesce }, caughtBy: ['U3', 'error:malloc-abort'] },
+  { id: 'B-24', name: 'stuck-tcache-count', layer: 'user', summary: 'tcache count not updated', overrides: { malloc: StuckTcacheCount }, caughtBy: ['U5'] },
+  { id: 'B-25', name: 'wrong-safe-link-pos', layer: 'user', summary: 'Safe-Linking with the wrong pos', overrides: { malloc: WrongSafeLinkPos }, caughtBy: ['U5', 'error:malloc-abort', 'error:segfault'] },
+  { id: 'B-26', name: 'top-not-advanced', layer: 'user', summary: 'top not advanced after a split from top', overrides: { malloc: TopNotAdvanced }, caughtBy: ['U6', 'U1', 'X1'] },
 ];

@@ -38,7 +38,7 @@ export class VfreeLeaks extends Vmalloc {
 
 /** The vmalloc mutants. */
 export const VMALLOC_MUTANTS: readonly MutantEntry[] = [
-  { id: 'B-18', name: 'no-guard-page', layer: 'vmalloc', summary: 'no guard page between vmalloc areas', impl: NoGuardPage, caughtBy: ['V1', 'V2'] },
-  { id: 'B-19', name: 'vmap-clip-off-by-one', layer: 'vmap', summary: 'the vmap-area search hands out a range whose last page stays free (overlapping areas)', impl: ClipOffByOne, caughtBy: ['V5', 'V4'] },
-  { id: 'B-20', name: 'vfree-leaks-pages', layer: 'vmalloc', summary: 'vfree unmaps but does not return the frames', impl: VfreeLeaks, caughtBy: ['V2'] },
+  { id: 'B-18', name: 'no-guard-page', layer: 'vmalloc', summary: 'no guard page between vmalloc areas', overrides: { vmalloc: NoGuardPage }, caughtBy: ['V1', 'V2'] },
+  { id: 'B-19', name: 'vmap-clip-off-by-one', layer: 'vmalloc', summary: 'the vmap-area search hands out a range whose last page stays free (overlapping areas)', overrides: { vmap: ClipOffByOne }, caughtBy: ['V5', 'V4'] },
+  { id: 'B-20', name: 'vfree-leaks-pages', layer: 'vmalloc', summary: 'vfree unmaps but does not return the frames', overrides: { vmalloc: VfreeLeaks }, caughtBy: ['V2'] },
 ];

@@ -2,7 +2,8 @@
 
 import type { Command } from 'fast-check';
 import { GFP_ATOMIC, GFP_DMA, GFP_DMA32, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, GFP_NOWAIT, __GFP_COMP, __GFP_NOWARN, __GFP_RECLAIMABLE, __GFP_ZERO, formatGfp, type Gfp } from '../../src/interfaces/gfp.js';
-import { NO_PFN } from '../../src/interfaces/units.js';
+import { MAX_PAGE_ORDER, NO_PFN } from '../../src/interfaces/units.js';
+import { int, spec } from '../schema.js';
 import { checkAll, checkFailureAllowed, holdBlock, type PageModel, type PageReal } from './model.js';
 
 /** The masks the fuzz draws from. */
@@ -41,3 +42,6 @@ export class AllocCommand implements Command<PageModel, PageReal> {
     return { op: 'alloc', order: this.order, gfpIndex: this.gfpIndex };
   }
 }
+
+/** Stored form: `{ op: 'alloc', order, gfpIndex }`. */
+export const ALLOC_SPEC = spec('alloc', { order: int(0, MAX_PAGE_ORDER), gfpIndex: int(0, FUZZ_GFPS.length - 1) }, (v) => new AllocCommand(v.order, v.gfpIndex));

@@ -8,25 +8,26 @@
  */
 
 import fc from 'fast-check';
-import { replayCommands, runCampaign, type CampaignDef, type FuzzReport } from '../engine.js';
 import type { Newable } from 'inversify';
 import type { SystemConfigInput } from '../../src/interfaces/config.js';
-import { AllocatorError } from '../../src/interfaces/errors.js';
 import type { PageAllocator } from '../../src/interfaces/page-allocator.js';
 import { MAX_PAGE_ORDER } from '../../src/interfaces/units.js';
 import { createSystem } from '../../src/system.js';
-import { AllocCommand, FUZZ_GFPS } from './alloc.js';
-import { DrainCommand, SetCpuCommand } from './cpu.js';
-import { FreeCommand } from './free.js';
-import { GetPageCommand } from './get-page.js';
-import { ExhaustCommand, FreeEveryOtherCommand } from './macros.js';
+import { FUZZ_MACHINE, FUZZ_MAX_CPU } from '../common.js';
+import { defineCampaign, type CampaignDef, type FuzzReport, type StoredCommand } from '../engine.js';
+import { commandParser } from '../schema.js';
+import { ALLOC_SPEC, AllocCommand, FUZZ_GFPS } from './alloc.js';
+import { DRAIN_SPEC, DrainCommand, SET_CPU_SPEC, SetCpuCommand } from './cpu.js';
+import { FREE_SPEC, FreeCommand } from './free.js';
+import { GET_PAGE_SPEC, GetPageCommand } from './get-page.js';
+import { EXHAUST_SPEC, ExhaustCommand, FREE_EVERY_OTHER_SPEC, FreeEveryOtherCommand } from './macros.js';
 import { checkAll, type PageModel, type PageReal } from './model.js';
 
-/** The small machine the fuzz uses unless told otherwise: DMA and DMA32 zones, 2 CPUs. */
-export const FUZZ_MACHINE: SystemConfigInput = { machine: { memBytes: 24 << 20, kernelImageBytes: 1 << 20, cpus: 2, thp: false } };
+/** @deprecated Moved to `fuzz/common.ts`; re-exported here for code written against the old place. */
+export { FUZZ_MACHINE } from '../common.js';
 
 /** A page-allocator fuzz command. */
-export type PageCommand = fc.Command<PageModel, PageReal> & { toJSON(): object };
+export type PageCommand = StoredCommand<PageModel, PageReal>;
 
 /** Weighted command arbitraries. */
 export function pageCommandArbs(): fc.Arbitrary<PageCommand>[] {
@@ -38,40 +39,15 @@ export function pageCommandArbs(): fc.Arbitrary<PageCommand>[] {
     fc.nat().map((p) => new FreeCommand(p) as PageCommand),
     fc.nat().map((p) => new FreeCommand(p) as PageCommand),
     fc.nat().map((p) => new GetPageCommand(p) as PageCommand),
-    fc.nat({ max: 7 }).map((c) => new SetCpuCommand(c) as PageCommand),
+    fc.nat({ max: FUZZ_MAX_CPU }).map((c) => new SetCpuCommand(c) as PageCommand),
     fc.integer({ min: -1, max: 3 }).map((c) => new DrainCommand(c) as PageCommand),
     fc.tuple(fc.integer({ min: 0, max: 4 }), gfp, fc.integer({ min: 8, max: 600 })).map(([o, g, l]) => new ExhaustCommand(o, g, l) as PageCommand),
     fc.boolean().map((odd) => new FreeEveryOtherCommand(odd) as PageCommand),
   ];
 }
 
-/** Rebuilds a command from its JSON form (reproducer files). @throws AllocatorError `parse` */
-export function pageCommandFromJSON(o: unknown, index: number): PageCommand {
-  const bad = (): never => {
-    throw new AllocatorError('parse', `reproducer command #${index} is not a page command: ${JSON.stringify(o)}`);
-  };
-  if (typeof o !== 'object' || o === null) return bad();
-  const r = o as Record<string, unknown>;
-  const int = (k: string): number => (Number.isInteger(r[k]) ? (r[k] as number) : bad());
-  switch (r['op']) {
-    case 'alloc':
-      return new AllocCommand(int('order'), int('gfpIndex'));
-    case 'free':
-      return new FreeCommand(int('pick'));
-    case 'get_page':
-      return new GetPageCommand(int('pick'));
-    case 'set_cpu':
-      return new SetCpuCommand(int('cpu'));
-    case 'drain':
-      return new DrainCommand(int('cpu'));
-    case 'exhaust':
-      return new ExhaustCommand(int('order'), int('gfpIndex'), int('limit'));
-    case 'free_every_other':
-      return new FreeEveryOtherCommand(r['odd'] === true);
-    default:
-      return bad();
-  }
-}
+/** Rebuilds a command from its JSON form (reproducer files). @throws AllocatorError `parse` naming the command and field */
+export const pageCommandFromJSON: (o: unknown, index: number) => PageCommand = commandParser<PageCommand>('page', [ALLOC_SPEC, FREE_SPEC, GET_PAGE_SPEC, SET_CPU_SPEC, DRAIN_SPEC, EXHAUST_SPEC, FREE_EVERY_OTHER_SPEC]);
 
 /** What to fuzz and for how long. */
 export interface PageFuzzOpts {
@@ -90,24 +66,31 @@ export interface PageFuzzOpts {
 /** The outcome of a campaign (see the engine). */
 export type PageFuzzReport = FuzzReport;
 
-/** The campaign definition for the page layer. */
-function pageCampaign(opts: Omit<PageFuzzOpts, 'seed' | 'numRuns'>): CampaignDef<PageModel, PageReal> {
-  const cfg = opts.config ?? FUZZ_MACHINE;
-  return {
-    setup: () => ({ model: { held: [], stamp: 0 }, real: { sys: createSystem({ ...cfg, debug: { ...cfg.debug, checks: true, trace: false } }, opts.impl ? { page: opts.impl } : {}) } }),
+/** The page layer's campaign (registry entry). */
+export const PAGE_CAMPAIGN = defineCampaign({
+  layer: 'page',
+  summary: 'alloc_pages with nine GFP masks, __free_pages, get_page, CPU switches, pcp drains, exhaust-an-order and free-every-other',
+  policyKind: 'page',
+  defaultPolicy: 'buddy',
+  machine: FUZZ_MACHINE,
+  defaultMaxCommands: 120,
+  def: (cfg, overrides): CampaignDef<PageModel, PageReal> => ({
+    setup: () => ({ model: { held: [], stamp: 0 }, real: { sys: createSystem({ ...cfg, debug: { ...cfg.debug, checks: true, trace: false } }, overrides) } }),
     initialCheck: checkAll,
     teardown: (r) => r.sys.machine.mem.release(),
     arbs: pageCommandArbs,
     fromJSON: pageCommandFromJSON,
-  };
-}
+  }),
+});
+
+const target = (opts: Omit<PageFuzzOpts, 'seed' | 'numRuns'>) => ({ config: opts.config ?? FUZZ_MACHINE, overrides: opts.impl ? { page: opts.impl } : {} });
 
 /** Runs a campaign. Deterministic for a given seed. */
 export function runPageFuzz(opts: PageFuzzOpts): PageFuzzReport {
-  return runCampaign(pageCampaign(opts), opts.seed, opts.numRuns, opts.maxCommands ?? 120, opts.path);
+  return PAGE_CAMPAIGN.run(target(opts), opts);
 }
 
 /** Replays an explicit command list (a reproducer); stops at the first failure. */
 export function replayPageCommands(commands: readonly unknown[], opts: Omit<PageFuzzOpts, 'seed' | 'numRuns'>): PageFuzzReport {
-  return replayCommands(pageCampaign(opts), commands);
+  return PAGE_CAMPAIGN.replay(target(opts), commands);
 }

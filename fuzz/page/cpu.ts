@@ -1,6 +1,8 @@
 /** Fuzz commands that act on CPUs: move to another CPU, drain per-CPU lists. */
 
 import type { Command } from 'fast-check';
+import { FUZZ_MAX_CPU } from '../common.js';
+import { int, spec } from '../schema.js';
 import { checkAll, type PageModel, type PageReal } from './model.js';
 
 /** Runs the following commands on CPU `cpu % nrCpus`. */
@@ -38,3 +40,9 @@ export class DrainCommand implements Command<PageModel, PageReal> {
     return { op: 'drain', cpu: this.cpu };
   }
 }
+
+/** Stored form: `{ op: 'set_cpu', cpu }`. */
+export const SET_CPU_SPEC = spec('set_cpu', { cpu: int(0, FUZZ_MAX_CPU) }, (v) => new SetCpuCommand(v.cpu));
+
+/** Stored form: `{ op: 'drain', cpu }` (-1: every CPU). */
+export const DRAIN_SPEC = spec('drain', { cpu: int(-1, FUZZ_MAX_CPU) }, (v) => new DrainCommand(v.cpu));

@@ -2,11 +2,11 @@
 
 import type { Command } from 'fast-check';
 import type { Pfn } from '../../src/interfaces/units.js';
+import { PICK, spec } from '../schema.js';
 import { checkAll, checkPattern, writePattern, type PageModel, type PageReal } from './model.js';
 
 /** __free_pages(held[pick % n]). */
 export class FreeCommand implements Command<PageModel, PageReal> {
-  private resolved = '';
   constructor(readonly pick: number) {}
   check(): boolean {
     return true;
@@ -15,7 +15,6 @@ export class FreeCommand implements Command<PageModel, PageReal> {
     if (!model.held.length) return;
     const i = this.pick % model.held.length;
     const b = model.held[i]!;
-    this.resolved = `0x${b.pfn.toString(16)}/${b.order}`;
     checkPattern(real, b);
     real.sys.pages.freePages(b.pfn as Pfn, b.order);
     if (b.refs > 0) {
@@ -28,10 +27,14 @@ export class FreeCommand implements Command<PageModel, PageReal> {
     } else model.held.splice(i, 1);
     checkAll(real);
   }
+  /** Depends on the arguments only: fast-check runs one command object in many runs while it shrinks. */
   toString(): string {
-    return `free(#${this.pick}${this.resolved ? ` = ${this.resolved}` : ''})`;
+    return `free(#${this.pick})`;
   }
   toJSON(): object {
     return { op: 'free', pick: this.pick };
   }
 }
+
+/** Stored form: `{ op: 'free', pick }`. */
+export const FREE_SPEC = spec('free', { pick: PICK }, (v) => new FreeCommand(v.pick));

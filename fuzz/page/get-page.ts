@@ -2,6 +2,7 @@
 
 import type { Command } from 'fast-check';
 import type { Pfn } from '../../src/interfaces/units.js';
+import { PICK, spec } from '../schema.js';
 import { checkAll, type PageModel, type PageReal } from './model.js';
 
 /** get_page(held[pick % n]). */
@@ -24,3 +25,6 @@ export class GetPageCommand implements Command<PageModel, PageReal> {
     return { op: 'get_page', pick: this.pick };
   }
 }
+
+/** Stored form: `{ op: 'get_page', pick }`. */
+export const GET_PAGE_SPEC = spec('get_page', { pick: PICK }, (v) => new GetPageCommand(v.pick));

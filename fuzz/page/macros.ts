@@ -5,7 +5,8 @@
 
 import type { Command } from 'fast-check';
 import { __GFP_COMP } from '../../src/interfaces/gfp.js';
-import { NO_PFN, type Pfn } from '../../src/interfaces/units.js';
+import { MAX_PAGE_ORDER, NO_PFN, type Pfn } from '../../src/interfaces/units.js';
+import { BOOL, int, spec } from '../schema.js';
 import { FUZZ_GFPS } from './alloc.js';
 import { checkAll, checkFailureAllowed, checkPattern, holdBlock, type PageModel, type PageReal } from './model.js';
 
@@ -64,3 +65,12 @@ export class FreeEveryOtherCommand implements Command<PageModel, PageReal> {
     return { op: 'free_every_other', odd: this.odd };
   }
 }
+
+/** Most blocks one exhaust command takes. */
+export const EXHAUST_MAX_LIMIT = 1000;
+
+/** Stored form: `{ op: 'exhaust', order, gfpIndex, limit }`. */
+export const EXHAUST_SPEC = spec('exhaust', { order: int(0, MAX_PAGE_ORDER), gfpIndex: int(0, FUZZ_GFPS.length - 1), limit: int(0, EXHAUST_MAX_LIMIT) }, (v) => new ExhaustCommand(v.order, v.gfpIndex, v.limit));
+
+/** Stored form: `{ op: 'free_every_other', odd }`. */
+export const FREE_EVERY_OTHER_SPEC = spec('free_every_other', { odd: BOOL }, (v) => new FreeEveryOtherCommand(v.odd));

@@ -6,12 +6,11 @@
  * and, when an allocation fails, that the failure was allowed (B7).
  */
 
-import type { Violation } from '../../src/interfaces/invariants.js';
-import { formatViolations } from '../../src/interfaces/invariants.js';
 import { MAX_NR_ZONES, __GFP_DIRECT_RECLAIM, gfpZone, type Gfp } from '../../src/interfaces/gfp.js';
 import { pfnToPhys, type Pfn } from '../../src/interfaces/units.js';
 import { PG_RESERVED } from '../../src/machine/memmap.js';
 import type { System } from '../../src/system.js';
+import { FuzzFailure, checkSystem } from '../common.js';
 
 /** One block the client holds. */
 export interface HeldBlock {
@@ -38,19 +37,9 @@ export interface PageReal {
   readonly sys: System;
 }
 
-/** Thrown when a check fails; carries the violations. */
-export class FuzzFailure extends Error {
-  constructor(readonly violations: readonly Violation[]) {
-    super(formatViolations(violations));
-    this.name = 'FuzzFailure';
-  }
-}
-
 /** Runs every invariant, and fails on any detector report (the fuzz client is correct). */
 export function checkAll(real: PageReal): void {
-  const v = real.sys.checkInvariants();
-  for (const r of real.sys.machine.reports.list()) v.push({ code: 'R0', message: `a detector reported ${r.kind} although the client did nothing wrong` });
-  if (v.length) throw new FuzzFailure(v);
+  checkSystem(real.sys);
 }
 
 const PATTERN_HI = 0xa11c;

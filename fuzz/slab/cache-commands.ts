@@ -3,7 +3,9 @@
 import type { Command } from 'fast-check';
 import { GFP_KERNEL, __GFP_NOWARN } from '../../src/interfaces/gfp.js';
 import { SLAB_HWCACHE_ALIGN, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE } from '../../src/interfaces/slab.js';
-import { FuzzFailure, checkAll, checkPattern, hold, type SlabModel, type SlabReal } from './model.js';
+import { FuzzFailure } from '../common.js';
+import { PICK, int, spec } from '../schema.js';
+import { checkAll, checkPattern, hold, type SlabModel, type SlabReal } from './model.js';
 
 /** Sizes, alignments and flags a created cache draws from. */
 export const CACHE_SIZES = [8, 13, 24, 40, 64, 100, 192, 256, 500, 1024, 3000, 4096, 6000];
@@ -93,3 +95,14 @@ export class ShrinkCommand implements Command<SlabModel, SlabReal> {
     return { op: 'shrink', pick: this.pick };
   }
 }
+
+/** Most objects one cache_alloc takes (bulk above 1). */
+export const CACHE_ALLOC_MAX = 80;
+
+/** Stored forms of the cache commands. */
+export const CACHE_SPECS = [
+  spec('create', { size: PICK, align: PICK, flags: PICK }, (v) => new CreateCacheCommand(v.size, v.align, v.flags)),
+  spec('destroy', { pick: PICK }, (v) => new DestroyCacheCommand(v.pick)),
+  spec('cache_alloc', { pick: PICK, n: int(1, CACHE_ALLOC_MAX) }, (v) => new CacheAllocCommand(v.pick, v.n)),
+  spec('shrink', { pick: PICK }, (v) => new ShrinkCommand(v.pick)),
+];

@@ -10,15 +10,15 @@
 import fc from 'fast-check';
 import type { Newable } from 'inversify';
 import type { SystemConfigInput } from '../../src/interfaces/config.js';
-import { AllocatorError } from '../../src/interfaces/errors.js';
 import type { SlabBackend } from '../../src/interfaces/slab.js';
 import { createSystem, type SystemOverrides } from '../../src/system.js';
-import { replayCommands, runCampaign, type CampaignDef, type FuzzReport, type StoredCommand } from '../engine.js';
-import { FUZZ_MACHINE } from '../page/campaign.js';
-import { CacheAllocCommand, CreateCacheCommand, DestroyCacheCommand, ShrinkCommand } from './cache-commands.js';
+import { FUZZ_MACHINE, FUZZ_MAX_CPU } from '../common.js';
+import { defineCampaign, type CampaignDef, type FuzzReport, type StoredCommand } from '../engine.js';
+import { commandParser } from '../schema.js';
+import { CACHE_SPECS, CacheAllocCommand, CreateCacheCommand, DestroyCacheCommand, ShrinkCommand } from './cache-commands.js';
 import { checkAll, type SlabModel, type SlabReal } from './model.js';
-import { FreeCommand, KmallocCommand, KreallocCommand, SetCpuCommand } from './object-commands.js';
-import { DevAllocCommand, DevKreallocCommand, DeviceReleaseCommand, RegisterDeviceCommand } from './dev-commands.js';
+import { FreeCommand, KMALLOC_MAX_FUZZ, KmallocCommand, KreallocCommand, OBJECT_SPECS, SetCpuCommand } from './object-commands.js';
+import { DEV_SPECS, DevAllocCommand, DevKreallocCommand, DeviceReleaseCommand, RegisterDeviceCommand } from './dev-commands.js';
 
 type SlabCommand = StoredCommand<SlabModel, SlabReal>;
 
@@ -28,7 +28,7 @@ export interface SlabFuzzOpts {
   readonly config?: SystemConfigInput;
   /** A backend class to test instead of the named policy (a mutant or a prototype). */
   readonly impl?: Newable<SlabBackend>;
-  /** Other overrides (e.g. a mutant front end is not supported; page allocator class). */
+  /** Other classes bound in place of real ones (a slab front end, dev_kmalloc, a page allocator). */
   readonly overrides?: SystemOverrides;
   readonly seed: number;
   readonly numRuns: number;
@@ -41,7 +41,7 @@ const SIZES = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: 1, max: 256 }) },
   { weight: 3, arbitrary: fc.constantFrom(8, 9, 16, 17, 32, 33, 64, 65, 96, 97, 128, 129, 192, 193, 256, 257, 512, 513, 1024, 1025, 2048, 2049, 4096, 4097, 8192, 8193) },
   { weight: 2, arbitrary: fc.integer({ min: 257, max: 8192 }) },
-  { weight: 1, arbitrary: fc.integer({ min: 8193, max: 70000 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 8193, max: KMALLOC_MAX_FUZZ }) },
   { weight: 1, arbitrary: fc.constant(0) },
 );
 
@@ -56,7 +56,7 @@ function arbs(): fc.Arbitrary<SlabCommand>[] {
     fc.tuple(fc.nat(), fc.integer({ min: 1, max: 9000 })).map(([p, s]) => new KreallocCommand(p, s) as SlabCommand),
     fc.tuple(fc.nat(), fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 60 }))).map(([p, n]) => new FreeCommand(p, n) as SlabCommand),
     fc.tuple(fc.nat(), fc.constant(1)).map(([p, n]) => new FreeCommand(p, n) as SlabCommand),
-    fc.nat({ max: 7 }).map((c) => new SetCpuCommand(c) as SlabCommand),
+    fc.nat({ max: FUZZ_MAX_CPU }).map((c) => new SetCpuCommand(c) as SlabCommand),
     fc.nat().map((p) => new ShrinkCommand(p) as SlabCommand),
     fc.constant(new RegisterDeviceCommand()),
     fc.tuple(fc.nat(), fc.integer({ min: 0, max: 5000 })).map(([p, s]) => new DevAllocCommand(p, s) as SlabCommand),
@@ -66,63 +66,36 @@ function arbs(): fc.Arbitrary<SlabCommand>[] {
   ];
 }
 
-function fromJSON(o: unknown, index: number): SlabCommand {
-  const bad = (): never => {
-    throw new AllocatorError('parse', `reproducer command #${index} is not a slab command: ${JSON.stringify(o)}`);
-  };
-  if (typeof o !== 'object' || o === null) return bad();
-  const r = o as Record<string, unknown>;
-  const int = (k: string): number => (Number.isInteger(r[k]) ? (r[k] as number) : bad());
-  switch (r['op']) {
-    case 'create':
-      return new CreateCacheCommand(int('size'), int('align'), int('flags'));
-    case 'destroy':
-      return new DestroyCacheCommand(int('pick'));
-    case 'cache_alloc':
-      return new CacheAllocCommand(int('pick'), int('n'));
-    case 'shrink':
-      return new ShrinkCommand(int('pick'));
-    case 'kmalloc':
-      return new KmallocCommand(int('size'), int('gfp'));
-    case 'krealloc':
-      return new KreallocCommand(int('pick'), int('size'));
-    case 'free':
-      return new FreeCommand(int('pick'), int('n'));
-    case 'set_cpu':
-      return new SetCpuCommand(int('cpu'));
-    case 'dev_register':
-      return new RegisterDeviceCommand();
-    case 'dev_alloc':
-      return new DevAllocCommand(int('pick'), int('size'));
-    case 'dev_krealloc':
-      return new DevKreallocCommand(int('pick'), int('size'));
-    case 'dev_release':
-      return new DeviceReleaseCommand(int('pick'));
-    default:
-      return bad();
-  }
-}
+const fromJSON = commandParser<SlabCommand>('slab', [...CACHE_SPECS, ...OBJECT_SPECS, ...DEV_SPECS]);
 
-function campaign(opts: Omit<SlabFuzzOpts, 'seed' | 'numRuns'>): CampaignDef<SlabModel, SlabReal> {
-  const cfg = opts.config ?? FUZZ_MACHINE;
-  return {
+/** The slab layer's campaign (registry entry): kmem caches, kmalloc and dev_kmalloc over one slab policy. */
+export const SLAB_CAMPAIGN = defineCampaign({
+  layer: 'slab',
+  summary: 'kmem_cache create/destroy/alloc/bulk/shrink, kmalloc across every class and the large path, krealloc, CPU switches, dev_kmalloc on devices',
+  policyKind: 'slab',
+  defaultPolicy: 'slub',
+  machine: FUZZ_MACHINE,
+  defaultMaxCommands: 100,
+  def: (cfg, overrides): CampaignDef<SlabModel, SlabReal> => ({
     setup: () => ({
       model: { held: [], caches: [], devices: [], stamp: 0 },
-      real: { sys: createSystem({ ...cfg, debug: { ...cfg.debug, checks: true, trace: false } }, { ...opts.overrides, ...(opts.impl ? { slab: opts.impl } : {}) }) },
+      real: { sys: createSystem({ ...cfg, debug: { ...cfg.debug, checks: true, trace: false } }, overrides) },
     }),
     initialCheck: checkAll,
     teardown: (r) => r.sys.machine.mem.release(),
     arbs,
     fromJSON,
-  };
-}
+  }),
+});
+
+const target = (opts: Omit<SlabFuzzOpts, 'seed' | 'numRuns'>) => ({ config: opts.config ?? FUZZ_MACHINE, overrides: { ...opts.overrides, ...(opts.impl ? { slab: opts.impl } : {}) } });
 
 /** Runs a slab campaign. */
 export function runSlabFuzz(opts: SlabFuzzOpts): FuzzReport {
-  return runCampaign(campaign(opts), opts.seed, opts.numRuns, opts.maxCommands ?? 100);
+  return SLAB_CAMPAIGN.run(target(opts), opts);
 }
 
 /** Replays a stored slab command list. */
 export function replaySlabCommands(commands: readonly unknown[], opts: Omit<SlabFuzzOpts, 'seed' | 'numRuns'>): FuzzReport {
-  return replayCommands(campaign(opts), commands);
+  return SLAB_CAMPAIGN.replay(target(opts), commands);
 }

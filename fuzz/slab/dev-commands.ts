@@ -2,7 +2,9 @@
 
 import type { Command } from 'fast-check';
 import { GFP_KERNEL, __GFP_NOWARN } from '../../src/interfaces/gfp.js';
-import { DEV_OBJECT, FuzzFailure, checkAll, checkPattern, hold, reallocHeld, type SlabModel, type SlabReal } from './model.js';
+import { FuzzFailure } from '../common.js';
+import { PICK, int, spec } from '../schema.js';
+import { DEV_OBJECT, checkAll, checkPattern, hold, reallocHeld, type SlabModel, type SlabReal } from './model.js';
 
 /** Registers a device. */
 export class RegisterDeviceCommand implements Command<SlabModel, SlabReal> {
@@ -83,3 +85,16 @@ export class DeviceReleaseCommand implements Command<SlabModel, SlabReal> {
     return { op: 'dev_release', pick: this.pick };
   }
 }
+
+/** Largest dev_kmalloc request. */
+export const DEV_ALLOC_MAX = 5000;
+/** Largest dev_krealloc target. */
+export const DEV_KREALLOC_MAX = 3000;
+
+/** Stored forms of the dev_kmalloc commands. */
+export const DEV_SPECS = [
+  spec('dev_register', {}, () => new RegisterDeviceCommand()),
+  spec('dev_alloc', { pick: PICK, size: int(0, DEV_ALLOC_MAX) }, (v) => new DevAllocCommand(v.pick, v.size)),
+  spec('dev_krealloc', { pick: PICK, size: int(1, DEV_KREALLOC_MAX) }, (v) => new DevKreallocCommand(v.pick, v.size)),
+  spec('dev_release', { pick: PICK }, (v) => new DeviceReleaseCommand(v.pick)),
+];

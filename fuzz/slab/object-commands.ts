@@ -3,7 +3,9 @@
 import type { Command } from 'fast-check';
 import { GFP_KERNEL, __GFP_NOWARN, __GFP_RECLAIMABLE, __GFP_ACCOUNT, __GFP_DMA } from '../../src/interfaces/gfp.js';
 import { ZERO_SIZE_PTR } from '../../src/interfaces/slab.js';
-import { FuzzFailure, checkAll, checkPattern, freeHeld, hold, reallocHeld, type SlabModel, type SlabReal } from './model.js';
+import { FUZZ_MAX_CPU, FuzzFailure } from '../common.js';
+import { PICK, int, spec } from '../schema.js';
+import { checkAll, checkPattern, freeHeld, hold, reallocHeld, type SlabModel, type SlabReal } from './model.js';
 
 /** Masks kmalloc draws from (normal, reclaimable, accounted, DMA caches). */
 export const KMALLOC_GFPS = [GFP_KERNEL, GFP_KERNEL | __GFP_RECLAIMABLE, GFP_KERNEL | __GFP_ACCOUNT, GFP_KERNEL | __GFP_DMA].map((g) => g | __GFP_NOWARN);
@@ -88,3 +90,18 @@ export class SetCpuCommand implements Command<SlabModel, SlabReal> {
     return { op: 'set_cpu', cpu: this.cpu };
   }
 }
+
+/** Largest kmalloc request (the large path starts above 8 KiB). */
+export const KMALLOC_MAX_FUZZ = 70000;
+/** Largest krealloc target. */
+export const KREALLOC_MAX_FUZZ = 9000;
+/** Most objects one free command frees. */
+export const FREE_MAX_N = 60;
+
+/** Stored forms of the object commands. */
+export const OBJECT_SPECS = [
+  spec('kmalloc', { size: int(0, KMALLOC_MAX_FUZZ), gfp: PICK }, (v) => new KmallocCommand(v.size, v.gfp)),
+  spec('krealloc', { pick: PICK, size: int(1, KREALLOC_MAX_FUZZ) }, (v) => new KreallocCommand(v.pick, v.size)),
+  spec('free', { pick: PICK, n: int(1, FREE_MAX_N) }, (v) => new FreeCommand(v.pick, v.n)),
+  spec('set_cpu', { cpu: int(0, FUZZ_MAX_CPU) }, (v) => new SetCpuCommand(v.cpu)),
+];

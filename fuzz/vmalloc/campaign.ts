@@ -11,12 +11,12 @@
 import fc from 'fast-check';
 import type { Command } from 'fast-check';
 import type { SystemConfigInput } from '../../src/interfaces/config.js';
-import { AllocatorError } from '../../src/interfaces/errors.js';
 import { GFP_KERNEL } from '../../src/interfaces/gfp.js';
 import { PAGE_SIZE, asPfn } from '../../src/interfaces/units.js';
 import { createSystem, type System, type SystemOverrides } from '../../src/system.js';
-import { replayCommands, runCampaign, type CampaignDef, type FuzzReport, type StoredCommand } from '../engine.js';
-import { FuzzFailure } from '../page/model.js';
+import { FuzzFailure, checkSystem } from '../common.js';
+import { defineCampaign, type CampaignDef, type FuzzReport, type StoredCommand } from '../engine.js';
+import { PICK, commandParser, int, spec } from '../schema.js';
 import { Owner } from '../../src/machine/memmap.js';
 
 /** The machine the campaign runs on: small, two CPUs, so lazy purges and page exhaustion both happen. */
@@ -45,9 +45,7 @@ export interface VmallocReal {
 type VmCommand = StoredCommand<VmallocModel, VmallocReal>;
 
 function checkAll(r: VmallocReal): void {
-  const v = r.sys.checkInvariants();
-  for (const rep of r.sys.machine.reports.list()) v.push({ code: 'R0', message: `a detector reported ${rep.kind} although the client did nothing wrong` });
-  if (v.length) throw new FuzzFailure(v);
+  checkSystem(r.sys);
 }
 
 function fill(r: VmallocReal, addr: number, bytes: number, tag: number): void {
@@ -165,32 +163,50 @@ class VmallocCommand implements Command<VmallocModel, VmallocReal> {
   }
 
   toJSON(): object {
-    return { op: this.op, a: this.a, b: this.b };
+    switch (this.op) {
+      case 'vmalloc':
+      case 'vzalloc':
+        return { op: this.op, pages: this.a, less: this.b };
+      case 'vmap':
+        return { op: this.op, pages: this.a };
+      case 'kvmalloc':
+        return { op: this.op, bytes: this.a };
+      case 'vfree':
+        return { op: this.op, pick: this.a };
+      default:
+        return { op: this.op };
+    }
   }
 }
 
+/** Most pages a vmalloc or vzalloc command asks for. */
+export const VMALLOC_MAX_PAGES = 64;
+/** Most caller frames a vmap command maps. */
+export const VMAP_MAX_PAGES = 8;
+/** Largest kvmalloc request. */
+export const KVMALLOC_MAX_BYTES = 6 << 20;
+
 function arbs(): fc.Arbitrary<VmCommand>[] {
   return [
-    fc.tuple(fc.integer({ min: 1, max: 64 }), fc.oneof(fc.constant(0), fc.integer({ min: 0, max: PAGE_SIZE - 1 }))).map(([p, x]) => new VmallocCommand('vmalloc', p, x)),
-    fc.tuple(fc.integer({ min: 1, max: 64 }), fc.oneof(fc.constant(0), fc.integer({ min: 0, max: PAGE_SIZE - 1 }))).map(([p, x]) => new VmallocCommand('vmalloc', p, x)),
+    fc.tuple(fc.integer({ min: 1, max: VMALLOC_MAX_PAGES }), fc.oneof(fc.constant(0), fc.integer({ min: 0, max: PAGE_SIZE - 1 }))).map(([p, x]) => new VmallocCommand('vmalloc', p, x)),
+    fc.tuple(fc.integer({ min: 1, max: VMALLOC_MAX_PAGES }), fc.oneof(fc.constant(0), fc.integer({ min: 0, max: PAGE_SIZE - 1 }))).map(([p, x]) => new VmallocCommand('vmalloc', p, x)),
     fc.integer({ min: 1, max: 8 }).map((p) => new VmallocCommand('vzalloc', p, 0)),
     fc.nat().map((i) => new VmallocCommand('vfree', i)),
     fc.nat().map((i) => new VmallocCommand('vfree', i)),
-    fc.integer({ min: 1, max: 8 }).map((p) => new VmallocCommand('vmap', p)),
+    fc.integer({ min: 1, max: VMAP_MAX_PAGES }).map((p) => new VmallocCommand('vmap', p)),
     fc.oneof(fc.integer({ min: 1, max: 8192 }), fc.integer({ min: 4 << 20, max: 6 << 20 })).map((n) => new VmallocCommand('kvmalloc', n)),
     fc.constant(new VmallocCommand('purge')),
   ];
 }
 
-const OPS = new Set(['vmalloc', 'vzalloc', 'vfree', 'vmap', 'kvmalloc', 'purge']);
-
-function fromJSON(o: unknown, index: number): VmCommand {
-  const r = (typeof o === 'object' && o !== null ? o : {}) as Record<string, unknown>;
-  if (!OPS.has(r['op'] as string) || !Number.isInteger(r['a']) || !Number.isInteger(r['b'])) {
-    throw new AllocatorError('parse', `reproducer command #${index} is not a vmalloc command: ${JSON.stringify(o)}`);
-  }
-  return new VmallocCommand(r['op'] as VmallocCommand['op'], r['a'] as number, r['b'] as number);
-}
+const fromJSON = commandParser<VmCommand>('vmalloc', [
+  spec('vmalloc', { pages: int(1, VMALLOC_MAX_PAGES), less: int(0, PAGE_SIZE - 1) }, (v) => new VmallocCommand('vmalloc', v.pages, v.less)),
+  spec('vzalloc', { pages: int(1, VMALLOC_MAX_PAGES), less: int(0, PAGE_SIZE - 1) }, (v) => new VmallocCommand('vzalloc', v.pages, v.less)),
+  spec('vfree', { pick: PICK }, (v) => new VmallocCommand('vfree', v.pick)),
+  spec('vmap', { pages: int(1, VMAP_MAX_PAGES) }, (v) => new VmallocCommand('vmap', v.pages)),
+  spec('kvmalloc', { bytes: int(1, KVMALLOC_MAX_BYTES) }, (v) => new VmallocCommand('kvmalloc', v.bytes)),
+  spec('purge', {}, () => new VmallocCommand('purge')),
+]);
 
 /** What to fuzz. */
 export interface VmallocFuzzOpts {
@@ -204,22 +220,29 @@ export interface VmallocFuzzOpts {
   readonly maxCommands?: number;
 }
 
-function def(o: Omit<VmallocFuzzOpts, 'seed' | 'numRuns'>): CampaignDef<VmallocModel, VmallocReal> {
-  return {
-    setup: () => ({ model: { held: [], stamp: 0 }, real: { sys: createSystem(o.config ?? VMALLOC_FUZZ_MACHINE, o.overrides) } }),
+/** The vmalloc layer's campaign (registry entry). */
+export const VMALLOC_CAMPAIGN = defineCampaign({
+  layer: 'vmalloc',
+  summary: 'vmalloc/vzalloc of 1-64 pages, vfree in any order, vmap/vunmap of caller frames, kvmalloc/kvfree across the kmalloc/vmalloc boundary, purges',
+  policyKind: 'vmap',
+  defaultPolicy: 'tree',
+  machine: VMALLOC_FUZZ_MACHINE,
+  defaultMaxCommands: 60,
+  def: (cfg, overrides): CampaignDef<VmallocModel, VmallocReal> => ({
+    setup: () => ({ model: { held: [], stamp: 0 }, real: { sys: createSystem(cfg, overrides) } }),
     initialCheck: (r) => checkAll(r),
     teardown: (r) => r.sys.machine.mem.release(),
     arbs,
     fromJSON,
-  };
-}
+  }),
+});
 
 /** Runs the campaign. */
 export function runVmallocFuzz(o: VmallocFuzzOpts): FuzzReport {
-  return runCampaign(def(o), o.seed, o.numRuns, o.maxCommands ?? 60);
+  return VMALLOC_CAMPAIGN.run({ config: o.config, overrides: o.overrides }, o);
 }
 
 /** Replays a stored command list. */
 export function replayVmallocCommands(commands: readonly unknown[], o: Omit<VmallocFuzzOpts, 'seed' | 'numRuns'> = {}): FuzzReport {
-  return replayCommands(def(o), commands);
+  return VMALLOC_CAMPAIGN.replay({ config: o.config, overrides: o.overrides }, commands);
 }

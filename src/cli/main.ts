@@ -7,7 +7,6 @@
  * internal error.
  */
 
-import { mallocFuzzCommand } from './malloc-fuzz.js';
 import { Command, Option } from 'commander';
 import { POLICIES, type PolicyEntry } from '../policies/registry.js';
 import { createSystem, type System } from '../system.js';
@@ -18,7 +17,7 @@ import { compareCommand } from './compare.js';
 import { slabinfoCommand } from './slabinfo.js';
 import { replayCommand } from './replay.js';
 import { scenarioCommand } from './scenario.js';
-import { fuzzCommand } from './fuzz.js';
+import { fuzzCommand, mallocFuzzAlias } from './fuzz.js';
 import { runVmallocMix } from '../harness/workloads/vmalloc.js';
 import { vmallocinfo } from '../proc/vmalloc.js';
 import { clientBugsCommand } from './client-bugs.js';
@@ -117,7 +116,7 @@ export function buildProgram(): Command {
   compareCommand(program);
   fuzzCommand(program);
   clientBugsCommand(program);
-  mallocFuzzCommand(program);
+  mallocFuzzAlias(program);
   program
     .command('list')
     .description('list policies and workloads')

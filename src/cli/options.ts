@@ -10,6 +10,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_CONFIG, checkConfigInput } from '../config.js';
 import type { DebugOpts, PolicyChoice, SystemConfigInput, UserOpts } from '../interfaces/config.js';
 import { AllocatorError } from '../interfaces/errors.js';
+import { parseJsonText } from '../harness/json-text.js';
 import { parseSize } from '../interfaces/units.js';
 import { policyNames, type Layer } from '../policies/registry.js';
 import { badInput } from './errors.js';
@@ -106,17 +107,7 @@ export function sizeOpt(value: string | undefined, name: string): number | undef
  */
 export function readConfigFile(path: string): SystemConfigInput {
   const text = readInputText(path, '--config');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    // V8 rewords its messages between Node versions: say where, in our words.
-    const at = /at position (\d+)/.exec((e as Error).message);
-    const pos = at ? Number(at[1]) : undefined;
-    const line = pos === undefined ? 0 : text.slice(0, pos).split('\n').length;
-    const column = pos === undefined ? 0 : pos - text.lastIndexOf('\n', pos - 1);
-    throw new AllocatorError('parse', `--config ${path}: not valid JSON ${pos === undefined ? '(it ends early)' : `at line ${line}, column ${column}`}`);
-  }
+  const value = parseJsonText(text, `--config ${path}`);
   const problems = checkConfigInput(value);
   if (problems.length) throw new AllocatorError('config', `--config ${path}: ${problems.join('; ')}`, { problems });
   return value as SystemConfigInput;

@@ -1,7 +1,7 @@
 /** The slab contract under the model-based fuzz, for every slab policy. */
 import { describe, expect, it } from '@jest/globals';
 import { policyNames } from '../../src/policies/registry.js';
-import { FUZZ_MACHINE } from '../../fuzz/page/campaign.js';
+import { FUZZ_MACHINE } from '../../fuzz/common.js';
 import { runSlabFuzz } from '../../fuzz/slab/campaign.js';
 
 describe.each(policyNames('slab'))('slab fuzz: %s', (slab) => {

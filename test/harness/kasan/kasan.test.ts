@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { GFP_KERNEL } from '../../../src/interfaces/gfp.js';
 import { pfnToVirt } from '../../../src/interfaces/units.js';
 import { createSystem } from '../../../src/system.js';
-import { FUZZ_MACHINE } from '../../../fuzz/page/campaign.js';
+import { FUZZ_MACHINE } from '../../../fuzz/common.js';
 import { runSlabFuzz } from '../../../fuzz/slab/campaign.js';
 
 describe.each(['slub', 'slab'])('KASAN over %s (Linux has no KASAN for SLOB)', (slab) => {

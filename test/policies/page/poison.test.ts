@@ -4,7 +4,8 @@ import { GFP_KERNEL, __GFP_ZERO } from '../../../src/interfaces/gfp.js';
 import { pfnToPhys } from '../../../src/interfaces/units.js';
 import { policyNames } from '../../../src/policies/registry.js';
 import { createSystem } from '../../../src/system.js';
-import { FUZZ_MACHINE, runPageFuzz } from '../../../fuzz/page/campaign.js';
+import { FUZZ_MACHINE } from '../../../fuzz/common.js';
+import { runPageFuzz } from '../../../fuzz/page/campaign.js';
 
 describe.each(policyNames('page'))('page poisoning: %s', (page) => {
   const mk = () => createSystem({ ...FUZZ_MACHINE, policies: { page }, debug: { pagePoison: true } });

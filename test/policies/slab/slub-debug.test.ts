@@ -5,7 +5,7 @@ import { isAllocatorError } from '../../../src/interfaces/errors.js';
 import { PAGE_OFFSET } from '../../../src/interfaces/units.js';
 import { createSystem, resolveConfig } from '../../../src/system.js';
 import { parseSlubDebug } from '../../../src/policies/slab/slub-debug.js';
-import { FUZZ_MACHINE } from '../../../fuzz/page/campaign.js';
+import { FUZZ_MACHINE } from '../../../fuzz/common.js';
 import { runSlabFuzz } from '../../../fuzz/slab/campaign.js';
 
 const dbg = (slubDebug: string) => createSystem({ machine: { memBytes: 64 << 20, kernelImageBytes: 4 << 20, cpus: 2 }, debug: { slubDebug } });
