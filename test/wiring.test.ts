@@ -2,13 +2,20 @@
  * Wiring: every combination of the named policies (page × slab × malloc ×
  * vmap) builds and runs a short workload through every layer with every
  * invariant intact; and a user-written class binds at each of the seven
- * layer tokens with no other change.
+ * layer tokens with no other change, and passes that layer's contract
+ * suite and fuzz campaign.
  */
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { GFP_KERNEL, __GFP_NOWARN } from '../src/interfaces/gfp.js';
 import { policyNames } from '../src/policies/registry.js';
 import { createSystem, type System, type SystemOverrides } from '../src/system.js';
 import { Rng } from '../src/machine/rng.js';
+import { pageContract } from './contracts/page.js';
+import { slabContract } from './contracts/slab.js';
+import { devContract } from './contracts/dev.js';
+import { vmallocContract } from './contracts/vmalloc.js';
+import { vmapContract } from './contracts/vmap.js';
+import { userMallocContract } from './contracts/user.js';
 import { DelegatingDev, DelegatingKmem, DelegatingMalloc, DelegatingPages, DelegatingSlab, DelegatingVmalloc, DelegatingVmap, delegateCalls } from './support/delegates.js';
 
 const SMALL = { memBytes: 48 << 20, kernelImageBytes: 2 << 20, cpus: 2 };
@@ -116,4 +123,14 @@ describe('a user-written class binds at each layer token with no other edit', ()
     expect(delegateCalls[layer]).toBeGreaterThan(0);
     expect(sys.checkInvariants()).toEqual([]);
   });
+});
+
+describe("each layer's contract suite and fuzz campaign run unchanged on the user-written classes", () => {
+  pageContract({ label: 'user class at PAGE_ALLOCATOR', overrides: { page: DelegatingPages } });
+  slabContract({ label: 'user class at SLAB_BACKEND', overrides: { slab: DelegatingSlab } });
+  slabContract({ label: 'user class at KMEM', overrides: { kmem: DelegatingKmem } });
+  devContract({ label: 'user class at DEV_KMALLOC', overrides: { dev: DelegatingDev } });
+  vmallocContract({ label: 'user class at VMALLOC', overrides: { vmalloc: DelegatingVmalloc } });
+  vmapContract({ label: 'user class at VMAP_SPACE', overrides: { vmap: DelegatingVmap } });
+  userMallocContract({ label: 'user class at USER_MALLOC', overrides: { malloc: DelegatingMalloc } });
 });

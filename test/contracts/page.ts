@@ -7,8 +7,9 @@ import { describe, expect, it } from '@jest/globals';
 import { GFP_ATOMIC, GFP_DMA, GFP_KERNEL, __GFP_COMP, __GFP_NOWARN, __GFP_ZERO } from '../../src/interfaces/gfp.js';
 import { NO_PFN, pfnToPhys, type Pfn } from '../../src/interfaces/units.js';
 import { createSystem, type System } from '../../src/system.js';
-import { FUZZ_MACHINE, runPageFuzz } from '../../fuzz/page/campaign.js';
-import { expectKind, type ContractTarget } from './target.js';
+import { FUZZ_MACHINE } from '../../fuzz/common.js';
+import { FUZZ_CAMPAIGNS } from '../../fuzz/registry.js';
+import { expectKind, fuzzTarget, type ContractTarget } from './target.js';
 
 /** Registers the page-allocator contract suite for `target` (on the 24 MiB fuzz machine). */
 export function pageContract(target: ContractTarget): void {
@@ -115,7 +116,7 @@ export function pageContract(target: ContractTarget): void {
     });
 
     it('survives the model-based fuzz with every invariant intact', () => {
-      const r = runPageFuzz({ config: { ...FUZZ_MACHINE, ...target.config }, impl: target.overrides?.page, seed: 42, numRuns: 40, maxCommands: 100 });
+      const r = FUZZ_CAMPAIGNS.page.run(fuzzTarget(FUZZ_CAMPAIGNS.page, target), { seed: 42, numRuns: 40, maxCommands: 100 });
       if (!r.ok) throw new Error(`${r.failure}\n${r.commandText}`);
       expect(r.runsDone).toBe(40);
     });

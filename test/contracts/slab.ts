@@ -5,7 +5,8 @@ import { SLAB_HWCACHE_ALIGN, ZERO_SIZE_PTR } from '../../src/interfaces/slab.js'
 import { PAGE_OFFSET } from '../../src/interfaces/units.js';
 import { createSystem, type System } from '../../src/system.js';
 import { Mempool } from '../../src/policies/slab/mempool.js';
-import { kindOf, type ContractTarget } from './target.js';
+import { FUZZ_CAMPAIGNS } from '../../fuzz/registry.js';
+import { fuzzTarget, kindOf, type ContractTarget } from './target.js';
 
 /** Registers the slab-layer contract suite (kmalloc, kmem_cache_*, misuse, krealloc, mempool) for `target`. */
 export function slabContract(target: ContractTarget): void {
@@ -101,6 +102,11 @@ export function slabContract(target: ContractTarget): void {
       for (const o of hog) sys.kmem.kfree(o);
       expect(sys.kmem.kmemCacheDestroy(h)).toBe(0);
       expect(sys.checkInvariants()).toEqual([]);
+    });
+
+    it('survives the slab fuzz campaign (seed 1, 20 runs of 100 commands)', () => {
+      const r = FUZZ_CAMPAIGNS.slab.run(fuzzTarget(FUZZ_CAMPAIGNS.slab, target), { seed: 1, numRuns: 20, maxCommands: 100 });
+      if (!r.ok) throw new Error(`${r.failure}\n${r.commandText}`);
     });
   });
 }

@@ -3,6 +3,7 @@ import { expect } from '@jest/globals';
 import { isAllocatorError, type AllocatorErrorKind } from '../../src/interfaces/errors.js';
 import type { SystemConfigInput } from '../../src/interfaces/config.js';
 import type { SystemOverrides } from '../../src/system.js';
+import type { FuzzCampaign, FuzzTarget } from '../../fuzz/engine.js';
 
 /** A policy under test: the config that names it, or the class bound in its place. */
 export interface ContractTarget {
@@ -33,4 +34,10 @@ export function kindOf(fn: () => unknown): AllocatorErrorKind | 'none' | 'other'
     return isAllocatorError(e) ? e.kind : 'other';
   }
   return 'none';
+}
+
+/** The fuzz target for a contract target: the campaign's own machine, the target's policies and classes. */
+export function fuzzTarget(campaign: FuzzCampaign, target: ContractTarget): FuzzTarget {
+  const m = campaign.machine;
+  return { config: { ...m, policies: { ...m.policies, ...target.config?.policies } }, overrides: target.overrides };
 }

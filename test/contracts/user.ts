@@ -2,7 +2,8 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { createSystem, type System } from '../../src/system.js';
-import type { ContractTarget } from './target.js';
+import { FUZZ_CAMPAIGNS } from '../../fuzz/registry.js';
+import { fuzzTarget, type ContractTarget } from './target.js';
 
 const MACHINE = { machine: { memBytes: 256 << 20, cpus: 2 } };
 
@@ -67,6 +68,11 @@ export function userMallocContract(target: ContractTarget): void {
       const { libc } = mk().spawn();
       expect(libc.malloc(2 ** 60)).toBe(0);
       expect(libc.malloc(16)).not.toBe(0);
+    });
+
+    it('survives the user fuzz campaign (seed 1, 20 runs of 100 commands)', () => {
+      const r = FUZZ_CAMPAIGNS.user.run(fuzzTarget(FUZZ_CAMPAIGNS.user, target), { seed: 1, numRuns: 20, maxCommands: 100 });
+      if (!r.ok) throw new Error(`${r.failure}\n${r.commandText}`);
     });
   });
 }

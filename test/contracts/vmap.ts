@@ -8,7 +8,8 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { createSystem } from '../../src/system.js';
 import type { VmapSpace } from '../../src/interfaces/vmalloc.js';
-import type { ContractTarget } from './target.js';
+import { FUZZ_CAMPAIGNS } from '../../fuzz/registry.js';
+import { fuzzTarget, type ContractTarget } from './target.js';
 
 const P = 4096;
 const BASE = 0x100000 * P;
@@ -87,6 +88,11 @@ export function vmapContract(target: ContractTarget): void {
         ),
         { numRuns: 120, seed: 11 },
       );
+    });
+
+    it('survives the vmalloc fuzz campaign (seed 1, 10 runs of 100 commands)', () => {
+      const r = FUZZ_CAMPAIGNS.vmalloc.run(fuzzTarget(FUZZ_CAMPAIGNS.vmalloc, target), { seed: 1, numRuns: 10, maxCommands: 100 });
+      if (!r.ok) throw new Error(`${r.failure}\n${r.commandText}`);
     });
   });
 }
