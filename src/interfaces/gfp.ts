@@ -12,28 +12,51 @@ import { AllocatorError } from './errors.js';
 /** A GFP mask. */
 export type Gfp = number;
 
+/** Allocate from ZONE_DMA (below 16 MiB). */
 export const __GFP_DMA = 0x01;
+/** Highmem allowed (no highmem on x86_64: the vmalloc and user paths set it; it selects nothing here). */
 export const __GFP_HIGHMEM = 0x02;
+/** Allocate from ZONE_DMA32 (below 4 GiB). */
 export const __GFP_DMA32 = 0x04;
+/** The page can be migrated (MIGRATE_MOVABLE; with __GFP_HIGHMEM, ZONE_MOVABLE). */
 export const __GFP_MOVABLE = 0x08;
+/** The page can be reclaimed by a shrinker (MIGRATE_RECLAIMABLE). */
 export const __GFP_RECLAIMABLE = 0x10;
+/** High priority: may dip below the min watermark (ALLOC_MIN_RESERVE). */
 export const __GFP_HIGH = 0x20;
+/** The caller may start physical I/O. */
 export const __GFP_IO = 0x40;
+/** The caller may call into the filesystem. */
 export const __GFP_FS = 0x80;
+/** Zero the memory before returning it. */
 export const __GFP_ZERO = 0x100;
+/** The caller may enter direct reclaim (it can sleep). */
 export const __GFP_DIRECT_RECLAIM = 0x400;
+/** Wake kswapd when the low watermark is reached. */
 export const __GFP_KSWAPD_RECLAIM = 0x800;
+/** The caller intends to dirty the page (spreads dirty pages across zones). */
 export const __GFP_WRITE = 0x1000;
+/** No `page allocation failure` warning on failure. */
 export const __GFP_NOWARN = 0x2000;
+/** Retry hard, but fail rather than invoke the OOM killer. */
 export const __GFP_RETRY_MAYFAIL = 0x4000;
+/** Must not fail: retry forever (here: throws `nofail-exhausted` when it cannot be met). */
 export const __GFP_NOFAIL = 0x8000;
+/** Fail fast: one light attempt at reclaim and compaction. */
 export const __GFP_NORETRY = 0x10000;
+/** Use all reserves (ALLOC_NO_WATERMARKS). */
 export const __GFP_MEMALLOC = 0x20000;
+/** Make a compound page (head and tail pages). */
 export const __GFP_COMP = 0x40000;
+/** Never use the emergency reserves (overrides __GFP_MEMALLOC). */
 export const __GFP_NOMEMALLOC = 0x80000;
+/** Enforce the cpuset memory policy. */
 export const __GFP_HARDWALL = 0x100000;
+/** Allocate only on the requested node, no fallback. */
 export const __GFP_THISNODE = 0x200000;
+/** Charge the allocation to the memory cgroup (kmalloc-cg-* caches). */
 export const __GFP_ACCOUNT = 0x400000;
+/** Zero memory tags with the memory (hardware tag KASAN only). */
 export const __GFP_ZEROTAGS = 0x800000;
 /** 0: only defined with CONFIG_KASAN_HW_TAGS, which x86_64 does not have. */
 export const __GFP_SKIP_ZERO = 0;
@@ -53,18 +76,31 @@ export const GFP_MOVABLE_MASK = __GFP_RECLAIMABLE | __GFP_MOVABLE;
 /** Shift that turns the mobility bits into a migrate type. */
 export const GFP_MOVABLE_SHIFT = 3;
 
+/** Atomic context: no sleeping, high priority, may use reserves. */
 export const GFP_ATOMIC = __GFP_HIGH | __GFP_KSWAPD_RECLAIM;
+/** Normal kernel allocation: may sleep, reclaim, do I/O and filesystem calls. */
 export const GFP_KERNEL = __GFP_RECLAIM | __GFP_IO | __GFP_FS;
+/** GFP_KERNEL charged to the memory cgroup. */
 export const GFP_KERNEL_ACCOUNT = GFP_KERNEL | __GFP_ACCOUNT;
+/** No direct reclaim and no warning; kswapd may be woken. */
 export const GFP_NOWAIT = __GFP_KSWAPD_RECLAIM | __GFP_NOWARN;
+/** Reclaim without starting I/O. */
 export const GFP_NOIO = __GFP_RECLAIM;
+/** Reclaim without calling into the filesystem. */
 export const GFP_NOFS = __GFP_RECLAIM | __GFP_IO;
+/** User-space allocation that the kernel also touches (cpuset-enforced). */
 export const GFP_USER = __GFP_RECLAIM | __GFP_IO | __GFP_FS | __GFP_HARDWALL;
+/** ZONE_DMA (old ISA devices). */
 export const GFP_DMA = __GFP_DMA;
+/** ZONE_DMA32 (32-bit DMA devices). */
 export const GFP_DMA32 = __GFP_DMA32;
+/** User-space page, highmem allowed. */
 export const GFP_HIGHUSER = GFP_USER | __GFP_HIGHMEM;
+/** Movable user-space page: anonymous memory and page cache. */
 export const GFP_HIGHUSER_MOVABLE = GFP_HIGHUSER | __GFP_MOVABLE | __GFP_SKIP_KASAN;
+/** Transparent huge page, no reclaim or warning (khugepaged-style). */
 export const GFP_TRANSHUGE_LIGHT = (GFP_HIGHUSER_MOVABLE | __GFP_COMP | __GFP_NOMEMALLOC | __GFP_NOWARN) & ~__GFP_RECLAIM;
+/** Transparent huge page with direct reclaim. */
 export const GFP_TRANSHUGE = GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM;
 
 /** Zone types in `enum zone_type` order (x86_64, no highmem, CONFIG_ZONE_DEVICE). */

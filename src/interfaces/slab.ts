@@ -14,20 +14,36 @@ import type { Gfp } from './gfp.js';
 import type { InvariantChecked } from './invariants.js';
 
 // SLAB_* cache flags, Linux 6.8 values (include/linux/slab.h).
+
+/** SLUB_DEBUG `F`: sanity checks on alloc and free. */
 export const SLAB_CONSISTENCY_CHECKS = 0x100;
+/** SLUB_DEBUG `Z`: red zones around each object. */
 export const SLAB_RED_ZONE = 0x400;
+/** SLUB_DEBUG `P`: poison free objects (0x6b, end 0xa5). */
 export const SLAB_POISON = 0x800;
+/** The cache is a kmalloc cache. */
 export const SLAB_KMALLOC = 0x1000;
+/** Align objects to the cache line. */
 export const SLAB_HWCACHE_ALIGN = 0x2000;
+/** Slabs from ZONE_DMA. */
 export const SLAB_CACHE_DMA = 0x4000;
+/** Slabs from ZONE_DMA32. */
 export const SLAB_CACHE_DMA32 = 0x8000;
+/** SLUB_DEBUG `U`: store the alloc and free tracks. */
 export const SLAB_STORE_USER = 0x10000;
+/** Slabs count as reclaimable (__GFP_RECLAIMABLE). */
 export const SLAB_RECLAIM_ACCOUNT = 0x20000;
+/** Panic if the cache cannot be created. */
 export const SLAB_PANIC = 0x40000;
+/** Slabs are freed after an RCU grace period (the free pointer lives outside the object). */
 export const SLAB_TYPESAFE_BY_RCU = 0x80000;
+/** SLUB_DEBUG `T`: trace every alloc and free. */
 export const SLAB_TRACE = 0x200000;
+/** kmemleak does not track the cache. */
 export const SLAB_NOLEAKTRACE = 0x800000;
+/** Never merge the cache with another. */
 export const SLAB_NO_MERGE = 0x1000000;
+/** Charge objects to the memory cgroup. */
 export const SLAB_ACCOUNT = 0x4000000;
 /** Flags a cache may be created with. */
 export const SLAB_FLAGS_MASK =

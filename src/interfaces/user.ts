@@ -214,10 +214,6 @@ export interface UserMallocOptions {
   readonly seed: number;
 }
 
-/**
- * The processes of one system (the pid table). `spawn` execs a process with
- * an empty address space; `System.spawn` also loads the configured malloc.
- */
 /** The `vm.*` sysctls of overcommit accounting (documented on `UserOpts`). */
 export type OvercommitOpts = Pick<UserOpts, 'overcommitMemory' | 'overcommitRatio' | 'overcommitKbytes' | 'userReserveKbytes' | 'adminReserveKbytes'>;
 
@@ -245,6 +241,10 @@ export interface VmCommitApi {
   set(opts: Partial<OvercommitOpts>): void;
 }
 
+/**
+ * The processes of one system (the pid table). `spawn` execs a process with
+ * an empty address space; `System.spawn` also loads the configured malloc.
+ */
 export interface ProcessTableApi extends InvariantChecked {
   /** The overcommit accounting every process of the system charges. */
   readonly vm: VmCommitApi;
