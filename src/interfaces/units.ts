@@ -96,6 +96,9 @@ export function formatSize(bytes: number): string {
   return `${v} ${units[u]}`;
 }
 
+/** A kernel pointer as `%px` prints it: `0x` and 16 digits, `ffff` sign extension included. */
+export const kptr = (addr: number): string => `0x${formatKernelAddr(addr)}`;
+
 /** Hex with `0x` and no sign extension. */
 export const hex = (n: number): string => `0x${n.toString(16)}`;
 
@@ -118,6 +121,6 @@ export const STRUCT_PAGE_SIZE = 64;
  * digits with the `ffff` sign extension for addresses in the upper half.
  */
 export function formatKernelAddr(addr: number): string {
-  if (addr >= 0x800000000000) return `ffff${addr.toString(16).padStart(12, '0')}`;
+  if (addr >= 0x800000000000 && addr < 2 ** 48) return `ffff${addr.toString(16).padStart(12, '0')}`;
   return addr.toString(16).padStart(16, '0');
 }

@@ -251,7 +251,7 @@ export const SCENARIOS: readonly Scenario[] = [
     summary: 'kfree a pointer that came from vmalloc',
     config: {},
     expect: 'invalid-free',
-    lines: [/0xc90000000000 is (?:neither a slab object nor a large kmalloc|not in a slob page)/],
+    lines: [/0xffffc90000000000 is (?:neither a slab object nor a large kmalloc|not in a slob page)/],
     run(sys, step, buggy) {
       const v = sys.vmalloc.vmalloc(3 * 4096);
       step(`v = vmalloc(12288) = ${kptr(v)}`);

@@ -40,7 +40,7 @@ import { DEVICE_STRUCT_SIZE, DEV_HEADER_SIZE, DEV_MAGIC, DevHeader, type DevAllo
 import { KMEM, KMEMLEAK, MACHINE } from '../../interfaces/tokens.js';
 import type { KmemleakApi } from '../../interfaces/detectors.js';
 import type { KmemApi } from '../../interfaces/slab.js';
-import { PAGE_OFFSET } from '../../interfaces/units.js';
+import { PAGE_OFFSET, kptr } from '../../interfaces/units.js';
 import type { Machine } from '../../interfaces/machine.js';
 import { GFP_KERNEL } from '../../interfaces/gfp.js';
 
@@ -203,15 +203,15 @@ export class DevKmalloc implements DevKmallocApi {
   /** Checks the header behind `ptr`; returns it. @throws AllocatorError naming the problem */
   private checkHeader(ptr: number, op: string): number {
     const h = ptr - this.headerSize;
-    const where = `0x${ptr.toString(16)}`;
+    const where = kptr(ptr);
     const fail = (kind: 'invalid-free' | 'double-free' | 'misuse', msg: string): never => {
       throw new AllocatorError(kind, msg, { policy: 'devres', op, addr: ptr });
     };
     if (!this.inKernel(h)) fail('invalid-free', `${where} is not a dev_kmalloc pointer (wild pointer: its header would lie outside kernel memory)`);
     const rec = this.live.get(h);
     if (!rec) {
-      if (this.freed.has(h)) fail('double-free', `${where}: double dev_kfree (the header at 0x${h.toString(16)} was already freed)`);
-      fail('invalid-free', `${where} is not a dev_kmalloc pointer: no header at 0x${h.toString(16)} (magic 0x${this.r32(h).toString(16)}) — was it allocated with plain kmalloc?`);
+      if (this.freed.has(h)) fail('double-free', `${where}: double dev_kfree (the header at ${kptr(h)} was already freed)`);
+      fail('invalid-free', `${where} is not a dev_kmalloc pointer: no header at ${kptr(h)} (magic 0x${this.r32(h).toString(16)}) — was it allocated with plain kmalloc?`);
     }
     const magic = this.r32(h + DevHeader.MAGIC);
     if (magic !== DEV_MAGIC) fail('misuse', `${where}: dev_kmalloc header corrupted: magic 0x${magic.toString(16)} instead of 0xdeadbeef (an underflow into the header?)`);
@@ -221,7 +221,7 @@ export class DevKmalloc implements DevKmallocApi {
     const next = this.r64(node);
     const prev = this.r64(node + 8);
     if (!this.inKernel(next) || !this.inKernel(prev) || this.r64(next + 8) !== node || this.r64(prev) !== node) {
-      fail('misuse', `${where}: dev_kmalloc header corrupted: list links next 0x${next.toString(16)} prev 0x${prev.toString(16)} do not point back to it (corrupted double-linked list)`);
+      fail('misuse', `${where}: dev_kmalloc header corrupted: list links next ${kptr(next)} prev ${kptr(prev)} do not point back to it (corrupted double-linked list)`);
     }
     return h;
   }
@@ -317,7 +317,7 @@ export class DevKmalloc implements DevKmallocApi {
     const rec = this.live.get(h);
     if (!rec) return undefined;
     const d = this.devs[rec.device]!;
-    return `kfree() of a dev_kmalloc pointer: 0x${addr.toString(16)} is 64 bytes into its allocation; the header at 0x${h.toString(16)} (device ${d.name}, ${rec.size} bytes, caller ${this.machine.ctx.symbolOf(rec.caller)}) would be left behind — use dev_kfree()`;
+    return `kfree() of a dev_kmalloc pointer: 0x${addr.toString(16)} is 64 bytes into its allocation; the header at ${kptr(h)} (device ${d.name}, ${rec.size} bytes, caller ${this.machine.ctx.symbolOf(rec.caller)}) would be left behind — use dev_kfree()`;
   }
 
   // ---------------------------------------------------------- invariants

@@ -16,6 +16,7 @@ import type { Violation } from '../../interfaces/invariants.js';
 import type { Machine } from '../../interfaces/machine.js';
 import type { PageAllocator } from '../../interfaces/page-allocator.js';
 import type { CacheCounters, CacheGeometry, CacheSpec, SlabBackend, SlabStats } from '../../interfaces/slab.js';
+import { kptr } from '../../interfaces/units.js';
 import { KMALLOC_INDEX_SIZE } from './slab-math.js';
 import { SlabCounters, SlabPages } from './slab-pages.js';
 
@@ -171,7 +172,7 @@ export abstract class SlabBackendBase<C extends BackendCache> implements SlabBac
   /** {@inheritDoc SlabBackend.ksize} — the cache's usable size, for an object start. */
   ksize(cache: number, addr: number): number {
     const geo = this.geometry(cache);
-    if (this.objectStart(addr) !== addr) throw new AllocatorError('misuse', `ksize(0x${addr.toString(16)}): not the start of an object`, { policy: this.policy, op: 'ksize', addr });
+    if (this.objectStart(addr) !== addr) throw new AllocatorError('misuse', `ksize(${kptr(addr)}): not the start of an object`, { policy: this.policy, op: 'ksize', addr });
     return geo.usable;
   }
 

@@ -47,7 +47,7 @@ import {
   type SlabBackend,
 } from '../../interfaces/slab.js';
 import { KASAN, KMEMLEAK, MACHINE, PAGE_ALLOCATOR, SLAB_BACKEND } from '../../interfaces/tokens.js';
-import { NO_PFN, PAGE_OFFSET, PAGE_SIZE, formatKernelAddr, getOrder, type Pfn } from '../../interfaces/units.js';
+import { NO_PFN, PAGE_OFFSET, PAGE_SIZE, formatKernelAddr, getOrder, kptr, type Pfn } from '../../interfaces/units.js';
 import type { Machine } from '../../interfaces/machine.js';
 import { OWNER_SHIFT, Owner, PG_ALLOCATED, OWNER_MASK } from '../../machine/memmap.js';
 import { KMALLOC_INDEX_SIZE, KMALLOC_SIZE_INDEX, calculateAlignment, fls } from './slab-math.js';
@@ -263,7 +263,7 @@ export class SlabCommon implements KmemApi {
     // cache (a backend with its own kmalloc cache), so SLOB checks ownership itself.
     if (owner !== r.backendId && this.backend.kmallocCache < 0) {
       const other = this.byBackendId[owner];
-      throw new AllocatorError('invalid-free', `0x${addr.toString(16)} is not an object of cache ${r.name}${other ? ` (it belongs to ${other.name})` : ''}`, {
+      throw new AllocatorError('invalid-free', `${kptr(addr)} is not an object of cache ${r.name}${other ? ` (it belongs to ${other.name})` : ''}`, {
         policy: this.policy,
         op: 'kmem_cache_free',
         addr,
@@ -420,7 +420,7 @@ export class SlabCommon implements KmemApi {
     if (((mm.flags[pfn]! & OWNER_MASK) >>> OWNER_SHIFT) !== Owner.KMALLOC_LARGE) return -1;
     const head = mm.compoundHead(pfn);
     if (off !== head * PAGE_SIZE || !(mm.flags[head]! & PG_ALLOCATED)) {
-      throw new AllocatorError('invalid-free', `0x${addr.toString(16)} points inside the large kmalloc at 0x${(PAGE_OFFSET + head * PAGE_SIZE).toString(16)}`, { policy: this.policy, op, addr });
+      throw new AllocatorError('invalid-free', `${kptr(addr)} points inside the large kmalloc at ${kptr(PAGE_OFFSET + head * PAGE_SIZE)}`, { policy: this.policy, op, addr });
     }
     return head;
   }
@@ -476,7 +476,7 @@ export class SlabCommon implements KmemApi {
             throw this.explained(e, addr);
           }
         }
-        throw new AllocatorError('invalid-free', `0x${addr.toString(16)} is neither a slab object nor a large kmalloc`, { policy: this.policy, op: 'kfree', addr });
+        throw new AllocatorError('invalid-free', `${kptr(addr)} is neither a slab object nor a large kmalloc`, { policy: this.policy, op: 'kfree', addr });
       }
       const order = this.machine.memmap.order[head]!;
       this.machine.memmap.setOwner(head, 1 << order, Owner.PAGE_CLIENT);
@@ -496,7 +496,7 @@ export class SlabCommon implements KmemApi {
       return usable;
     }
     const head = this.largeHead(addr, 'ksize');
-    if (head < 0) throw new AllocatorError('misuse', `ksize(0x${addr.toString(16)}): not a kmalloc'ed address`, { policy: this.policy, op: 'ksize', addr });
+    if (head < 0) throw new AllocatorError('misuse', `ksize(${kptr(addr)}): not a kmalloc'ed address`, { policy: this.policy, op: 'ksize', addr });
     return PAGE_SIZE << this.machine.memmap.order[head]!;
   }
 

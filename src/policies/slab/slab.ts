@@ -97,7 +97,7 @@ import {
   type CacheSpec,
 } from '../../interfaces/slab.js';
 import { KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
-import { PAGE_OFFSET, PAGE_SIZE, alignUp, hex, isPow2 } from '../../interfaces/units.js';
+import { PAGE_OFFSET, PAGE_SIZE, alignUp, hex, isPow2, kptr } from '../../interfaces/units.js';
 import type { Machine } from '../../interfaces/machine.js';
 import { PG_SLAB, PG_TAIL } from '../../machine/memmap.js';
 import { SlabBackendBase, SlabLiveMap } from './backend-base.js';
@@ -806,7 +806,7 @@ export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
   }
 
   private badFree(c: SlabCache, addr: number, kind: 'invalid-free' | 'double-free', detail: string): never {
-    const msg = kind === 'double-free' ? `${hex(addr)} in cache ${c.name}: double free (object is already free)` : `${hex(addr)} is not an object of cache ${c.name}${detail}`;
+    const msg = kind === 'double-free' ? `${kptr(addr)} in cache ${c.name}: double free (object is already free)` : `${kptr(addr)} is not an object of cache ${c.name}${detail}`;
     throw new AllocatorError(kind, msg, { policy: this.policy, op: 'free', addr });
   }
 
@@ -1005,20 +1005,20 @@ export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
     const badArrays = new Set<string>();
     const noteArray = (obj: number, where: string): void => {
       const prev = inArray.get(obj);
-      if (prev !== undefined) add({ code: 'S3', message: `${c.name}: object ${hex(obj)} is in both ${prev} and ${where}` });
+      if (prev !== undefined) add({ code: 'S3', message: `${c.name}: object ${kptr(obj)} is in both ${prev} and ${where}` });
       else inArray.set(obj, where);
       if (badArrays.has(where)) return;
       const pfn = this.slabPages.headOf(obj);
       if (this.slabPages.cacheOf(obj) !== c.id || pfn < 0) {
-        add({ code: 'S1', message: `${c.name}: ${where} holds ${hex(obj)}, which is not in a slab of this cache` });
+        add({ code: 'S1', message: `${c.name}: ${where} holds ${kptr(obj)}, which is not in a slab of this cache` });
         badArrays.add(where);
         return;
       }
       const off = obj - this.sMem(pfn);
       if (off < 0 || off % c.size !== 0 || off / c.size >= c.num) {
-        add({ code: 'S1', message: `${c.name}: ${where} holds ${hex(obj)}, which is not an object boundary of ${sl(pfn)}` });
+        add({ code: 'S1', message: `${c.name}: ${where} holds ${kptr(obj)}, which is not an object boundary of ${sl(pfn)}` });
         badArrays.add(where);
-      } else if (this.slabSlot[pfn]! >= 0 && this.isLive(c, pfn, obj)) add({ code: 'S3', message: `${c.name}: object ${hex(obj)} is in ${where} but allocated` });
+      } else if (this.slabSlot[pfn]! >= 0 && this.isLive(c, pfn, obj)) add({ code: 'S3', message: `${c.name}: object ${kptr(obj)} is in ${where} but allocated` });
     };
     for (let cpu = 0; cpu < c.acAvail.length; cpu++) {
       const avail = c.acAvail[cpu]!;
@@ -1133,7 +1133,7 @@ export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
       const states = (isLive ? 1 : 0) + (inArr ? 1 : 0) + isFree[i]!;
       if (states !== 1 && !bad) {
         const what = states === 0 ? 'neither allocated, free nor cached (lost)' : `${isLive ? 'allocated ' : ''}${inArr ? `in ${inArray.get(obj)} ` : ''}${isFree[i] ? 'free in its slab' : ''}`.trim();
-        add({ code: 'S3', message: `object ${hex(obj)} of ${c.name} is ${what}`, details: { obj } });
+        add({ code: 'S3', message: `object ${kptr(obj)} of ${c.name} is ${what}`, details: { obj } });
         // One report per slab is enough; the rest would repeat it.
         bad = true;
       }

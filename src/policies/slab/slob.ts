@@ -105,7 +105,7 @@ import {
   type CacheSpec,
 } from '../../interfaces/slab.js';
 import { KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
-import { PAGE_OFFSET, PAGE_SIZE, getOrder, hex, isPow2, type Pfn } from '../../interfaces/units.js';
+import { PAGE_OFFSET, PAGE_SIZE, getOrder, hex, isPow2, kptr, type Pfn } from '../../interfaces/units.js';
 import { HOST_LITTLE_ENDIAN } from '../../machine/physmem.js';
 import type { Machine } from '../../interfaces/machine.js';
 import { OWNER_MASK, OWNER_SHIFT, Owner, PG_SLAB } from '../../machine/memmap.js';
@@ -191,7 +191,7 @@ class LiveTable {
     return this.scratch;
   }
   set(addr: number, rec: LiveBlock): void {
-    if (LiveTable.key(addr) < 0) throw new AllocatorError('misuse', `slob: block start 0x${addr.toString(16)} is not unit-aligned`, { policy: 'slob', op: 'alloc' });
+    if (LiveTable.key(addr) < 0) throw new AllocatorError('misuse', `slob: block start ${kptr(addr)} is not unit-aligned`, { policy: 'slob', op: 'alloc' });
     this.map.set(LiveTable.key(addr), rec.cache * LIVE_SIZE_BITS + rec.size);
   }
   delete(addr: number): void {
@@ -559,10 +559,10 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
   private rejectFree(op: string, addr: number, block: number, what: string): never {
     const pfn = this.slobPfnOf(addr);
     if (this.recentlyFreed.has(block) || (pfn >= 0 && this.slobPfnOf(block) === pfn && this.inFreeBlock(pfn, block))) {
-      return this.fail('double-free', op, `${hex(addr)} is already free (double free)`, addr);
+      return this.fail('double-free', op, `${kptr(addr)} is already free (double free)`, addr);
     }
-    if (pfn < 0 && this.slabPages.cacheOf(addr) < 0) return this.fail('invalid-free', op, `${hex(addr)} is not in a slob page`, addr);
-    return this.fail('invalid-free', op, `${hex(addr)} is not ${what}`, addr);
+    if (pfn < 0 && this.slabPages.cacheOf(addr) < 0) return this.fail('invalid-free', op, `${kptr(addr)} is not in a slob page`, addr);
+    return this.fail('invalid-free', op, `${kptr(addr)} is not ${what}`, addr);
   }
 
   // ---------------------------------------------------------------- kmem_cache
@@ -764,7 +764,7 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
     const rec = Number.isInteger(addr) ? this.live.get(m) : undefined;
     if (!rec || rec.cache !== SLOB_KMALLOC_CACHE) return this.rejectFree(op, addr, m, 'a kmalloc block');
     const hdr = this.machine.mem.read32(m - PAGE_OFFSET);
-    if (hdr !== rec.size) return this.fail('invalid-free', op, `${hex(addr)}: kmalloc header says ${hdr} bytes but ${rec.size} were allocated (header overwritten)`, addr, rec.size);
+    if (hdr !== rec.size) return this.fail('invalid-free', op, `${kptr(addr)}: kmalloc header says ${hdr} bytes but ${rec.size} were allocated (header overwritten)`, addr, rec.size);
     return m;
   }
 

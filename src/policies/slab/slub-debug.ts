@@ -225,11 +225,14 @@ export class SlubDebug {
     this.sink.add({ detector: 'slub', kind: what, cache: c.name, addr: obj, text: lines.join('\n') });
   }
 
-  /** The 64-bit word at kernel address `addr` as 16 hex digits, exactly (a corrupt pointer need not fit a JS number). */
+  /** The 64-bit word at kernel address `addr` as 16 hex digits, exactly (a corrupt pointer need not fit a JS number); a kernel pointer with its `ffff` sign extension. */
   hex64(addr: number): string {
     const mem = this.machine.mem;
     const a = addr - PAGE_OFFSET;
-    return mem.read32(a + 4).toString(16).padStart(8, '0') + mem.read32(a).toString(16).padStart(8, '0');
+    // A kernel address stored without its sign extension (the simulator's 48-bit form) prints as the kernel's pointer.
+    let hi = mem.read32(a + 4);
+    if (hi >= 0x8000 && hi <= 0xffff) hi = (hi | 0xffff0000) >>> 0;
+    return hi.toString(16).padStart(8, '0') + mem.read32(a).toString(16).padStart(8, '0');
   }
 
   /** `print_tracking`: the alloc and free tracks. */

@@ -72,7 +72,7 @@ import {
   type CacheSpec,
 } from '../../interfaces/slab.js';
 import { CONFIG, KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
-import { PAGE_OFFSET, PAGE_SIZE, alignUp, formatKernelAddr, getOrder } from '../../interfaces/units.js';
+import { PAGE_OFFSET, PAGE_SIZE, alignUp, formatKernelAddr, getOrder, kptr } from '../../interfaces/units.js';
 import type { Machine } from '../../interfaces/machine.js';
 import { PG_SLAB, PG_TAIL } from '../../machine/memmap.js';
 import { SlabBackendBase, SlabLiveMap } from './backend-base.js';
@@ -611,11 +611,11 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
   private followable(c: SlubCache, pfn: number, obj: number): void {
     const base = this.slabBase(pfn);
     if (obj >= base && obj + c.objectSize <= base + (PAGE_SIZE << this.slabOrder[pfn]!)) return;
-    throw new AllocatorError('corruption', `general protection fault: the ${c.name} free list points to 0x${obj.toString(16)}, outside its slab 0x${base.toString(16)} — an earlier undetected bug corrupted it`, { policy: this.policy, op: 'kmem_cache_alloc', addr: obj });
+    throw new AllocatorError('corruption', `general protection fault: the ${c.name} free list points to ${kptr(obj)}, outside its slab ${kptr(base)} — an earlier undetected bug corrupted it`, { policy: this.policy, op: 'kmem_cache_alloc', addr: obj });
   }
 
   private badFree(c: SlubCache, addr: number, kind: 'invalid-free' | 'double-free', detail: string): never {
-    const msg = kind === 'double-free' ? `0x${addr.toString(16)} in cache ${c.name}: Object already free` : `0x${addr.toString(16)} is not an object of cache ${c.name}${detail}`;
+    const msg = kind === 'double-free' ? `${kptr(addr)} in cache ${c.name}: Object already free` : `${kptr(addr)} is not an object of cache ${c.name}${detail}`;
     throw new AllocatorError(kind, msg, { policy: this.policy, op: 'kmem_cache_free', addr });
   }
 
@@ -815,7 +815,7 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
         for (let k = 0; k < objects; k++) {
           const o = this.slabBase(pfn) + c.redLeftPad + k * c.size;
           if (this.isLive(c, pfn, o) === all.has(o)) {
-            add({ code: 'S3', message: `object 0x${o.toString(16)} of ${c.name} is ${all.has(o) ? 'on a freelist but allocated' : 'neither free nor allocated (lost)'}`, details: { obj: o } });
+            add({ code: 'S3', message: `object ${kptr(o)} of ${c.name} is ${all.has(o) ? 'on a freelist but allocated' : 'neither free nor allocated (lost)'}`, details: { obj: o } });
             break;
           }
         }
@@ -860,11 +860,11 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
         break;
       }
       if (o < base || (o - base) % c.size !== 0 || (o - base) / c.size >= objects) {
-        add({ code: 'S1', message: `slab 0x${pfn.toString(16)} of ${c.name}: Freechain corrupt (0x${found.length ? this.debug.hex64(found[found.length - 1]! + c.offset) : o.toString(16)} is not an object of this slab)` });
+        add({ code: 'S1', message: `slab 0x${pfn.toString(16)} of ${c.name}: Freechain corrupt (0x${found.length ? this.debug.hex64(found[found.length - 1]! + c.offset) : formatKernelAddr(o)} is not an object of this slab)` });
         break;
       }
       if (seen.has(o)) {
-        add({ code: 'S2', message: `slab 0x${pfn.toString(16)} of ${c.name}: Freelist cycle detected at 0x${o.toString(16)}` });
+        add({ code: 'S2', message: `slab 0x${pfn.toString(16)} of ${c.name}: Freelist cycle detected at ${kptr(o)}` });
         break;
       }
       seen.add(o);

@@ -4,7 +4,7 @@ import { isAllocatorError } from '../../../src/interfaces/errors.js';
 import { GFP_KERNEL, __GFP_ZERO } from '../../../src/interfaces/gfp.js';
 import { formatViolations } from '../../../src/interfaces/invariants.js';
 import { SLAB_CACHE_DMA, SLAB_HWCACHE_ALIGN, SLAB_KMALLOC, SLAB_RECLAIM_ACCOUNT, SLAB_TYPESAFE_BY_RCU, type CacheSpec } from '../../../src/interfaces/slab.js';
-import { PAGE_OFFSET } from '../../../src/interfaces/units.js';
+import { PAGE_OFFSET, kptr } from '../../../src/interfaces/units.js';
 import { Rng } from '../../../src/machine/rng.js';
 import { ClassicSlabBackend } from '../../../src/policies/slab/slab.js';
 import { createSystem } from '../../../src/system.js';
@@ -375,7 +375,7 @@ describe('SLAB misuse', () => {
     slab.free(k64, b);
     const snapshot = () => JSON.stringify([slab.counters(k64), slab.counters(k128), slab.stats(), sys.pages.stats()]);
     const before = snapshot();
-    expectError(() => slab.free(k64, a + 8), 'invalid-free', `slab.free: 0x${(a + 8).toString(16)} is not an object of cache kmalloc-64`);
+    expectError(() => slab.free(k64, a + 8), 'invalid-free', `slab.free: ${kptr(a + 8)} is not an object of cache kmalloc-64`);
     expectError(() => slab.free(k64, c), 'invalid-free', 'is not an object of cache kmalloc-64 (it belongs to kmalloc-128)');
     expectError(() => slab.free(k128, a), 'invalid-free', 'is not an object of cache kmalloc-128');
     expectError(() => slab.free(k64, PAGE_OFFSET + 0x10000), 'invalid-free', 'is not an object of cache kmalloc-64');

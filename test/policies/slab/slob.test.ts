@@ -4,7 +4,7 @@ import { GFP_KERNEL, __GFP_NOWARN, __GFP_ZERO } from '../../../src/interfaces/gf
 import { isAllocatorError } from '../../../src/interfaces/errors.js';
 import { formatViolations } from '../../../src/interfaces/invariants.js';
 import { SLAB_HWCACHE_ALIGN, SLAB_TYPESAFE_BY_RCU } from '../../../src/interfaces/slab.js';
-import { NO_PFN, PAGE_OFFSET, PAGE_SIZE, type Pfn } from '../../../src/interfaces/units.js';
+import { NO_PFN, PAGE_OFFSET, PAGE_SIZE, kptr, type Pfn } from '../../../src/interfaces/units.js';
 import { PG_SLAB } from '../../../src/machine/memmap.js';
 import { Rng } from '../../../src/machine/rng.js';
 import { SLOB_KMALLOC_CACHE, SLOB_PAGE_UNITS, SlobBackend, slobUnits } from '../../../src/policies/slab/slob.js';
@@ -266,7 +266,7 @@ describe('SLOB backend (Linux 6.3 mm/slob.c)', () => {
       expect(snapshot()).toBe(before);
       expectHealthy(env);
     };
-    const hex = (n: number) => `0x${n.toString(16)}`;
+    const hex = kptr;
     expectErr(() => slob.free(SLOB_KMALLOC_CACHE, a), 'double-free', `slob.kfree: ${hex(a)} is already free (double free)`);
     expectErr(() => slob.free(SLOB_KMALLOC_CACHE, b + 2), 'invalid-free');
     expectErr(() => slob.free(SLOB_KMALLOC_CACHE, f), 'invalid-free', `slob.kfree: ${hex(f)} is not a kmalloc block`);
