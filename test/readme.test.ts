@@ -31,12 +31,13 @@
  * price: the `bin/allocsim` wrapper and the EPIPE handler of main.ts are
  * not exercised here.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli/main.js';
+import { captureStdio } from './support/stdio.js';
 
 /** One runnable README command. */
 interface ReadmeCommand {
@@ -186,15 +187,9 @@ describe('README examples', () => {
     process.chdir(cwd);
     rmSync(dir, { recursive: true, force: true });
   });
-  beforeEach(() => {
+  captureStdio((s) => (out += s), (s) => (err += s), () => {
     out = '';
     err = '';
-    jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-    jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  });
-  afterEach(() => {
-    jest.restoreAllMocks();
-    process.exitCode = undefined;
   });
 
   it('shows commands to run', () => {

@@ -3,11 +3,12 @@
  * user sees on stderr and the exit status. The rows and the files they use
  * are read from the page itself, so the page and the program cannot drift.
  */
-import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { main } from '../../src/cli/main.js';
+import { captureStdio } from '../support/stdio.js';
 
 /** One row of a table of the page. */
 interface Row {
@@ -78,15 +79,9 @@ afterAll(() => {
   chmodSync('readonly', 0o755);
   process.chdir(home);
 });
-beforeEach(() => {
+captureStdio((s) => (out += s), (s) => (err += s), () => {
   out = '';
   err = '';
-  jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-});
-afterEach(() => {
-  jest.restoreAllMocks();
-  process.exitCode = undefined;
 });
 
 describe('docs/bad-input.md', () => {

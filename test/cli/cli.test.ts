@@ -1,21 +1,16 @@
 /** The allocsim command, run in-process. */
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
+import { captureStdio } from '../support/stdio.js';
 
 let out = '';
 let err = '';
-beforeEach(() => {
+captureStdio((s) => (out += s), (s) => (err += s), () => {
   out = '';
   err = '';
-  jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-});
-afterEach(() => {
-  jest.restoreAllMocks();
-  process.exitCode = undefined;
 });
 const run = (...args: string[]) => main(['node', 'allocsim', ...args]);
 

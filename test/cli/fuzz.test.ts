@@ -1,23 +1,18 @@
 /** `allocsim fuzz` and its alias `malloc-fuzz`: outcomes, exit statuses, JSON, reproducers, conflicting options. */
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { verdictOf } from '../../fuzz/outcome.js';
 import { findMutant } from '../../fuzz/mutants/catalogue.js';
+import { captureStdio } from '../support/stdio.js';
 
 let out = '';
 let err = '';
-beforeEach(() => {
+captureStdio((s) => (out += s), (s) => (err += s), () => {
   out = '';
   err = '';
-  jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-});
-afterEach(() => {
-  jest.restoreAllMocks();
-  process.exitCode = undefined;
 });
 const run = (...args: string[]) => main(['node', 'allocsim', ...args]);
 const tmp = (name: string): string => join(mkdtempSync(join(tmpdir(), 'allocsim-fuzz-')), name);
