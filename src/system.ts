@@ -13,7 +13,7 @@
  */
 
 import 'reflect-metadata';
-import { Container, type Newable, type ServiceIdentifier } from 'inversify';
+import { Container, decorate, inject, injectable, optional, type Newable, type ServiceIdentifier } from 'inversify';
 import type { SystemConfig, SystemConfigInput } from './interfaces/config.js';
 import type { KasanApi, KmemleakApi } from './interfaces/detectors.js';
 import type { DevKmallocApi } from './interfaces/devres.js';
@@ -27,6 +27,7 @@ import {
   KASAN,
   KMEM,
   KMEMLEAK,
+  LAYER_DEPENDENCIES,
   MACHINE,
   PAGE_ALLOCATOR,
   PROCESSES,
@@ -36,6 +37,7 @@ import {
   USER_MALLOC_OPTIONS,
   VMALLOC,
   VMAP_SPACE,
+  type PolicyLayer,
 } from './interfaces/tokens.js';
 import type { ProcessMemory, ProcessTableApi, UserMalloc, UserMallocOptions } from './interfaces/user.js';
 import type { VmallocApi, VmapSpace } from './interfaces/vmalloc.js';
@@ -55,7 +57,9 @@ export { DEFAULT_CONFIG, resolveConfig } from './config.js';
 /**
  * A user's own implementations, each bound at its layer's token in place of
  * the configured policy. A class names its dependencies with
- * `@inject(TOKEN)` constructor parameters, as the built-in policies do.
+ * `@inject(TOKEN)` constructor parameters, as the built-in policies do — or,
+ * with no decorators at all, takes its layer's constructor parameters in the
+ * order {@link LAYER_DEPENDENCIES} lists.
  */
 export interface SystemOverrides {
   /** A class implementing PageAllocator (token PAGE_ALLOCATOR). */
@@ -114,8 +118,22 @@ export interface UserProcess {
   readonly libc: UserMalloc;
 }
 
+/**
+ * Makes a class with no inversify metadata of its own (plain JavaScript, a
+ * plug-in written without decorators) injectable with its layer's
+ * constructor convention ({@link LAYER_DEPENDENCIES}); a decorated class is
+ * left as it is. Returns the class.
+ */
+export function asPolicyClass<T>(layer: PolicyLayer, cls: Newable<T>): Newable<T> {
+  if (Reflect.getOwnMetadataKeys(cls).length > 0) return cls;
+  decorate(injectable(), cls);
+  LAYER_DEPENDENCIES[layer].forEach((d, i) => decorate(d.optional ? [inject(d.token), optional()] : inject(d.token), cls, i));
+  return cls;
+}
+
 /** Binds `token` to the user's class when given, else loads the configured policy's module. */
-function bindLayer<T>(container: Container, token: ServiceIdentifier<T>, cls: Newable<T> | undefined, entry: { module: Parameters<Container['load']>[0] }, transient = false): void {
+function bindLayer<T>(container: Container, token: ServiceIdentifier<T>, layer: PolicyLayer, given: Newable<T> | undefined, entry: { module: Parameters<Container['load']>[0] }, transient = false): void {
+  const cls = given && asPolicyClass(layer, given);
   if (!cls) container.load(entry.module);
   else if (transient) container.bind(token).to(cls).inTransientScope();
   else container.bind(token).to(cls).inSingletonScope();
@@ -137,13 +155,13 @@ export function createSystem(input: SystemConfigInput = {}, overrides: SystemOve
   container.bind(MACHINE).toConstantValue(machine);
   if (config.debug.kasan) container.bind(KASAN).toConstantValue(new Kasan(machine, config.debug.kasanQuarantine ?? Math.floor(config.machine.memBytes / 32)));
   if (config.debug.kmemleak) container.bind(KMEMLEAK).toConstantValue(new Kmemleak(machine));
-  bindLayer(container, PAGE_ALLOCATOR, overrides.page, POLICIES.page[config.policies.page as keyof typeof POLICIES.page]);
-  bindLayer(container, SLAB_BACKEND, overrides.slab, POLICIES.slab[config.policies.slab as keyof typeof POLICIES.slab]);
-  container.bind(KMEM).to(overrides.kmem ?? SlabCommon).inSingletonScope();
-  container.bind(DEV_KMALLOC).to(overrides.dev ?? DevKmalloc).inSingletonScope();
-  container.bind(VMALLOC).to(overrides.vmalloc ?? Vmalloc).inSingletonScope();
-  bindLayer(container, VMAP_SPACE, overrides.vmap, POLICIES.vmap[config.policies.vmap as keyof typeof POLICIES.vmap], true);
-  bindLayer(container, USER_MALLOC, overrides.malloc, POLICIES.malloc[config.policies.malloc as keyof typeof POLICIES.malloc], true);
+  bindLayer(container, PAGE_ALLOCATOR, 'page', overrides.page, POLICIES.page[config.policies.page as keyof typeof POLICIES.page]);
+  bindLayer(container, SLAB_BACKEND, 'slab', overrides.slab, POLICIES.slab[config.policies.slab as keyof typeof POLICIES.slab]);
+  container.bind(KMEM).to(overrides.kmem ? asPolicyClass('kmem', overrides.kmem) : SlabCommon).inSingletonScope();
+  container.bind(DEV_KMALLOC).to(overrides.dev ? asPolicyClass('dev', overrides.dev) : DevKmalloc).inSingletonScope();
+  container.bind(VMALLOC).to(overrides.vmalloc ? asPolicyClass('vmalloc', overrides.vmalloc) : Vmalloc).inSingletonScope();
+  bindLayer(container, VMAP_SPACE, 'vmap', overrides.vmap, POLICIES.vmap[config.policies.vmap as keyof typeof POLICIES.vmap], true);
+  bindLayer(container, USER_MALLOC, 'malloc', overrides.malloc, POLICIES.malloc[config.policies.malloc as keyof typeof POLICIES.malloc], true);
   container.bind(PROCESSES).to(ProcessTable).inSingletonScope();
 
   const pages = container.get(PAGE_ALLOCATOR);

@@ -16,6 +16,14 @@ import { devContract } from './contracts/dev.js';
 import { vmallocContract } from './contracts/vmalloc.js';
 import { vmapContract } from './contracts/vmap.js';
 import { userMallocContract } from './contracts/user.js';
+import { BuddyAllocator } from '../src/policies/page/buddy.js';
+import { SlobBackend } from '../src/policies/slab/slob.js';
+import { ClassicSlabBackend } from '../src/policies/slab/slab.js';
+import { SlabCommon } from '../src/policies/slab/slab-common.js';
+import { DevKmalloc } from '../src/policies/devres/dev-kmalloc.js';
+import { Vmalloc } from '../src/policies/vmalloc/vmalloc.js';
+import { VmapListSpace } from '../src/policies/vmalloc/vmap-list.js';
+import { SegregatedFit } from '../src/policies/user/segregated.js';
 import { DelegatingDev, DelegatingKmem, DelegatingMalloc, DelegatingPages, DelegatingSlab, DelegatingVmalloc, DelegatingVmap, delegateCalls } from './support/delegates.js';
 
 const SMALL = { memBytes: 48 << 20, kernelImageBytes: 2 << 20, cpus: 2 };
@@ -133,4 +141,33 @@ describe("each layer's contract suite and fuzz campaign run unchanged on the use
   vmallocContract({ label: 'user class at VMALLOC', overrides: { vmalloc: DelegatingVmalloc } });
   vmapContract({ label: 'user class at VMAP_SPACE', overrides: { vmap: DelegatingVmap } });
   userMallocContract({ label: 'user class at USER_MALLOC', overrides: { malloc: DelegatingMalloc } });
+});
+
+describe('a class without decorators (plain JavaScript, a plug-in file) binds by its layer constructor convention', () => {
+  // Subclasses of the built-ins with no decorators of their own: the convention must match the built-in constructors.
+  class PlainBuddy extends BuddyAllocator {}
+  class PlainSlob extends SlobBackend {}
+  class PlainSlab extends ClassicSlabBackend {}
+  class PlainKmem extends SlabCommon {}
+  class PlainDev extends DevKmalloc {}
+  class PlainVmalloc extends Vmalloc {}
+  class PlainVmap extends VmapListSpace {}
+  class PlainMalloc extends SegregatedFit {}
+  it.each([
+    ['page', { page: PlainBuddy }],
+    ['slab (SLOB)', { slab: PlainSlob }],
+    ['slab (SLAB)', { slab: PlainSlab }],
+    ['kmem', { kmem: PlainKmem }],
+    ['dev', { dev: PlainDev }],
+    ['vmalloc', { vmalloc: PlainVmalloc }],
+    ['vmap', { vmap: PlainVmap }],
+    ['malloc', { malloc: PlainMalloc }],
+  ] as [string, SystemOverrides][])('%s', (_layer, overrides) => {
+    const sys = createSystem({ machine: SMALL, debug: { kasan: false } }, overrides);
+    workload(sys, 5);
+    expect(sys.checkInvariants()).toEqual([]);
+    const cls = Object.values(overrides)[0] as new (...args: never[]) => unknown;
+    const bound = [sys.pages, sys.slab, sys.kmem, sys.dev, sys.vmalloc, sys.vmalloc.space, sys.spawn().libc];
+    expect(bound.some((b) => b instanceof cls)).toBe(true);
+  });
 });

@@ -45,3 +45,38 @@ export const USER_MALLOC_OPTIONS = Symbol.for('allocsim/UserMallocOptions') as S
 export const KASAN = Symbol.for('allocsim/Kasan') as ServiceIdentifier<KasanApi>;
 /** The kmemleak model; bound only when `debug.kmemleak` is on (inject it `@optional()`). */
 export const KMEMLEAK = Symbol.for('allocsim/Kmemleak') as ServiceIdentifier<KmemleakApi>;
+
+/** A layer a policy class can be bound at (the keys of `SystemOverrides`). */
+export type PolicyLayer = 'page' | 'slab' | 'kmem' | 'dev' | 'vmalloc' | 'vmap' | 'malloc';
+
+/** One constructor parameter of a policy class: the token it is injected from, and whether it may be absent. */
+export interface Dependency {
+  readonly token: ServiceIdentifier<unknown>;
+  /** Bound only when enabled (the detectors): the parameter is `undefined` otherwise. */
+  readonly optional?: boolean;
+}
+
+const dep = (token: ServiceIdentifier<unknown>, optional = false): Dependency => ({ token, optional });
+
+/**
+ * What a policy class of each layer receives, in constructor order — the
+ * built-in policies' own constructors. A class with no inversify decorators
+ * (plain JavaScript, a plug-in file) is bound with these, so it needs none:
+ *
+ * - page: `(machine, config, kasan?)`
+ * - slab: `(machine, config, pages, kasan?)`
+ * - kmem: `(backend, pages, machine, kasan?, kmemleak?)`
+ * - dev: `(kmem, machine, kmemleak?)`
+ * - vmalloc: `(machine, pages, kmem, vmapSpace, kasan?)`
+ * - vmap: `()`
+ * - malloc: `(processMemory, { tcache, seed })`, one instance per process
+ */
+export const LAYER_DEPENDENCIES: Readonly<Record<PolicyLayer, readonly Dependency[]>> = {
+  page: [dep(MACHINE), dep(CONFIG), dep(KASAN, true)],
+  slab: [dep(MACHINE), dep(CONFIG), dep(PAGE_ALLOCATOR), dep(KASAN, true)],
+  kmem: [dep(SLAB_BACKEND), dep(PAGE_ALLOCATOR), dep(MACHINE), dep(KASAN, true), dep(KMEMLEAK, true)],
+  dev: [dep(KMEM), dep(MACHINE), dep(KMEMLEAK, true)],
+  vmalloc: [dep(MACHINE), dep(PAGE_ALLOCATOR), dep(KMEM), dep(VMAP_SPACE), dep(KASAN, true)],
+  vmap: [],
+  malloc: [dep(PROCESS_MEMORY), dep(USER_MALLOC_OPTIONS)],
+};

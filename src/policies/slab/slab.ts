@@ -96,7 +96,8 @@ import {
   type CacheCounters,
   type CacheSpec,
 } from '../../interfaces/slab.js';
-import { KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
+import { CONFIG, KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
+import type { SystemConfig } from '../../interfaces/config.js';
 import { PAGE_OFFSET, PAGE_SIZE, alignUp, hex, isPow2, kptr } from '../../interfaces/units.js';
 import type { Machine } from '../../interfaces/machine.js';
 import { PG_SLAB, PG_TAIL } from '../../machine/memmap.js';
@@ -349,10 +350,11 @@ export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
 
   /**
    * @param machine - the simulated machine
+   * @param _config - the system configuration (SLAB has no options; every slab backend takes it)
    * @param pages - the page allocator slabs come from
    * @param kasan - KASAN when enabled
    */
-  constructor(@inject(MACHINE) machine: Machine, @inject(PAGE_ALLOCATOR) pages: PageAllocator, @inject(KASAN) @optional() kasan?: KasanApi) {
+  constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) _config: SystemConfig, @inject(PAGE_ALLOCATOR) pages: PageAllocator, @inject(KASAN) @optional() kasan?: KasanApi) {
     super(machine, pages, kasan);
     const n = machine.layout.nrPages;
     this.slabActive = new Uint16Array(n);

@@ -104,7 +104,8 @@ import {
   type CacheCounters,
   type CacheSpec,
 } from '../../interfaces/slab.js';
-import { KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
+import { CONFIG, KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
+import type { SystemConfig } from '../../interfaces/config.js';
 import { PAGE_OFFSET, PAGE_SIZE, getOrder, hex, isPow2, kptr, type Pfn } from '../../interfaces/units.js';
 import { HOST_LITTLE_ENDIAN } from '../../machine/physmem.js';
 import type { Machine } from '../../interfaces/machine.js';
@@ -266,7 +267,7 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
   // Statistics: allocs + frees count kmalloc and kmem_cache operations.
 
   /** Creates the three lists and the `kmalloc` pseudo-cache (id 0). */
-  constructor(@inject(MACHINE) machine: Machine, @inject(PAGE_ALLOCATOR) pages: PageAllocator, @inject(KASAN) @optional() kasan?: KasanApi) {
+  constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) _config: SystemConfig, @inject(PAGE_ALLOCATOR) pages: PageAllocator, @inject(KASAN) @optional() kasan?: KasanApi) {
     super(machine, pages, kasan);
     const n = machine.layout.nrPages;
     this.pageUnits = new Int32Array(n);

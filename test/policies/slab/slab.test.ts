@@ -13,7 +13,7 @@ const KMALLOC_FLAGS = SLAB_HWCACHE_ALIGN | SLAB_KMALLOC;
 
 function setup(machine: { memBytes?: number; cpus?: number; nodes?: number } = {}) {
   const sys = createSystem({ machine: { memBytes: 64 << 20, kernelImageBytes: 4 << 20, cpus: 4, ...machine } });
-  const slab = new ClassicSlabBackend(sys.machine, sys.pages);
+  const slab = new ClassicSlabBackend(sys.machine, sys.config, sys.pages);
   const check = (): void => {
     const v = [...slab.checkInvariants(), ...sys.checkInvariants()];
     if (v.length) throw new Error(formatViolations(v));

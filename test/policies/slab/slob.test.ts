@@ -12,7 +12,7 @@ import { createSystem } from '../../../src/system.js';
 
 const mk = () => {
   const sys = createSystem({ machine: { memBytes: 64 << 20, kernelImageBytes: 4 << 20, cpus: 2 } });
-  const slob = new SlobBackend(sys.machine, sys.pages);
+  const slob = new SlobBackend(sys.machine, sys.config, sys.pages);
   return { sys, slob, mem: sys.machine.mem };
 };
 type Env = ReturnType<typeof mk>;
