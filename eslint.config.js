@@ -9,7 +9,7 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
  * each entry is a folder and what it may NOT import. Lower folders never
  * reach up; a policy never imports another layer's concrete policy.
  */
-const SRC_ABOVE_MM = ['./src/policies', './src/proc', './src/harness', './src/cli', './src/system.ts', './src/config.ts', './src/index.ts', './fuzz'];
+const SRC_ABOVE_MM = ['./src/policies', './src/proc', './src/harness', './src/plugin', './src/cli', './src/system.ts', './src/config.ts', './src/index.ts', './fuzz'];
 const LAYERS = ['page', 'slab', 'devres', 'vmalloc', 'user'];
 const folderRules = [
   { target: './src/interfaces', from: ['./src/machine', './src/mm', ...SRC_ABOVE_MM], message: 'interfaces/ imports nothing but interfaces/.' },
@@ -20,6 +20,7 @@ const folderRules = [
     from: [
       ...LAYERS.filter((l) => l !== layer).map((l) => `./src/policies/${l}`),
       './src/policies/registry.ts',
+      './src/plugin',
       './src/proc',
       './src/harness',
       './src/cli',
@@ -30,7 +31,8 @@ const folderRules = [
     ],
     message: `a ${layer} policy imports interfaces/, machine/, mm/ and its own layer's helpers, never another layer's policy, harness/, cli/ or fuzz/.`,
   })),
-  { target: './src/proc', from: ['./src/policies', './src/harness', './src/cli', './src/system.ts', './src/config.ts', './src/index.ts', './fuzz'], message: 'proc/ formats contracts; it imports interfaces/, machine/ and mm/ only.' },
+  { target: './src/proc', from: ['./src/policies', './src/harness', './src/plugin', './src/cli', './src/system.ts', './src/config.ts', './src/index.ts', './fuzz'], message: 'proc/ formats contracts; it imports interfaces/, machine/ and mm/ only.' },
+  { target: './src/plugin', from: ['./src/cli', './src/harness', './src/index.ts', './fuzz'], message: 'plugin/ loads policy files for the composition root; it never imports cli/, harness/ or fuzz/.' },
   { target: './src/harness', from: ['./src/cli', './src/index.ts', './fuzz'], message: 'harness/ never imports cli/ or fuzz/.' },
   { target: './fuzz', from: ['./src/cli', './src/index.ts'], message: 'fuzz/ never imports the CLI.' },
 ];

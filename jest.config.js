@@ -14,6 +14,7 @@ export default {
   roots: ['<rootDir>/test'],
   injectGlobals: false,
   extensionsToTreatAsEsm: ['.ts'],
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // `allocsim` in a policy file or an example is this package's source (the CLI maps it to the running copy).
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1', '^allocsim$': '<rootDir>/src/index.ts', '^allocsim/testing$': '<rootDir>/src/testing/index.ts' },
   transform: { '^.+\\.ts$': ['@swc/jest', swcOptions] },
 };

@@ -16,7 +16,7 @@
 import type { SystemConfig, SystemConfigInput } from './interfaces/config.js';
 import { AllocatorError } from './interfaces/errors.js';
 import { validateMachine } from './machine/layout.js';
-import { POLICIES, policyNames } from './policies/registry.js';
+import { policyEntry, policyNames } from './policies/registry.js';
 import { parseSlubDebug } from './policies/slab/slub-debug.js';
 
 /** Default configuration. */
@@ -164,16 +164,16 @@ export function resolveConfig(input: SystemConfigInput = {}): SystemConfig {
     seed: input.seed ?? DEFAULT_CONFIG.seed,
   };
   const problems = validateMachine(config.machine);
-  if (!(config.policies.page in POLICIES.page)) {
+  if (!policyEntry('page', config.policies.page)) {
     problems.push(`unknown page-allocator policy '${config.policies.page}' (known: ${policyNames('page').join(', ')})`);
   }
-  if (!(config.policies.slab in POLICIES.slab)) {
+  if (!policyEntry('slab', config.policies.slab)) {
     problems.push(`unknown slab policy '${config.policies.slab}' (known: ${policyNames('slab').join(', ')})`);
   }
-  if (!(config.policies.malloc in POLICIES.malloc)) {
+  if (!policyEntry('malloc', config.policies.malloc)) {
     problems.push(`unknown malloc policy '${config.policies.malloc}' (known: ${policyNames('malloc').join(', ')})`);
   }
-  if (!(config.policies.vmap in POLICIES.vmap)) {
+  if (!policyEntry('vmap', config.policies.vmap)) {
     problems.push(`unknown vmap policy '${config.policies.vmap}' (known: ${policyNames('vmap').join(', ')})`);
   }
   if (typeof config.user.tcache !== 'boolean') problems.push(`user.tcache must be true or false, not ${String(config.user.tcache)}`);

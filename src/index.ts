@@ -12,7 +12,8 @@ export type { SystemConfig, SystemConfigInput, MachineOpts, DebugOpts, PolicyCho
 export { AllocatorError, isAllocatorError, type AllocatorErrorKind, type AllocatorErrorInfo } from './interfaces/errors.js';
 export { MAX_VIOLATIONS, formatViolations, type Violation, type InvariantChecked } from './interfaces/invariants.js';
 
-// Tokens: one per contract.
+// Tokens: one per contract, and inversify's decorators (a policy file imports them from here, so they are the CLI's own).
+export { inject, injectable, optional } from './plugin/decorators.js';
 export {
   CONFIG,
   DEV_KMALLOC,
@@ -28,6 +29,9 @@ export {
   USER_MALLOC_OPTIONS,
   VMALLOC,
   VMAP_SPACE,
+  LAYER_DEPENDENCIES,
+  type Dependency,
+  type PolicyLayer,
 } from './interfaces/tokens.js';
 
 // The contracts, layer by layer.

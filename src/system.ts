@@ -48,7 +48,7 @@ import { checkCrossLayer } from './harness/cross-layer.js';
 import { SimulatedMachine } from './machine/machine.js';
 import { ProcessTable } from './mm/address-space.js';
 import { DevKmalloc } from './policies/devres/dev-kmalloc.js';
-import { POLICIES } from './policies/registry.js';
+import { policyEntry, type PolicyEntry } from './policies/registry.js';
 import { SlabCommon } from './policies/slab/slab-common.js';
 import { Vmalloc } from './policies/vmalloc/vmalloc.js';
 
@@ -155,13 +155,13 @@ export function createSystem(input: SystemConfigInput = {}, overrides: SystemOve
   container.bind(MACHINE).toConstantValue(machine);
   if (config.debug.kasan) container.bind(KASAN).toConstantValue(new Kasan(machine, config.debug.kasanQuarantine ?? Math.floor(config.machine.memBytes / 32)));
   if (config.debug.kmemleak) container.bind(KMEMLEAK).toConstantValue(new Kmemleak(machine));
-  bindLayer(container, PAGE_ALLOCATOR, 'page', overrides.page, POLICIES.page[config.policies.page as keyof typeof POLICIES.page]);
-  bindLayer(container, SLAB_BACKEND, 'slab', overrides.slab, POLICIES.slab[config.policies.slab as keyof typeof POLICIES.slab]);
+  bindLayer(container, PAGE_ALLOCATOR, 'page', overrides.page, policyEntry('page', config.policies.page) as PolicyEntry);
+  bindLayer(container, SLAB_BACKEND, 'slab', overrides.slab, policyEntry('slab', config.policies.slab) as PolicyEntry);
   container.bind(KMEM).to(overrides.kmem ? asPolicyClass('kmem', overrides.kmem) : SlabCommon).inSingletonScope();
   container.bind(DEV_KMALLOC).to(overrides.dev ? asPolicyClass('dev', overrides.dev) : DevKmalloc).inSingletonScope();
   container.bind(VMALLOC).to(overrides.vmalloc ? asPolicyClass('vmalloc', overrides.vmalloc) : Vmalloc).inSingletonScope();
-  bindLayer(container, VMAP_SPACE, 'vmap', overrides.vmap, POLICIES.vmap[config.policies.vmap as keyof typeof POLICIES.vmap], true);
-  bindLayer(container, USER_MALLOC, 'malloc', overrides.malloc, POLICIES.malloc[config.policies.malloc as keyof typeof POLICIES.malloc], true);
+  bindLayer(container, VMAP_SPACE, 'vmap', overrides.vmap, policyEntry('vmap', config.policies.vmap) as PolicyEntry, true);
+  bindLayer(container, USER_MALLOC, 'malloc', overrides.malloc, policyEntry('malloc', config.policies.malloc) as PolicyEntry, true);
   container.bind(PROCESSES).to(ProcessTable).inSingletonScope();
 
   const pages = container.get(PAGE_ALLOCATOR);

@@ -11,7 +11,7 @@
 import { Command, Option } from 'commander';
 import type { SystemConfig } from '../interfaces/config.js';
 import { formatSize } from '../interfaces/units.js';
-import { policyNames } from '../policies/registry.js';
+import { builtinPolicyNames, policyNames } from '../policies/registry.js';
 import { createSystem } from '../system.js';
 import { PAGE_WORKLOADS, runPageWorkload, type PageWorkloadResult } from '../harness/workloads/page.js';
 import { SLAB_WORKLOADS, runSlabTrace, runSlabWorkload, type SlabWorkloadResult } from '../harness/workloads/slab.js';
@@ -209,7 +209,8 @@ export function formatVmallocCompare(results: readonly LargeBufferResult[], mach
 /** Parses a `--slab`/`--page` list. @throws AllocatorError `usage` naming the unknown names */
 function policyList(text: string | undefined, layer: 'page' | 'slab'): string[] {
   const known = policyNames(layer);
-  const names = (text ?? known.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+  const names = (text ?? builtinPolicyNames(layer).join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+  // Policy files were loaded (and registered under their path) before the command ran.
   const bad = names.filter((n) => !known.includes(n));
   if (bad.length) throw badInput(`--${layer}: unknown ${layer} polic${bad.length > 1 ? 'ies' : 'y'} ${bad.map((b) => `'${b}'`).join(', ')} (known: ${known.join(', ')})`);
   if (!names.length) throw badInput(`--${layer}: give at least one ${layer} policy (known: ${known.join(', ')})`);
@@ -222,8 +223,8 @@ export function compareCommand(program: Command): void {
     .command('compare')
     .description('run one seeded workload through several policies side by side (SLAB vs SLUB vs SLOB by default; --layer page: the page allocators; --layer vmalloc: kmalloc vs vmalloc vs kvmalloc for large buffers under fragmentation)')
     .addOption(new Option('--layer <layer>', 'which layer to compare').choices(['slab', 'page', 'vmalloc']).default('slab'))
-    .option('--slab <list>', `--layer slab: comma-separated slab policies (default: all of ${policyNames('slab').join(', ')})`)
-    .option('--page <list>', `--layer page: comma-separated page policies (default: all of ${policyNames('page').join(', ')})`)
+    .option('--slab <list>', `--layer slab: comma-separated slab policies or policy files (default: all of ${policyNames('slab').join(', ')})`)
+    .option('--page <list>', `--layer page: comma-separated page policies or policy files (default: all of ${policyNames('page').join(', ')})`)
     .option('--workload <name>', `built-in workload (slab: ${SLAB_WORKLOADS.map((w) => w.name).join(', ')}; page: ${PAGE_WORKLOADS.map((w) => w.name).join(', ')}; default: kernel-mix; --layer vmalloc has its own)`)
     .option('--ops <n>', `operations (default: ${formatCount(DEFAULT_OPS.slab)}; --layer vmalloc: ${formatCount(DEFAULT_OPS.vmalloc)})`)
     .option('--trace <file>', '--layer slab: replay this ftrace kmem log (.gz ok) through each slab policy instead of a workload')

@@ -24,7 +24,8 @@ import { FUZZ_CAMPAIGNS } from '../../fuzz/registry.js';
 import { formatReproducer, parseReproducer, replayReproducer, reproducerOf } from '../../fuzz/reproducer.js';
 import { badInput, printJson, warn } from './errors.js';
 import { checkOutputPath, readInputText, writeOutputFile } from './files.js';
-import { intOpt } from './options.js';
+import { intOpt, policyArg } from './options.js';
+import { loadPolicyFiles } from '../plugin/load.js';
 
 /** The policy options, one per campaign (`--page`, `--slab`, `--vmap`, `--malloc`). */
 type PolicyKind = FuzzCampaign['policyKind'];
@@ -74,10 +75,12 @@ function print(v: FuzzVerdict, r: FuzzReport, json: boolean, extra: Record<strin
 }
 
 /** `--replay FILE`: the file says the layer, policy and mutant; no other option may. */
-function replay(o: FuzzOpts, file: string): void {
+async function replay(o: FuzzOpts, file: string): Promise<void> {
   const clashes = (['mutant', 'layer', ...POLICY_KINDS, 'runs', 'seed', 'maxCommands', 'out'] as const).filter((k) => o[k] !== undefined);
   if (clashes.length) conflict(`--replay takes the layer, policy and mutant from ${file}; drop ${clashes.map((k) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`).join(', ')}`);
   const repro = parseReproducer(readInputText(file, '--replay'), file);
+  // A reproducer found on a policy file names that file: load it as the options would have.
+  await loadPolicyFiles({ [FUZZ_CAMPAIGNS[repro.layer].policyKind]: [repro.policy] });
   const mutant = repro.mutant ? findMutant(repro.mutant) : undefined;
   const r = replayReproducer(repro);
   const v = verdictOf(r, `replay ${file}: ${repro.layer} policy ${repro.policy}`, mutant, true);
@@ -99,7 +102,7 @@ function resolve(o: FuzzOpts): { campaign: FuzzCampaign; mutant?: MutantEntry; p
 }
 
 /** The action of `fuzz` (and of its alias `malloc-fuzz`). */
-function fuzzAction(o: FuzzOpts): void {
+async function fuzzAction(o: FuzzOpts): Promise<void> {
   if (o.replay !== undefined) return replay(o, o.replay);
   const { campaign, mutant, policy } = resolve(o);
   const budget = {
@@ -129,7 +132,7 @@ export function fuzzCommand(program: Command): void {
     .addHelpText('after', `\nCampaigns:\n${FUZZ_LAYERS.map((l) => `  ${l.padEnd(8)} ${FUZZ_CAMPAIGNS[l].summary}`).join('\n')}\n\nExit status: 0 a policy passed or a mutant was caught, 1 a finding or a surviving mutant, 2 bad input.`);
   for (const l of FUZZ_LAYERS) {
     const c = FUZZ_CAMPAIGNS[l];
-    cmd.addOption(new Option(`--${c.policyKind} <policy>`, `${c.policyKind} policy of --layer ${l} (default ${c.defaultPolicy})`).choices(policyNames(c.policyKind)));
+    cmd.addOption(new Option(`--${c.policyKind} <policy>`, `${c.policyKind} policy of --layer ${l}: ${policyNames(c.policyKind).join(', ')}, or a policy file (default ${c.defaultPolicy})`).argParser(policyArg(c.policyKind)));
   }
   cmd
     .option('--mutant <id>', mutantHelp)
@@ -158,7 +161,7 @@ export function mallocFuzzAlias(program: Command): void {
   program
     .command('malloc-fuzz')
     .description("alias of 'allocsim fuzz --layer user' (user-space malloc campaign; --ops is --max-commands)")
-    .addOption(new Option('--malloc <policy>', 'user-space malloc policy (default ptmalloc)').choices(policyNames('malloc')))
+    .addOption(new Option('--malloc <policy>', 'user-space malloc policy: a name or a policy file (default ptmalloc)').argParser(policyArg('malloc')))
     .option('--mutant <id>', 'fuzz a user-malloc mutant instead (B-21 … B-26)')
     .option('--seed <n>', `seed (default ${DEFAULT_SEED})`)
     .option('--runs <n>', `runs, a fresh process each (default ${DEFAULT_RUNS})`)
@@ -166,9 +169,9 @@ export function mallocFuzzAlias(program: Command): void {
     .option('--max-commands <n>', 'calls per run at most')
     .option('--out <file>', `where to write the reproducer on failure (default ${DEFAULT_OUT})`)
     .option('--json', 'print the report as one JSON document')
-    .action((o: MallocFuzzOpts) => {
+    .action((o: MallocFuzzOpts): Promise<void> => {
       warn("malloc-fuzz is now 'allocsim fuzz --layer user'");
       if (o.ops !== undefined && o.maxCommands !== undefined) conflict('--ops and --max-commands say the same thing; give one');
-      fuzzAction({ layer: 'user', malloc: o.malloc, mutant: o.mutant, seed: o.seed, runs: o.runs, maxCommands: o.ops ?? o.maxCommands, out: o.out, json: o.json });
+      return fuzzAction({ layer: 'user', malloc: o.malloc, mutant: o.mutant, seed: o.seed, runs: o.runs, maxCommands: o.ops ?? o.maxCommands, out: o.out, json: o.json });
     });
 }

@@ -8,7 +8,8 @@
  */
 
 import { Command, Option } from 'commander';
-import { POLICIES, type PolicyEntry } from '../policies/registry.js';
+import { POLICIES, type Layer, type PolicyEntry } from '../policies/registry.js';
+import { loadPolicyFiles } from '../plugin/load.js';
 import { createSystem, type System } from '../system.js';
 import { PAGE_WORKLOADS, runPageWorkload } from '../harness/workloads/page.js';
 import { SLAB_WORKLOADS } from '../harness/workloads/slab.js';
@@ -21,7 +22,7 @@ import { fuzzCommand, mallocFuzzAlias } from './fuzz.js';
 import { runVmallocMix } from '../harness/workloads/vmalloc.js';
 import { vmallocinfo } from '../proc/vmalloc.js';
 import { clientBugsCommand } from './client-bugs.js';
-import { configFrom, intOpt, machineOptions, policyOption, rejectOptions, type MachineCliOpts } from './options.js';
+import { configFrom, intOpt, machineOptions, policyOption, readConfigFile, rejectOptions, type MachineCliOpts } from './options.js';
 import { adoptContract, printJson, reportError } from './errors.js';
 import { checkOutputPath, writeOutputFile } from './files.js';
 
@@ -67,6 +68,23 @@ function procCommand(program: Command, name: string, json: string, print: (sys: 
     process.stdout.write(print(sys, o.json === true));
     if (o.trace !== undefined) writeOutputFile(o.trace, sys.machine.tracer.format(), '--trace');
   });
+}
+
+/** The layers whose policies an option (`--page`, `--slab`, `--malloc`, `--vmap`) or a config file may name. */
+const POLICY_LAYERS: readonly Layer[] = ['page', 'slab', 'malloc', 'vmap'];
+
+/** Every policy a command's options and its `--config` file name, by layer (comma lists split). */
+function policySpecs(o: Record<string, unknown>): Partial<Record<Layer, string[]>> {
+  const specs: Partial<Record<Layer, string[]>> = {};
+  const add = (layer: Layer, v: unknown): void => {
+    if (typeof v === 'string') (specs[layer] ??= []).push(...v.split(',').map((x) => x.trim()).filter(Boolean));
+  };
+  for (const layer of POLICY_LAYERS) add(layer, o[layer]);
+  if (typeof o['config'] === 'string') {
+    const policies = readConfigFile(o['config']).policies ?? {};
+    for (const layer of POLICY_LAYERS) add(layer, policies[layer]);
+  }
+  return specs;
 }
 
 /** Builds the command tree, under the contract of `./errors.js`. */
@@ -138,6 +156,10 @@ export function buildProgram(): Command {
         }
       }
     });
+  // Policy files named by an option or by the --config file are loaded and checked before any command runs.
+  program.hook('preAction', async (_program, action) => {
+    await loadPolicyFiles(policySpecs(action.opts()));
+  });
   return adoptContract(program);
 }
 

@@ -6,13 +6,14 @@
  * is not silently replaced by one the user never asked for.
  */
 
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_CONFIG, checkConfigInput } from '../config.js';
 import type { DebugOpts, PolicyChoice, SystemConfigInput, UserOpts } from '../interfaces/config.js';
 import { AllocatorError } from '../interfaces/errors.js';
 import { parseJsonText } from '../harness/json-text.js';
 import { parseSize } from '../interfaces/units.js';
-import { policyNames, type Layer } from '../policies/registry.js';
+import { builtinPolicyNames, policyNames, type Layer } from '../policies/registry.js';
+import { isPolicyPath } from '../plugin/load.js';
 import { badInput } from './errors.js';
 import { readInputText } from './files.js';
 
@@ -56,15 +57,32 @@ export function debugOptions(cmd: Command, names: readonly DebugOptionName[]): C
 }
 
 /**
+ * Commander's parser for a policy value: a name `allowed()` lists, or the
+ * path of a policy file (loaded, and checked against the layer's contract,
+ * before the command runs). Anything else is refused like a bad choice.
+ *
+ * @param layer - the layer the value names a policy of
+ * @param allowed - the names accepted (default: the layer's built-ins), asked when a value is parsed
+ */
+export function policyArg(layer: Layer, allowed: () => readonly string[] = () => builtinPolicyNames(layer)): (value: string) => string {
+  return (value) => {
+    if (isPolicyPath(value) || allowed().includes(value)) return value;
+    throw new InvalidArgumentError(`Allowed choices are ${allowed().join(', ')}, or a policy file such as ./my-${layer}.ts.`);
+  };
+}
+
+/**
  * A `--<layer> <policy>` option without a commander default: the help names
  * the default, and a policy from `--config` stays unless the option is typed.
+ * A path names a policy file (a research prototype).
  *
  * @param layer - the layer (the flag is `--<layer>`)
  * @param what - description
- * @param choices - allowed names (default: every policy of the layer)
+ * @param allowed - names accepted (default: the layer's built-ins)
  */
-export function policyOption(layer: Layer, what: string, choices: readonly string[] = policyNames(layer)): Option {
-  return new Option(`--${layer} <policy>`, `${what} (default: ${DEFAULT_CONFIG.policies[layer]}, or policies.${layer} of --config)`).choices(choices);
+export function policyOption(layer: Layer, what: string, allowed?: () => readonly string[]): Option {
+  const names = (allowed ?? (() => policyNames(layer)))();
+  return new Option(`--${layer} <policy>`, `${what}: ${names.join(', ')}, or a policy file (default: ${DEFAULT_CONFIG.policies[layer]}, or policies.${layer} of --config)`).argParser(policyArg(layer, allowed));
 }
 
 /** Integer range of {@link intOpt}. */

@@ -5,10 +5,9 @@
  */
 
 import { Command, Option } from 'commander';
-import { policyNames } from '../policies/registry.js';
 import { SCENARIOS, findScenario, runScenario } from '../harness/scenarios/catalogue.js';
 import { EXIT, badInput, printJson } from './errors.js';
-import { rejectOptions } from './options.js';
+import { policyArg, rejectOptions } from './options.js';
 
 interface ScenarioOpts {
   list?: boolean;
@@ -25,7 +24,7 @@ export function scenarioCommand(program: Command): void {
     .description('run a named misuse scenario (out-of-bounds, use-after-free, double/invalid free, dev_kmalloc wrong free, …) and print its report')
     .argument('[name]', 'scenario name (see --list)')
     .option('--list', 'list the scenarios')
-    .addOption(new Option('--slab <policy>', "slab policy (default: the scenario's own, slub for most)").choices(policyNames('slab')))
+    .addOption(new Option('--slab <policy>', "slab policy: a name or a policy file (default: the scenario's own, slub for most)").argParser(policyArg('slab')))
     .option('--control', 'run the correct program (the negative control): it must report nothing (exit 1 if it does)')
     .option('--no-detect', 'turn the misuse checks off (SLUB) and carry the bug forward: the program goes on and the invariant checks show the harm')
     .option('--json', 'print the outcome (or the list) as JSON');

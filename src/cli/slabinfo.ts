@@ -7,7 +7,7 @@
 import { Command, Option } from 'commander';
 import { AllocatorError } from '../interfaces/errors.js';
 import * as slabFlags from '../interfaces/slab.js';
-import { policyNames } from '../policies/registry.js';
+import { builtinPolicyNames } from '../policies/registry.js';
 import { createSystem } from '../system.js';
 import { SLAB_WORKLOADS, runSlabWorkload } from '../harness/workloads/slab.js';
 import { slabinfo } from '../proc/slab.js';
@@ -33,15 +33,8 @@ let withSlabinfo: string[] | undefined;
  * with each, so that no policy name is written here.
  */
 export function slabPoliciesWithSlabinfo(): string[] {
-  withSlabinfo ??= policyNames('slab').filter((slab) => createSystem({ machine: PROBE_MACHINE, policies: { slab } }).slab.hasSlabinfo);
+  withSlabinfo ??= builtinPolicyNames('slab').filter((slab) => createSystem({ machine: PROBE_MACHINE, policies: { slab } }).slab.hasSlabinfo);
   return withSlabinfo;
-}
-
-/** `option.choices(list())`, with `list` called the first time the choices are needed (parsing this option, or its help). */
-function lazyChoices(option: Option, list: () => string[]): Option {
-  option.choices([]);
-  Object.defineProperty(option, 'argChoices', { get: list, configurable: true });
-  return option;
 }
 
 const FLAG_NAMES: Record<string, number> = {
@@ -84,7 +77,7 @@ export function slabinfoCommand(program: Command): void {
   const cmd = program
     .command('slabinfo')
     .description('print /proc/slabinfo (version 2.1) of a booted system (SLAB and SLUB kernels have it; SLOB kernels do not)')
-    .addOption(lazyChoices(policyOption('slab', 'slab policy', []), slabPoliciesWithSlabinfo))
+    .addOption(policyOption('slab', 'slab policy', slabPoliciesWithSlabinfo))
     .addOption(
       new Option('--cache <spec>', 'create a cache NAME:SIZE[:ALIGN[:FLAGS]] (repeatable)')
         .argParser((v: string, acc: string[]) => [...acc, v])

@@ -4,6 +4,7 @@
  */
 
 import { ContainerModule, type Newable } from 'inversify';
+import { AllocatorError } from '../interfaces/errors.js';
 import { PAGE_ALLOCATOR, SLAB_BACKEND, USER_MALLOC, VMAP_SPACE } from '../interfaces/tokens.js';
 import type { VmapSpace } from '../interfaces/vmalloc.js';
 import { VmapTreeSpace } from './vmalloc/vmap-tree.js';
@@ -87,7 +88,48 @@ export type PagePolicyName = keyof typeof POLICIES.page;
 /** Layers that have policies. */
 export type Layer = keyof typeof POLICIES;
 
-/** Names of the policies of a layer. */
-export function policyNames(layer: Layer): string[] {
+/**
+ * Policies added at run time (plug-in files loaded by `src/plugin/`), by the
+ * name they were given on the command line or in a config (their path).
+ */
+const ADDED: Record<Layer, Record<string, PolicyEntry>> = { page: {}, slab: {}, malloc: {}, vmap: {} };
+
+/** The built-in names of a layer's policies. */
+export function builtinPolicyNames(layer: Layer): string[] {
   return Object.keys(POLICIES[layer]);
+}
+
+/** Names of the policies of a layer: the built-ins, then those added at run time. */
+export function policyNames(layer: Layer): string[] {
+  return [...builtinPolicyNames(layer), ...Object.keys(ADDED[layer])];
+}
+
+/** The entry of a policy by name (built-in or added), or undefined. */
+export function policyEntry(layer: Layer, name: string): PolicyEntry | undefined {
+  return Object.hasOwn(POLICIES[layer], name) ? (POLICIES[layer] as Record<string, PolicyEntry>)[name] : ADDED[layer][name];
+}
+
+/**
+ * Adds a policy under `name` (a plug-in). A built-in name cannot be taken;
+ * adding a name again replaces the entry.
+ *
+ * @throws AllocatorError `config` for a built-in name
+ */
+export function addPolicy(layer: Layer, name: string, entry: PolicyEntry): void {
+  if (Object.hasOwn(POLICIES[layer], name)) throw new AllocatorError('config', `'${name}' is a built-in ${layer} policy; a plug-in needs another name`);
+  ADDED[layer][name] = entry;
+}
+
+/** Module binding a class at the token of `layer` (the four layers with named policies). */
+export function policyModule(layer: Layer, cls: Newable<unknown>): ContainerModule {
+  switch (layer) {
+    case 'page':
+      return pageAllocatorModule(cls as Newable<PageAllocator>);
+    case 'slab':
+      return slabBackendModule(cls as Newable<SlabBackend>);
+    case 'malloc':
+      return userMallocModule(cls as Newable<UserMalloc>);
+    case 'vmap':
+      return vmapSpaceModule(cls as Newable<VmapSpace>);
+  }
 }
