@@ -16,18 +16,22 @@ import { createSystem } from '../system.js';
 import { PAGE_WORKLOADS, runPageWorkload, type PageWorkloadResult } from '../harness/workloads/page.js';
 import { SLAB_WORKLOADS, runSlabTrace, runSlabWorkload, type SlabWorkloadResult } from '../harness/workloads/slab.js';
 import { parseFtraceKmem, type KmemEvent } from '../harness/trace/ftrace-kmem.js';
+import { parseUserTrace, type UserTrace } from '../harness/user/trace.js';
+import { USER_TRACE_MIXES, generateUserTrace, type UserTraceMixName } from '../harness/user/trace-gen.js';
+import { replayUserTrace, type UserReplayResult } from '../harness/user/replayer.js';
 import { LARGE_BUFFER_MODES, rescued, runLargeBuffers, type LargeBufferResult } from '../harness/workloads/vmalloc.js';
 import { badInput, printJson, warn } from './errors.js';
 import { emptyTrace, parseFile, readInputText } from './files.js';
 import { NOT_APPLICABLE, formatCount, formatDecimal, formatPercent, formatTable } from './format.js';
 import { configFrom, debugOptions, intOpt, machineOptions, rejectOptions, typedOptions, type DebugCliOpts, type MachineCliOpts } from './options.js';
 
-type CompareLayer = 'slab' | 'page' | 'vmalloc';
+type CompareLayer = 'slab' | 'page' | 'vmalloc' | 'user';
 
 interface CompareOpts extends MachineCliOpts, DebugCliOpts {
   layer: CompareLayer;
   page?: string;
   slab?: string;
+  malloc?: string;
   workload?: string;
   trace?: string;
   allowEmpty?: boolean;
@@ -36,9 +40,9 @@ interface CompareOpts extends MachineCliOpts, DebugCliOpts {
 }
 
 /** Operations when `--ops` is not given, per layer (a vmalloc operation moves up to a thousand pages). */
-const DEFAULT_OPS: Readonly<Record<CompareLayer, number>> = { slab: 200000, page: 200000, vmalloc: 2000 };
+const DEFAULT_OPS: Readonly<Record<CompareLayer, number>> = { slab: 200000, page: 200000, vmalloc: 2000, user: 100000 };
 /** Workload when `--workload` is not given. */
-const DEFAULT_WORKLOAD: Readonly<Record<'slab' | 'page', string>> = { slab: 'kernel-mix', page: 'kernel-mix' };
+const DEFAULT_WORKLOAD: Readonly<Record<'slab' | 'page' | 'user', string>> = { slab: 'kernel-mix', page: 'kernel-mix', user: 'mixed' };
 
 /** The machine every column ran on. */
 export interface CompareMachine {
@@ -206,8 +210,38 @@ export function formatVmallocCompare(results: readonly LargeBufferResult[], mach
   );
 }
 
-/** Parses a `--slab`/`--page` list. @throws AllocatorError `usage` naming the unknown names */
-function policyList(text: string | undefined, layer: 'page' | 'slab'): string[] {
+const USER_BESTS: readonly Best<UserReplayResult>[] = [
+  { what: 'least memory', value: (r) => r.peakHeapBytes, lowerIsBetter: true, show: (r) => `${formatSize(r.peakHeapBytes)} peak heap` },
+  { what: 'best utilization', value: (r) => r.utilization, lowerIsBetter: false, show: (r) => formatPercent(r.utilization) },
+  { what: 'fewest page faults', value: (r) => r.faults, lowerIsBetter: true, show: (r) => formatCount(r.faults) },
+];
+
+/** Formats user-malloc results: the machine and trace, one column per malloc, the summary. */
+export function formatUserCompare(results: readonly UserReplayResult[], machine: CompareMachine, what: string): string {
+  const rows: [string, (r: UserReplayResult) => string][] = [
+    ['calls', (r) => formatCount(r.ops)],
+    ['wall time (ms)', (r) => formatDecimal(r.elapsedMs, 1)],
+    ['calls/s', (r) => formatCount(r.opsPerSec)],
+    ['NULL returns', (r) => formatCount(r.nulls)],
+    ['peak live bytes', (r) => formatCount(r.peakLiveBytes)],
+    ['peak heap bytes', (r) => formatCount(r.peakHeapBytes)],
+    ['utilization', (r) => formatPercent(r.utilization)],
+    ['RSS high-water (pages)', (r) => formatCount(r.rssHwmPages)],
+    ['page faults', (r) => formatCount(r.faults)],
+    ['page-table pages', (r) => formatCount(r.pageTablePages)],
+    ['TLB flushes', (r) => formatCount(r.tlbFlushes)],
+  ];
+  return (
+    formatTable(
+      results.map((r) => r.policy),
+      rows.map(([l, f]) => [l, results.map(f)]),
+      formatMachine(machine, what),
+    ) + summaryBlock(summaryOf(results, (r) => r.policy, USER_BESTS))
+  );
+}
+
+/** Parses a `--slab`/`--page`/`--malloc` list. @throws AllocatorError `usage` naming the unknown names */
+function policyList(text: string | undefined, layer: 'page' | 'slab' | 'malloc'): string[] {
   const known = policyNames(layer);
   const names = (text ?? builtinPolicyNames(layer).join(',')).split(',').map((s) => s.trim()).filter(Boolean);
   // Policy files were loaded (and registered under their path) before the command ran.
@@ -222,24 +256,27 @@ export function compareCommand(program: Command): void {
   const cmd = program
     .command('compare')
     .description('run one seeded workload through several policies side by side (SLAB vs SLUB vs SLOB by default; --layer page: the page allocators; --layer vmalloc: kmalloc vs vmalloc vs kvmalloc for large buffers under fragmentation)')
-    .addOption(new Option('--layer <layer>', 'which layer to compare').choices(['slab', 'page', 'vmalloc']).default('slab'))
+    .addOption(new Option('--layer <layer>', 'which layer to compare').choices(['slab', 'page', 'vmalloc', 'user']).default('slab'))
     .option('--slab <list>', `--layer slab: comma-separated slab policies or policy files (default: all of ${policyNames('slab').join(', ')})`)
     .option('--page <list>', `--layer page: comma-separated page policies or policy files (default: all of ${policyNames('page').join(', ')})`)
-    .option('--workload <name>', `built-in workload (slab: ${SLAB_WORKLOADS.map((w) => w.name).join(', ')}; page: ${PAGE_WORKLOADS.map((w) => w.name).join(', ')}; default: kernel-mix; --layer vmalloc has its own)`)
+    .option('--malloc <list>', `--layer user: comma-separated user-space mallocs or policy files (default: all of ${policyNames('malloc').join(', ')})`)
+    .option('--workload <name>', `built-in workload (slab: ${SLAB_WORKLOADS.map((w) => w.name).join(', ')}; page: ${PAGE_WORKLOADS.map((w) => w.name).join(', ')}; user: a generated ${Object.keys(USER_TRACE_MIXES).join(' or ')} trace; default: kernel-mix, user: mixed; --layer vmalloc has its own)`)
     .option('--ops <n>', `operations (default: ${formatCount(DEFAULT_OPS.slab)}; --layer vmalloc: ${formatCount(DEFAULT_OPS.vmalloc)})`)
-    .option('--trace <file>', '--layer slab: replay this ftrace kmem log (.gz ok) through each slab policy instead of a workload')
+    .option('--trace <file>', '--layer slab: replay this ftrace kmem log (.gz ok) through each slab policy; --layer user: this malloc trace (rep, plain, wee, mtrace, jsonl) through each malloc')
     .option('--allow-empty', 'with --trace: replay a trace with no kmem events instead of stopping')
     .option('--json', 'print the machine, the results and the summary as JSON');
   debugOptions(machineOptions(cmd), ['slub-debug', 'kasan', 'page-poison']).action((o: CompareOpts) => {
     const layer = o.layer;
-    if (layer !== 'slab') rejectOptions(cmd, ['slab', 'trace', 'slub-debug', 'kasan'], `applies to --layer slab only (this is --layer ${layer})`);
+    if (layer !== 'slab') rejectOptions(cmd, ['slab', 'slub-debug', 'kasan'], `applies to --layer slab only (this is --layer ${layer})`);
+    if (layer !== 'slab' && layer !== 'user') rejectOptions(cmd, ['trace'], `applies to --layer slab and --layer user only (this is --layer ${layer})`);
+    if (layer !== 'user') rejectOptions(cmd, ['malloc'], `applies to --layer user only (this is --layer ${layer})`);
     if (layer !== 'page') rejectOptions(cmd, ['page'], `applies to --layer page only (this is --layer ${layer}); the page allocator under the other layers comes from --config`);
     if (layer === 'vmalloc') rejectOptions(cmd, ['workload'], 'does not apply to --layer vmalloc, which runs its own large-buffer workload');
     if (o.trace !== undefined) rejectOptions(cmd, ['workload', 'ops'], 'does not apply when --trace replays a trace');
     else rejectOptions(cmd, ['allow-empty'], 'applies to --trace only');
     const ops = intOpt(o.ops, 'ops') ?? DEFAULT_OPS[layer];
     const base = configFrom(o);
-    const compared = layer === 'vmalloc' ? undefined : layer;
+    const compared = layer === 'vmalloc' ? undefined : layer === 'user' ? 'malloc' : layer;
     const fromFile = compared ? base.policies?.[compared] : undefined;
     if (compared && fromFile !== undefined && typedOptions(cmd, [compared]).length === 0) {
       warn(`--config ${o.config}: compare runs every ${compared} policy of --${compared} (default: all), not only policies.${compared} '${fromFile}'; give --${compared} to choose`);
@@ -256,6 +293,30 @@ export function compareCommand(program: Command): void {
       const rs = results.map((x) => x.r);
       if (json) printJson({ layer, machine, workload: 'large-buffers', ops, results: rs, summary: summaryOf(rs, (r) => r.mode, VMALLOC_BESTS) });
       else process.stdout.write(formatVmallocCompare(rs, machine));
+      return;
+    }
+    if (layer === 'user') {
+      let trace: UserTrace;
+      let what: string;
+      if (o.trace !== undefined) {
+        const file = o.trace;
+        trace = parseFile(file, readInputText(file), (t) => parseUserTrace(t, 'auto'));
+        emptyTrace(file, trace.n, 'calls', o.allowEmpty === true);
+        what = `trace ${file}, ${formatCount(trace.n)} calls`;
+      } else {
+        const mix = o.workload ?? DEFAULT_WORKLOAD.user;
+        if (!Object.hasOwn(USER_TRACE_MIXES, mix)) throw badInput(`--workload: unknown user workload '${mix}' (known: ${Object.keys(USER_TRACE_MIXES).join(', ')})`);
+        trace = generateUserTrace({ seed: createSystem({ ...base, debug }).config.seed, ops, mix: mix as UserTraceMixName });
+        what = `generated ${mix} trace, ${formatCount(trace.n)} calls`;
+      }
+      const runs = policyList(o.malloc, 'malloc').map((malloc) => {
+        const sys = createSystem({ ...base, policies: { ...base.policies, malloc }, debug });
+        return { sys, r: replayUserTrace(sys, trace) };
+      });
+      const machine = machineOf(runs[0]!.sys.config);
+      const rs = runs.map((x) => x.r);
+      if (json) printJson({ layer, machine, workload: what, ops: trace.n, results: rs, summary: summaryOf(rs, (r) => r.policy, USER_BESTS) });
+      else process.stdout.write(formatUserCompare(rs, machine, what));
       return;
     }
     if (layer === 'page') {

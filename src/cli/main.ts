@@ -19,6 +19,7 @@ import { slabinfoCommand } from './slabinfo.js';
 import { replayCommand } from './replay.js';
 import { scenarioCommand } from './scenario.js';
 import { fuzzCommand, mallocFuzzAlias } from './fuzz.js';
+import { benchCommand } from './bench.js';
 import { runVmallocMix } from '../harness/workloads/vmalloc.js';
 import { vmallocinfo } from '../proc/vmalloc.js';
 import { clientBugsCommand } from './client-bugs.js';
@@ -135,6 +136,7 @@ export function buildProgram(): Command {
   fuzzCommand(program);
   clientBugsCommand(program);
   mallocFuzzAlias(program);
+  benchCommand(program);
   program
     .command('list')
     .description('list policies and workloads')

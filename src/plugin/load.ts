@@ -185,7 +185,7 @@ export async function loadPolicyFile(layer: Layer, spec: string): Promise<Loaded
   const problems = contractProblems(layer, instance);
   if (problems.length) refuse(problems);
   const selfName = (instance as { policy?: unknown; name?: unknown })[layer === 'malloc' ? 'name' : 'policy'];
-  addPolicy(layer, spec, { module: policyModule(layer, injectable), summary: `plug-in ${basename(file)} (${contract} ${String(selfName)})` });
+  addPolicy(layer, spec, { module: policyModule(layer, injectable), summary: `plug-in ${basename(file)} (${contract} ${String(selfName)})`, label: typeof selfName === 'string' ? selfName : basename(file) });
   const result: LoadedPolicy = { layer, spec, file, cls: injectable, name: typeof selfName === 'string' ? selfName : basename(file) };
   loaded.set(`${layer}\0${spec}`, result);
   return result;

@@ -27,6 +27,8 @@ export interface PolicyEntry {
   readonly module: ContainerModule;
   /** One line for `--help` and the README. */
   readonly summary: string;
+  /** What a table calls it when its name is a path (a policy file: the policy's own name). */
+  readonly label?: string;
 }
 
 /** Module binding a page-allocator class (singleton) to PAGE_ALLOCATOR. */

@@ -125,6 +125,22 @@ describe('policy files from outside the repository', () => {
     expect(out).toContain('my-malloc');
   });
 
+  it('compare --layer user runs a malloc plug-in beside ptmalloc on a generated trace', async () => {
+    expect(await run('compare', '--layer', 'user', '--malloc', 'ptmalloc,./my-malloc.mjs', '--ops', '2000')).toBe(0);
+    expect(out).toMatch(/^\s+ptmalloc\s+my-malloc$/m);
+    expect(out).toMatch(/^peak heap bytes\s+[\d,]+\s+[\d,]+$/m);
+  });
+
+  it('bench times a plug-in beside the built-in of each layer, as a ratio in the same run', async () => {
+    for (const [layer, list] of [['slab', 'slub,./my-slab.ts'], ['page', 'buddy,./my-pages.ts'], ['malloc', 'segregated,./my-malloc.mjs'], ['vmap', 'tree,./my-vmap.cjs']]) {
+      out = '';
+      expect(await run('bench', '--layer', layer!, `--${layer!}`, list!, '--max-time', '0.02', '--json')).toBe(0);
+      const doc = JSON.parse(out) as { anchor: string; results: { policy: string; hz: number; ratio: number }[] };
+      expect(doc.anchor).toBe(list!.split(',')[0]);
+      expect(doc.results.filter((r) => r.policy === list!.split(',')[1]).every((r) => r.hz > 0 && r.ratio > 0)).toBe(true);
+    }
+  });
+
   it('a config file may name policy files', async () => {
     expect(await run('buddyinfo', '--config', 'config.json', '--json')).toBe(0);
     expect(await run('slabinfo', '--config', 'config.json')).toBe(0);

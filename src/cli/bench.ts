@@ -1,0 +1,61 @@
+/**
+ * `allocsim bench`: the benchmark cases of one layer (benchmark.js, debug
+ * checks off) for several policies side by side — built-in names or policy
+ * files — with each rate also as a ratio to the first policy measured in the
+ * same run, the anchor. `npm run bench` runs the same cases for the
+ * built-ins and records them in bench/RESULTS.md.
+ */
+
+import { Command, Option } from 'commander';
+import { BENCH_CASES, runBench } from '../harness/bench/cases.js';
+import { builtinPolicyNames, policyEntry, policyNames, type Layer } from '../policies/registry.js';
+import { badInput, printJson } from './errors.js';
+import { formatCount, formatDecimal, formatTable } from './format.js';
+import { rejectOptions } from './options.js';
+
+const LAYERS: readonly Layer[] = ['page', 'slab', 'malloc', 'vmap'];
+
+interface BenchOpts {
+  layer: Layer;
+  page?: string;
+  slab?: string;
+  malloc?: string;
+  vmap?: string;
+  maxTime?: string;
+  json?: boolean;
+}
+
+/** Registers the command. */
+export function benchCommand(program: Command): void {
+  const cmd = program
+    .command('bench')
+    .description('time the benchmark cases of a layer for several policies (built-in names or policy files) side by side, each as a ratio to the first')
+    .addOption(new Option('--layer <layer>', 'layer to benchmark').choices(LAYERS).default('slab'));
+  for (const l of LAYERS) cmd.option(`--${l} <list>`, `--layer ${l}: comma-separated policies or policy files (default: all of ${builtinPolicyNames(l).join(', ')})`);
+  cmd
+    .option('--max-time <seconds>', 'seconds per case and policy (default 1)')
+    .option('--json', 'print the rates as one JSON document')
+    .action((o: BenchOpts) => {
+      const layer = o.layer;
+      rejectOptions(cmd, LAYERS.filter((l) => l !== layer), `selects policies of another layer; this run benchmarks --layer ${layer}`);
+      const maxTime = o.maxTime === undefined ? 1 : Number(o.maxTime);
+      if (!(Number.isFinite(maxTime) && maxTime > 0 && maxTime <= 60)) throw badInput(`--max-time expects seconds in (0, 60], got '${o.maxTime}'`);
+      const names = (o[layer] ?? builtinPolicyNames(layer).join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+      const unknown = names.filter((n) => !policyNames(layer).includes(n));
+      if (unknown.length) throw badInput(`--${layer}: unknown ${layer} polic${unknown.length > 1 ? 'ies' : 'y'} ${unknown.map((u) => `'${u}'`).join(', ')} (known: ${builtinPolicyNames(layer).join(', ')}, or a policy file)`);
+      const results = runBench(layer, names, maxTime);
+      const cases = BENCH_CASES[layer];
+      if (o.json) {
+        printJson({ layer, maxTime, anchor: names[0], results: results.map((r) => ({ ...r, ratio: r.hz / results.find((a) => a.name === r.name && a.policy === names[0])!.hz })) });
+        return;
+      }
+      const rows: [string, string[]][] = [];
+      for (const c of cases) {
+        const mine = names.map((n) => results.find((r) => r.name === c.name && r.policy === n)!);
+        rows.push([`${c.name} (${c.unit})`, mine.map((r) => formatCount(r.hz))]);
+        rows.push(['  ± (%)', mine.map((r) => formatDecimal(r.rme, 1))]);
+        rows.push([`  × ${names[0]}`, mine.map((r) => formatDecimal(r.hz / mine[0]!.hz, 2))]);
+      }
+      process.stdout.write(formatTable(names.map((n) => policyEntry(layer, n)?.label ?? n), rows, `bench --layer ${layer}: ${maxTime} s per case and policy, compiled JS, debug checks off; ratios to ${names[0]} from the same run`));
+    });
+}
