@@ -127,7 +127,7 @@ describe('allocsim CLI', () => {
     [['slabinfo', '--cache', 'x:10:8:BOGUS'], /unknown flag 'BOGUS'/],
     [['fuzz', '--replay', '/nonexistent.json'], /--replay \/nonexistent.json: no such file or directory/],
     [['compare', '--layer', 'vmalloc', '--workload', 'fragmenter'], /^allocsim: --workload does not apply to --layer vmalloc/],
-    [['compare', '--layer', 'page', '--trace', 'x.txt'], /^allocsim: --trace applies to --layer slab only/],
+    [['compare', '--layer', 'page', '--trace', 'x.txt'], /^allocsim: --trace applies to --layer slab and --layer user only/],
     [['slabinfo', '--slab', 'slob'], /^allocsim: --slab: 'slob' is not one of slab, slub/],
   ])('turns bad input %j into one clear line and exit status 2', async (args, msg) => {
     expect(await run(...args)).toBe(2);
