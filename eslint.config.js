@@ -9,7 +9,7 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
  * each entry is a folder and what it may NOT import. Lower folders never
  * reach up; a policy never imports another layer's concrete policy.
  */
-const SRC_ABOVE_MM = ['./src/policies', './src/proc', './src/harness', './src/plugin', './src/cli', './src/system.ts', './src/config.ts', './src/index.ts', './fuzz'];
+const SRC_ABOVE_MM = ['./src/policies', './src/proc', './src/harness', './src/plugin', './src/testing', './src/cli', './src/system.ts', './src/config.ts', './src/index.ts', './fuzz'];
 const LAYERS = ['page', 'slab', 'devres', 'vmalloc', 'user'];
 const folderRules = [
   { target: './src/interfaces', from: ['./src/machine', './src/mm', ...SRC_ABOVE_MM], message: 'interfaces/ imports nothing but interfaces/.' },
@@ -34,7 +34,8 @@ const folderRules = [
   { target: './src/proc', from: ['./src/policies', './src/harness', './src/plugin', './src/cli', './src/system.ts', './src/config.ts', './src/index.ts', './fuzz'], message: 'proc/ formats contracts; it imports interfaces/, machine/ and mm/ only.' },
   { target: './src/plugin', from: ['./src/cli', './src/harness', './src/index.ts', './fuzz'], message: 'plugin/ loads policy files for the composition root; it never imports cli/, harness/ or fuzz/.' },
   { target: './src/harness', from: ['./src/cli', './src/index.ts', './fuzz'], message: 'harness/ never imports cli/ or fuzz/.' },
-  { target: './fuzz', from: ['./src/cli', './src/index.ts'], message: 'fuzz/ never imports the CLI.' },
+  { target: './fuzz', from: ['./src/cli', './src/index.ts', './src/testing'], message: 'fuzz/ never imports the CLI or the testing library.' },
+  { target: './src/testing', from: ['./src/cli'], message: 'testing/ (allocsim/testing) never imports the CLI.' },
 ];
 
 export default defineConfig(

@@ -10,12 +10,12 @@ import { GFP_KERNEL, __GFP_NOWARN } from '../src/interfaces/gfp.js';
 import { policyNames } from '../src/policies/registry.js';
 import { createSystem, type System, type SystemOverrides } from '../src/system.js';
 import { Rng } from '../src/machine/rng.js';
-import { pageContract } from './contracts/page.js';
-import { slabContract } from './contracts/slab.js';
-import { devContract } from './contracts/dev.js';
-import { vmallocContract } from './contracts/vmalloc.js';
-import { vmapContract } from './contracts/vmap.js';
-import { userMallocContract } from './contracts/user.js';
+import { pageContract } from '../src/testing/contracts/page.js';
+import { slabContract } from '../src/testing/contracts/slab.js';
+import { devContract } from '../src/testing/contracts/dev.js';
+import { vmallocContract } from '../src/testing/contracts/vmalloc.js';
+import { vmapContract } from '../src/testing/contracts/vmap.js';
+import { userMallocContract } from '../src/testing/contracts/user.js';
 import { BuddyAllocator } from '../src/policies/page/buddy.js';
 import { SlobBackend } from '../src/policies/slab/slob.js';
 import { ClassicSlabBackend } from '../src/policies/slab/slab.js';
@@ -134,13 +134,13 @@ describe('a user-written class binds at each layer token with no other edit', ()
 });
 
 describe("each layer's contract suite and fuzz campaign run unchanged on the user-written classes", () => {
-  pageContract({ label: 'user class at PAGE_ALLOCATOR', overrides: { page: DelegatingPages } });
-  slabContract({ label: 'user class at SLAB_BACKEND', overrides: { slab: DelegatingSlab } });
-  slabContract({ label: 'user class at KMEM', overrides: { kmem: DelegatingKmem } });
-  devContract({ label: 'user class at DEV_KMALLOC', overrides: { dev: DelegatingDev } });
-  vmallocContract({ label: 'user class at VMALLOC', overrides: { vmalloc: DelegatingVmalloc } });
-  vmapContract({ label: 'user class at VMAP_SPACE', overrides: { vmap: DelegatingVmap } });
-  userMallocContract({ label: 'user class at USER_MALLOC', overrides: { malloc: DelegatingMalloc } });
+  pageContract({ label: 'user class at PAGE_ALLOCATOR', overrides: { page: DelegatingPages } }, { describe, it });
+  slabContract({ label: 'user class at SLAB_BACKEND', overrides: { slab: DelegatingSlab } }, { describe, it });
+  slabContract({ label: 'user class at KMEM', overrides: { kmem: DelegatingKmem } }, { describe, it });
+  devContract({ label: 'user class at DEV_KMALLOC', overrides: { dev: DelegatingDev } }, { describe, it });
+  vmallocContract({ label: 'user class at VMALLOC', overrides: { vmalloc: DelegatingVmalloc } }, { describe, it });
+  vmapContract({ label: 'user class at VMAP_SPACE', overrides: { vmap: DelegatingVmap } }, { describe, it });
+  userMallocContract({ label: 'user class at USER_MALLOC', overrides: { malloc: DelegatingMalloc } }, { describe, it });
 });
 
 describe('a class without decorators (plain JavaScript, a plug-in file) binds by its layer constructor convention', () => {

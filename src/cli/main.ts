@@ -20,6 +20,7 @@ import { replayCommand } from './replay.js';
 import { scenarioCommand } from './scenario.js';
 import { fuzzCommand, mallocFuzzAlias } from './fuzz.js';
 import { benchCommand } from './bench.js';
+import { newCommand } from './new.js';
 import { runVmallocMix } from '../harness/workloads/vmalloc.js';
 import { vmallocinfo } from '../proc/vmalloc.js';
 import { clientBugsCommand } from './client-bugs.js';
@@ -137,6 +138,7 @@ export function buildProgram(): Command {
   clientBugsCommand(program);
   mallocFuzzAlias(program);
   benchCommand(program);
+  newCommand(program);
   program
     .command('list')
     .description('list policies and workloads')

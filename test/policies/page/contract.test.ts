@@ -1,8 +1,8 @@
 /** The page-allocator contract, run against every policy in POLICIES.page. */
-import { describe } from '@jest/globals';
+import { describe, it } from '@jest/globals';
 import { policyNames } from '../../../src/policies/registry.js';
-import { pageContract } from '../../contracts/page.js';
+import { pageContract } from '../../../src/testing/contracts/page.js';
 
 describe('page policies', () => {
-  for (const page of policyNames('page')) pageContract({ label: page, config: { policies: { page } } });
+  for (const page of policyNames('page')) pageContract({ label: page, config: { policies: { page } } }, { describe, it });
 });

@@ -3,12 +3,12 @@ import { describe, expect, it } from '@jest/globals';
 import { createSystem } from '../../../src/system.js';
 import { policyNames } from '../../../src/policies/registry.js';
 import { isAllocatorError } from '../../../src/interfaces/errors.js';
-import { userMallocContract } from '../../contracts/user.js';
+import { userMallocContract } from '../../../src/testing/contracts/user.js';
 
 const MACHINE = { machine: { memBytes: 256 << 20, cpus: 2 } };
 
 describe('malloc policies', () => {
-  for (const malloc of policyNames('malloc')) userMallocContract({ label: malloc, config: { policies: { malloc } } });
+  for (const malloc of policyNames('malloc')) userMallocContract({ label: malloc, config: { policies: { malloc } } }, { describe, it });
 });
 
 describe('ptmalloc misuse aborts with glibc 2.36 messages', () => {

@@ -9,14 +9,14 @@ import { VMALLOC_FUZZ_MACHINE, runVmallocFuzz } from '../../../fuzz/vmalloc/camp
 import { rescued, runLargeBuffers, runVmallocMix, type LargeBufferResult } from '../../../src/harness/workloads/vmalloc.js';
 import { readFileSync } from 'node:fs';
 import { formatVmallocCompare } from '../../../src/cli/compare.js';
-import { vmallocContract } from '../../contracts/vmalloc.js';
+import { vmallocContract } from '../../../src/testing/contracts/vmalloc.js';
 
 const MACHINE = { machine: { memBytes: 256 << 20, cpus: 2 } };
 
 const sysWith = (vmap: string, extra: object = {}): System => createSystem({ ...MACHINE, policies: { vmap }, ...extra });
 
 describe('vmalloc policies', () => {
-  for (const vmap of policyNames('vmap')) vmallocContract({ label: `linux over ${vmap}`, config: { policies: { vmap } } });
+  for (const vmap of policyNames('vmap')) vmallocContract({ label: `linux over ${vmap}`, config: { policies: { vmap } } }, { describe, it });
 });
 
 describe('vmalloc model-based fuzz', () => {

@@ -1,14 +1,15 @@
 /** The user-space malloc contract, for every malloc policy and any class bound at USER_MALLOC. */
-import { describe, expect, it } from '@jest/globals';
+import { expect } from '../expect.js';
 import fc from 'fast-check';
-import { createSystem, type System } from '../../src/system.js';
-import { FUZZ_CAMPAIGNS } from '../../fuzz/registry.js';
-import { fuzzTarget, type ContractTarget } from './target.js';
+import { createSystem, type System } from '../../system.js';
+import { FUZZ_CAMPAIGNS } from '../../../fuzz/registry.js';
+import { fuzzTarget, type ContractTarget, defaultRunner, type TestRunner } from '../target.js';
 
 const MACHINE = { machine: { memBytes: 256 << 20, cpus: 2 } };
 
 /** Registers the user-space malloc contract suite (model-based, NULL on absurd sizes) for `target`. */
-export function userMallocContract(target: ContractTarget): void {
+export function userMallocContract(target: ContractTarget, runner: TestRunner = defaultRunner()): void {
+  const { describe, it } = runner;
   const mk = (): System => createSystem({ ...target.config, ...MACHINE }, target.overrides);
   describe(`user malloc contract: ${target.label}`, () => {
     it('model-based: live blocks never overlap, are 16-aligned, keep their bytes, and the heap stays consistent', () => {

@@ -4,12 +4,12 @@
  * plain list of free blocks as the model (the search length rule
  * `size + align − 1` above a page included).
  */
-import { describe, expect, it } from '@jest/globals';
+import { expect } from '../expect.js';
 import fc from 'fast-check';
-import { createSystem } from '../../src/system.js';
-import type { VmapSpace } from '../../src/interfaces/vmalloc.js';
-import { FUZZ_CAMPAIGNS } from '../../fuzz/registry.js';
-import { fuzzTarget, type ContractTarget } from './target.js';
+import { createSystem } from '../../system.js';
+import type { VmapSpace } from '../../interfaces/vmalloc.js';
+import { FUZZ_CAMPAIGNS } from '../../../fuzz/registry.js';
+import { fuzzTarget, type ContractTarget, defaultRunner, type TestRunner } from '../target.js';
 
 const P = 4096;
 const BASE = 0x100000 * P;
@@ -44,7 +44,8 @@ function modelFree(blocks: [number, number][], start: number, size: number): voi
 }
 
 /** Registers the VmapSpace contract suite (a brute-force lowest fit as the model) for `target`. */
-export function vmapContract(target: ContractTarget): void {
+export function vmapContract(target: ContractTarget, runner: TestRunner = defaultRunner()): void {
+  const { describe, it } = runner;
   /** A fresh free-space policy as the system binds it (vmalloc resets it to the whole range; the suite resets it again). */
   const makeSpace = (): VmapSpace => createSystem({ ...target.config, machine: { memBytes: 64 << 20, kernelImageBytes: 1 << 20 } }, target.overrides).vmalloc.space;
   describe(`VmapSpace contract: ${target.label}`, () => {

@@ -1,15 +1,16 @@
 /** The slab-layer contract, for every slab policy and any class bound at SLAB_BACKEND, KMEM or DEV_KMALLOC. */
-import { describe, expect, it } from '@jest/globals';
-import { GFP_KERNEL, __GFP_NOWARN, __GFP_ZERO } from '../../src/interfaces/gfp.js';
-import { SLAB_HWCACHE_ALIGN, ZERO_SIZE_PTR } from '../../src/interfaces/slab.js';
-import { PAGE_OFFSET } from '../../src/interfaces/units.js';
-import { createSystem, type System } from '../../src/system.js';
-import { Mempool } from '../../src/policies/slab/mempool.js';
-import { FUZZ_CAMPAIGNS } from '../../fuzz/registry.js';
-import { fuzzTarget, kindOf, type ContractTarget } from './target.js';
+import { expect } from '../expect.js';
+import { GFP_KERNEL, __GFP_NOWARN, __GFP_ZERO } from '../../interfaces/gfp.js';
+import { SLAB_HWCACHE_ALIGN, ZERO_SIZE_PTR } from '../../interfaces/slab.js';
+import { PAGE_OFFSET } from '../../interfaces/units.js';
+import { createSystem, type System } from '../../system.js';
+import { Mempool } from '../../policies/slab/mempool.js';
+import { FUZZ_CAMPAIGNS } from '../../../fuzz/registry.js';
+import { fuzzTarget, kindOf, type ContractTarget, defaultRunner, type TestRunner } from '../target.js';
 
 /** Registers the slab-layer contract suite (kmalloc, kmem_cache_*, misuse, krealloc, mempool) for `target`. */
-export function slabContract(target: ContractTarget): void {
+export function slabContract(target: ContractTarget, runner: TestRunner = defaultRunner()): void {
+  const { describe, it } = runner;
   const mk = (mem = 128 << 20): System => createSystem({ ...target.config, machine: { memBytes: mem, kernelImageBytes: 4 << 20, cpus: 2 } }, target.overrides);
   describe(`slab contract: ${target.label}`, () => {
     it('kmalloc gives at least the request, aligned to 8, power-of-two sizes naturally aligned up to a page', () => {

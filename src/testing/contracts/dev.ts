@@ -1,12 +1,12 @@
 /** The dev_kmalloc contract, for dev_kmalloc over every slab policy and any class bound at DEV_KMALLOC. */
-import { describe, expect, it } from '@jest/globals';
-import { GFP_KERNEL } from '../../src/interfaces/gfp.js';
-import { DEV_MAGIC, DevHeader } from '../../src/interfaces/devres.js';
-import { isAllocatorError } from '../../src/interfaces/errors.js';
-import { PAGE_OFFSET } from '../../src/interfaces/units.js';
-import { createSystem, type System } from '../../src/system.js';
-import { FUZZ_CAMPAIGNS } from '../../fuzz/registry.js';
-import { fuzzTarget, type ContractTarget } from './target.js';
+import { expect } from '../expect.js';
+import { GFP_KERNEL } from '../../interfaces/gfp.js';
+import { DEV_MAGIC, DevHeader } from '../../interfaces/devres.js';
+import { isAllocatorError } from '../../interfaces/errors.js';
+import { PAGE_OFFSET } from '../../interfaces/units.js';
+import { createSystem, type System } from '../../system.js';
+import { FUZZ_CAMPAIGNS } from '../../../fuzz/registry.js';
+import { fuzzTarget, type ContractTarget, defaultRunner, type TestRunner } from '../target.js';
 
 const errOf = (fn: () => unknown): { kind: string; message: string } => {
   try {
@@ -19,7 +19,8 @@ const errOf = (fn: () => unknown): { kind: string; message: string } => {
 };
 
 /** Registers the dev_kmalloc contract suite (header layout, devres lists and release, each misuse with its report) for `target`. */
-export function devContract(target: ContractTarget): void {
+export function devContract(target: ContractTarget, runner: TestRunner = defaultRunner()): void {
+  const { describe, it } = runner;
   const mk = (): System => createSystem({ ...target.config, machine: { memBytes: 64 << 20, kernelImageBytes: 4 << 20, cpus: 2 } }, target.overrides);
   describe(`dev_kmalloc contract: ${target.label}`, () => {
     it('writes the header in the x86_64 layout 64 bytes before the returned pointer', () => {

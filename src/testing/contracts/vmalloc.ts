@@ -1,15 +1,15 @@
 /** The vmalloc-layer contract, for the built-in layer over every vmap policy and any class bound at VMALLOC or VMAP_SPACE. */
-import { describe, expect, it } from '@jest/globals';
-import type { SystemConfigInput } from '../../src/interfaces/config.js';
-import { isAllocatorError } from '../../src/interfaces/errors.js';
-import { GFP_KERNEL, GFP_ATOMIC } from '../../src/interfaces/gfp.js';
-import { PAGE_SIZE, VMALLOC_START } from '../../src/interfaces/units.js';
-import { lazyMaxPages } from '../../src/interfaces/vmalloc.js';
-import { vmallocinfo } from '../../src/proc/vmalloc.js';
-import { meminfo } from '../../src/proc/page.js';
-import { createSystem, type System } from '../../src/system.js';
-import { FUZZ_CAMPAIGNS } from '../../fuzz/registry.js';
-import { fuzzTarget, type ContractTarget } from './target.js';
+import { expect } from '../expect.js';
+import type { SystemConfigInput } from '../../interfaces/config.js';
+import { isAllocatorError } from '../../interfaces/errors.js';
+import { GFP_KERNEL, GFP_ATOMIC } from '../../interfaces/gfp.js';
+import { PAGE_SIZE, VMALLOC_START } from '../../interfaces/units.js';
+import { lazyMaxPages } from '../../interfaces/vmalloc.js';
+import { vmallocinfo } from '../../proc/vmalloc.js';
+import { meminfo } from '../../proc/page.js';
+import { createSystem, type System } from '../../system.js';
+import { FUZZ_CAMPAIGNS } from '../../../fuzz/registry.js';
+import { fuzzTarget, type ContractTarget, defaultRunner, type TestRunner } from '../target.js';
 
 const MACHINE = { machine: { memBytes: 256 << 20, cpus: 2 } };
 
@@ -28,7 +28,8 @@ function thrown(fn: () => unknown): { kind: string; message: string } | undefine
  * Registers the vmalloc-layer contract suite (placement with guard pages, vmallocinfo, bad frees, lazy purge,
  * kvmalloc, vmap, faults and KASAN reports) and a short fuzz campaign for `target`.
  */
-export function vmallocContract(target: ContractTarget): void {
+export function vmallocContract(target: ContractTarget, runner: TestRunner = defaultRunner()): void {
+  const { describe, it } = runner;
   const sysWith = (extra: SystemConfigInput = {}): System =>
     createSystem({ ...MACHINE, ...target.config, ...extra, policies: { ...target.config?.policies, ...extra.policies }, debug: { ...target.config?.debug, ...extra.debug } }, target.overrides);
   describe(`vmalloc contract: ${target.label}`, () => {

@@ -3,16 +3,17 @@
  * same fuzz budget for every policy — a named one or a user's class bound
  * at PAGE_ALLOCATOR.
  */
-import { describe, expect, it } from '@jest/globals';
-import { GFP_ATOMIC, GFP_DMA, GFP_KERNEL, __GFP_COMP, __GFP_NOWARN, __GFP_ZERO } from '../../src/interfaces/gfp.js';
-import { NO_PFN, pfnToPhys, type Pfn } from '../../src/interfaces/units.js';
-import { createSystem, type System } from '../../src/system.js';
-import { FUZZ_MACHINE } from '../../fuzz/common.js';
-import { FUZZ_CAMPAIGNS } from '../../fuzz/registry.js';
-import { expectKind, fuzzTarget, type ContractTarget } from './target.js';
+import { expect } from '../expect.js';
+import { GFP_ATOMIC, GFP_DMA, GFP_KERNEL, __GFP_COMP, __GFP_NOWARN, __GFP_ZERO } from '../../interfaces/gfp.js';
+import { NO_PFN, pfnToPhys, type Pfn } from '../../interfaces/units.js';
+import { createSystem, type System } from '../../system.js';
+import { FUZZ_MACHINE } from '../../../fuzz/common.js';
+import { FUZZ_CAMPAIGNS } from '../../../fuzz/registry.js';
+import { expectKind, fuzzTarget, type ContractTarget, defaultRunner, type TestRunner } from '../target.js';
 
 /** Registers the page-allocator contract suite for `target` (on the 24 MiB fuzz machine). */
-export function pageContract(target: ContractTarget): void {
+export function pageContract(target: ContractTarget, runner: TestRunner = defaultRunner()): void {
+  const { describe, it } = runner;
   const small = (): System => createSystem({ ...FUZZ_MACHINE, ...target.config }, target.overrides);
   describe(`page allocator contract: ${target.label}`, () => {
     it('boots with every free frame accounted and no violations', () => {

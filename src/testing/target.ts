@@ -1,8 +1,9 @@
-/** What a contract suite runs against: a named policy or a user's class, and the shared helpers. */
-import { expect } from '@jest/globals';
-import { isAllocatorError, type AllocatorErrorKind } from '../../src/interfaces/errors.js';
-import type { SystemConfigInput } from '../../src/interfaces/config.js';
-import type { SystemOverrides } from '../../src/system.js';
+/** What a contract suite runs against (a named policy or a user's class), the test runner it registers with, and shared helpers. */
+import { describe as nodeDescribe, it as nodeIt } from 'node:test';
+import { expect } from './expect.js';
+import { isAllocatorError, type AllocatorErrorKind } from '../interfaces/errors.js';
+import type { SystemConfigInput } from '../interfaces/config.js';
+import type { SystemOverrides } from '../system.js';
 import type { FuzzCampaign, FuzzTarget } from '../../fuzz/engine.js';
 
 /** A policy under test: the config that names it, or the class bound in its place. */
@@ -40,4 +41,21 @@ export function kindOf(fn: () => unknown): AllocatorErrorKind | 'none' | 'other'
 export function fuzzTarget(campaign: FuzzCampaign, target: ContractTarget): FuzzTarget {
   const m = campaign.machine;
   return { config: { ...m, policies: { ...m.policies, ...target.config?.policies } }, overrides: target.overrides };
+}
+
+/** The two functions of a test runner a suite registers with (jest, node:test, vitest and mocha all have them). */
+export interface TestRunner {
+  readonly describe: (name: string, fn: () => void) => unknown;
+  readonly it: (name: string, fn: () => void | Promise<void>) => unknown;
+}
+
+/**
+ * The runner a suite uses when none is passed: the global `describe`/`it`
+ * when the runner injects them (jest by default, vitest with globals,
+ * mocha), else node's own `node:test`.
+ */
+export function defaultRunner(): TestRunner {
+  const g = globalThis as { describe?: unknown; it?: unknown };
+  if (typeof g.describe === 'function' && typeof g.it === 'function') return g as unknown as TestRunner;
+  return { describe: (name, fn) => nodeDescribe(name, fn), it: (name, fn) => nodeIt(name, fn) };
 }

@@ -1,0 +1,68 @@
+/**
+ * `allocsim new`: for each layer the generated folder passes its own tests
+ * as generated (node --test, importing `allocsim/testing` through a
+ * node_modules link to this package's build, as `npm install` would), and
+ * the generated policy runs through the CLI.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { main } from '../../src/cli/main.js';
+import { captureStdio } from '../support/stdio.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+let out = '';
+let err = '';
+captureStdio((s) => (out += s), (s) => (err += s), () => {
+  out = '';
+  err = '';
+});
+const run = (...args: string[]) => main(['node', 'allocsim', ...args]);
+
+let dir = '';
+const home = process.cwd();
+beforeAll(() => {
+  // The generated tests import allocsim from its build; `npm ci` (the prepare script) or `npm run build` makes it.
+  const built = join(ROOT, 'dist/src/testing/index.js');
+  if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(ROOT, 'src/testing/index.ts')).mtimeMs) throw new Error('dist/ is missing or older than src/: run npm run build');
+  dir = mkdtempSync(join(tmpdir(), 'allocsim-new-'));
+  process.chdir(dir);
+});
+afterAll(() => {
+  process.chdir(home);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('allocsim new', () => {
+  it.each([
+    ['slab', 'my-slab'],
+    ['page', 'my-pages'],
+    ['malloc', 'my-malloc'],
+    ['vmap', 'my-vmap'],
+  ])('%s: the generated folder passes its own tests as generated', async (layer, name) => {
+    expect(await run('new', layer, name)).toBe(0);
+    for (const f of [`${name}.mjs`, `${name}.test.mjs`, 'package.json', 'README.md']) expect(existsSync(join(name, f))).toBe(true);
+    expect(readFileSync(join(name, `${name}.mjs`), 'utf8')).toContain(`export default class`);
+    mkdirSync(join(name, 'node_modules'));
+    symlinkSync(ROOT, join(name, 'node_modules', 'allocsim'), 'dir');
+    const report = execFileSync(process.execPath, ['--test'], { cwd: join(dir, name), encoding: 'utf8' });
+    expect(report).toMatch(/^# fail 0$/m);
+    expect(Number(/^# pass (\d+)$/m.exec(report)?.[1])).toBeGreaterThan(2);
+  });
+
+  it('the generated slab policy runs through compare and fuzz', async () => {
+    expect(await run('compare', '--slab', 'slub,./my-slab/my-slab.mjs', '--ops', '2000')).toBe(0);
+    expect(out).toMatch(/^\s+slub\s+my-slab$/m);
+    expect(await run('fuzz', '--layer', 'slab', '--slab', './my-slab/my-slab.mjs', '--runs', '5')).toBe(0);
+  });
+
+  it('refuses to overwrite, and a bad name', async () => {
+    expect(await run('new', 'slab', 'my-slab')).toBe(2);
+    expect(err).toMatch(/^allocsim: my-slab\/my-slab\.mjs, .* already exist; choose another --dir or name$/m);
+    expect(await run('new', 'slab', '1bad name')).toBe(2);
+    expect(await run('new', 'heap', 'x')).toBe(2);
+  });
+});
