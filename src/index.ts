@@ -138,6 +138,7 @@ export {
   alignDown,
   alignUp,
   formatKernelAddr,
+  kptr,
   parseSize,
   pfnToPhys,
   pfnToVirt,

@@ -204,7 +204,7 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
   readonly kmallocMaxCacheSize = 8192;
   readonly kmallocCacheFlags = 0;
   readonly hasSlabinfo = true;
-  readonly mergeable = true;
+  readonly mergeable: boolean = true;
   private readonly ctx: Machine['ctx'];
   // struct slab, by head pfn.
   protected readonly slabFree: Float64Array;
