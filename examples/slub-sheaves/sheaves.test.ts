@@ -208,6 +208,17 @@ describe('slub-sheaves paths', () => {
     expect(sys.checkInvariants()).toEqual([]);
   });
 
+  it('keeps caches that ask for sheaves out of merging, both ways; others merge as under SLUB', () => {
+    const { sys, be } = mk(Sheaves618SlubBackend);
+    const early = sys.kmem.kmemCacheCreate('early_256', 256);
+    const maple = sys.kmem.kmemCacheCreate('maple_node', 256, 256);
+    expect(maple).not.toBe(early);
+    expect(be.sheafCapacity('maple_node')).toBe(32);
+    expect(sys.kmem.kmemCacheCreate('late_256', 256)).toBe(early);
+    const d = mk();
+    expect(d.sys.kmem.kmemCacheCreate('b', 116)).not.toBe(d.sys.kmem.kmemCacheCreate('a', 120));
+  });
+
   it('6.18 flavour: only vm_area_struct and maple_node get sheaves (32 objects, kmalloc-512 each)', () => {
     const { sys, be } = mk(Sheaves618SlubBackend);
     for (const [name, size] of [['vm_area_struct', 176], ['maple_node', 256], ['dentry', 192]] as const) sys.kmem.kmemCacheCreate(name, size, name === 'maple_node' ? 256 : 0);

@@ -26,8 +26,10 @@
  * one (`alloc_full_sheaf`) is filled from the slabs (`refill_sheaf`, an
  * internal `__kmem_cache_alloc_bulk`: one object at a time through the CPU
  * slab and SLUB's slow path, all or nothing) and installed: the empty main
- * goes to the barn's empty list, or the refilled sheaf becomes the spare,
- * or — when reclaim changed things meanwhile — goes to the barn's full list.
+ * goes to the barn's empty list even when the spare slot is free (6.18; a
+ * 2026 patch keeps it as the spare), or the refilled sheaf becomes the
+ * spare, or — when reclaim changed things meanwhile — goes to the barn's
+ * full list.
  * When nothing works (GFP_ATOMIC with empty sheaves and no full sheaf in the
  * barn, or no memory) the allocation falls back to the SLUB path.
  *
@@ -63,7 +65,8 @@
  * pointer outside the cache's slabs is an AllocatorError `corruption`, the
  * kernel's oops). The header fields (size, cache, the barn list link) are
  * kept in typed arrays indexed by sheaf, as allocsim keeps struct page.
- * Each barn is a 48-byte `kmalloc_node` object (kmalloc-64), one per node.
+ * Each barn is a 48-byte `kmalloc_node` object (kmalloc-64), one per node
+ * (allocated like any allocation here, from the current CPU's node).
  * Both show up in /proc/slabinfo as active kmalloc objects, as in Linux.
  * No per-operation allocation: sheaf slots are recycled, the tables grow by
  * doubling.
@@ -73,7 +76,8 @@
  * flags and SLUB_TINY; its two callers ask for 32 (`vm_area_struct`,
  * mm/vma_init.c, and `maple_node`, lib/maple_tree.c); kmalloc caches never
  * have sheaves in 6.18. allocsim's `kmem_cache_create` has no args, so
- * the opt-in is a policy of the class ({@link SheavesSlubBackend.sheafCapacityFor}):
+ * the opt-in is a policy of the class, two protected methods a subclass
+ * overrides (`asksForSheaves`, `sheafCapacityFor`):
  *
  * - `slub-sheaves` (the default export): every non-kmalloc cache without
  *   debug flags gets sheaves, with the capacity the follow-up patch "slab:
@@ -84,13 +88,11 @@
  * - `slub-sheaves-6.18` ({@link Sheaves618SlubBackend}): only the caches
  *   named by a 6.18 caller, with their capacity (32).
  *
- * Sheaf caches never merge (`slab_unmergeable`, and `__kmem_cache_create_args`
- * skips `__kmem_cache_alias` when sheaf_capacity is set). Merging is the
- * front end's decision and the contract cannot mark one cache unmergeable,
- * so `slub-sheaves` (where every mergeable cache would ask for sheaves)
- * declares the backend unmergeable, and `slub-sheaves-6.18` keeps merging
- * on (a later cache of the same shape may alias `maple_node`; Linux would
- * not allow it).
+ * A cache that asks for sheaves never aliases an existing cache
+ * (`__kmem_cache_create_args` skips `__kmem_cache_alias` when sheaf_capacity
+ * is set) and a cache with sheaves takes no aliases (`slab_unmergeable`):
+ * {@link SheavesSlubBackend.cacheMergeable} tells the front end so. Every
+ * other cache merges as under SLUB.
  *
  * Statistics: the 6.18 CONFIG_SLUB_STATS counters (`alloc_cpu_sheaf`,
  * `free_cpu_sheaf`, `sheaf_refill`, `sheaf_flush` in objects, `sheaf_alloc`,
@@ -163,7 +165,7 @@ export const MAX_FULL_SHEAVES = 10;
 export const PCS_BATCH_MAX = 32;
 /** The capacity each 6.18 caller of `kmem_cache_create` with `sheaf_capacity` asks for (mm/vma_init.c, lib/maple_tree.c). */
 export const SHEAF_CAPACITY_6_18: Readonly<Record<string, number>> = { vm_area_struct: 32, maple_node: 32 };
-/** Flags under which 6.18 ignores sheaf_capacity (`SLAB_DEBUG_FLAGS`: the slow path must see every operation). */
+/** Flags under which 6.18 ignores sheaf_capacity (`SLAB_DEBUG_FLAGS`: the slow path must see every operation; its SLAB_TRACE is not simulated). */
 const SLAB_DEBUG_FLAGS = SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER;
 /** `barn_replace_full_sheaf` results other than a sheaf. */
 const E2BIG = -2;
@@ -375,8 +377,6 @@ function kmallocName(size: number): string {
  */
 export default class SheavesSlubBackend extends SlubBackend {
   override readonly policy: string = 'slub-sheaves';
-  /** Caches with sheaves never merge, and here every mergeable cache has them. */
-  override readonly mergeable: boolean = false;
   /** Sheaf state by backend cache id; undefined for caches without sheaves. */
   private readonly sheafCaches: (SheafCache | undefined)[] = [];
   private readonly table = new SheafTable();
@@ -394,11 +394,21 @@ export default class SheavesSlubBackend extends SlubBackend {
   // ------------------------------------------------------------- opt-in
 
   /**
-   * The sheaf capacity a new cache gets; 0 means no sheaves. This class:
-   * every non-kmalloc cache, sized as `calculate_sheaf_capacity` ("slab: add
-   * sheaves to most caches") does, and at least what a 6.18 caller asks for.
-   * Subclasses choose differently (see {@link Sheaves618SlubBackend}).
-   * Caches with SLUB_DEBUG flags never get sheaves, whatever this returns.
+   * Whether a cache called `name` asks for sheaves (a non-zero
+   * `kmem_cache_args.sheaf_capacity`). This class: every cache (kmalloc
+   * caches are created another way and never ask). Subclasses choose
+   * differently (see {@link Sheaves618SlubBackend}).
+   */
+  protected asksForSheaves(_name: string): boolean {
+    return true;
+  }
+
+  /**
+   * The sheaf capacity of a new cache that asks for sheaves; 0 means none.
+   * This class: the capacity `calculate_sheaf_capacity` ("slab: add sheaves
+   * to most caches") computes from the stride, and at least what a 6.18
+   * caller asks for. Caches with SLUB_DEBUG flags never get sheaves,
+   * whatever this returns.
    *
    * @param name - the cache's name
    * @param size - its stride (`s->size`)
@@ -424,10 +434,20 @@ export default class SheavesSlubBackend extends SlubBackend {
       this.kmallocIds.set(c.name, id);
       return id;
     }
-    if (c.flags & SLAB_DEBUG_FLAGS) return id;
+    if (c.flags & SLAB_DEBUG_FLAGS || !this.asksForSheaves(c.name)) return id;
     const capacity = this.sheafCapacityFor(c.name, c.size);
     if (capacity > 0) this.initSheaves(c, capacity);
     return id;
+  }
+
+  /**
+   * {@inheritDoc SlabBackend.cacheMergeable}: an existing cache merges when
+   * it has no sheaves (`slab_unmergeable`), a new one when it does not ask
+   * for them (`__kmem_cache_create_args`).
+   */
+  cacheMergeable(name: string): boolean {
+    const id = this.caches.findIndex((c) => !c.destroyed && c.name === name);
+    return id >= 0 ? this.sheafCaches[id] === undefined : !this.asksForSheaves(name);
   }
 
   private initSheaves(c: SlubCache, capacity: number): void {
@@ -1125,9 +1145,13 @@ export default class SheavesSlubBackend extends SlubBackend {
  */
 export class Sheaves618SlubBackend extends SheavesSlubBackend {
   override readonly policy: string = 'slub-sheaves-6.18';
-  override readonly mergeable: boolean = true;
 
-  /** The capacity a 6.18 caller passes in `kmem_cache_args.sheaf_capacity`, 0 for every other cache. */
+  /** Only the caches a 6.18 caller creates with `kmem_cache_args.sheaf_capacity`. */
+  protected override asksForSheaves(name: string): boolean {
+    return SHEAF_CAPACITY_6_18[name] !== undefined;
+  }
+
+  /** The capacity that caller passes. */
   protected override sheafCapacityFor(name: string): number {
     return SHEAF_CAPACITY_6_18[name] ?? 0;
   }
