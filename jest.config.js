@@ -11,7 +11,7 @@ const swcOptions = {
 
 export default {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
+  roots: ['<rootDir>/test', '<rootDir>/examples'],
   injectGlobals: false,
   extensionsToTreatAsEsm: ['.ts'],
   // `allocsim` in a policy file or an example is this package's source (the CLI maps it to the running copy).

@@ -128,6 +128,7 @@ export {
   MigrateType,
   ZoneType,
   formatGfp,
+  gfpAllowsBlocking,
   parseGfp,
   type Gfp,
 } from './interfaces/gfp.js';
@@ -141,6 +142,7 @@ export {
   alignDown,
   alignUp,
   formatKernelAddr,
+  kptr,
   parseSize,
   pfnToPhys,
   pfnToVirt,
@@ -157,7 +159,7 @@ export { Rng } from './machine/rng.js';
 export { BuddyAllocator } from './policies/page/buddy.js';
 export { FirstFitAllocator } from './policies/page/firstfit.js';
 export { SlabCommon } from './policies/slab/slab-common.js';
-export { SlubBackend } from './policies/slab/slub.js';
+export { SlubBackend, type SlubCache } from './policies/slab/slub.js';
 export { ClassicSlabBackend } from './policies/slab/slab.js';
 export { SlobBackend } from './policies/slab/slob.js';
 export { SlabBackendBase, SlabLiveMap, kmallocSizeClasses, type BackendCache } from './policies/slab/backend-base.js';
@@ -179,7 +181,7 @@ export { maps, smaps } from './proc/process.js';
 
 // Workloads and traces.
 export { PAGE_WORKLOADS, runPageWorkload, type PageWorkloadResult } from './harness/workloads/page.js';
-export { SLAB_WORKLOADS, runSlabWorkload, type SlabWorkloadResult } from './harness/workloads/slab.js';
+export { SLAB_WORKLOADS, runSlabTrace, runSlabWorkload, type SlabWorkloadResult } from './harness/workloads/slab.js';
 export { parseFtraceKmem, parseFtraceKmemFile, type KmemEvent } from './harness/trace/ftrace-kmem.js';
 export { replayKmem, type ReplayResult } from './harness/trace/replay.js';
 export { parseUserTrace, parseUserTraceFile, type UserTrace, type UserTraceFormat } from './harness/user/trace.js';

@@ -1,5 +1,5 @@
 /**
- * The repository never reads outside itself: no file of src/, test/,
+ * The repository never reads outside itself: no file of src/, test/, examples/,
  * bench/, fuzz/, tools/, docs/, nor the README, DESIGN-NOTES.md,
  * data/README.md or package.json names a path outside the repository.
  *
@@ -35,7 +35,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/[/\\]$/, '');
 /** Scanned folders (every file in them) and single files, relative to the root. */
-const SCAN_DIRS = ['src', 'test', 'bench', 'fuzz', 'tools', 'docs'];
+const SCAN_DIRS = ['src', 'test', 'bench', 'fuzz', 'tools', 'docs', 'examples'];
 const SCAN_FILES = ['README.md', 'DESIGN-NOTES.md', 'data/README.md', 'package.json'];
 /** Never descended into when listing the repository. */
 const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'dist-bench', 'coverage']);

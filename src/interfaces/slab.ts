@@ -148,6 +148,16 @@ export interface SlabBackend extends InvariantChecked {
   readonly hasSlabinfo: boolean;
   /** Whether `kmem_cache_create` may alias an existing compatible cache (`__kmem_cache_alias`): SLUB and SLAB yes, SLOB no. */
   readonly mergeable: boolean;
+  /**
+   * The per-cache merge rule of a backend whose caches differ, when
+   * {@link SlabBackend.mergeable} is true: false when the cache called `name`
+   * — a new one about to be created, or an existing one — must neither alias
+   * another cache nor be aliased (Linux 6.18: `__kmem_cache_create_args`
+   * skips `__kmem_cache_alias` for a cache asking for `sheaf_capacity`, and
+   * `slab_unmergeable` refuses a cache with per-CPU sheaves). Absent: every
+   * cache may merge.
+   */
+  cacheMergeable?(name: string): boolean;
 
   /** Creates a cache: computes its geometry. @throws AllocatorError `config` when impossible */
   createCache(spec: CacheSpec, kmalloc: boolean): number;

@@ -171,7 +171,7 @@ export class SlabCommon implements KmemApi {
     if (!Number.isInteger(align) || align < 0 || align > MAX_ALIGN || (align & (align - 1)) !== 0) problems.push(`alignment ${String(align)} is not 0 or a power of two up to ${MAX_ALIGN}`);
     if (!Number.isInteger(flags) || (flags & ~SLAB_FLAGS_MASK) !== 0) problems.push(`flags 0x${Number(flags).toString(16)} contain unknown SLAB_* bits`);
     if (problems.length) throw new AllocatorError('config', `kmem_cache_create(${String(name)}): ${problems.join('; ')}`, { policy: this.policy, op: 'kmem_cache_create', problems });
-    const merged = this.findMergeable(size, align, flags, ctor);
+    const merged = this.findMergeable(name, size, align, flags, ctor);
     if (merged) {
       merged.aliases.push(name);
       merged.refcount++;
@@ -181,12 +181,12 @@ export class SlabCommon implements KmemApi {
   }
 
   /** `find_mergeable`: an older live cache whose objects can serve these. */
-  private findMergeable(size: number, align: number, flags: number, ctor: unknown): CacheRecord | undefined {
-    if (!this.backend.mergeable || ctor || flags & SLAB_NEVER_MERGE) return undefined;
+  private findMergeable(name: string, size: number, align: number, flags: number, ctor: unknown): CacheRecord | undefined {
+    if (!this.backend.mergeable || ctor || flags & SLAB_NEVER_MERGE || this.backend.cacheMergeable?.(name) === false) return undefined;
     const a = calculateAlignment(flags, align, size);
     const sz = Math.ceil(size / a) * a;
     for (const r of this.records) {
-      if (!r.alive || r.hasCtor || r.flags & SLAB_NEVER_MERGE || r.geo.details['debugFlags']) continue;
+      if (!r.alive || r.hasCtor || r.flags & SLAB_NEVER_MERGE || r.geo.details['debugFlags'] || this.backend.cacheMergeable?.(r.name) === false) continue;
       const stride = r.geo.size;
       if (sz > stride) continue;
       if ((flags & SLAB_MERGE_SAME) !== (r.flags & SLAB_MERGE_SAME)) continue;

@@ -187,11 +187,15 @@ export class SlubCache {
  *    slab) is acyclic and duplicate-free, walked at most `objects` steps;
  *    `inuse` = objects − free objects for slabs not owned by a CPU, and
  *    `inuse` = objects for CPU slabs.
- * 3. S4 Capacity — a slab holds `(PAGE_SIZE << order) / size` objects.
- * 4. S5 Lists — node-partial slabs have free objects and are counted in
+ * 3. S3 Liveness — every object of a slab is either held by a client (its
+ *    live-map bit) or free: on a freelist, or held by a per-CPU cache a
+ *    subclass keeps above the slabs ({@link SlubBackend.objectsHeldAbove}) —
+ *    never both, never neither.
+ * 4. S4 Capacity — a slab holds `(PAGE_SIZE << order) / size` objects.
+ * 5. S5 Lists — node-partial slabs have free objects and are counted in
  *    `nr_partial`; CPU-partial counts match the lists; no slab is on two
  *    lists; the per-node slab and object totals match the slabs found.
- * 5. S11 Page coupling — every frame of every slab carries PG_slab.
+ * 6. S11 Page coupling — every frame of every slab carries PG_slab.
  */
 @injectable()
 export class SlubBackend extends SlabBackendBase<SlubCache> {
@@ -200,7 +204,7 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
   readonly kmallocMaxCacheSize = 8192;
   readonly kmallocCacheFlags = 0;
   readonly hasSlabinfo = true;
-  readonly mergeable = true;
+  readonly mergeable: boolean = true;
   private readonly ctx: Machine['ctx'];
   // struct slab, by head pfn.
   protected readonly slabFree: Float64Array;
@@ -216,7 +220,7 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
   /** SLUB_DEBUG byte patterns and checks. */
   protected readonly debug: SlubDebug;
   /** The simulator's misuse checks on free (config `debug.detect`). */
-  private readonly detect: boolean;
+  protected readonly detect: boolean;
 
   constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) config: SystemConfig, @inject(PAGE_ALLOCATOR) pages: PageAllocator, @inject(KASAN) @optional() kasan?: KasanApi) {
     super(machine, pages, kasan);
@@ -436,15 +440,10 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
   alloc(id: number, gfp: Gfp, reqSize?: number): number {
     const c = this.cache(id, 'kmem_cache_alloc');
     const cpu = this.ctx.cpu;
-    let obj = c.cpuFreelist[cpu]!;
-    if (obj !== 0) {
-      if (!this.detect) this.followable(c, c.cpuSlab[cpu]!, obj);
-      c.cpuFreelist[cpu] = this.getFreePointer(c, obj);
-      this.opCounters.fastAllocs++;
-    } else {
-      obj = this.slowAlloc(c, cpu, gfp);
-      if (obj === 0) return 0;
-    }
+    const fast = c.cpuFreelist[cpu] !== 0;
+    const obj = this.slabAllocObject(c, gfp);
+    if (obj === 0) return 0;
+    if (fast) this.opCounters.fastAllocs++;
     this.opCounters.allocs++;
     c.live++;
     // Objects handed out always come from this CPU's slab.
@@ -458,6 +457,21 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
       this.debug.setOrigSize(c, obj, orig);
     }
     if (gfp & __GFP_ZERO) this.machine.mem.fill(this.phys(obj), c.objectSize, 0);
+    return obj;
+  }
+
+  /**
+   * `__slab_alloc_node` without the hooks: pops this CPU's freelist, or takes
+   * the slow path; 0 when out of memory. The object is no client's yet (no
+   * counters, live map or debug processing): a subclass that caches objects
+   * above the slabs (per-CPU sheaves) fills its cache from here.
+   */
+  protected slabAllocObject(c: SlubCache, gfp: Gfp): number {
+    const cpu = this.ctx.cpu;
+    const obj = c.cpuFreelist[cpu]!;
+    if (obj === 0) return this.slowAlloc(c, cpu, gfp);
+    if (!this.detect) this.followable(c, c.cpuSlab[cpu]!, obj);
+    c.cpuFreelist[cpu] = this.getFreePointer(c, obj);
     return obj;
   }
 
@@ -530,7 +544,6 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
   protected doFree(id: number, addr: number): void {
     const c = this.cache(id, 'kmem_cache_free');
     const pfn = this.detect ? this.checkObject(c, addr) : this.slabOfUnchecked(c, addr);
-    const cpu = this.ctx.cpu;
     if (c.flags & SLUB_DEBUG_FLAGS) {
       // free_debug_processing: red zones must still be intact; if not, the object is leaked.
       if (!this.debug.checkObject(c, addr, true)) {
@@ -543,13 +556,24 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
     this.opCounters.frees++;
     c.live--;
     this.markLive(c, pfn, addr, false);
+    if (this.slabFreeObject(c, pfn, addr)) this.opCounters.fastFrees++;
+  }
+
+  /**
+   * `do_slab_free` for an object no client holds any more (no counters, no
+   * live map): onto this CPU's freelist when `pfn` is the CPU slab (returns
+   * true, the fast path), else `__slab_free`. A subclass that caches objects
+   * above the slabs flushes them through here.
+   */
+  protected slabFreeObject(c: SlubCache, pfn: number, addr: number): boolean {
+    const cpu = this.ctx.cpu;
     if (c.cpuSlab[cpu] === pfn) {
       this.setFreePointer(c, addr, c.cpuFreelist[cpu]!);
       c.cpuFreelist[cpu] = addr;
-      this.opCounters.fastFrees++;
-      return;
+      return true;
     }
     this.slabFreeSlow(c, pfn, addr);
+    return false;
   }
 
   /** `__slab_free`. */
@@ -578,7 +602,7 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
    * and whether it is allocated from the slab's bit in `liveMaps` (O(1), no
    * freelist walk).
    */
-  private checkObject(c: SlubCache, addr: number): number {
+  protected checkObject(c: SlubCache, addr: number): number {
     const pfn = this.slabPages.headIfCache(addr, c.id);
     if (pfn < 0) {
       const owner = this.slabPages.cacheOf(addr);
@@ -597,7 +621,7 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
    * is a live object start (non-debug SLUB does not). A pointer outside the
    * cache's slabs cannot be followed and stays an error.
    */
-  private slabOfUnchecked(c: SlubCache, addr: number): number {
+  protected slabOfUnchecked(c: SlubCache, addr: number): number {
     const pfn = this.slabPages.headIfCache(addr, c.id);
     if (pfn < 0) this.badFree(c, addr, 'invalid-free', ' (outside its slabs: not followed even with detection off)');
     return pfn;
@@ -620,13 +644,13 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
   }
 
   /** Sets or clears an object's bit in its slab's live map. */
-  private markLive(c: SlubCache, pfn: number, obj: number, live: boolean): void {
+  protected markLive(c: SlubCache, pfn: number, obj: number, live: boolean): void {
     const i = (obj - PAGE_OFFSET - pfn * PAGE_SIZE - c.redLeftPad) / c.size;
     if (!this.detect && i !== Math.floor(i)) return; // an interior pointer (detection off) has no bit
     c.liveMap.set(this.slabSlot[pfn]!, i, live);
   }
 
-  private isLive(c: SlubCache, pfn: number, obj: number): boolean {
+  protected isLive(c: SlubCache, pfn: number, obj: number): boolean {
     const i = (obj - PAGE_OFFSET - pfn * PAGE_SIZE - c.redLeftPad) / c.size;
     return c.liveMap.get(this.slabSlot[pfn]!, i);
   }
@@ -796,6 +820,7 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
     for (const c of this.caches) {
       if (c.destroyed) continue;
       const slabs = perCache.get(c.id) ?? [];
+      const above = this.objectsHeldAbove(c);
       let objs = 0;
       const counted = new Int32Array(c.nrSlabs.length);
       for (const pfn of slabs) {
@@ -814,8 +839,9 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
         if (all.size !== free.length + cpuFree.length) add({ code: 'S2', message: `slab 0x${pfn.toString(16)} of ${c.name}: an object is on both the slab and the CPU freelist` });
         for (let k = 0; k < objects; k++) {
           const o = this.slabBase(pfn) + c.redLeftPad + k * c.size;
-          if (this.isLive(c, pfn, o) === all.has(o)) {
-            add({ code: 'S3', message: `object ${kptr(o)} of ${c.name} is ${all.has(o) ? 'on a freelist but allocated' : 'neither free nor allocated (lost)'}`, details: { obj: o } });
+          const cached = above?.has(o) === true;
+          if (this.isLive(c, pfn, o) === (all.has(o) || cached)) {
+            add({ code: 'S3', message: `object ${kptr(o)} of ${c.name} is ${all.has(o) ? 'on a freelist but allocated' : cached ? 'in a per-CPU cache above the slabs but allocated' : 'neither free nor allocated (lost)'}`, details: { obj: o } });
             break;
           }
         }
@@ -846,6 +872,16 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
       if (total !== objs) add({ code: 'S5', message: `${c.name}: total_objects ${total} but slabs hold ${objs}` });
     }
     return out;
+  }
+
+  /**
+   * Free objects of `c` that a layer above the slabs holds (none here; a
+   * subclass with per-CPU sheaves returns the objects in its sheaves). S3
+   * counts them as free although they are on no freelist: the slab counts
+   * them in `inuse`, as Linux does.
+   */
+  protected objectsHeldAbove(_c: SlubCache): ReadonlySet<number> | undefined {
+    return undefined;
   }
 
   /** Walks a freelist from `start` within slab `pfn`, checking every entry (S1, S2); returns the objects. */

@@ -5,6 +5,7 @@ import { isAllocatorError } from '../../../src/interfaces/errors.js';
 import { SLAB_POISON, ZERO_SIZE_PTR } from '../../../src/interfaces/slab.js';
 import { NO_PFN, PAGE_OFFSET } from '../../../src/interfaces/units.js';
 import { Mempool } from '../../../src/policies/slab/mempool.js';
+import { SlubBackend } from '../../../src/policies/slab/slub.js';
 import { createSystem } from '../../../src/system.js';
 
 const mk = (mem = 128 << 20) => createSystem({ machine: { memBytes: mem, kernelImageBytes: 4 << 20, cpus: 2 } });
@@ -73,6 +74,20 @@ describe('kmalloc front end', () => {
     expect(sys.kmem.kmemCacheDestroy(b)).toBe(0);
     expect(sys.kmem.findCache('my_b')).toBe(-1);
     expect(sys.kmem.findCache('my_a')).toBe(a);
+  });
+
+  it('lets a backend keep some caches out of merging (cacheMergeable), in both directions', () => {
+    class NoMergeForPrivate extends SlubBackend {
+      cacheMergeable(name: string): boolean {
+        return !name.startsWith('private_');
+      }
+    }
+    const sys = createSystem({ machine: { memBytes: 128 << 20, kernelImageBytes: 4 << 20, cpus: 2 } }, { slab: NoMergeForPrivate });
+    const a = sys.kmem.kmemCacheCreate('my_a', 120, 0, 0);
+    expect(sys.kmem.kmemCacheCreate('private_b', 120, 0, 0)).not.toBe(a);
+    const p = sys.kmem.kmemCacheCreate('private_c', 200, 0, 0);
+    expect(sys.kmem.kmemCacheCreate('my_d', 200, 0, 0)).not.toBe(p);
+    expect(sys.kmem.kmemCacheCreate('my_e', 116, 0, 0)).toBe(a);
   });
 
   it('reports live objects when a cache is destroyed and keeps it', () => {
