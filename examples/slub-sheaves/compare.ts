@@ -24,7 +24,7 @@ import {
   type SlabWorkloadResult,
   type SlubCache,
   type SystemOverrides,
-} from '../../src/index.js';
+} from 'allocsim';
 import SheavesSlubBackend, { Sheaves618SlubBackend, type SheafStats } from './sheaves.js';
 
 /** The boot trace of data/README.md, read from the repository root. */

@@ -4,10 +4,9 @@
  * paths one by one, and a planted bug the fuzz must catch.
  */
 import { describe, expect, it } from '@jest/globals';
-import { GFP_ATOMIC, GFP_KERNEL, PAGE_OFFSET, Rng, SLAB_RED_ZONE, __GFP_NOWARN, createSystem, type SlubCache, type System } from '../../src/index.js';
-import { FUZZ_CAMPAIGNS } from '../../fuzz/registry.js';
-import { devContract } from '../../test/contracts/dev.js';
-import { slabContract } from '../../test/contracts/slab.js';
+import { GFP_ATOMIC, GFP_KERNEL, PAGE_OFFSET, Rng, SLAB_RED_ZONE, __GFP_NOWARN, createSystem, type SlubCache, type System } from 'allocsim';
+import { FUZZ_CAMPAIGNS } from 'allocsim';
+import { devContract, slabContract } from 'allocsim/testing';
 import SheavesSlubBackend, { SHEAF_HEADER_SIZE, Sheaves618SlubBackend } from './sheaves.js';
 
 /** Sheaves of 4 objects: barns fill up and exchanges happen after a handful of operations. */
@@ -44,8 +43,8 @@ const mk = (cls: typeof SheavesSlubBackend = SheavesSlubBackend, machine: object
   return { sys, be: sys.slab as SheavesSlubBackend };
 };
 
-slabContract({ label: 'slub-sheaves plug-in', overrides: { slab: SheavesSlubBackend } });
-devContract({ label: 'dev_kmalloc over the slub-sheaves plug-in', overrides: { slab: SheavesSlubBackend } });
+slabContract({ label: 'slub-sheaves plug-in', overrides: { slab: SheavesSlubBackend } }, { describe, it });
+devContract({ label: 'dev_kmalloc over the slub-sheaves plug-in', overrides: { slab: SheavesSlubBackend } }, { describe, it });
 
 describe('slub-sheaves fuzz', () => {
   it('keeps every invariant with sheaves of 4 objects (barn exchanges, E2BIG flushes, CPU switches)', () => {

@@ -151,7 +151,7 @@ import {
   type SlubCache,
   type SystemConfig,
   type Violation,
-} from '../../src/index.js';
+} from 'allocsim';
 
 /** Bytes of `struct slab_sheaf` before `objects[]` on x86_64 (6.18): the union of rcu_head, barn_list and capacity (16), cache (8), size (4), node (4). */
 export const SHEAF_HEADER_SIZE = 32;

@@ -23,6 +23,8 @@
  *   and its instance compared with the contract's shape
  *   ({@link contractProblems}); every missing or wrong member is named in
  *   one `config` error.
+ * - **Choosing an export.** `file.ts#Name` takes the named export `Name`
+ *   instead of the default one (a file may hold variants).
  * - **Registering.** The class is added to the policy registry under the
  *   name it was given (the path as typed), so configs, `createSystem`, the
  *   fuzz campaigns and every command accept that name like a built-in one.
@@ -43,7 +45,8 @@ export const POLICY_FILE_EXTENSIONS: readonly string[] = ['.js', '.mjs', '.cjs',
 
 /** Whether a policy name is a file path (it names a directory or ends like a module). */
 export function isPolicyPath(spec: string): boolean {
-  return spec.includes('/') || spec.includes('\\') || POLICY_FILE_EXTENSIONS.includes(extname(spec));
+  const path = spec.split('#')[0]!;
+  return path.includes('/') || path.includes('\\') || POLICY_FILE_EXTENSIONS.includes(extname(path));
 }
 
 /** A policy loaded from a file. */
@@ -152,7 +155,10 @@ function defaultClass(mod: unknown): unknown {
 export async function loadPolicyFile(layer: Layer, spec: string): Promise<LoadedPolicy> {
   const known = loaded.get(`${layer}\0${spec}`);
   if (known) return known;
-  const file = resolve(spec);
+  // `file.ts#Name` picks a named export instead of the default one.
+  const hash = spec.indexOf('#');
+  const exportName = hash >= 0 ? spec.slice(hash + 1) : undefined;
+  const file = resolve(hash >= 0 ? spec.slice(0, hash) : spec);
   if (!existsSync(file)) throw new AllocatorError('usage', `--${layer} ${spec}: no such file (a ${layer} policy is a built-in name — ${builtinPolicyNames(layer).join(', ')} — or a policy file)`);
   if (statSync(file).isDirectory()) throw new AllocatorError('usage', `--${layer} ${spec}: is a directory (name the policy file)`);
   if (!POLICY_FILE_EXTENSIONS.includes(extname(file))) throw new AllocatorError('usage', `--${layer} ${spec}: a policy file ends in ${POLICY_FILE_EXTENSIONS.join(', ')}`);
@@ -163,8 +169,9 @@ export async function loadPolicyFile(layer: Layer, spec: string): Promise<Loaded
   } catch (e) {
     throw new AllocatorError('config', `${spec}: cannot load it: ${oneLine((e as Error).message)}`);
   }
-  const cls = defaultClass(mod);
-  if (typeof cls !== 'function') throw new AllocatorError('config', `${spec}: its default export must be a class implementing ${contract}, not ${cls === undefined ? 'missing' : typeof cls}`);
+  const cls = exportName === undefined ? defaultClass(mod) : (mod as Record<string, unknown>)[exportName];
+  const which = exportName === undefined ? 'its default export' : `its export ${exportName}`;
+  if (typeof cls !== 'function') throw new AllocatorError('config', `${spec}: ${which} must be a class implementing ${contract}, not ${cls === undefined ? 'missing' : typeof cls}`);
   const injectable = asPolicyClass(layer, cls as Newable<object>);
   const className = (cls as { name?: string }).name || 'the default export';
   const refuse = (problems: string[]): never => {

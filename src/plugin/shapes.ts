@@ -49,6 +49,7 @@ const SLAB_BACKEND_SHAPE: ContractShape<SlabBackend> = {
   kmallocMaxCacheSize: 'number',
   hasSlabinfo: 'boolean',
   mergeable: 'boolean',
+  cacheMergeable: 'method?',
   kmallocSizes: 'array',
   kmallocCache: 'number',
   createCache: 'method',
