@@ -36,7 +36,7 @@ const folderRules = [
 ];
 
 export default defineConfig(
-  { ignores: ['dist/**', 'dist-bench/**', 'coverage/**', 'bin/**'] },
+  { ignores: ['dist/**', 'dist-bench/**', 'dist-examples/**', 'coverage/**', 'bin/**'] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {
