@@ -81,8 +81,10 @@ export {
 export { DEV_HEADER_SIZE, DEV_MAGIC, DevHeader, type DevAllocation, type DevKmallocApi, type DeviceHandle, type DeviceReleaseReport } from './interfaces/devres.js';
 export { VMALLOC_END, VM_ALLOC, VM_MAP, lazyMaxPages, type VmAreaInfo, type VmallocApi, type VmallocStats, type VmapSpace } from './interfaces/vmalloc.js';
 export {
+  MADV_DONTNEED,
   MAP_ANONYMOUS,
   MAP_FIXED,
+  MAP_NORESERVE,
   MAP_PRIVATE,
   MAP_SHARED,
   PROT_NONE,
@@ -185,6 +187,7 @@ export { SLAB_WORKLOADS, runSlabTrace, runSlabWorkload, type SlabWorkloadResult 
 export { parseFtraceKmem, parseFtraceKmemFile, type KmemEvent } from './harness/trace/ftrace-kmem.js';
 export { replayKmem, type ReplayResult } from './harness/trace/replay.js';
 export { parseUserTrace, parseUserTraceFile, type UserTrace, type UserTraceFormat } from './harness/user/trace.js';
+export { USER_TRACE_MIXES, generateUserTrace, type UserTraceGenOpts } from './harness/user/trace-gen.js';
 export { replayUserTrace, type UserReplayResult } from './harness/user/replayer.js';
 
 // Fuzzing: the engine, one campaign per layer, mutants and reproducers.

@@ -73,13 +73,15 @@ export interface OracleRunOpts {
 }
 
 /**
- * The C source, found by walking up from this module; undefined when no
- * ancestor holds {@link ORACLE_SOURCE}.
+ * A file of the repository (`rel` from its root, e.g. `tools/oracle/glibc-replay.c`),
+ * found by walking up from this module, so it is found from `src/harness/user/`,
+ * `dist/src/harness/user/` and `dist-bench/src/harness/user/` alike; undefined
+ * when no ancestor holds it (an installed package ships no tools/).
  */
-export function oracleSourcePath(): string | undefined {
+export function packageFilePath(rel: string): string | undefined {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i <= MAX_CLIMB; i++) {
-    const candidate = join(dir, ORACLE_SOURCE);
+    const candidate = join(dir, rel);
     if (existsSync(candidate)) return candidate;
     const up = resolve(dir, '..');
     if (up === dir) break;
@@ -88,13 +90,24 @@ export function oracleSourcePath(): string | undefined {
   return undefined;
 }
 
-function cacheDir(): string {
+/**
+ * The C source, found by walking up from this module; undefined when no
+ * ancestor holds {@link ORACLE_SOURCE}.
+ */
+export function oracleSourcePath(): string | undefined {
+  return packageFilePath(ORACLE_SOURCE);
+}
+
+/** The directory compiled helpers are cached in: `<os.tmpdir()>/allocsim-oracle-<uid>`. */
+export function helperCacheDir(): string {
   const uid = typeof process.getuid === 'function' ? String(process.getuid()) : 'user';
   return join(tmpdir(), `allocsim-oracle-${uid}`);
 }
 
+const cacheDir = helperCacheDir;
+
 /** First line of a child's stderr, or of the error message. */
-function why(e: unknown): string {
+export function why(e: unknown): string {
   const err = e as { stderr?: Buffer | string; message?: string; code?: string };
   const stderr = err.stderr === undefined ? '' : err.stderr.toString().trim();
   return (stderr !== '' ? stderr : (err.message ?? String(e))).split('\n').slice(0, 3).join(' | ');

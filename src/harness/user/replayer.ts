@@ -9,6 +9,15 @@
  * `ID heap OFFSET` (address − initial break, decimal) or `ID mmap -`, or
  * `ID null` — the lines the glibc oracle prints.
  *
+ * By default the replay touches only what the allocator touches (its
+ * headers, links, calloc's clearing, realloc's copy), so RSS and faults are
+ * the allocator's own; a real program also writes the blocks it gets. With
+ * `touch` the replay writes one byte into every 4 KiB page of each block's
+ * requested bytes when the block is handed out (for a realloc, of the new
+ * size), as a program that initializes its memory would: RSS and faults
+ * then include the payload, and an allocator that keeps freed memory
+ * resident, or spreads blocks over more pages, shows it.
+ *
  * A C-library abort or a segfault during the replay is rethrown with the
  * trace line that caused it.
  */
@@ -39,8 +48,19 @@ export interface UserReplayResult {
   readonly addresses?: string[];
 }
 
+/** Options of {@link replayUserTrace}. */
+export interface UserReplayOpts {
+  /** Record `ID heap OFFSET` / `ID mmap -` / `ID null` per a/r/c/m op. @defaultValue false */
+  readonly addresses?: boolean;
+  /** Write one byte into every 4 KiB page of each block handed out (see the module comment). @defaultValue false */
+  readonly touch?: boolean;
+}
+
+/** Bytes between the writes of a `touch` replay (the page size). */
+const TOUCH_STRIDE = 4096;
+
 /** Replays `trace` in a new process of `sys`. */
-export function replayUserTrace(sys: System, trace: UserTrace, opts: { addresses?: boolean } = {}): UserReplayResult {
+export function replayUserTrace(sys: System, trace: UserTrace, opts: UserReplayOpts = {}): UserReplayResult {
   const { mm, libc } = sys.spawn();
   const base = mm.brk(0);
   const ptr = new Float64Array(Math.max(1, trace.nIds));
@@ -97,6 +117,10 @@ export function replayUserTrace(sys: System, trace: UserTrace, opts: { addresses
         continue;
       }
       req[id] = bytes;
+      if (opts.touch === true && bytes > 0) {
+        // One byte in each page the requested bytes span.
+        for (let at = p; at < p + bytes; at += TOUCH_STRIDE - (at % TOUCH_STRIDE)) mm.write8(at, 1);
+      }
       live += bytes;
       if (live > peakLive) peakLive = live;
       if (addrs) addrs.push(libc.isMmapped(p) ? `${id} mmap -` : `${id} heap ${p - base}`);

@@ -91,6 +91,7 @@
 
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 
 import { AllocatorError } from '../../interfaces/errors.js';
 
@@ -794,14 +795,16 @@ export function parseUserTrace(text: string, format: UserTraceFormat | 'auto' = 
 }
 
 /**
- * Reads and parses a trace file (UTF-8). With `auto` the content decides
- * the format; {@link userTraceFormatFromPath} is there for callers that
- * must decide from the name alone.
+ * Reads and parses a trace file (UTF-8; gunzipped first when the name ends
+ * in `.gz`, as the CLI reads it). With `auto` the content decides the
+ * format; {@link userTraceFormatFromPath} is there for callers that must
+ * decide from the name alone (strip the `.gz` first).
  *
- * @throws AllocatorError as {@link parseUserTrace}; Node's error when the file cannot be read
+ * @throws AllocatorError as {@link parseUserTrace}; Node's error when the file cannot be read or gunzipped
  */
 export function parseUserTraceFile(path: string, format: UserTraceFormat | 'auto' = 'auto', opts: UserTraceParseOpts = {}): UserTrace {
-  return parseUserTrace(readFileSync(path, 'utf8'), format, opts);
+  const buf = readFileSync(path);
+  return parseUserTrace((path.endsWith('.gz') ? gunzipSync(buf) : buf).toString('utf8'), format, opts);
 }
 
 /**
