@@ -22,6 +22,7 @@ import { configFrom, debugOptions, machineOptions, policyOption, rejectOptions, 
 interface ReplayCliOpts extends MachineCliOpts, DebugCliOpts {
   format: string;
   slab?: string;
+  page?: string;
   malloc?: string;
   tcache?: string;
   addresses?: boolean;
@@ -66,6 +67,7 @@ export function replayCommand(program: Command): void {
         .default('auto'),
     )
     .addOption(policyOption('slab', 'ftrace: slab policy'))
+    .addOption(policyOption('page', 'the page allocator under the slab layer or the process'))
     .option('--emit <file>', 'ftrace: write the events back as ftrace text with the simulated ptr and bytes_alloc')
     .option('--keep', 'ftrace: leave objects still live at the end allocated (default: free them)')
     .addOption(policyOption('malloc', 'user trace: user-space malloc policy'))
@@ -80,7 +82,7 @@ export function replayCommand(program: Command): void {
     if (user) {
       rejectOptions(cmd, FTRACE_ONLY, `applies to ftrace kmem logs only (${file} is read as a ${userFormat ?? 'user-space'} trace)`);
       if (o.addresses && o.json) throw badInput("--addresses prints the glibc oracle's text lines and cannot be combined with --json");
-      const base = configFrom(o);
+      const base = configFrom(o, { policies: { page: o.page } });
       process.stdout.write(
         runUserReplay(file, base, {
           format: userFormat ?? 'auto',
@@ -98,7 +100,7 @@ export function replayCommand(program: Command): void {
     if (o.emit !== undefined) checkOutputPath(o.emit, '--emit');
     const parsed = parseFile(file, readInputText(file), (t) => parseFtraceKmem(t, { lenient: o.lenient === true }));
     emptyTrace(file, parsed.events.length, 'kmem events', o.allowEmpty === true);
-    const base = configFrom(o, { policies: { slab: o.slab } });
+    const base = configFrom(o, { policies: { slab: o.slab, page: o.page } });
     // Measure the policy, not the simulator's own precondition checks.
     const sys = createSystem({ ...base, debug: { ...base.debug, checks: false, trace: false } });
     const policy = sys.kmem.policy;

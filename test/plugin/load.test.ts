@@ -123,6 +123,11 @@ describe('policy files from outside the repository', () => {
     writeFileSync('t.jsonl', ['{"op":"malloc","id":1,"size":40}', '{"op":"malloc","id":2,"size":4000}', '{"op":"free","id":1}', '{"op":"free","id":2}'].join('\n') + '\n');
     expect(await run('replay', 't.jsonl', '--malloc', './my-malloc.mjs')).toBe(0);
     expect(out).toContain('my-malloc');
+    // A kernel trace through a slab plug-in over a page plug-in.
+    writeFileSync('k.txt', ['# tracer: nop', '   a-1 [000] ..... 1.000001: kmalloc: call_site=x+0x1/0x2 ptr=ffff888000001000 bytes_req=40 bytes_alloc=64 gfp_flags=GFP_KERNEL node=-1 accounted=false', '   a-1 [000] ..... 1.000002: kfree: call_site=x+0x1/0x2 ptr=ffff888000001000'].join('\n') + '\n');
+    out = '';
+    expect(await run('replay', 'k.txt', '--slab', './my-slab.ts', '--page', './my-pages.ts', '--json')).toBe(0);
+    expect((JSON.parse(out) as { policy: string }).policy).toBe('my-slab');
   });
 
   it('compare --layer user runs a malloc plug-in beside ptmalloc on a generated trace', async () => {
