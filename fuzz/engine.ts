@@ -27,7 +27,10 @@ import type { SystemOverrides } from '../src/system.js';
 import { FuzzFailure, type FuzzLayer } from './common.js';
 
 /** A command that can be stored in a reproducer. */
-export type StoredCommand<M extends object, R> = fc.Command<M, R> & { toJSON(): object };
+export type StoredCommand<M extends object, R> = fc.Command<M, R> & {
+  /** The command as a reproducer stores it (`{ op, …fields }`). */
+  toJSON(): object;
+};
 
 /** Per-run parameters drawn with the commands and stored in the reproducer. */
 export interface RunParams<P extends object> {

@@ -20,7 +20,8 @@ import type { FuzzCampaign, FuzzReport } from '../../fuzz/engine.js';
 import { findMutant, fuzzMutant, MUTANTS } from '../../fuzz/mutants/catalogue.js';
 import type { MutantEntry } from '../../fuzz/mutants/registry-types.js';
 import { verdictOf, type FuzzVerdict } from '../../fuzz/outcome.js';
-import { FUZZ_CAMPAIGNS } from '../../fuzz/registry.js';
+import { FUZZ_CAMPAIGNS, isFuzzLayer } from '../../fuzz/registry.js';
+import { parseJsonText } from '../harness/json-text.js';
 import { formatReproducer, parseReproducer, replayReproducer, reproducerOf } from '../../fuzz/reproducer.js';
 import { badInput, printJson, warn } from './errors.js';
 import { checkOutputPath, readInputText, writeOutputFile } from './files.js';
@@ -78,9 +79,12 @@ function print(v: FuzzVerdict, r: FuzzReport, json: boolean, extra: Record<strin
 async function replay(o: FuzzOpts, file: string): Promise<void> {
   const clashes = (['mutant', 'layer', ...POLICY_KINDS, 'runs', 'seed', 'maxCommands', 'out'] as const).filter((k) => o[k] !== undefined);
   if (clashes.length) conflict(`--replay takes the layer, policy and mutant from ${file}; drop ${clashes.map((k) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`).join(', ')}`);
-  const repro = parseReproducer(readInputText(file, '--replay'), file);
-  // A reproducer found on a policy file names that file: load it as the options would have.
-  await loadPolicyFiles({ [FUZZ_CAMPAIGNS[repro.layer].policyKind]: [repro.policy] });
+  const text = readInputText(file, '--replay');
+  // A reproducer found on a policy file names that file: load it (as the options would have) before the
+  // reproducer is checked against the known policies.
+  const head = parseJsonText(text, file) as { layer?: unknown; policy?: unknown } | null;
+  if (head && isFuzzLayer(head.layer) && typeof head.policy === 'string') await loadPolicyFiles({ [FUZZ_CAMPAIGNS[head.layer].policyKind]: [head.policy] });
+  const repro = parseReproducer(text, file);
   const mutant = repro.mutant ? findMutant(repro.mutant) : undefined;
   const r = replayReproducer(repro);
   const v = verdictOf(r, `replay ${file}: ${repro.layer} policy ${repro.policy}`, mutant, true);

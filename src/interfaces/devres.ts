@@ -53,6 +53,7 @@ export interface DevKmallocApi extends InvariantChecked {
   registerDevice(name: string): DeviceHandle;
   /** `devm_kmalloc`: returns header + 64, or 0 when out of memory. @throws AllocatorError `unknown-name` for an unknown device */
   devKmalloc(dev: DeviceHandle, size: number, gfp: Gfp): number;
+  /** `devm_kzalloc`: devKmalloc, zeroed. */
   devKzalloc(dev: DeviceHandle, size: number, gfp: Gfp): number;
   /** `devm_krealloc`: contents kept up to min(old, new); the allocation stays on its device. */
   devKrealloc(ptr: number, size: number, gfp: Gfp): number;

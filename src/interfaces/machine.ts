@@ -95,6 +95,7 @@ export interface PfnListsApi {
   after(pfn: number): number;
   /** Member before `pfn`, or -1 at the start. */
   before(pfn: number): number;
+  /** Whether list `h` has no member. */
   isEmpty(h: number): boolean;
   /** The raw next link of a frame (for invariant checks). */
   rawNext(pfn: number): number;
@@ -147,6 +148,7 @@ export interface PhysicalMemoryApi {
   readonly backedPages: number;
   /** Throws unless `[phys, phys + len)` lies inside the machine. */
   checkRange(phys: number, len: number, op: string): void;
+  /** Whether frame `pfn` has backing bytes. */
   isBacked(pfn: Pfn): boolean;
   /** The page's bytes as 2048 native-endian s16 words (SLOB's dense metadata). */
   pageInt16(pfn: Pfn): Int16Array;
@@ -156,11 +158,17 @@ export interface PhysicalMemoryApi {
   segmentOf(pfn: number): DataView;
   /** Drops the backing of `count` frames: their bytes read as zero again. */
   discard(pfn: Pfn, count: number): void;
+  /** Reads one byte. */
   read8(phys: Addr | number): number;
+  /** Writes one byte. */
   write8(phys: Addr | number, v: number): void;
+  /** Reads a little-endian u16. */
   read16(phys: Addr | number): number;
+  /** Writes a little-endian u16. */
   write16(phys: Addr | number, v: number): void;
+  /** Reads a little-endian u32. */
   read32(phys: Addr | number): number;
+  /** Writes a little-endian u32. */
   write32(phys: Addr | number, v: number): void;
   /** Reads a u64 as a number (exact below 2^53). */
   read64(phys: Addr | number): number;
@@ -170,8 +178,11 @@ export interface PhysicalMemoryApi {
   read64n(phys: Addr | number): bigint;
   /** Writes a u64 exactly. */
   write64n(phys: Addr | number, v: bigint): void;
+  /** Fills `len` bytes with `byte` (zero-filling unbacked frames creates no backing). */
   fill(phys: Addr | number, len: number, byte: number): void;
+  /** Copies `len` bytes out of simulated memory. */
   readBytes(phys: Addr | number, len: number, out?: Uint8Array): Uint8Array;
+  /** Copies bytes into simulated memory. */
   writeBytes(phys: Addr | number, data: Uint8Array): void;
   /** memmove inside simulated memory. */
   copy(dst: Addr | number, src: Addr | number, len: number): void;
@@ -224,9 +235,11 @@ export interface TracerApi {
   enabled: boolean;
   /** Records an event at the current logical time. */
   emit(event: string, text: string): void;
+  /** Events recorded so far. */
   list(): readonly TraceEvent[];
   /** Events lost to the ring limit. */
   readonly lost: number;
+  /** Forgets all events. */
   clear(): void;
   /** The events as a kernel `trace` file. */
   format(): string;
@@ -236,6 +249,7 @@ export interface TracerApi {
 export interface KernelLogApi {
   /** Appends a line as printk does: `[    0.000123] text`. */
   printk(text: string): void;
+  /** Lines so far. */
   list(): readonly string[];
 }
 
@@ -253,10 +267,13 @@ export interface DebugReport {
 
 /** Where detector reports go: kept in order, and printed to the kernel log. */
 export interface ReportSinkApi {
+  /** Adds a report (and prints it to the kernel log). */
   add(r: DebugReport): void;
   /** Appends a follow-up line to the last report. */
   amendLast(line: string): void;
+  /** Reports so far, in order. */
   list(): readonly DebugReport[];
+  /** Forgets every report. */
   clear(): void;
 }
 

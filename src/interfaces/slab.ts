@@ -180,8 +180,11 @@ export interface SlabBackend extends InvariantChecked {
   cacheOf(addr: number): number;
   /** The object start that `addr` points into (`nearest_obj`), or -1 when not in a slab. */
   objectStart(addr: number): number;
+  /** The cache's geometry, fixed at creation. */
   geometry(cache: number): CacheGeometry;
+  /** The cache's object and slab counts (the backend's /proc/slabinfo semantics). */
   counters(cache: number): CacheCounters;
+  /** The backend's counters. */
   stats(): SlabStats;
   /**
    * kmalloc size classes, in Linux's creation order (`create_kmalloc_caches`):
@@ -234,21 +237,31 @@ export interface KmemApi {
   kmemCacheCreate(name: string, size: number, align?: number, flags?: number, ctor?: (obj: number) => void): CacheHandle;
   /** `kmem_cache_destroy`: returns objects still live (reported as `Objects remaining on __kmem_cache_shutdown()`). */
   kmemCacheDestroy(cache: CacheHandle): number;
+  /** `kmem_cache_alloc`: an object of the cache; 0 when out of memory. */
   kmemCacheAlloc(cache: CacheHandle, gfp: Gfp): number;
+  /** `kmem_cache_free`. @throws AllocatorError `invalid-free`, `double-free` (state unchanged) */
   kmemCacheFree(cache: CacheHandle, addr: number): void;
   /** `kmem_cache_alloc_bulk`: all or nothing; returns the objects (empty when out of memory). */
   kmemCacheAllocBulk(cache: CacheHandle, gfp: Gfp, n: number): number[];
+  /** `kmem_cache_free_bulk`. */
   kmemCacheFreeBulk(cache: CacheHandle, addrs: readonly number[]): void;
   /** `kmem_cache_shrink`: returns pages freed. */
   kmemCacheShrink(cache: CacheHandle): number;
   /** Finds a cache by name (or alias); -1 when none. */
   findCache(name: string): CacheHandle;
+  /** `kmalloc`: at least `size` bytes; ZERO_SIZE_PTR for 0, 0 when out of memory. */
   kmalloc(size: number, gfp: Gfp): number;
+  /** `kzalloc`: kmalloc, zeroed. */
   kzalloc(size: number, gfp: Gfp): number;
+  /** `kcalloc`: an array of `n` zeroed elements (0 on overflow). */
   kcalloc(n: number, size: number, gfp: Gfp): number;
+  /** `kmalloc_array`: an array of `n` elements (0 on overflow). */
   kmallocArray(n: number, size: number, gfp: Gfp): number;
+  /** `krealloc`: resized, contents kept up to the smaller size. */
   krealloc(addr: number, size: number, gfp: Gfp): number;
+  /** `kfree`: a kmalloc or slab object (NULL and ZERO_SIZE_PTR are no-ops). @throws AllocatorError on a bad pointer */
   kfree(addr: number): void;
+  /** `ksize`: the usable bytes of a kmalloc object. */
   ksize(addr: number): number;
   /**
    * `/sys/kernel/slab/NAME/validate`: checks every slab of the cache, reports

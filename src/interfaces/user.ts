@@ -130,11 +130,15 @@ export interface ProcessMemory extends InvariantChecked {
 
   /** Loads and stores at user addresses (fault in on first touch; segfault outside VMAs). */
   read8(va: number): number;
+  /** Stores one byte. */
   write8(va: number, v: number): void;
+  /** Loads a little-endian u32. */
   read32(va: number): number;
+  /** Stores a little-endian u32. */
   write32(va: number, v: number): void;
   /** 64-bit load as a number (exact below 2^53; user addresses and sizes are). */
   read64(va: number): number;
+  /** Stores a u64 (a number below 2^53). */
   write64(va: number, v: number): void;
   /** memset. */
   fill(va: number, len: number, byte: number): void;
@@ -174,9 +178,13 @@ export interface UserMallocStats {
 export interface UserMalloc extends InvariantChecked {
   /** Policy name. */
   readonly name: string;
+  /** `malloc`: a block of at least `size` bytes, or 0. */
   malloc(size: number): number;
+  /** `free` (0 is a no-op). @throws AllocatorError `malloc-abort` with the C library's message on misuse */
   free(ptr: number): void;
+  /** `calloc`: zeroed, 0 on overflow. */
   calloc(nmemb: number, size: number): number;
+  /** `realloc`: contents kept up to the smaller size. */
   realloc(ptr: number, size: number): number;
   /** `memalign` / `aligned_alloc`: 0 with EINVAL semantics for a bad alignment. */
   memalign(alignment: number, size: number): number;

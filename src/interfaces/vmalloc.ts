@@ -138,6 +138,7 @@ export interface VmallocApi extends InvariantChecked {
   read(addr: number, len: number): Uint8Array | undefined;
   /** Busy areas in address order, then the unpurged ranges (the /proc/vmallocinfo order). */
   areas(): VmAreaInfo[];
+  /** The layer's counters. */
   stats(): VmallocStats;
 }
 

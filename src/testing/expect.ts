@@ -8,20 +8,41 @@ import assert from 'node:assert/strict';
 
 /** Matchers of one value. */
 export interface Matchers {
+  /** The same value (`Object.is`). */
   toBe(expected: unknown): void;
+  /** Deeply equal. */
   toEqual(expected: unknown): void;
+  /** Has at least the given properties, deeply. */
   toMatchObject(expected: object): void;
+  /** Not undefined. */
   toBeDefined(): void;
+  /** Undefined. */
   toBeUndefined(): void;
+  /** A number above `n`. */
   toBeGreaterThan(n: number): void;
+  /** A number at least `n`. */
   toBeGreaterThanOrEqual(n: number): void;
+  /** A number below `n`. */
   toBeLessThan(n: number): void;
+  /** A string matching the pattern (a string is matched literally). */
   toMatch(re: RegExp | string): void;
+  /** A string containing the text, or an array containing the item. */
   toContain(item: unknown): void;
+  /** Its `length` is `n`. */
   toHaveLength(n: number): void;
+  /** An instance of the class. */
   toBeInstanceOf(cls: abstract new (...args: never[]) => unknown): void;
+  /** A function that throws (with a message matching `expected`, when given). */
   toThrow(expected?: RegExp | string): void;
-  readonly not: { toBe(expected: unknown): void; toEqual(expected: unknown): void; toThrow(): void };
+  /** The negated matchers. */
+  readonly not: {
+    /** Not the same value. */
+    toBe(expected: unknown): void;
+    /** Not deeply equal. */
+    toEqual(expected: unknown): void;
+    /** A function that does not throw. */
+    toThrow(): void;
+  };
 }
 
 const show = (v: unknown): string => {

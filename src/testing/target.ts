@@ -45,7 +45,9 @@ export function fuzzTarget(campaign: FuzzCampaign, target: ContractTarget): Fuzz
 
 /** The two functions of a test runner a suite registers with (jest, node:test, vitest and mocha all have them). */
 export interface TestRunner {
+  /** The runner's `describe`. */
   readonly describe: (name: string, fn: () => void) => unknown;
+  /** The runner's `it`. */
   readonly it: (name: string, fn: () => void | Promise<void>) => unknown;
 }
 

@@ -164,12 +164,12 @@ export abstract class SlabBackendBase<C extends BackendCache> implements SlabBac
     return this.opCounters.snapshot(this.slabPages);
   }
 
-  /** {@inheritDoc SlabBackend.kmallocBytes} — the cache's stride. */
+  /** {@link SlabBackend.kmallocBytes}; here: the cache's stride. */
   kmallocBytes(cache: number, _size: number): number {
     return this.geometry(cache).size;
   }
 
-  /** {@inheritDoc SlabBackend.ksize} — the cache's usable size, for an object start. */
+  /** {@link SlabBackend.ksize}; here: the cache's usable size, for an object start. */
   ksize(cache: number, addr: number): number {
     const geo = this.geometry(cache);
     if (this.objectStart(addr) !== addr) throw new AllocatorError('misuse', `ksize(${kptr(addr)}): not the start of an object`, { policy: this.policy, op: 'ksize', addr });

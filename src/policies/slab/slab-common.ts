@@ -148,6 +148,18 @@ export class SlabCommon implements KmemApi {
         const handle = this.register(kmallocName(type.prefix, size), size, 0, flags, undefined, true);
         this.kmallocCaches[t]![index] = this.records[handle]!.backendId;
       }
+      // A backend may name fewer classes than Linux's (a prototype without kmalloc-96 or -192): a size whose class
+      // is absent goes to the smallest class above it, as kmalloc_size_index does for KMALLOC_MIN_SIZE > 64.
+      const table = this.kmallocCaches[t]!;
+      if (this.backend.kmallocSizes.length === 0) return;
+      for (let i = 1; i < KMALLOC_INDEX_SIZE.length; i++) {
+        if (table[i] !== -1) continue;
+        let best = -1;
+        for (let j = 1; j < KMALLOC_INDEX_SIZE.length; j++) {
+          if (table[j] !== -1 && KMALLOC_INDEX_SIZE[j]! >= KMALLOC_INDEX_SIZE[i]! && (best < 0 || KMALLOC_INDEX_SIZE[j]! < KMALLOC_INDEX_SIZE[best]!)) best = j;
+        }
+        if (best >= 0) table[i] = table[best]!;
+      }
     });
   }
 
@@ -379,7 +391,7 @@ export class SlabCommon implements KmemApi {
     return this.kmalloc(size, gfp | __GFP_ZERO);
   }
 
-  /** {@inheritDoc KmemApi.kmallocArray} (`check_mul_overflow` on a 64-bit size_t; overflow gives NULL). */
+  /** {@link KmemApi.kmallocArray}; here: `check_mul_overflow` on a 64-bit size_t; overflow gives NULL. */
   kmallocArray(n: number, size: number, gfp: Gfp): number {
     if (!Number.isInteger(n) || n < 0 || !Number.isInteger(size) || size < 0) throw new AllocatorError('misuse', `kmalloc_array(${String(n)}, ${String(size)}): counts must be non-negative integers`, { policy: this.policy, op: 'kmalloc_array' });
     if (BigInt(n) * BigInt(size) >= 2n ** 64n) return 0;
@@ -392,7 +404,7 @@ export class SlabCommon implements KmemApi {
     return this.kmallocArray(n, size, gfp | __GFP_ZERO);
   }
 
-  /** {@inheritDoc KmemApi.krealloc} (6.8 `__do_krealloc`: reuse when ksize suffices, else allocate, copy ksize bytes, free). */
+  /** {@link KmemApi.krealloc}; here: 6.8 `__do_krealloc`: reuse when ksize suffices, else allocate, copy ksize bytes, free. */
   krealloc(addr: number, size: number, gfp: Gfp): number {
     if (addr === 0 || addr === ZERO_SIZE_PTR) return this.kmalloc(size, gfp);
     if (size === 0) {

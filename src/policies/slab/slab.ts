@@ -370,7 +370,7 @@ export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
 
   // ------------------------------------------------------------ geometry
 
-  /** {@inheritDoc SlabBackend.createCache} (`create_boot_cache` / `create_cache` + `__kmem_cache_create`). */
+  /** {@link SlabBackend.createCache}; here: `create_boot_cache` / `create_cache` + `__kmem_cache_create`. */
   createCache(spec: CacheSpec, kmalloc: boolean): number {
     let align = spec.align || BYTES_PER_WORD;
     if (kmalloc && isPow2(spec.size)) align = Math.max(align, spec.size);
@@ -671,7 +671,7 @@ export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
 
   // ---------------------------------------------------------- alloc path
 
-  /** {@inheritDoc SlabBackend.alloc} (`slab_alloc_node` → `____cache_alloc`). */
+  /** {@link SlabBackend.alloc}; here: `slab_alloc_node` → `____cache_alloc`. */
   alloc(id: number, gfp: Gfp): number {
     const c = this.cache(id, 'alloc');
     const obj = this.allocObject(c, gfp);
@@ -740,7 +740,7 @@ export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
 
   // ----------------------------------------------------------- free path
 
-  /** {@inheritDoc SlabBackend.free} (`kmem_cache_free` → `___cache_free`). */
+  /** {@link SlabBackend.free}; here: `kmem_cache_free` → `___cache_free`. */
   free(id: number, addr: number): void {
     const c = this.cache(id, 'free');
     const pfn = this.checkObject(c, addr);
@@ -857,7 +857,7 @@ export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
     return nr;
   }
 
-  /** {@inheritDoc SlabBackend.shrink} (`__kmem_cache_shrink`). */
+  /** {@link SlabBackend.shrink}; here: `__kmem_cache_shrink`. */
   shrink(id: number): number {
     const c = this.cache(id, 'kmem_cache_shrink');
     const before = c.slabsDestroyed;
@@ -908,7 +908,7 @@ export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
     return pages;
   }
 
-  /** {@inheritDoc SlabBackend.destroyCache} (`__kmem_cache_shutdown`). */
+  /** {@link SlabBackend.destroyCache}; here: `__kmem_cache_shutdown`. */
   destroyCache(id: number): number {
     const c = this.cache(id, 'kmem_cache_destroy');
     this.shrink(id);
@@ -919,7 +919,7 @@ export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
   }
 
   /**
-   * {@inheritDoc SlabBackend.objectStart} (`nearest_obj`: an address past
+   * {@link SlabBackend.objectStart}: (`nearest_obj`: an address past
    * the last object, or in the colour area before `s_mem`, gives the last
    * object, as the unsigned arithmetic of Linux does).
    */
@@ -935,7 +935,7 @@ export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
 
   // --------------------------------------------------------------- report
 
-  /** {@inheritDoc SlabBackend.counters} (`get_slabinfo`, SLAB semantics: objects in array caches count as active). */
+  /** {@link SlabBackend.counters}; here: `get_slabinfo`, SLAB semantics: objects in array caches count as active. */
   counters(id: number): CacheCounters {
     const c = this.cache(id, 'counters');
     const lists = this.machine.memmap.lists;

@@ -127,6 +127,7 @@ export class SlubCache {
   readonly cpuPartial: number;
   readonly cpuPartialSlabs: number;
   readonly flags: number;
+  /** The constructor run on each object of a new slab. */
   readonly ctor: ((obj: number) => void) | undefined;
   readonly kmalloc: boolean;
   // Per node.
@@ -657,7 +658,7 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
 
   // ------------------------------------------------------ cache lifecycle
 
-  /** {@inheritDoc SlabBackend.shrink} (`__kmem_cache_do_shrink`: flush every CPU, free every empty slab, fullest first). */
+  /** {@link SlabBackend.shrink}; here: `__kmem_cache_do_shrink`: flush every CPU, free every empty slab, fullest first. */
   shrink(id: number): number {
     const c = this.cache(id, 'kmem_cache_shrink');
     const lists = this.machine.memmap.lists;
@@ -679,7 +680,7 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
   }
 
   /**
-   * {@inheritDoc SlabBackend.validate} (`validate_slab_cache`, what writing
+   * {@link SlabBackend.validate}: (`validate_slab_cache`, what writing
    * 1 to /sys/kernel/slab/NAME/validate does): flushes every CPU, then for
    * each slab walks the freelist as `on_freelist` does — an invalid head is
    * "Freepointer corrupt" (freelist cleared), an invalid link "Freechain
@@ -757,7 +758,7 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
     return 0;
   }
 
-  /** {@inheritDoc SlabBackend.ksize} — and from then on the kmalloc red zone is not checked (`skip_orig_size_check`). */
+  /** {@link SlabBackend.ksize}; here: and from then on the kmalloc red zone is not checked (`skip_orig_size_check`). */
   override ksize(id: number, addr: number): number {
     const usable = super.ksize(id, addr);
     const c = this.caches[id]!;
@@ -777,7 +778,7 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
 
   // --------------------------------------------------------------- report
 
-  /** {@inheritDoc SlabBackend.counters} (`get_slabinfo`: free objects on CPU slabs and CPU partials count as active). */
+  /** {@link SlabBackend.counters}; here: `get_slabinfo`: free objects on CPU slabs and CPU partials count as active. */
   counters(id: number): CacheCounters {
     const c = this.cache(id, 'counters');
     const lists = this.machine.memmap.lists;
