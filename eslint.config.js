@@ -39,7 +39,7 @@ const folderRules = [
 ];
 
 export default defineConfig(
-  { ignores: ['dist/**', 'dist-bench/**', 'dist-examples/**', 'coverage/**', 'bin/**'] },
+  { ignores: ['dist/**', 'dist-bench/**', 'dist-examples/**', 'docs/api/**', 'coverage/**', 'bin/**'] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {
