@@ -86,6 +86,7 @@ describe('README examples', () => {
     cwd = process.cwd();
     dir = mkdtempSync(join(tmpdir(), 'allocsim-readme-'));
     symlinkSync(fileURLToPath(new URL('../data', import.meta.url)), join(dir, 'data'), 'dir');
+    symlinkSync(fileURLToPath(new URL('../examples', import.meta.url)), join(dir, 'examples'), 'dir');
     process.chdir(dir);
   });
   afterAll(() => {

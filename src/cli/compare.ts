@@ -23,7 +23,7 @@ import { LARGE_BUFFER_MODES, rescued, runLargeBuffers, type LargeBufferResult } 
 import { badInput, printJson, warn } from './errors.js';
 import { emptyTrace, parseFile, readInputText } from './files.js';
 import { NOT_APPLICABLE, formatCount, formatDecimal, formatPercent, formatTable } from './format.js';
-import { configFrom, debugOptions, intOpt, machineOptions, rejectOptions, typedOptions, type DebugCliOpts, type MachineCliOpts } from './options.js';
+import { configFrom, debugOptions, intOpt, machineOptions, policyOption, rejectOptions, typedOptions, type DebugCliOpts, type MachineCliOpts } from './options.js';
 
 type CompareLayer = 'slab' | 'page' | 'vmalloc' | 'user';
 
@@ -32,6 +32,7 @@ interface CompareOpts extends MachineCliOpts, DebugCliOpts {
   page?: string;
   slab?: string;
   malloc?: string;
+  vmap?: string;
   workload?: string;
   trace?: string;
   allowEmpty?: boolean;
@@ -259,6 +260,7 @@ export function compareCommand(program: Command): void {
     .addOption(new Option('--layer <layer>', 'which layer to compare').choices(['slab', 'page', 'vmalloc', 'user']).default('slab'))
     .option('--slab <list>', `--layer slab: comma-separated slab policies or policy files (default: all of ${policyNames('slab').join(', ')})`)
     .option('--page <list>', `--layer page: comma-separated page policies or policy files (default: all of ${policyNames('page').join(', ')})`)
+    .addOption(policyOption('vmap', '--layer vmalloc: the vmap-space policy under every column'))
     .option('--malloc <list>', `--layer user: comma-separated user-space mallocs or policy files (default: all of ${policyNames('malloc').join(', ')})`)
     .option('--workload <name>', `built-in workload (slab: ${SLAB_WORKLOADS.map((w) => w.name).join(', ')}; page: ${PAGE_WORKLOADS.map((w) => w.name).join(', ')}; user: a generated ${Object.keys(USER_TRACE_MIXES).join(' or ')} trace; default: kernel-mix, user: mixed; --layer vmalloc has its own)`)
     .option('--ops <n>', `operations (default: ${formatCount(DEFAULT_OPS.slab)}; --layer vmalloc: ${formatCount(DEFAULT_OPS.vmalloc)})`)
@@ -270,12 +272,13 @@ export function compareCommand(program: Command): void {
     if (layer !== 'slab') rejectOptions(cmd, ['slab', 'slub-debug', 'kasan'], `applies to --layer slab only (this is --layer ${layer})`);
     if (layer !== 'slab' && layer !== 'user') rejectOptions(cmd, ['trace'], `applies to --layer slab and --layer user only (this is --layer ${layer})`);
     if (layer !== 'user') rejectOptions(cmd, ['malloc'], `applies to --layer user only (this is --layer ${layer})`);
+    if (layer !== 'vmalloc') rejectOptions(cmd, ['vmap'], `applies to --layer vmalloc only (this is --layer ${layer})`);
     if (layer !== 'page') rejectOptions(cmd, ['page'], `applies to --layer page only (this is --layer ${layer}); the page allocator under the other layers comes from --config`);
     if (layer === 'vmalloc') rejectOptions(cmd, ['workload'], 'does not apply to --layer vmalloc, which runs its own large-buffer workload');
     if (o.trace !== undefined) rejectOptions(cmd, ['workload', 'ops'], 'does not apply when --trace replays a trace');
     else rejectOptions(cmd, ['allow-empty'], 'applies to --trace only');
     const ops = intOpt(o.ops, 'ops') ?? DEFAULT_OPS[layer];
-    const base = configFrom(o);
+    const base = configFrom(o, { policies: { vmap: o.vmap } });
     const compared = layer === 'vmalloc' ? undefined : layer === 'user' ? 'malloc' : layer;
     const fromFile = compared ? base.policies?.[compared] : undefined;
     if (compared && fromFile !== undefined && typedOptions(cmd, [compared]).length === 0) {

@@ -146,6 +146,14 @@ describe('policy files from outside the repository', () => {
     }
   });
 
+  it('compare --layer vmalloc runs over a vmap plug-in, and vmallocinfo shows its areas', async () => {
+    expect(await run('compare', '--layer', 'vmalloc', '--vmap', './my-vmap.cjs', '--ops', '200')).toBe(0);
+    expect(out).toMatch(/vmalloc/);
+    out = '';
+    expect(await run('vmallocinfo', '--vmap', './my-vmap.cjs', '--ops', '50')).toBe(0);
+    expect(out).toMatch(/^0xffffc9/m);
+  });
+
   it('a config file may name policy files', async () => {
     expect(await run('buddyinfo', '--config', 'config.json', '--json')).toBe(0);
     expect(await run('slabinfo', '--config', 'config.json')).toBe(0);
