@@ -8,10 +8,10 @@
 
 import { Command, Option } from 'commander';
 import { BENCH_CASES, runBench } from '../harness/bench/cases.js';
-import { builtinPolicyNames, policyEntry, policyNames, type Layer } from '../policies/registry.js';
+import { builtinPolicyNames, policyEntry, type Layer } from '../policies/registry.js';
 import { badInput, printJson } from './errors.js';
 import { formatCount, formatDecimal, formatTable } from './format.js';
-import { rejectOptions } from './options.js';
+import { policyList, rejectOptions } from './options.js';
 
 const LAYERS: readonly Layer[] = ['page', 'slab', 'malloc', 'vmap'];
 
@@ -40,9 +40,7 @@ export function benchCommand(program: Command): void {
       rejectOptions(cmd, LAYERS.filter((l) => l !== layer), `selects policies of another layer; this run benchmarks --layer ${layer}`);
       const maxTime = o.maxTime === undefined ? 1 : Number(o.maxTime);
       if (!(Number.isFinite(maxTime) && maxTime > 0 && maxTime <= 60)) throw badInput(`--max-time expects seconds in (0, 60], got '${o.maxTime}'`);
-      const names = (o[layer] ?? builtinPolicyNames(layer).join(',')).split(',').map((s) => s.trim()).filter(Boolean);
-      const unknown = names.filter((n) => !policyNames(layer).includes(n));
-      if (unknown.length) throw badInput(`--${layer}: unknown ${layer} polic${unknown.length > 1 ? 'ies' : 'y'} ${unknown.map((u) => `'${u}'`).join(', ')} (known: ${builtinPolicyNames(layer).join(', ')}, or a policy file)`);
+      const names = policyList(o[layer], layer);
       const results = runBench(layer, names, maxTime);
       const cases = BENCH_CASES[layer];
       if (o.json) {

@@ -11,8 +11,8 @@
 import { Command, Option } from 'commander';
 import type { SystemConfig } from '../interfaces/config.js';
 import { formatSize } from '../interfaces/units.js';
-import { builtinPolicyNames, policyNames } from '../policies/registry.js';
-import { createSystem } from '../system.js';
+import { policyNames } from '../policies/registry.js';
+import { createSystem, resolveConfig } from '../system.js';
 import { PAGE_WORKLOADS, runPageWorkload, type PageWorkloadResult } from '../harness/workloads/page.js';
 import { SLAB_WORKLOADS, runSlabTrace, runSlabWorkload, type SlabWorkloadResult } from '../harness/workloads/slab.js';
 import { parseFtraceKmem, type KmemEvent } from '../harness/trace/ftrace-kmem.js';
@@ -23,7 +23,7 @@ import { LARGE_BUFFER_MODES, rescued, runLargeBuffers, type LargeBufferResult } 
 import { badInput, printJson, warn } from './errors.js';
 import { emptyTrace, parseFile, readInputText } from './files.js';
 import { NOT_APPLICABLE, formatCount, formatDecimal, formatPercent, formatTable } from './format.js';
-import { configFrom, debugOptions, intOpt, machineOptions, policyOption, rejectOptions, typedOptions, type DebugCliOpts, type MachineCliOpts } from './options.js';
+import { configFrom, debugOptions, intOpt, machineOptions, policyList, policyOption, rejectOptions, typedOptions, type DebugCliOpts, type MachineCliOpts } from './options.js';
 
 type CompareLayer = 'slab' | 'page' | 'vmalloc' | 'user';
 
@@ -102,6 +102,17 @@ function summaryBlock(summary: Readonly<Record<string, readonly string[]>>): str
 }
 
 /** Per-CPU hit rate of a page run, undefined when the policy has no per-CPU lists (it never used one). */
+/** One column per result, a row per metric, then the summary of where each column came out best. */
+function formatColumns<R>(results: readonly R[], name: (r: R) => string, rows: readonly (readonly [string, (r: R) => string])[], title: string, bests: readonly Best<R>[]): string {
+  return (
+    formatTable(
+      results.map(name),
+      rows.map(([l, f]) => [l, results.map(f)]),
+      title,
+    ) + summaryBlock(summaryOf(results, name, bests))
+  );
+}
+
 const pcpRate = (r: PageWorkloadResult): number | undefined => (r.stats.pcpHits === 0 && r.stats.pcpRefills === 0 ? undefined : r.stats.allocs ? r.stats.pcpHits / r.stats.allocs : 0);
 
 const PAGE_BESTS: readonly Best<PageWorkloadResult>[] = [
@@ -131,13 +142,7 @@ export function formatCompare(results: readonly PageWorkloadResult[], machine?: 
   const first = results[0];
   const run = first ? `workload ${first.workload}, ${formatCount(first.ops)} operations` : '';
   const title = first ? (machine ? formatMachine(machine, run) : run) : '';
-  return (
-    formatTable(
-      results.map((r) => r.policy),
-      rows.map(([l, f]) => [l, results.map(f)]),
-      title,
-    ) + summaryBlock(summaryOf(results, (r) => r.policy, PAGE_BESTS))
-  );
+  return formatColumns(results, (r) => r.policy, rows, title, PAGE_BESTS);
 }
 
 const internalFrag = (r: SlabWorkloadResult): number | undefined => (r.bytesAllocated ? 1 - r.bytesRequested / r.bytesAllocated : undefined);
@@ -169,13 +174,7 @@ export function formatSlabCompare(results: readonly SlabWorkloadResult[], machin
   const first = results[0];
   const run = first ? `${first.workload.startsWith('trace ') ? '' : 'workload '}${first.workload}, ${formatCount(first.ops)} operations` : '';
   const title = first ? (machine ? formatMachine(machine, run) : run) : '';
-  return (
-    formatTable(
-      results.map((r) => r.policy),
-      rows.map(([l, f]) => [l, results.map(f)]),
-      title,
-    ) + summaryBlock(summaryOf(results, (r) => r.policy, SLAB_BESTS))
-  );
+  return formatColumns(results, (r) => r.policy, rows, title, SLAB_BESTS);
 }
 
 const VMALLOC_BESTS: readonly Best<LargeBufferResult>[] = [
@@ -202,13 +201,7 @@ export function formatVmallocCompare(results: readonly LargeBufferResult[], mach
     ? `large buffers (16 KiB-4 MiB) after fragmenting: ${formatCount(first.freePagesAfterFragmenting)} pages free, largest free block order ${first.largestFreeOrder}; ${formatCount(first.ops)} operations`
     : '';
   const title = first ? (machine ? formatMachine(machine, run) : run) : '';
-  return (
-    formatTable(
-      results.map((r) => r.mode),
-      rows.map(([l, f]) => [l, results.map(f)]),
-      title,
-    ) + summaryBlock(summaryOf(results, (r) => r.mode, VMALLOC_BESTS))
-  );
+  return formatColumns(results, (r) => r.mode, rows, title, VMALLOC_BESTS);
 }
 
 const USER_BESTS: readonly Best<UserReplayResult>[] = [
@@ -232,24 +225,7 @@ export function formatUserCompare(results: readonly UserReplayResult[], machine:
     ['page-table pages', (r) => formatCount(r.pageTablePages)],
     ['TLB flushes', (r) => formatCount(r.tlbFlushes)],
   ];
-  return (
-    formatTable(
-      results.map((r) => r.policy),
-      rows.map(([l, f]) => [l, results.map(f)]),
-      formatMachine(machine, what),
-    ) + summaryBlock(summaryOf(results, (r) => r.policy, USER_BESTS))
-  );
-}
-
-/** Parses a `--slab`/`--page`/`--malloc` list. @throws AllocatorError `usage` naming the unknown names */
-function policyList(text: string | undefined, layer: 'page' | 'slab' | 'malloc'): string[] {
-  const known = policyNames(layer);
-  const names = (text ?? builtinPolicyNames(layer).join(',')).split(',').map((s) => s.trim()).filter(Boolean);
-  // Policy files were loaded (and registered under their path) before the command ran.
-  const bad = names.filter((n) => !known.includes(n));
-  if (bad.length) throw badInput(`--${layer}: unknown ${layer} polic${bad.length > 1 ? 'ies' : 'y'} ${bad.map((b) => `'${b}'`).join(', ')} (known: ${known.join(', ')})`);
-  if (!names.length) throw badInput(`--${layer}: give at least one ${layer} policy (known: ${known.join(', ')})`);
-  return names;
+  return formatColumns(results, (r) => r.policy, rows, formatMachine(machine, what), USER_BESTS);
 }
 
 /** Registers the command. */
@@ -309,7 +285,7 @@ export function compareCommand(program: Command): void {
       } else {
         const mix = o.workload ?? DEFAULT_WORKLOAD.user;
         if (!Object.hasOwn(USER_TRACE_MIXES, mix)) throw badInput(`--workload: unknown user workload '${mix}' (known: ${Object.keys(USER_TRACE_MIXES).join(', ')})`);
-        trace = generateUserTrace({ seed: createSystem({ ...base, debug }).config.seed, ops, mix: mix as UserTraceMixName });
+        trace = generateUserTrace({ seed: resolveConfig({ ...base, debug }).seed, ops, mix: mix as UserTraceMixName });
         what = `generated ${mix} trace, ${formatCount(trace.n)} calls`;
       }
       const runs = policyList(o.malloc, 'malloc').map((malloc) => {

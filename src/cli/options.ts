@@ -85,6 +85,22 @@ export function policyOption(layer: Layer, what: string, allowed?: () => readonl
   return new Option(`--${layer} <policy>`, `${what}: ${names.join(', ')}, or a policy file (default: ${DEFAULT_CONFIG.policies[layer]}, or policies.${layer} of --config)`).argParser(policyArg(layer, allowed));
 }
 
+/**
+ * Parses a comma-separated `--<layer>` list of policies (built-in names, and
+ * policy files, which were loaded and registered under their path before the
+ * command ran); absent: every built-in of the layer.
+ *
+ * @throws AllocatorError `usage` naming the unknown names
+ */
+export function policyList(text: string | undefined, layer: Layer): string[] {
+  const known = policyNames(layer);
+  const names = (text ?? builtinPolicyNames(layer).join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = names.filter((n) => !known.includes(n));
+  if (bad.length) throw badInput(`--${layer}: unknown ${layer} polic${bad.length > 1 ? 'ies' : 'y'} ${bad.map((b) => `'${b}'`).join(', ')} (known: ${known.join(', ')})`);
+  if (!names.length) throw badInput(`--${layer}: give at least one ${layer} policy (known: ${known.join(', ')})`);
+  return names;
+}
+
 /** Integer range of {@link intOpt}. */
 export interface IntRangeOpts {
   readonly min?: number;
