@@ -36,6 +36,7 @@ import { pathToFileURL } from 'node:url';
 import type { Newable } from 'inversify';
 import { AllocatorError } from '../interfaces/errors.js';
 import type { SystemConfigInput } from '../interfaces/config.js';
+import { CONFIG, KASAN, LAYER_DEPENDENCIES, MACHINE, PAGE_ALLOCATOR, PROCESS_MEMORY, USER_MALLOC_OPTIONS } from '../interfaces/tokens.js';
 import { addPolicy, builtinPolicyNames, policyEntry, policyModule, type Layer } from '../policies/registry.js';
 import { asPolicyClass, createSystem, type System } from '../system.js';
 import { LAYER_CONTRACTS, contractProblems } from './shapes.js';
@@ -90,19 +91,22 @@ function allocsimUrls(): Record<string, string> {
 
 /**
  * The class built directly with its layer's conventional constructor
- * arguments from a system of built-ins (for diagnosis only); undefined when
+ * arguments (LAYER_DEPENDENCIES) from a system of built-ins (for diagnosis only); undefined when
  * even that throws.
  */
 function conventionInstance(layer: Layer, cls: Newable<object>): object | undefined {
   try {
     const sys = createSystem(CHECK_MACHINE);
-    const args: Record<Layer, () => unknown[]> = {
-      page: () => [sys.machine, sys.config, sys.kasan],
-      slab: () => [sys.machine, sys.config, sys.pages, sys.kasan],
-      malloc: () => [sys.processes.spawn('check'), { tcache: true, seed: 1 }],
-      vmap: () => [],
-    };
-    return new cls(...args[layer]());
+    // What each token of the convention stands for in a system of built-ins.
+    const value = new Map<unknown, () => unknown>([
+      [MACHINE, () => sys.machine],
+      [CONFIG, () => sys.config],
+      [PAGE_ALLOCATOR, () => sys.pages],
+      [KASAN, () => sys.kasan],
+      [PROCESS_MEMORY, () => sys.processes.spawn('check')],
+      [USER_MALLOC_OPTIONS, () => ({ tcache: true, seed: 1 })],
+    ]);
+    return new cls(...LAYER_DEPENDENCIES[layer].map((d) => value.get(d.token)!()));
   } catch {
     return undefined;
   }
