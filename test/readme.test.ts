@@ -78,8 +78,7 @@ const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const COMMANDS = readmeCommands(README);
 
 describe('README examples', () => {
-  let out = '';
-  let err = '';
+  const io = captureStdio();
   let dir = '';
   let cwd = '';
   beforeAll(() => {
@@ -93,10 +92,6 @@ describe('README examples', () => {
     process.chdir(cwd);
     rmSync(dir, { recursive: true, force: true });
   });
-  captureStdio((s) => (out += s), (s) => (err += s), () => {
-    out = '';
-    err = '';
-  });
 
   it('shows commands to run', () => {
     expect(COMMANDS.length).toBeGreaterThan(0);
@@ -104,8 +99,8 @@ describe('README examples', () => {
 
   it.each(COMMANDS.map((c) => [`README.md:${c.line}: ${c.text}`, c] as const))('%s', async (_name, c) => {
     const status = await main(['node', 'allocsim', ...c.args]);
-    expect({ status, stderr: err.slice(0, 4000) }).toMatchObject({ status: c.exits });
-    expect(out.trim()).not.toBe('');
-    if (c.args.includes('--json')) expect(() => JSON.parse(out) as unknown).not.toThrow();
+    expect({ status, stderr: io.err.slice(0, 4000) }).toMatchObject({ status: c.exits });
+    expect(io.out.trim()).not.toBe('');
+    if (c.args.includes('--json')) expect(() => JSON.parse(io.out) as unknown).not.toThrow();
   }, 60_000);
 });

@@ -61,8 +61,7 @@ function parseDoc(md: string): { rows: Row[]; files: Map<string, string> } {
 const { rows, files } = parseDoc(readFileSync(new URL('../../docs/bad-input.md', import.meta.url), 'utf8'));
 const root = process.getuid?.() === 0;
 
-let out = '';
-let err = '';
+const io = captureStdio();
 let home = '';
 beforeAll(() => {
   const dir = mkdtempSync(join(tmpdir(), 'allocsim-bad-input-'));
@@ -79,10 +78,6 @@ afterAll(() => {
   chmodSync('readonly', 0o755);
   process.chdir(home);
 });
-captureStdio((s) => (out += s), (s) => (err += s), () => {
-  out = '';
-  err = '';
-});
 
 describe('docs/bad-input.md', () => {
   it('has a row for every class it promises, and uses every file it defines', () => {
@@ -95,8 +90,8 @@ describe('docs/bad-input.md', () => {
     it.each(rows.filter((r) => r.section === section).map((r) => [r.label, r] as const))('%s', async (_label, row) => {
       if (root && row.args.some((a) => a === 'unreadable.txt' || a.startsWith('readonly/'))) return; // root reads and writes anything
       expect(await main(['node', 'allocsim', ...row.args])).toBe(row.exit);
-      expect(err).toBe(row.stderr);
-      if (row.exit === 2) expect(out).toBe('');
+      expect(io.err).toBe(row.stderr);
+      if (row.exit === 2) expect(io.out).toBe('');
     });
   });
 });

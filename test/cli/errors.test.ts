@@ -1,18 +1,14 @@
 /** The exit-status contract of src/cli/errors.ts, and the formatting helpers every report uses. */
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { CommanderError } from 'commander';
 import { AllocatorError } from '../../src/interfaces/errors.js';
 import { EXIT, badInput, reportError } from '../../src/cli/errors.js';
 import { parseFile } from '../../src/cli/files.js';
 import { formatCount, formatDecimal, formatTable } from '../../src/cli/format.js';
+import { captureStdio } from '../support/stdio.js';
 
-let err = '';
-beforeEach(() => {
-  err = '';
-  jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-});
+const io = captureStdio();
 afterEach(() => {
-  jest.restoreAllMocks();
   delete process.env.ALLOCSIM_DEBUG;
 });
 
@@ -20,14 +16,14 @@ describe('reportError', () => {
   it('maps every kind of ending to its exit status and one line', () => {
     expect(reportError(new CommanderError(0, 'commander.helpDisplayed', '(outputHelp)'))).toBe(EXIT.OK);
     expect(reportError(new CommanderError(0, 'commander.version', '0.1.0'))).toBe(EXIT.OK);
-    expect(err).toBe('');
+    expect(io.err).toBe('');
     expect(reportError(badInput('--ops expects a non-negative integer, got \'x\''))).toBe(EXIT.BAD_INPUT);
     for (const kind of ['parse', 'config', 'unknown-name'] as const) expect(reportError(new AllocatorError(kind, 'x'))).toBe(EXIT.BAD_INPUT);
     expect(reportError(new AllocatorError('double-free', 'slub.kfree: 0xffff888000001000: Object already free'))).toBe(EXIT.FINDING);
     const enoent = Object.assign(new Error("ENOENT: no such file or directory, open 'x.txt'"), { code: 'ENOENT', path: 'x.txt' });
     expect(reportError(enoent)).toBe(EXIT.BAD_INPUT);
     expect(reportError(new TypeError('boom'))).toBe(EXIT.INTERNAL);
-    expect(err.split('\n')).toEqual([
+    expect(io.err.split('\n')).toEqual([
       "allocsim: --ops expects a non-negative integer, got 'x'",
       'allocsim: x',
       'allocsim: x',
@@ -41,11 +37,11 @@ describe('reportError', () => {
 
   it('puts a multi-line message on one line, and the stack only with ALLOCSIM_DEBUG=1', () => {
     reportError(new AllocatorError('parse', 'first\n  second'));
-    expect(err).toBe('allocsim: first second\n');
-    err = '';
+    expect(io.err).toBe('allocsim: first second\n');
+    io.err = '';
     process.env.ALLOCSIM_DEBUG = '1';
     expect(reportError(new RangeError('deep'))).toBe(EXIT.INTERNAL);
-    expect(err.split('\n')[1]).toMatch(/^RangeError: deep$/);
+    expect(io.err.split('\n')[1]).toMatch(/^RangeError: deep$/);
   });
 });
 

@@ -14,12 +14,7 @@ import { main } from '../../src/cli/main.js';
 import { captureStdio } from '../support/stdio.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-let out = '';
-let err = '';
-captureStdio((s) => (out += s), (s) => (err += s), () => {
-  out = '';
-  err = '';
-});
+const io = captureStdio();
 const run = (...args: string[]) => main(['node', 'allocsim', ...args]);
 
 let dir = '';
@@ -55,13 +50,13 @@ describe('allocsim new', () => {
 
   it('the generated slab policy runs through compare and fuzz', async () => {
     expect(await run('compare', '--slab', 'slub,./my-slab/my-slab.mjs', '--ops', '2000')).toBe(0);
-    expect(out).toMatch(/^\s+slub\s+my-slab$/m);
+    expect(io.out).toMatch(/^\s+slub\s+my-slab$/m);
     expect(await run('fuzz', '--layer', 'slab', '--slab', './my-slab/my-slab.mjs', '--runs', '5')).toBe(0);
   });
 
   it('refuses to overwrite, and a bad name', async () => {
     expect(await run('new', 'slab', 'my-slab')).toBe(2);
-    expect(err).toMatch(/^allocsim: my-slab\/my-slab\.mjs, .* already exist; choose another --dir or name$/m);
+    expect(io.err).toMatch(/^allocsim: my-slab\/my-slab\.mjs, .* already exist; choose another --dir or name$/m);
     expect(await run('new', 'slab', '1bad name')).toBe(2);
     expect(await run('new', 'heap', 'x')).toBe(2);
   });

@@ -51,12 +51,7 @@ function steps(markdown: string): Step[] {
   return out;
 }
 
-let out = '';
-let err = '';
-captureStdio((s) => (out += s), (s) => (err += s), () => {
-  out = '';
-  err = '';
-});
+const io = captureStdio();
 
 const STEPS = steps(readFileSync(join(ROOT, TUTORIAL), 'utf8'));
 let dir = '';
@@ -89,8 +84,8 @@ describe(TUTORIAL, () => {
     const [program, ...args] = s.words;
     if (program === './bin/allocsim') {
       const status = await main(['node', 'allocsim', ...args]);
-      if (status !== s.exits) throw new Error(`exit ${status}, the tutorial says ${s.exits}\n${err}`);
-      expect(out.length).toBeGreaterThan(0);
+      if (status !== s.exits) throw new Error(`exit ${status}, the tutorial says ${s.exits}\n${io.err}`);
+      expect(io.out.length).toBeGreaterThan(0);
     } else if (program === 'npm' && args[0] === 'install' && args[1] === '--prefix' && args[3] === './') {
       mkdirSync(join(args[2]!, 'node_modules'), { recursive: true });
       symlinkSync(ROOT, join(args[2]!, 'node_modules', 'allocsim'), 'dir');

@@ -11,12 +11,7 @@ import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { captureStdio } from '../support/stdio.js';
 
-let out = '';
-let err = '';
-captureStdio((s) => (out += s), (s) => (err += s), () => {
-  out = '';
-  err = '';
-});
+const io = captureStdio();
 const run = (...args: string[]) => main(['node', 'allocsim', ...args]);
 
 const FILES: Record<string, string> = {
@@ -101,46 +96,46 @@ afterAll(() => {
 describe('policy files from outside the repository', () => {
   it('compare runs a slab plug-in beside the built-in (TypeScript, no decorators)', async () => {
     const code = await run('compare', '--slab', 'slub,./my-slab.ts', '--ops', '3000');
-    if (code) throw new Error(err);
+    if (code) throw new Error(io.err);
     expect(code).toBe(0);
-    expect(out).toMatch(/^\s+slub\s+my-slab$/m);
+    expect(io.out).toMatch(/^\s+slub\s+my-slab$/m);
   });
 
   it('compare runs a page plug-in with decorators of its own', async () => {
     expect(await run('compare', '--layer', 'page', '--page', 'buddy,./my-pages.ts', '--ops', '3000')).toBe(0);
-    expect(out).toMatch(/^\s+buddy\s+my-pages$/m);
+    expect(io.out).toMatch(/^\s+buddy\s+my-pages$/m);
   });
 
   it('fuzz runs every layer campaign on a plug-in', async () => {
     for (const [layer, opt, file] of [['slab', '--slab', './my-slab.ts'], ['page', '--page', './my-pages.ts'], ['user', '--malloc', './my-malloc.mjs'], ['vmalloc', '--vmap', './my-vmap.cjs']]) {
-      out = '';
+      io.out = '';
       expect(await run('fuzz', '--layer', layer!, opt!, file!, '--runs', '5', '--max-commands', '60')).toBe(0);
-      expect(out).toContain(`policy ${file}: 5 runs passed`);
+      expect(io.out).toContain(`policy ${file}: 5 runs passed`);
     }
   });
 
   it('replay takes a slab plug-in for a kernel trace and a malloc plug-in for a user trace', async () => {
     writeFileSync('t.jsonl', ['{"op":"malloc","id":1,"size":40}', '{"op":"malloc","id":2,"size":4000}', '{"op":"free","id":1}', '{"op":"free","id":2}'].join('\n') + '\n');
     expect(await run('replay', 't.jsonl', '--malloc', './my-malloc.mjs')).toBe(0);
-    expect(out).toContain('my-malloc');
+    expect(io.out).toContain('my-malloc');
     // A kernel trace through a slab plug-in over a page plug-in.
     writeFileSync('k.txt', ['# tracer: nop', '   a-1 [000] ..... 1.000001: kmalloc: call_site=x+0x1/0x2 ptr=ffff888000001000 bytes_req=40 bytes_alloc=64 gfp_flags=GFP_KERNEL node=-1 accounted=false', '   a-1 [000] ..... 1.000002: kfree: call_site=x+0x1/0x2 ptr=ffff888000001000'].join('\n') + '\n');
-    out = '';
+    io.out = '';
     expect(await run('replay', 'k.txt', '--slab', './my-slab.ts', '--page', './my-pages.ts', '--json')).toBe(0);
-    expect((JSON.parse(out) as { policy: string }).policy).toBe('my-slab');
+    expect((JSON.parse(io.out) as { policy: string }).policy).toBe('my-slab');
   });
 
   it('compare --layer user runs a malloc plug-in beside ptmalloc on a generated trace', async () => {
     expect(await run('compare', '--layer', 'user', '--malloc', 'ptmalloc,./my-malloc.mjs', '--ops', '2000')).toBe(0);
-    expect(out).toMatch(/^\s+ptmalloc\s+my-malloc$/m);
-    expect(out).toMatch(/^peak heap bytes\s+[\d,]+\s+[\d,]+$/m);
+    expect(io.out).toMatch(/^\s+ptmalloc\s+my-malloc$/m);
+    expect(io.out).toMatch(/^peak heap bytes\s+[\d,]+\s+[\d,]+$/m);
   });
 
   it('bench times a plug-in beside the built-in of each layer, as a ratio in the same run', async () => {
     for (const [layer, list] of [['slab', 'slub,./my-slab.ts'], ['page', 'buddy,./my-pages.ts'], ['malloc', 'segregated,./my-malloc.mjs'], ['vmap', 'tree,./my-vmap.cjs']]) {
-      out = '';
+      io.out = '';
       expect(await run('bench', '--layer', layer!, `--${layer!}`, list!, '--max-time', '0.02', '--json')).toBe(0);
-      const doc = JSON.parse(out) as { anchor: string; results: { policy: string; hz: number; ratio: number }[] };
+      const doc = JSON.parse(io.out) as { anchor: string; results: { policy: string; hz: number; ratio: number }[] };
       expect(doc.anchor).toBe(list!.split(',')[0]);
       expect(doc.results.filter((r) => r.policy === list!.split(',')[1]).every((r) => r.hz > 0 && r.ratio > 0)).toBe(true);
     }
@@ -148,22 +143,22 @@ describe('policy files from outside the repository', () => {
 
   it('compare --layer vmalloc runs over a vmap plug-in, and vmallocinfo shows its areas', async () => {
     expect(await run('compare', '--layer', 'vmalloc', '--vmap', './my-vmap.cjs', '--ops', '200')).toBe(0);
-    expect(out).toMatch(/vmalloc/);
-    out = '';
+    expect(io.out).toMatch(/vmalloc/);
+    io.out = '';
     expect(await run('vmallocinfo', '--vmap', './my-vmap.cjs', '--ops', '50')).toBe(0);
-    expect(out).toMatch(/^0xffffc9/m);
+    expect(io.out).toMatch(/^0xffffc9/m);
   });
 
   it('a config file may name policy files', async () => {
     expect(await run('buddyinfo', '--config', 'config.json', '--json')).toBe(0);
     expect(await run('slabinfo', '--config', 'config.json')).toBe(0);
-    expect(out).toContain('slabinfo - version: 2.1');
+    expect(io.out).toContain('slabinfo - version: 2.1');
   });
 
   it('refuses a class that does not implement the contract, naming every missing or wrong member, before any run', async () => {
     expect(await run('compare', '--slab', 'slub,./bad-slab.js')).toBe(2);
-    expect(err).toMatch(/^allocsim: \.\/bad-slab\.js: Bad does not implement SlabBackend: policy: a number, not a string; kmallocMinSize: missing \(a number\);.* ksize: missing \(a method\); checkInvariants: missing \(a method\)$/m);
-    expect(out).toBe('');
+    expect(io.err).toMatch(/^allocsim: \.\/bad-slab\.js: Bad does not implement SlabBackend: policy: a number, not a string; kmallocMinSize: missing \(a number\);.* ksize: missing \(a method\); checkInvariants: missing \(a method\)$/m);
+    expect(io.out).toBe('');
   });
 
   it.each([
@@ -173,7 +168,7 @@ describe('policy files from outside the repository', () => {
     [['fuzz', '--layer', 'slab', '--slab', 'nope'], /--slab: 'nope' is not one of slab, slub, slob, or a policy file such as \.\/my-slab\.ts/],
   ])('bad policy files are bad input: %j', async (args, msg) => {
     expect(await run(...args)).toBe(2);
-    expect(err).toMatch(msg);
-    expect(err.trim().split('\n')).toHaveLength(1);
+    expect(io.err).toMatch(msg);
+    expect(io.err.trim().split('\n')).toHaveLength(1);
   });
 });
