@@ -6,7 +6,8 @@
  */
 
 import { injectFromBase, injectable } from 'inversify';
-import { CHUNK_HDR_SZ, Ptmalloc, protectPtr } from '../../src/policies/user/ptmalloc.js';
+import { Ptmalloc } from '../../src/policies/user/ptmalloc.js';
+import { CHUNK_HDR_SZ, protectPtr } from '../../src/policies/user/ptmalloc-layout.js';
 import type { MutantEntry } from './registry-types.js';
 
 /** B-21: PREV_INUSE of the next chunk is never set when a chunk is handed out. */

@@ -119,36 +119,6 @@ import {
   protectPtr,
 } from './ptmalloc-layout.js';
 
-
-export {
-  SIZE_SZ,
-  CHUNK_HDR_SZ,
-  MALLOC_ALIGNMENT,
-  MINSIZE,
-  PREV_INUSE,
-  IS_MMAPPED,
-  NON_MAIN_ARENA,
-  NBINS,
-  MIN_LARGE_SIZE,
-  NFASTBINS,
-  TCACHE_MAX_BINS,
-  TCACHE_FILL_COUNT,
-  DEFAULT_MMAP_THRESHOLD_MIN,
-  DEFAULT_MMAP_THRESHOLD_MAX,
-  DEFAULT_TOP_PAD,
-  ARENA,
-  TCACHE_STRUCT_SIZE,
-  request2size,
-  checkedRequest2size,
-  fastbinIndex,
-  smallbinIndex,
-  largebinIndex,
-  binIndex,
-  csize2tidx,
-  xor53,
-  protectPtr,
-} from './ptmalloc-layout.js';
-
 const inSmallbinRange = (sz: number): boolean => sz < MIN_LARGE_SIZE;
 const misaligned = (p: number): boolean => p % MALLOC_ALIGNMENT !== 0;
 /** `(uintptr_t) p > (uintptr_t) -size`: the chunk would wrap around the address space. */
