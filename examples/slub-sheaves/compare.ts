@@ -3,8 +3,8 @@
  * plug-in (both flavours) on the real Linux 6.1 boot trace and on the
  * built-in `kernel-mix` and `producer-consumer` workloads, on the default
  * machine (1 GiB, 4 CPUs, 1 node), debug checks off, as `allocsim compare`
- * runs them. Until the CLI loads plug-ins by path, this calls the library
- * directly.
+ * runs them. It calls the library directly rather than `allocsim compare
+ * --slab slub,./examples/slub-sheaves/sheaves.ts` because it counts more.
  *
  * Objects live at the end stay allocated (no teardown is counted). Besides
  * `allocsim compare`'s metrics it counts free-pointer reads and
@@ -35,40 +35,19 @@ interface Touching {
   touches: number;
 }
 
-class CountingSlub extends SlubBackend implements Touching {
-  touches = 0;
-  protected override getFreePointer(c: SlubCache, obj: number): number {
-    this.touches++;
-    return super.getFreePointer(c, obj);
-  }
-  protected override setFreePointer(c: SlubCache, obj: number, next: number): void {
-    this.touches++;
-    super.setFreePointer(c, obj, next);
-  }
-}
-
-class CountingSheaves extends SheavesSlubBackend implements Touching {
-  touches = 0;
-  protected override getFreePointer(c: SlubCache, obj: number): number {
-    this.touches++;
-    return super.getFreePointer(c, obj);
-  }
-  protected override setFreePointer(c: SlubCache, obj: number, next: number): void {
-    this.touches++;
-    super.setFreePointer(c, obj, next);
-  }
-}
-
-class CountingSheaves618 extends Sheaves618SlubBackend implements Touching {
-  touches = 0;
-  protected override getFreePointer(c: SlubCache, obj: number): number {
-    this.touches++;
-    return super.getFreePointer(c, obj);
-  }
-  protected override setFreePointer(c: SlubCache, obj: number, next: number): void {
-    this.touches++;
-    super.setFreePointer(c, obj, next);
-  }
+/** `Base`, counting its free-pointer reads and writes in `touches`. */
+function countingTouches(Base: typeof SlubBackend): typeof SlubBackend {
+  return class extends Base implements Touching {
+    touches = 0;
+    protected override getFreePointer(c: SlubCache, obj: number): number {
+      this.touches++;
+      return super.getFreePointer(c, obj);
+    }
+    protected override setFreePointer(c: SlubCache, obj: number, next: number): void {
+      this.touches++;
+      super.setFreePointer(c, obj, next);
+    }
+  };
 }
 
 interface Column {
@@ -80,9 +59,9 @@ interface Column {
 }
 
 const COLUMNS: readonly Column[] = [
-  { label: 'slub', plain: SlubBackend, counting: CountingSlub },
-  { label: 'slub-sheaves', plain: SheavesSlubBackend, counting: CountingSheaves },
-  { label: 'slub-sheaves-6.18', plain: Sheaves618SlubBackend, counting: CountingSheaves618 },
+  { label: 'slub', plain: SlubBackend, counting: countingTouches(SlubBackend) },
+  { label: 'slub-sheaves', plain: SheavesSlubBackend, counting: countingTouches(SheavesSlubBackend) },
+  { label: 'slub-sheaves-6.18', plain: Sheaves618SlubBackend, counting: countingTouches(Sheaves618SlubBackend) },
 ];
 
 type Run = { kind: 'trace' } | { kind: 'workload'; name: string; ops: number };
