@@ -18,6 +18,7 @@
  */
 
 import type { PfnListsApi, StructPageArray } from '../interfaces/machine.js';
+import { grownTo } from './grow.js';
 
 /** Frame is the head of a free buddy block (`PageBuddy`). */
 export const PG_BUDDY = 1 << 0;
@@ -94,12 +95,8 @@ export class PfnLists implements PfnListsApi {
   /** Creates an empty list and returns its head id. */
   newHead(): number {
     if (this.nHeads === this.hNext.length) {
-      const n = new Int32Array(this.hNext.length * 2);
-      n.set(this.hNext);
-      this.hNext = n;
-      const p = new Int32Array(this.hPrev.length * 2);
-      p.set(this.hPrev);
-      this.hPrev = p;
+      this.hNext = grownTo(this.hNext, this.hNext.length * 2);
+      this.hPrev = grownTo(this.hPrev, this.hPrev.length * 2);
     }
     const h = this.nHeads++;
     this.hNext[h] = -(h + 1);

@@ -39,6 +39,7 @@
  */
 
 import { AllocatorError } from '../interfaces/errors.js';
+import { grownTo } from '../machine/grow.js';
 
 /** "No node". */
 export const NIL = -1;
@@ -163,26 +164,14 @@ export class AugTree {
 
   private grow(): void {
     const cap = this.left.length * 2;
-    const i32 = (a: Int32Array): Int32Array => {
-      const b = new Int32Array(cap);
-      b.set(a);
-      return b;
-    };
-    const f64 = (a: Float64Array): Float64Array => {
-      const b = new Float64Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.left = i32(this.left);
-    this.right = i32(this.right);
-    this.parent = i32(this.parent);
-    const h = new Uint8Array(cap);
-    h.set(this.height);
-    this.height = h;
-    this.startA = f64(this.startA);
-    this.endA = f64(this.endA);
-    this.valueA = f64(this.valueA);
-    this.maxA = f64(this.maxA);
+    this.left = grownTo(this.left, cap);
+    this.right = grownTo(this.right, cap);
+    this.parent = grownTo(this.parent, cap);
+    this.height = grownTo(this.height, cap);
+    this.startA = grownTo(this.startA, cap);
+    this.endA = grownTo(this.endA, cap);
+    this.valueA = grownTo(this.valueA, cap);
+    this.maxA = grownTo(this.maxA, cap);
     this.onGrow?.(cap);
   }
 

@@ -94,6 +94,7 @@ import { extname } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
 import { AllocatorError } from '../../interfaces/errors.js';
+import { grownTo } from '../../machine/grow.js';
 
 /** Operation codes of {@link UserTrace.op}. */
 export const OP = {
@@ -380,18 +381,18 @@ export class UserTraceBuilder {
     if (id < this.state.length) return;
     let cap = this.state.length;
     while (cap <= id) cap *= 2;
-    this.state = grow(this.state, cap);
-    this.lastLine = grow(this.lastLine, cap);
+    this.state = grownTo(this.state, cap);
+    this.lastLine = grownTo(this.lastLine, cap);
   }
 
   private append(op: UserOp, id: number, size: number, arg: number, line: number): void {
     if (this.n === this.op.length) {
       const cap = this.n * 2;
-      this.op = grow(this.op, cap);
-      this.id = grow(this.id, cap);
-      this.size = grow(this.size, cap);
-      this.arg = grow(this.arg, cap);
-      this.line = grow(this.line, cap);
+      this.op = grownTo(this.op, cap);
+      this.id = grownTo(this.id, cap);
+      this.size = grownTo(this.size, cap);
+      this.arg = grownTo(this.arg, cap);
+      this.line = grownTo(this.line, cap);
     }
     const i = this.n++;
     this.op[i] = op;
@@ -400,14 +401,6 @@ export class UserTraceBuilder {
     this.arg[i] = arg;
     this.line[i] = line;
   }
-}
-
-type TypedArray = Uint8Array | Int32Array | Float64Array;
-
-function grow<T extends TypedArray>(a: T, cap: number): T {
-  const b = new (a.constructor as new (n: number) => T)(cap);
-  b.set(a);
-  return b;
 }
 
 // ---------------------------------------------------------------- lines

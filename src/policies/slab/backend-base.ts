@@ -17,6 +17,7 @@ import type { Machine } from '../../interfaces/machine.js';
 import type { PageAllocator } from '../../interfaces/page-allocator.js';
 import type { CacheCounters, CacheGeometry, CacheSpec, SlabBackend, SlabStats } from '../../interfaces/slab.js';
 import { kptr } from '../../interfaces/units.js';
+import { grownTo } from '../../machine/grow.js';
 import { KMALLOC_INDEX_SIZE } from './slab-math.js';
 import { SlabCounters, SlabPages } from './slab-pages.js';
 
@@ -66,11 +67,7 @@ export class SlabLiveMap {
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
       slot = this.nextSlot++;
-      if ((slot + 1) * this.slotBytes > this.bits.length) {
-        const grown = new Uint8Array(this.bits.length * 2);
-        grown.set(this.bits);
-        this.bits = grown;
-      }
+      if ((slot + 1) * this.slotBytes > this.bits.length) this.bits = grownTo(this.bits, this.bits.length * 2);
     }
     this.bits.fill(0, slot * this.slotBytes, (slot + 1) * this.slotBytes);
     return slot;

@@ -84,6 +84,7 @@ import {
 import { VMALLOC_START } from '../../interfaces/units.js';
 import type { Machine } from '../../interfaces/machine.js';
 import { Owner } from '../../machine/memmap.js';
+import { grownTo } from '../../machine/grow.js';
 import { AugTree, NIL } from '../../mm/augtree.js';
 import { MergingRangeSet } from '../../mm/range-set.js';
 import { PAGE_KERNEL, PageTable, Tlb } from '../../mm/pagetable.js';
@@ -177,23 +178,13 @@ export class Vmalloc implements VmallocApi {
       name: 'vmap_area_root',
       initialCapacity: 256,
       onGrow: (cap) => {
-        const f64 = (a: Float64Array): Float64Array<ArrayBuffer> => {
-          const b = new Float64Array(cap);
-          b.set(a);
-          return b;
-        };
-        const i32 = (a: Int32Array): Int32Array<ArrayBuffer> => {
-          const b = new Int32Array(cap);
-          b.set(a);
-          return b;
-        };
-        this.reqSize = f64(this.reqSize);
-        this.pagesArr = f64(this.pagesArr);
-        this.vmStruct = f64(this.vmStruct);
-        this.vmapArea = f64(this.vmapArea);
-        this.areaNrPages = i32(this.areaNrPages);
-        this.areaFlags = i32(this.areaFlags);
-        this.areaMapped = i32(this.areaMapped);
+        this.reqSize = grownTo(this.reqSize, cap);
+        this.pagesArr = grownTo(this.pagesArr, cap);
+        this.vmStruct = grownTo(this.vmStruct, cap);
+        this.vmapArea = grownTo(this.vmapArea, cap);
+        this.areaNrPages = grownTo(this.areaNrPages, cap);
+        this.areaFlags = grownTo(this.areaFlags, cap);
+        this.areaMapped = grownTo(this.areaMapped, cap);
       },
     });
   }

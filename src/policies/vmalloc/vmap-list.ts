@@ -15,6 +15,7 @@
 import { injectable } from 'inversify';
 import { PAGE_SIZE, alignUp } from '../../interfaces/units.js';
 import type { VmapSpace } from '../../interfaces/vmalloc.js';
+import { grownTo } from '../../machine/grow.js';
 
 
 /** Lowest-address first fit over a sorted array of free blocks. */
@@ -42,12 +43,8 @@ export class VmapListSpace implements VmapSpace {
 
   private insertAt(i: number, start: number, end: number): void {
     if (this.n === this.starts.length) {
-      const s = new Float64Array(this.n * 2);
-      s.set(this.starts);
-      this.starts = s;
-      const e = new Float64Array(this.n * 2);
-      e.set(this.ends);
-      this.ends = e;
+      this.starts = grownTo(this.starts, this.n * 2);
+      this.ends = grownTo(this.ends, this.n * 2);
     }
     this.starts.copyWithin(i + 1, i, this.n);
     this.ends.copyWithin(i + 1, i, this.n);
