@@ -101,7 +101,6 @@ function summaryBlock(summary: Readonly<Record<string, readonly string[]>>): str
   return `\nsummary:\n${names.map(line).join('')}`;
 }
 
-/** Per-CPU hit rate of a page run, undefined when the policy has no per-CPU lists (it never used one). */
 /** One column per result, a row per metric, then the summary of where each column came out best. */
 function formatColumns<R>(results: readonly R[], name: (r: R) => string, rows: readonly (readonly [string, (r: R) => string])[], title: string, bests: readonly Best<R>[]): string {
   return (
@@ -113,6 +112,7 @@ function formatColumns<R>(results: readonly R[], name: (r: R) => string, rows: r
   );
 }
 
+/** Per-CPU hit rate of a page run, undefined when the policy has no per-CPU lists (it never used one). */
 const pcpRate = (r: PageWorkloadResult): number | undefined => (r.stats.pcpHits === 0 && r.stats.pcpRefills === 0 ? undefined : r.stats.allocs ? r.stats.pcpHits / r.stats.allocs : 0);
 
 const PAGE_BESTS: readonly Best<PageWorkloadResult>[] = [
