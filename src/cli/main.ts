@@ -24,7 +24,7 @@ import { newCommand } from './new.js';
 import { runVmallocMix } from '../harness/workloads/vmalloc.js';
 import { vmallocinfo } from '../proc/vmalloc.js';
 import { clientBugsCommand } from './client-bugs.js';
-import { configFrom, intOpt, machineOptions, policyOption, readConfigFile, rejectOptions, type MachineCliOpts } from './options.js';
+import { configFileOf, configFrom, intOpt, machineOptions, policyOption, rejectOptions, type MachineCliOpts } from './options.js';
 import { adoptContract, printJson, reportError } from './errors.js';
 import { checkOutputPath, writeOutputFile } from './files.js';
 
@@ -83,7 +83,7 @@ function policySpecs(o: Record<string, unknown>): Partial<Record<Layer, string[]
   };
   for (const layer of POLICY_LAYERS) add(layer, o[layer]);
   if (typeof o['config'] === 'string') {
-    const policies = readConfigFile(o['config']).policies ?? {};
+    const policies = configFileOf(o).policies ?? {};
     for (const layer of POLICY_LAYERS) add(layer, policies[layer]);
   }
   return specs;

@@ -147,6 +147,24 @@ export function readConfigFile(path: string): SystemConfigInput {
   return value as SystemConfigInput;
 }
 
+/** The `--config` file of each command run, keyed by its options object (commander hands the same one to every hook and to the action). */
+const configFiles = new WeakMap<object, SystemConfigInput>();
+
+/**
+ * The `--config` file a command's options name, read and checked by
+ * {@link readConfigFile} once per command run (the policy loader and the
+ * command both need it); `{}` without `--config`.
+ */
+export function configFileOf(o: { readonly config?: string }): SystemConfigInput {
+  if (o.config === undefined) return {};
+  let file = configFiles.get(o);
+  if (file === undefined) {
+    file = readConfigFile(o.config);
+    configFiles.set(o, file);
+  }
+  return file;
+}
+
 /** Drops the keys whose value is undefined (options not typed). */
 function given<T extends object>(o: T | undefined): Partial<T> {
   return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
@@ -164,7 +182,7 @@ export interface ConfigOverrides {
  * debug options that were typed, then the command's own overrides.
  */
 export function configFrom(o: MachineCliOpts & DebugCliOpts, overrides: ConfigOverrides = {}): SystemConfigInput {
-  const base: SystemConfigInput = o.config !== undefined ? readConfigFile(o.config) : {};
+  const base = configFileOf(o);
   const machine = {
     ...base.machine,
     ...given({ memBytes: sizeOpt(o.mem, 'mem'), cpus: intOpt(o.cpus, 'cpus'), nodes: intOpt(o.nodes, 'nodes'), kernelImageBytes: sizeOpt(o.kernelImage, 'kernel-image') }),
