@@ -15,17 +15,16 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Argument } from 'commander';
 import type { Layer } from '../policies/registry.js';
+import { LAYER_DEPENDENCIES } from '../interfaces/tokens.js';
 import { LAYER_CONTRACTS } from '../plugin/shapes.js';
 import { badInput } from './errors.js';
 
-/** What each layer's scaffold builds on: the built-in it delegates to, its constructor, and the suite and campaign. */
-const SCAFFOLD: Readonly<
-  Record<Layer, { readonly builtin: string; readonly params: string; readonly suite: string; readonly fuzz: string; readonly option: string; readonly selfName: 'policy' | 'name'; readonly compare: string }>
-> = {
-  page: { builtin: 'BuddyAllocator', params: 'machine, config, kasan', suite: 'pageContract', fuzz: 'fuzzPage', option: 'page', selfName: 'policy', compare: 'compare --layer page --page buddy,' },
-  slab: { builtin: 'SlubBackend', params: 'machine, config, pages, kasan', suite: 'slabContract', fuzz: 'fuzzSlab', option: 'slab', selfName: 'policy', compare: 'compare --slab slub,' },
-  malloc: { builtin: 'Ptmalloc', params: 'mem, options', suite: 'userMallocContract', fuzz: 'fuzzUser', option: 'malloc', selfName: 'name', compare: 'compare --layer user --malloc ptmalloc,' },
-  vmap: { builtin: 'VmapTreeSpace', params: '', suite: 'vmapContract', fuzz: 'fuzzVmalloc', option: 'vmap', selfName: 'policy', compare: 'bench --layer vmap --vmap tree,' },
+/** What each layer's scaffold builds on: the built-in it delegates to, and the suite and campaign. */
+const SCAFFOLD: Readonly<Record<Layer, { readonly builtin: string; readonly suite: string; readonly fuzz: string; readonly option: string; readonly selfName: 'policy' | 'name'; readonly compare: string }>> = {
+  page: { builtin: 'BuddyAllocator', suite: 'pageContract', fuzz: 'fuzzPage', option: 'page', selfName: 'policy', compare: 'compare --layer page --page buddy,' },
+  slab: { builtin: 'SlubBackend', suite: 'slabContract', fuzz: 'fuzzSlab', option: 'slab', selfName: 'policy', compare: 'compare --slab slub,' },
+  malloc: { builtin: 'Ptmalloc', suite: 'userMallocContract', fuzz: 'fuzzUser', option: 'malloc', selfName: 'name', compare: 'compare --layer user --malloc ptmalloc,' },
+  vmap: { builtin: 'VmapTreeSpace', suite: 'vmapContract', fuzz: 'fuzzVmalloc', option: 'vmap', selfName: 'policy', compare: 'bench --layer vmap --vmap tree,' },
 };
 
 const FUZZ_LAYER: Readonly<Record<Layer, string>> = { page: 'page', slab: 'slab', malloc: 'user', vmap: 'vmalloc' };
@@ -37,6 +36,8 @@ const className = (name: string): string => name.replace(/(^|[-_.\s]+)(\w)/g, (_
 export function policySource(layer: Layer, name: string): string {
   const s = SCAFFOLD[layer];
   const contract = LAYER_CONTRACTS[layer];
+  // The layer's constructor parameters, as the built-in takes them.
+  const params = LAYER_DEPENDENCIES[layer].map((d) => d.name).join(', ');
   const members = Object.entries(contract.shape).map(([member, kind]) => {
     if (member === s.selfName) return '';
     if (kind.startsWith('method')) {
@@ -56,7 +57,7 @@ export function policySource(layer: Layer, name: string): string {
  * campaign as written. Replace the members you want to study.
  *
  * The constructor takes the layer's parameters in allocsim's order
- * (LAYER_DEPENDENCIES: ${s.params || 'none'}); no decorators are needed.
+ * (LAYER_DEPENDENCIES: ${params || 'none'}); no decorators are needed.
  */
 
 import { ${s.builtin} } from 'allocsim';
@@ -65,9 +66,9 @@ import { ${s.builtin} } from 'allocsim';
 export default class ${className(name)} {
   ${s.selfName} = '${name}';
 
-  constructor(${s.params}) {
+  constructor(${params}) {
     /** The built-in policy this prototype starts from. */
-    this.inner = new ${s.builtin}(${s.params});
+    this.inner = new ${s.builtin}(${params});
   }
 ${members.join('')}}
 `;

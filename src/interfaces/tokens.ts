@@ -49,14 +49,16 @@ export const KMEMLEAK = Symbol.for('allocsim/Kmemleak') as ServiceIdentifier<Kme
 /** A layer a policy class can be bound at (the keys of `SystemOverrides`). */
 export type PolicyLayer = 'page' | 'slab' | 'kmem' | 'dev' | 'vmalloc' | 'vmap' | 'malloc';
 
-/** One constructor parameter of a policy class: the token it is injected from, and whether it may be absent. */
+/** One constructor parameter of a policy class: the token it is injected from, its name, and whether it may be absent. */
 export interface Dependency {
   readonly token: ServiceIdentifier<unknown>;
+  /** The parameter's name in the built-in policies (and in the files `allocsim new` writes). */
+  readonly name: string;
   /** Bound only when enabled (the detectors): the parameter is `undefined` otherwise. */
   readonly optional?: boolean;
 }
 
-const dep = (token: ServiceIdentifier<unknown>, optional = false): Dependency => ({ token, optional });
+const dep = (token: ServiceIdentifier<unknown>, name: string, optional = false): Dependency => ({ token, name, optional });
 
 /**
  * What a policy class of each layer receives, in constructor order — the
@@ -72,11 +74,11 @@ const dep = (token: ServiceIdentifier<unknown>, optional = false): Dependency =>
  * - malloc: `(processMemory, { tcache, seed })`, one instance per process
  */
 export const LAYER_DEPENDENCIES: Readonly<Record<PolicyLayer, readonly Dependency[]>> = {
-  page: [dep(MACHINE), dep(CONFIG), dep(KASAN, true)],
-  slab: [dep(MACHINE), dep(CONFIG), dep(PAGE_ALLOCATOR), dep(KASAN, true)],
-  kmem: [dep(SLAB_BACKEND), dep(PAGE_ALLOCATOR), dep(MACHINE), dep(KASAN, true), dep(KMEMLEAK, true)],
-  dev: [dep(KMEM), dep(MACHINE), dep(KMEMLEAK, true)],
-  vmalloc: [dep(MACHINE), dep(PAGE_ALLOCATOR), dep(KMEM), dep(VMAP_SPACE), dep(KASAN, true)],
+  page: [dep(MACHINE, 'machine'), dep(CONFIG, 'config'), dep(KASAN, 'kasan', true)],
+  slab: [dep(MACHINE, 'machine'), dep(CONFIG, 'config'), dep(PAGE_ALLOCATOR, 'pages'), dep(KASAN, 'kasan', true)],
+  kmem: [dep(SLAB_BACKEND, 'backend'), dep(PAGE_ALLOCATOR, 'pages'), dep(MACHINE, 'machine'), dep(KASAN, 'kasan', true), dep(KMEMLEAK, 'kmemleak', true)],
+  dev: [dep(KMEM, 'kmem'), dep(MACHINE, 'machine'), dep(KMEMLEAK, 'kmemleak', true)],
+  vmalloc: [dep(MACHINE, 'machine'), dep(PAGE_ALLOCATOR, 'pages'), dep(KMEM, 'kmem'), dep(VMAP_SPACE, 'space'), dep(KASAN, 'kasan', true)],
   vmap: [],
-  malloc: [dep(PROCESS_MEMORY), dep(USER_MALLOC_OPTIONS)],
+  malloc: [dep(PROCESS_MEMORY, 'mem'), dep(USER_MALLOC_OPTIONS, 'options')],
 };
