@@ -7,7 +7,7 @@
  */
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { GFP_KERNEL, __GFP_NOWARN } from '../src/interfaces/gfp.js';
-import { policyNames } from '../src/policies/registry.js';
+import { builtinPolicyNames, policyEntry, policyNames } from '../src/policies/registry.js';
 import { createSystem, type System, type SystemOverrides } from '../src/system.js';
 import { Rng } from '../src/machine/rng.js';
 import { pageContract } from '../src/testing/contracts/page.js';
@@ -105,6 +105,12 @@ describe('every combination of named policies wires and runs', () => {
     expect(did.pages + did.objects + did.areas + did.blocks).toBeGreaterThan(0);
     expect(sys.spawn().libc.name).toBe(malloc);
     expect(sys.checkInvariants()).toEqual([]);
+  });
+
+  it.each(builtinPolicyNames('slab'))("slab=%s: the registry's procSlabinfo is the backend's hasSlabinfo", (slab) => {
+    const entry = policyEntry('slab', slab);
+    expect(typeof entry?.procSlabinfo).toBe('boolean');
+    expect(createSystem({ machine: SMALL, policies: { slab } }).slab.hasSlabinfo).toBe(entry?.procSlabinfo);
   });
 });
 

@@ -7,7 +7,7 @@
 import { Command, Option } from 'commander';
 import { AllocatorError } from '../interfaces/errors.js';
 import * as slabFlags from '../interfaces/slab.js';
-import { builtinPolicyNames } from '../policies/registry.js';
+import { builtinPolicyNames, policyEntry } from '../policies/registry.js';
 import { createSystem } from '../system.js';
 import { SLAB_WORKLOADS, runSlabWorkload } from '../harness/workloads/slab.js';
 import { slabinfo } from '../proc/slab.js';
@@ -22,19 +22,9 @@ interface SlabinfoOpts extends MachineCliOpts, DebugCliOpts {
   json?: boolean;
 }
 
-/** The smallest machine a probe boots. */
-const PROBE_MACHINE = { memBytes: 32 << 20, kernelImageBytes: 2 << 20, cpus: 1 };
-
-let withSlabinfo: string[] | undefined;
-
-/**
- * The slab policies whose kernels have /proc/slabinfo, as each backend
- * reports it (`hasSlabinfo`): found once, by booting the smallest machine
- * with each, so that no policy name is written here.
- */
+/** The slab policies whose kernels have /proc/slabinfo (the registry's `procSlabinfo`). */
 export function slabPoliciesWithSlabinfo(): string[] {
-  withSlabinfo ??= builtinPolicyNames('slab').filter((slab) => createSystem({ machine: PROBE_MACHINE, policies: { slab } }).slab.hasSlabinfo);
-  return withSlabinfo;
+  return builtinPolicyNames('slab').filter((slab) => policyEntry('slab', slab)?.procSlabinfo === true);
 }
 
 const FLAG_NAMES: Record<string, number> = {

@@ -29,6 +29,12 @@ export interface PolicyEntry {
   readonly summary: string;
   /** What a table calls it when its name is a path (a policy file: the policy's own name). */
   readonly label?: string;
+  /**
+   * Slab policies: whether their kernels have /proc/slabinfo — what the
+   * backend's `hasSlabinfo` says, here so that the CLI's help can name them
+   * without booting one (a test keeps the two equal).
+   */
+  readonly procSlabinfo?: boolean;
 }
 
 /** Module binding a page-allocator class (singleton) to PAGE_ALLOCATOR. */
@@ -70,9 +76,9 @@ export const POLICIES = {
     firstfit: { module: pageAllocatorModule(FirstFitAllocator), summary: 'naive baseline: first fit over a bitmap of frames, aligned, no per-CPU lists' },
   },
   slab: {
-    slab: { module: slabBackendModule(ClassicSlabBackend), summary: 'Linux 6.1 SLAB: per-CPU array caches, shared arrays, colouring, freelist index arrays, partial/full/free lists' },
-    slub: { module: slabBackendModule(SlubBackend), summary: 'Linux 6.8 SLUB: per-CPU slab and freelist, per-CPU and node partial lists, free pointer inside objects' },
-    slob: { module: slabBackendModule(SlobBackend), summary: 'Linux 6.3 SLOB: 2-byte units, three first-fit free lists, 8-byte kmalloc header, no per-CPU state' },
+    slab: { module: slabBackendModule(ClassicSlabBackend), procSlabinfo: true, summary: 'Linux 6.1 SLAB: per-CPU array caches, shared arrays, colouring, freelist index arrays, partial/full/free lists' },
+    slub: { module: slabBackendModule(SlubBackend), procSlabinfo: true, summary: 'Linux 6.8 SLUB: per-CPU slab and freelist, per-CPU and node partial lists, free pointer inside objects' },
+    slob: { module: slabBackendModule(SlobBackend), procSlabinfo: false, summary: 'Linux 6.3 SLOB: 2-byte units, three first-fit free lists, 8-byte kmalloc header, no per-CPU state' },
   },
   malloc: {
     ptmalloc: { module: userMallocModule(Ptmalloc), summary: 'glibc 2.36 malloc (ptmalloc2): tcache, fastbins, unsorted/small/large bins, top, mmap threshold, main arena' },
