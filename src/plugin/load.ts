@@ -50,21 +50,6 @@ export function isPolicyPath(spec: string): boolean {
   return path.includes('/') || path.includes('\\') || POLICY_FILE_EXTENSIONS.includes(extname(path));
 }
 
-/** A policy loaded from a file. */
-export interface LoadedPolicy {
-  readonly layer: Layer;
-  /** The name it is registered under: the path as given. */
-  readonly spec: string;
-  /** The absolute path. */
-  readonly file: string;
-  /** The class (made injectable when it had no decorators). */
-  readonly cls: Newable<unknown>;
-  /** What the policy calls itself (`policy` or, for a malloc, `name`). */
-  readonly name: string;
-}
-
-const loaded = new Map<string, LoadedPolicy>();
-
 /** The small machine a plug-in is checked on. */
 const CHECK_MACHINE: SystemConfigInput = { machine: { memBytes: 24 << 20, kernelImageBytes: 1 << 20, cpus: 2, thp: false } };
 
@@ -149,16 +134,13 @@ function defaultClass(mod: unknown): unknown {
 
 /**
  * Loads a policy file for `layer`, checks it against the layer's contract
- * and registers it under `spec`. Loading the same spec again returns the
- * first load.
+ * and registers it under `spec`.
  *
  * @param layer - the layer it implements (`page`, `slab`, `malloc`, `vmap`)
  * @param spec - the path as given (relative paths from the working directory)
  * @throws AllocatorError `usage` for a missing file, `config` for a module that is not such a policy (naming every missing or wrong member)
  */
-export async function loadPolicyFile(layer: Layer, spec: string): Promise<LoadedPolicy> {
-  const known = loaded.get(`${layer}\0${spec}`);
-  if (known) return known;
+async function loadPolicyFile(layer: Layer, spec: string): Promise<void> {
   // `file.ts#Name` picks a named export instead of the default one.
   const hash = spec.indexOf('#');
   const exportName = hash >= 0 ? spec.slice(hash + 1) : undefined;
@@ -197,20 +179,15 @@ export async function loadPolicyFile(layer: Layer, spec: string): Promise<Loaded
   if (problems.length) refuse(problems);
   const selfName = (instance as { policy?: unknown; name?: unknown })[layer === 'malloc' ? 'name' : 'policy'];
   addPolicy(layer, spec, { module: policyModule(layer, injectable), summary: `plug-in ${basename(file)} (${contract} ${String(selfName)})`, label: typeof selfName === 'string' ? selfName : basename(file) });
-  const result: LoadedPolicy = { layer, spec, file, cls: injectable, name: typeof selfName === 'string' ? selfName : basename(file) };
-  loaded.set(`${layer}\0${spec}`, result);
-  return result;
 }
 
 /**
  * Makes every policy file a config or a list of names mentions available:
- * names already known (built-in or loaded) are left alone, paths are
- * loaded. Returns the policies loaded.
+ * names already known (built-in or loaded: a loaded file is registered
+ * under its spec) are left alone, paths are loaded.
  */
-export async function loadPolicyFiles(specs: Readonly<Partial<Record<Layer, readonly string[]>>>): Promise<LoadedPolicy[]> {
-  const out: LoadedPolicy[] = [];
+export async function loadPolicyFiles(specs: Readonly<Partial<Record<Layer, readonly string[]>>>): Promise<void> {
   for (const [layer, names] of Object.entries(specs) as [Layer, readonly string[]][]) {
-    for (const spec of names) if (!policyEntry(layer, spec) && isPolicyPath(spec)) out.push(await loadPolicyFile(layer, spec));
+    for (const spec of names) if (!policyEntry(layer, spec) && isPolicyPath(spec)) await loadPolicyFile(layer, spec);
   }
-  return out;
 }
