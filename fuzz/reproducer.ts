@@ -68,10 +68,14 @@ export function formatReproducer(r: Reproducer): string {
 
 /** Validates a reproducer's text. @throws AllocatorError `parse`, message `FILE: …` naming the field or command */
 export function parseReproducer(text: string, file: string): Reproducer {
+  return reproducerFromJson(parseJsonText(text, file), file);
+}
+
+/** Validates a reproducer already parsed from JSON (the value of `file`). @throws AllocatorError as {@link parseReproducer} */
+export function reproducerFromJson(o: unknown, file: string): Reproducer {
   const bad = (msg: string): never => {
     throw new AllocatorError('parse', `${file}: ${msg}`);
   };
-  const o = parseJsonText(text, file);
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return bad('not an allocsim reproducer (expected a JSON object)');
   const r = o as Record<string, unknown>;
   if (r['version'] !== REPRODUCER_VERSION) return bad(`not an allocsim reproducer of version ${REPRODUCER_VERSION} (version ${JSON.stringify(r['version'])})`);

@@ -22,7 +22,7 @@ import type { MutantEntry } from '../../fuzz/mutants/registry-types.js';
 import { verdictOf, type FuzzVerdict } from '../../fuzz/outcome.js';
 import { FUZZ_CAMPAIGNS, isFuzzLayer } from '../../fuzz/registry.js';
 import { parseJsonText } from '../harness/json-text.js';
-import { formatReproducer, parseReproducer, replayReproducer, reproducerOf } from '../../fuzz/reproducer.js';
+import { formatReproducer, replayReproducer, reproducerFromJson, reproducerOf } from '../../fuzz/reproducer.js';
 import { badInput, printJson, warn } from './errors.js';
 import { checkOutputPath, readInputText, writeOutputFile } from './files.js';
 import { intOpt, policyArg } from './options.js';
@@ -82,9 +82,10 @@ async function replay(o: FuzzOpts, file: string): Promise<void> {
   const text = readInputText(file, '--replay');
   // A reproducer found on a policy file names that file: load it (as the options would have) before the
   // reproducer is checked against the known policies.
-  const head = parseJsonText(text, file) as { layer?: unknown; policy?: unknown } | null;
+  const value = parseJsonText(text, file);
+  const head = value as { layer?: unknown; policy?: unknown } | null;
   if (head && isFuzzLayer(head.layer) && typeof head.policy === 'string') await loadPolicyFiles({ [FUZZ_CAMPAIGNS[head.layer].policyKind]: [head.policy] });
-  const repro = parseReproducer(text, file);
+  const repro = reproducerFromJson(value, file);
   const mutant = repro.mutant ? findMutant(repro.mutant) : undefined;
   const r = replayReproducer(repro);
   const v = verdictOf(r, `replay ${file}: ${repro.layer} policy ${repro.policy}`, mutant, true);

@@ -82,10 +82,8 @@ function policySpecs(o: Record<string, unknown>): Partial<Record<Layer, string[]
     if (typeof v === 'string') (specs[layer] ??= []).push(...v.split(',').map((x) => x.trim()).filter(Boolean));
   };
   for (const layer of POLICY_LAYERS) add(layer, o[layer]);
-  if (typeof o['config'] === 'string') {
-    const policies = configFileOf(o).policies ?? {};
-    for (const layer of POLICY_LAYERS) add(layer, policies[layer]);
-  }
+  const policies = configFileOf(o).policies ?? {};
+  for (const layer of POLICY_LAYERS) add(layer, policies[layer]);
   return specs;
 }
 

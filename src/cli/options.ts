@@ -139,7 +139,7 @@ export function sizeOpt(value: string | undefined, name: string): number | undef
  *
  * @throws AllocatorError `usage` (unreadable), `parse` (not JSON) or `config` (every shape problem)
  */
-export function readConfigFile(path: string): SystemConfigInput {
+function readConfigFile(path: string): SystemConfigInput {
   const text = readInputText(path, '--config');
   const value = parseJsonText(text, `--config ${path}`);
   const problems = checkConfigInput(value);
