@@ -67,5 +67,12 @@ export default defineConfig(
     },
   },
   { files: ['src/system.ts'], rules: { 'no-restricted-imports': 'off' } },
+  {
+    // An example is a plug-in as a user writes one, its tests included.
+    files: ['examples/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./\\.\\./(src|fuzz)(/|$)', message: 'An example imports allocsim and allocsim/testing only (the public API).' }] }],
+    },
+  },
   { files: ['**/*.js', '**/*.cjs'], extends: [tseslint.configs.disableTypeChecked] },
 );

@@ -13,13 +13,8 @@ import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from '@jest/globals';
 
-import { FUZZ_CAMPAIGNS } from '../../fuzz/registry.js';
-import { replayUserTrace } from '../../src/harness/user/replayer.js';
-import { parseUserTraceFile } from '../../src/harness/user/trace.js';
-import { isAllocatorError } from '../../src/interfaces/errors.js';
-import type { ProcessMemory, UserMalloc, UserMallocOptions } from '../../src/interfaces/user.js';
-import { createSystem } from '../../src/system.js';
-import { userMallocContract } from 'allocsim/testing';
+import { FUZZ_CAMPAIGNS, createSystem, isAllocatorError, parseUserTraceFile, replayUserTrace, type ProcessMemory, type UserMalloc, type UserMallocOptions } from 'allocsim';
+import { fuzzUser, userMallocContract } from 'allocsim/testing';
 import MimallocStyle, { BIN_HUGE, binBlockSize, goodAllocSize, LARGE_OBJ_SIZE_MAX, miBin, PG_FREE, PG_LOCAL_FREE, PURGE_DELAY_CALLS, SEGMENT_SIZE } from './mimalloc.js';
 
 const KiB = 1024;
@@ -354,7 +349,6 @@ describe('mimalloc-style: the invariants catch a planted bug', () => {
   });
 
   it('and the real class survives the same campaign', () => {
-    const r = FUZZ_CAMPAIGNS.user.run({ overrides: { malloc: MimallocStyle } }, { seed: 7, numRuns: 20, maxCommands: 80 });
-    if (!r.ok) throw new Error(`${r.failure}\n${r.commandText}`);
+    fuzzUser({ label: 'mimalloc-style', overrides: { malloc: MimallocStyle } }, { seed: 7, numRuns: 20, maxCommands: 80 });
   });
 });

@@ -166,6 +166,8 @@
 
 import {
   AllocatorError,
+  alignDown,
+  alignUp,
   MADV_DONTNEED,
   MAP_ANONYMOUS,
   MAP_NORESERVE,
@@ -331,8 +333,6 @@ const MAP_FLAGS = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 
 // ------------------------------------------------------------------ helpers
 
-const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
-const alignDown = (n: number, a: number): number => Math.floor(n / a) * a;
 const hex = (n: number): string => `0x${n.toString(16)}`;
 const isPow2 = (n: number): boolean => Number.isSafeInteger(n) && n > 0 && 2 ** Math.round(Math.log2(n)) === n;
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { GFP_ATOMIC, GFP_KERNEL, PAGE_OFFSET, Rng, SLAB_RED_ZONE, __GFP_NOWARN, createSystem, type SlubCache, type System } from 'allocsim';
 import { FUZZ_CAMPAIGNS } from 'allocsim';
-import { devContract, slabContract } from 'allocsim/testing';
+import { devContract, fuzzSlab, slabContract } from 'allocsim/testing';
 import SheavesSlubBackend, { SHEAF_HEADER_SIZE, Sheaves618SlubBackend } from './sheaves.js';
 
 /** Sheaves of 4 objects: barns fill up and exchanges happen after a handful of operations. */
@@ -48,8 +48,7 @@ devContract({ label: 'dev_kmalloc over the slub-sheaves plug-in', overrides: { s
 
 describe('slub-sheaves fuzz', () => {
   it('keeps every invariant with sheaves of 4 objects (barn exchanges, E2BIG flushes, CPU switches)', () => {
-    const r = FUZZ_CAMPAIGNS.slab.run({ config: FUZZ_CAMPAIGNS.slab.machine, overrides: { slab: SmallSheaves } }, { seed: 7, numRuns: 25, maxCommands: 80 });
-    if (!r.ok) throw new Error(`${r.failure}\n${r.commandText}`);
+    fuzzSlab({ label: 'slub-sheaves with sheaves of 4', overrides: { slab: SmallSheaves } }, { seed: 7, numRuns: 25, maxCommands: 80 });
   });
 
   it('catches a sheaf that forgets to decrement its size', () => {

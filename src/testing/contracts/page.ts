@@ -8,8 +8,8 @@ import { GFP_ATOMIC, GFP_DMA, GFP_KERNEL, __GFP_COMP, __GFP_NOWARN, __GFP_ZERO }
 import { NO_PFN, pfnToPhys, type Pfn } from '../../interfaces/units.js';
 import { createSystem, type System } from '../../system.js';
 import { FUZZ_MACHINE } from '../../../fuzz/common.js';
-import { FUZZ_CAMPAIGNS } from '../../../fuzz/registry.js';
-import { expectKind, fuzzTarget, type ContractTarget, defaultRunner, type TestRunner } from '../target.js';
+import { fuzzPage } from '../fuzz.js';
+import { expectKind, type ContractTarget, defaultRunner, type TestRunner } from '../target.js';
 
 /** Registers the page-allocator contract suite for `target` (on the 24 MiB fuzz machine). */
 export function pageContract(target: ContractTarget, runner: TestRunner = defaultRunner()): void {
@@ -117,8 +117,7 @@ export function pageContract(target: ContractTarget, runner: TestRunner = defaul
     });
 
     it('survives the model-based fuzz with every invariant intact', () => {
-      const r = FUZZ_CAMPAIGNS.page.run(fuzzTarget(FUZZ_CAMPAIGNS.page, target), { seed: 42, numRuns: 40, maxCommands: 100 });
-      if (!r.ok) throw new Error(`${r.failure}\n${r.commandText}`);
+      const r = fuzzPage(target, { seed: 42, numRuns: 40, maxCommands: 100 });
       expect(r.runsDone).toBe(40);
     });
   });

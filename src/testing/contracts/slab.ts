@@ -5,8 +5,8 @@ import { SLAB_HWCACHE_ALIGN, ZERO_SIZE_PTR } from '../../interfaces/slab.js';
 import { PAGE_OFFSET } from '../../interfaces/units.js';
 import { createSystem, type System } from '../../system.js';
 import { Mempool } from '../../policies/slab/mempool.js';
-import { FUZZ_CAMPAIGNS } from '../../../fuzz/registry.js';
-import { fuzzTarget, kindOf, type ContractTarget, defaultRunner, type TestRunner } from '../target.js';
+import { fuzzSlab } from '../fuzz.js';
+import { kindOf, type ContractTarget, defaultRunner, type TestRunner } from '../target.js';
 
 /** Registers the slab-layer contract suite (kmalloc, kmem_cache_*, misuse, krealloc, mempool) for `target`. */
 export function slabContract(target: ContractTarget, runner: TestRunner = defaultRunner()): void {
@@ -106,8 +106,7 @@ export function slabContract(target: ContractTarget, runner: TestRunner = defaul
     });
 
     it('survives the slab fuzz campaign (seed 1, 20 runs of 100 commands)', () => {
-      const r = FUZZ_CAMPAIGNS.slab.run(fuzzTarget(FUZZ_CAMPAIGNS.slab, target), { seed: 1, numRuns: 20, maxCommands: 100 });
-      if (!r.ok) throw new Error(`${r.failure}\n${r.commandText}`);
+      fuzzSlab(target, { seed: 1, numRuns: 20, maxCommands: 100 });
     });
   });
 }

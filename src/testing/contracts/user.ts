@@ -2,8 +2,8 @@
 import { expect } from '../expect.js';
 import fc from 'fast-check';
 import { createSystem, type System } from '../../system.js';
-import { FUZZ_CAMPAIGNS } from '../../../fuzz/registry.js';
-import { fuzzTarget, type ContractTarget, defaultRunner, type TestRunner } from '../target.js';
+import { fuzzUser } from '../fuzz.js';
+import { type ContractTarget, defaultRunner, type TestRunner } from '../target.js';
 
 const MACHINE = { machine: { memBytes: 256 << 20, cpus: 2 } };
 
@@ -72,8 +72,7 @@ export function userMallocContract(target: ContractTarget, runner: TestRunner = 
     });
 
     it('survives the user fuzz campaign (seed 1, 20 runs of 100 commands)', () => {
-      const r = FUZZ_CAMPAIGNS.user.run(fuzzTarget(FUZZ_CAMPAIGNS.user, target), { seed: 1, numRuns: 20, maxCommands: 100 });
-      if (!r.ok) throw new Error(`${r.failure}\n${r.commandText}`);
+      fuzzUser(target, { seed: 1, numRuns: 20, maxCommands: 100 });
     });
   });
 }

@@ -8,8 +8,8 @@ import { lazyMaxPages } from '../../interfaces/vmalloc.js';
 import { vmallocinfo } from '../../proc/vmalloc.js';
 import { meminfo } from '../../proc/page.js';
 import { createSystem, type System } from '../../system.js';
-import { FUZZ_CAMPAIGNS } from '../../../fuzz/registry.js';
-import { fuzzTarget, type ContractTarget, defaultRunner, type TestRunner } from '../target.js';
+import { fuzzVmalloc } from '../fuzz.js';
+import { type ContractTarget, defaultRunner, type TestRunner } from '../target.js';
 
 const MACHINE = { machine: { memBytes: 256 << 20, cpus: 2 } };
 
@@ -178,8 +178,7 @@ export function vmallocContract(target: ContractTarget, runner: TestRunner = def
     });
 
     it('survives the vmalloc fuzz campaign (seed 1, 10 runs of 100 commands)', () => {
-      const r = FUZZ_CAMPAIGNS.vmalloc.run(fuzzTarget(FUZZ_CAMPAIGNS.vmalloc, target), { seed: 1, numRuns: 10, maxCommands: 100 });
-      if (!r.ok) throw new Error(`${r.failure}\n${r.commandText}`);
+      fuzzVmalloc(target, { seed: 1, numRuns: 10, maxCommands: 100 });
     });
   });
 }

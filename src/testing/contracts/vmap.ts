@@ -8,8 +8,8 @@ import { expect } from '../expect.js';
 import fc from 'fast-check';
 import { createSystem } from '../../system.js';
 import type { VmapSpace } from '../../interfaces/vmalloc.js';
-import { FUZZ_CAMPAIGNS } from '../../../fuzz/registry.js';
-import { fuzzTarget, type ContractTarget, defaultRunner, type TestRunner } from '../target.js';
+import { fuzzVmalloc } from '../fuzz.js';
+import { type ContractTarget, defaultRunner, type TestRunner } from '../target.js';
 
 const P = 4096;
 const BASE = 0x100000 * P;
@@ -92,8 +92,7 @@ export function vmapContract(target: ContractTarget, runner: TestRunner = defaul
     });
 
     it('survives the vmalloc fuzz campaign (seed 1, 10 runs of 100 commands)', () => {
-      const r = FUZZ_CAMPAIGNS.vmalloc.run(fuzzTarget(FUZZ_CAMPAIGNS.vmalloc, target), { seed: 1, numRuns: 10, maxCommands: 100 });
-      if (!r.ok) throw new Error(`${r.failure}\n${r.commandText}`);
+      fuzzVmalloc(target, { seed: 1, numRuns: 10, maxCommands: 100 });
     });
   });
 }
