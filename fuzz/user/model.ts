@@ -14,6 +14,7 @@
  * - X3 the bytes a block's owner wrote are intact until it frees them.
  */
 
+import { hex } from '../../src/interfaces/units.js';
 import type { ProcessMemory, UserMalloc } from '../../src/interfaces/user.js';
 import type { System } from '../../src/system.js';
 import { FuzzFailure } from '../common.js';
@@ -47,8 +48,6 @@ export const MALLOC_ALIGNMENT = 16;
 
 /** Head bytes tagged at the start of a block (fewer when the block is smaller). */
 const HEAD_TAG_BYTES = 8;
-
-const hex = (n: number): string => `0x${n.toString(16)}`;
 
 /** The tag byte at `k` of a block with `stamp` (head bytes k < 8; the last byte uses k = 8). */
 function tagByte(stamp: number, k: number): number {

@@ -7,6 +7,15 @@
 import { AllocatorError } from '../interfaces/errors.js';
 
 /**
+ * Where `JSON.parse` stopped (0-based offset in its text), read from V8's
+ * message; undefined when the text ended early (V8 then names no position).
+ */
+export function jsonErrorPosition(e: unknown): number | undefined {
+  const at = /at position (\d+)/.exec(e instanceof Error ? e.message : '');
+  return at ? Number(at[1]) : undefined;
+}
+
+/**
  * Parses JSON text from a file.
  *
  * @param text - the file's text
@@ -17,8 +26,7 @@ export function parseJsonText(text: string, what: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    const at = /at position (\d+)/.exec((e as Error).message);
-    const pos = at ? Number(at[1]) : undefined;
+    const pos = jsonErrorPosition(e);
     const line = pos === undefined ? 0 : text.slice(0, pos).split('\n').length;
     const column = pos === undefined ? 0 : pos - text.lastIndexOf('\n', pos - 1);
     throw new AllocatorError('parse', `${what}: not valid JSON ${pos === undefined ? '(it ends early)' : `at line ${line}, column ${column}`}`);

@@ -7,7 +7,7 @@
 
 import { AllocatorError } from '../interfaces/errors.js';
 import type { ExecContextApi } from '../interfaces/machine.js';
-import { formatKernelAddr } from '../interfaces/units.js';
+import { kptr } from '../interfaces/units.js';
 
 /** Base of the pseudo kernel-text addresses callers get (0xffffffff81000000 without the sign extension). */
 const TEXT_BASE = 0xffff81000000;
@@ -54,7 +54,7 @@ export class ExecContext implements ExecContextApi {
 
   /** The symbol of an address from {@link callerAddr} (`%pS`), or the address as `%pS` prints an unknown one (`0xffffffff8100abcd`). */
   symbolOf(addr: number): string {
-    return this.symbols.get(addr) ?? `0x${formatKernelAddr(addr)}`;
+    return this.symbols.get(addr) ?? kptr(addr);
   }
 
   /** The CPU calls run on. */

@@ -69,7 +69,7 @@ import { GFP_HIGHUSER_MOVABLE } from '../interfaces/gfp.js';
 import type { Violation } from '../interfaces/invariants.js';
 import { MAX_VIOLATIONS } from '../interfaces/invariants.js';
 import type { PageAllocator } from '../interfaces/page-allocator.js';
-import { NO_PFN, PAGE_SIZE, TASK_SIZE, asPfn, formatKernelAddr } from '../interfaces/units.js';
+import { NO_PFN, PAGE_SIZE, TASK_SIZE, asPfn, formatKernelAddr, pageAlign } from '../interfaces/units.js';
 import {
   EEXIST,
   EFAULT,
@@ -93,7 +93,7 @@ import {
 import type { Machine } from '../interfaces/machine.js';
 import { Owner } from '../machine/memmap.js';
 import { OVERCOMMIT_NEVER, VmCommit } from './overcommit.js';
-import { PageTable, Tlb, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_USER } from './pagetable.js';
+import { PMD_SIZE, PageTable, Tlb, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_USER } from './pagetable.js';
 import { VM_ACCOUNT, VM_NORESERVE, VmaTree, type ShmObject, type Vma, type VmaExtra } from './vma-tree.js';
 
 /** `mmap_base` with ASLR off and an 8 MiB stack rlimit. */
@@ -106,15 +106,12 @@ const STACK_SIZE = 132 * 1024;
 const TLB_SIZE = 256;
 const TLB_MASK = TLB_SIZE - 1;
 const TWO32 = 4294967296;
-/** `PMD_SIZE`: `free_pgtables` gathers unmapped VMAs closer than this into one `free_pgd_range`. */
-const PMD_SIZE = 2 ** 21;
 /** Image layout (PIE under `setarch -R`): text, rodata and data pages. */
 const IMAGE_BASE = 0x555555554000;
 const IMAGE_TEXT = 0x555555555000;
 const IMAGE_DATA = 0x555555556000;
 
 
-const pageAlign = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
 const hex = (n: number): string => n.toString(16);
 
 /** A process address space. */

@@ -30,7 +30,7 @@
 import { AllocatorError } from '../interfaces/errors.js';
 import { GFP_KERNEL, GFP_KERNEL_ACCOUNT, __GFP_ZERO } from '../interfaces/gfp.js';
 import type { PageAllocator } from '../interfaces/page-allocator.js';
-import { NO_PFN, PAGE_SIZE, asPfn } from '../interfaces/units.js';
+import { NO_PFN, PAGE_SIZE, alignDown, asPfn } from '../interfaces/units.js';
 import type { Machine } from '../interfaces/machine.js';
 import { Owner } from '../machine/memmap.js';
 
@@ -56,7 +56,8 @@ export const _PAGE_GLOBAL = 0x100;
 export const PAGE_KERNEL = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_GLOBAL;
 /** `_KERNPG_TABLE`: flags of a kernel upper-level entry. */
 const KERNPG_TABLE = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
-const PMD_SPAN = 2 ** 21;
+/** `PMD_SIZE`: bytes one PMD entry (one PTE table) maps. */
+export const PMD_SIZE = 2 ** 21;
 const SHIFTS = [39, 30, 21, 12] as const;
 /** Bytes one entry of each level spans (2^shift). */
 const SPANS = SHIFTS.map((s) => 2 ** s);
@@ -68,8 +69,6 @@ const PTE_LEVEL = 3;
 const PTRS_PER_TABLE = 512;
 /** One past the highest address the four levels translate: `ceiling` 0 ("the top") stands for it. */
 const TOP_OF_TABLES = 2 ** 48;
-
-const alignDown = (x: number, span: number): number => Math.floor(x / span) * span;
 
 /** TLB flush counters of one address space. */
 export class Tlb {
@@ -140,7 +139,7 @@ export class PageTable {
 
   /** Physical address of the PTE slot of `va`, or -1 (allocating tables when `create`). */
   private slot(va: number, create: boolean): number {
-    const span = Math.floor(va / PMD_SPAN);
+    const span = Math.floor(va / PMD_SIZE);
     if (span === this.cacheSpan) return this.cacheTable * PAGE_SIZE + 8 * (Math.floor(va / PAGE_SIZE) % 512);
     const mem = this.machine.mem;
     let table = this.pgd;
@@ -174,7 +173,7 @@ export class PageTable {
     let slot = -1;
     for (let i = 0; i < n; i++) {
       const a = va + i * PAGE_SIZE;
-      if (slot < 0 || a % PMD_SPAN === 0) slot = this.slot(a, true);
+      if (slot < 0 || a % PMD_SIZE === 0) slot = this.slot(a, true);
       else slot += 8;
       mem.write64(slot, pfns[i]! * PAGE_SIZE + flags);
     }
@@ -192,7 +191,7 @@ export class PageTable {
     let cleared = 0;
     for (let i = 0; i < n; i++) {
       const a = va + i * PAGE_SIZE;
-      if (i === 0 || a % PMD_SPAN === 0) slot = this.slot(a, false);
+      if (i === 0 || a % PMD_SIZE === 0) slot = this.slot(a, false);
       else if (slot >= 0) slot += 8;
       if (slot < 0) {
         if (out) out[i] = -1;
@@ -216,7 +215,7 @@ export class PageTable {
     let slot = -1;
     for (let i = 0; i < n; i++) {
       const a = va + i * PAGE_SIZE;
-      if (i === 0 || a % PMD_SPAN === 0) slot = this.slot(a, false);
+      if (i === 0 || a % PMD_SIZE === 0) slot = this.slot(a, false);
       else if (slot >= 0) slot += 8;
       out[i] = slot < 0 ? 0 : mem.read64(slot);
     }
@@ -305,12 +304,12 @@ export class PageTable {
   freePgdRange(addr: number, end: number, floor: number, ceiling: number): void {
     this.cacheSpan = -1;
     let c = ceiling === 0 ? TOP_OF_TABLES : ceiling;
-    let a = alignDown(addr, PMD_SPAN);
-    if (a < floor) a += PMD_SPAN;
-    c = alignDown(c, PMD_SPAN);
+    let a = alignDown(addr, PMD_SIZE);
+    if (a < floor) a += PMD_SIZE;
+    c = alignDown(c, PMD_SIZE);
     if (c === 0) return;
     let e = end;
-    if (e > c) e -= PMD_SPAN;
+    if (e > c) e -= PMD_SIZE;
     if (a >= e) return;
     this.freeLevel(this.pgd, 0, 0, a, e, floor, c);
   }

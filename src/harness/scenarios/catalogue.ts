@@ -9,7 +9,7 @@
 import type { SystemConfigInput } from '../../interfaces/config.js';
 import { AllocatorError } from '../../interfaces/errors.js';
 import { GFP_KERNEL } from '../../interfaces/gfp.js';
-import { PAGE_OFFSET, formatKernelAddr, pfnToPhys } from '../../interfaces/units.js';
+import { PAGE_OFFSET, kptr, pfnToPhys } from '../../interfaces/units.js';
 import { createSystem, type System } from '../../system.js';
 
 /** What a scenario produced. */
@@ -47,8 +47,6 @@ export interface Scenario {
 
 /** The pointer a story's program worked on, for its detection-off continuation. */
 const storyPtr = new WeakMap<System, number>();
-/** A kernel pointer as `%px` prints it. */
-const kptr = (a: number): string => `0x${formatKernelAddr(a)}`;
 const FULL_DEBUG: SystemConfigInput = { debug: { slubDebug: 'FZPU' } };
 
 /** The catalogue. */

@@ -95,6 +95,7 @@ import { gunzipSync } from 'node:zlib';
 
 import { AllocatorError } from '../../interfaces/errors.js';
 import { grownTo } from '../../machine/grow.js';
+import { jsonErrorPosition } from '../json-text.js';
 
 /** Operation codes of {@link UserTrace.op}. */
 export const OP = {
@@ -667,8 +668,8 @@ function parseMtrace(lines: readonly string[], b: UserTraceBuilder): Partial<Use
  * JSON: it ends early`.
  */
 function jsonSyntaxWhere(e: unknown): string {
-  const at = /at position (\d+)/.exec(e instanceof Error ? e.message : '');
-  return at ? `not valid JSON at column ${Number(at[1]) + 1}` : 'not valid JSON: it ends early';
+  const pos = jsonErrorPosition(e);
+  return pos !== undefined ? `not valid JSON at column ${pos + 1}` : 'not valid JSON: it ends early';
 }
 
 function parseJsonl(lines: readonly string[], b: UserTraceBuilder): void {

@@ -8,7 +8,7 @@ import { AllocatorError } from '../../interfaces/errors.js';
 import type { PageAllocStats, ZoneReport } from '../../interfaces/page-allocator.js';
 import type { ZoneLimits } from './zone-math.js';
 import { MAX_NR_ZONES, __GFP_BITS_MASK, __GFP_COMP, __GFP_NOFAIL, __GFP_NOWARN, __GFP_ZERO, formatGfp, validateGfp, type Gfp, type ZoneType } from '../../interfaces/gfp.js';
-import { MAX_PAGE_ORDER, PAGE_OFFSET, STRUCT_PAGE_SIZE, VMEMMAP_START, formatKernelAddr, type Pfn } from '../../interfaces/units.js';
+import { MAX_PAGE_ORDER, PAGE_OFFSET, STRUCT_PAGE_SIZE, VMEMMAP_START, formatKernelAddr, kptr, type Pfn } from '../../interfaces/units.js';
 import type { KasanApi } from '../../interfaces/detectors.js';
 import type { Machine, ZoneLayout } from '../../interfaces/machine.js';
 import { OWNER_MASK, OWNER_SHIFT, Owner, PAGE_FLAGS_CHECK_AT_FREE, PAGE_FLAGS_CHECK_AT_PREP, PG_ALLOCATED, PG_HEAD, PG_RESERVED, PG_TAIL } from '../../machine/memmap.js';
@@ -16,7 +16,7 @@ import { OWNER_MASK, OWNER_SHIFT, Owner, PAGE_FLAGS_CHECK_AT_FREE, PAGE_FLAGS_CH
 
 /** The `struct page *` a tracepoint prints for a frame (vmemmap address, `%p` with no_hash_pointers). */
 export function pageStr(pfn: number): string {
-  return `0x${formatKernelAddr(VMEMMAP_START + pfn * STRUCT_PAGE_SIZE)}`;
+  return kptr(VMEMMAP_START + pfn * STRUCT_PAGE_SIZE);
 }
 
 /** Throws `invalid-order` unless `order` is an integer in 0..MAX_PAGE_ORDER. */
