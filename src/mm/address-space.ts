@@ -457,11 +457,7 @@ export class AddressSpace implements ProcessMemory {
   private moveVma(v: Vma, oldAddr: number, ol: number, dst: number, nl: number): number {
     if ((v.flags & VM_ACCOUNT) !== 0 && !this.mayCommit((nl - ol) / PAGE_SIZE)) return -ENOMEM;
     const moved: number[] = [];
-    const mem = this.machine.mem;
-    this.pt.walkPresent(oldAddr, oldAddr + ol, (va, slot, e) => {
-      mem.write64(slot, 0);
-      moved.push(va - oldAddr, Math.floor(e / PAGE_SIZE));
-    });
+    this.pt.zapRange(oldAddr, oldAddr + ol, (pfn, va) => moved.push(va - oldAddr, pfn));
     this.flushTlb(oldAddr, oldAddr + ol);
     const prot = v.prot;
     this.insertVma(dst, dst + nl, prot, v.shared, { flags: v.flags, anon: v.anon, shm: v.shm });
@@ -500,9 +496,7 @@ export class AddressSpace implements ProcessMemory {
       v.prot = prot;
       done = v.end;
     }
-    const mem = this.machine.mem;
-    const pte = this.pteFlags(prot);
-    this.pt.walkPresent(addr, done, (_va, slot, e) => mem.write64(slot, Math.floor(e / PAGE_SIZE) * PAGE_SIZE + pte));
+    this.pt.protectRange(addr, done, this.pteFlags(prot));
     // Merge inside the range and with both outside neighbours.
     for (let v = this.vmaTree.find(addr); v !== undefined && v.start <= end; v = this.vmaTree.next(v)) v = this.mergeAround(v);
     if (done > addr) this.flushTlb(addr, done);

@@ -227,24 +227,6 @@ export class PageTable {
     return s < 0 ? 0 : this.machine.mem.read64(s);
   }
 
-  /** Rewrites the flags of a present PTE. */
-  setFlags(va: number, flags: number): void {
-    const s = this.slot(va, false);
-    if (s < 0) return;
-    const e = this.machine.mem.read64(s);
-    if (e % 2 === 1) this.machine.mem.write64(s, Math.floor(e / PAGE_SIZE) * PAGE_SIZE + flags);
-  }
-
-  /** Clears the PTE of `va`; returns the frame it mapped, or -1. */
-  unmap(va: number): number {
-    const s = this.slot(va, false);
-    if (s < 0) return -1;
-    const e = this.machine.mem.read64(s);
-    if (e % 2 === 0) return -1;
-    this.machine.mem.write64(s, 0);
-    return Math.floor(e / PAGE_SIZE);
-  }
-
   /**
    * Calls `fn(va, slot, pte)` for every present leaf entry of
    * `[start, end)` in address order; `slot` is the entry's physical address,
@@ -276,19 +258,26 @@ export class PageTable {
 
   /**
    * Clears every present PTE of `[start, end)`, calling `onFrame` with each
-   * frame it mapped (`unmap_page_range`; the tables stay).
+   * frame it mapped and the address it was mapped at (`unmap_page_range`;
+   * the tables stay).
    *
    * @returns the number of PTEs cleared
    */
-  zapRange(start: number, end: number, onFrame: (pfn: number) => void): number {
+  zapRange(start: number, end: number, onFrame: (pfn: number, va: number) => void): number {
     const mem = this.machine.mem;
     let n = 0;
-    this.walkPresent(start, end, (_va, slot, e) => {
+    this.walkPresent(start, end, (va, slot, e) => {
       mem.write64(slot, 0);
-      onFrame(Math.floor(e / PAGE_SIZE));
+      onFrame(Math.floor(e / PAGE_SIZE), va);
       n++;
     });
     return n;
+  }
+
+  /** Rewrites the flags of every present PTE of `[start, end)` to `flags`, frames kept (`change_protection`). */
+  protectRange(start: number, end: number, flags: number): void {
+    const mem = this.machine.mem;
+    this.walkPresent(start, end, (_va, slot, e) => mem.write64(slot, Math.floor(e / PAGE_SIZE) * PAGE_SIZE + flags));
   }
 
   /**
