@@ -146,12 +146,12 @@ export class AddressSpace implements ProcessMemory {
   /**
    * @param machine - the machine (physical memory, struct pages)
    * @param pages - the page allocator user pages and page tables come from
+   * @param vm - the system's commit accounting
    * @param pid - process id
    * @param comm - program name
    * @param startBrk - initial break (page aligned)
-   * @param vm - the system's commit accounting; absent: a private one with Linux's defaults
    */
-  constructor(machine: Machine, pages: PageAllocator, pid: number, comm = 'allocsim-client', startBrk = DEFAULT_START_BRK, vm?: VmCommit) {
+  constructor(machine: Machine, pages: PageAllocator, vm: VmCommit, pid: number, comm = 'allocsim-client', startBrk = DEFAULT_START_BRK) {
     if (startBrk % PAGE_SIZE !== 0 || startBrk < 0x555555557000 || startBrk >= MMAP_BASE - (1 << 30)) {
       throw new AllocatorError('config', `start_brk 0x${hex(startBrk)} must be page aligned, above the image and well below mmap_base`);
     }
@@ -161,11 +161,7 @@ export class AddressSpace implements ProcessMemory {
     this.comm = comm;
     this.startBrk = startBrk;
     this.curBrk = startBrk;
-    if (vm) this.vm = vm;
-    else {
-      const ps = pages.stats();
-      this.vm = new VmCommit(machine, ps.managedPages, ps.freePages);
-    }
+    this.vm = vm;
     this.pt = new PageTable(machine, pages);
     const path = `/usr/bin/${comm}`;
     this.vmaTree.insert(IMAGE_BASE, IMAGE_TEXT, PROT_READ, false, path);
@@ -822,7 +818,7 @@ export class ProcessTable implements ProcessTableApi {
 
   /** Execs a new process. */
   spawn(comm?: string, startBrk?: number): AddressSpace {
-    const mm = new AddressSpace(this.machine, this.pages, this.nextPid++, comm, startBrk, this.vm);
+    const mm = new AddressSpace(this.machine, this.pages, this.vm, this.nextPid++, comm, startBrk);
     this.procs.set(mm.pid, mm);
     return mm;
   }

@@ -175,13 +175,6 @@ export class VmaTree {
     this.refreshGap(v.node);
   }
 
-  /** Removes every VMA. */
-  clear(): void {
-    this.tree.clear();
-    this.vmaOf.length = 0;
-    this.bytes = 0;
-  }
-
   /**
    * `unmapped_area_topdown`: the highest `len`-byte hole inside
    * `[low, high)`, returned as its start (`min(hole end, high) − len`), or −1.
