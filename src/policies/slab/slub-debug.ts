@@ -229,10 +229,11 @@ export class SlubDebug {
   hex64(addr: number): string {
     const mem = this.machine.mem;
     const a = addr - PAGE_OFFSET;
-    // A kernel address stored without its sign extension (the simulator's 48-bit form) prints as the kernel's pointer.
-    let hi = mem.read32(a + 4);
-    if (hi >= 0x8000 && hi <= 0xffff) hi = (hi | 0xffff0000) >>> 0;
-    return hi.toString(16).padStart(8, '0') + mem.read32(a).toString(16).padStart(8, '0');
+    const hi = mem.read32(a + 4);
+    const lo = mem.read32(a);
+    // A word of 48 bits is an address in the simulator's form: printed as the kernel prints the pointer.
+    if (hi <= 0xffff) return formatKernelAddr(hi * 2 ** 32 + lo);
+    return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
   }
 
   /** `print_tracking`: the alloc and free tracks. */
