@@ -23,9 +23,6 @@ import { GET_PAGE_SPEC, GetPageCommand } from './get-page.js';
 import { EXHAUST_SPEC, ExhaustCommand, FREE_EVERY_OTHER_SPEC, FreeEveryOtherCommand } from './macros.js';
 import { checkAll, type PageModel, type PageReal } from './model.js';
 
-/** @deprecated Moved to `fuzz/common.ts`; re-exported here for code written against the old place. */
-export { FUZZ_MACHINE } from '../common.js';
-
 /** A page-allocator fuzz command. */
 export type PageCommand = StoredCommand<PageModel, PageReal>;
 
@@ -83,7 +80,7 @@ export const PAGE_CAMPAIGN = defineCampaign({
   }),
 });
 
-const target = (opts: Omit<PageFuzzOpts, 'seed' | 'numRuns'>) => ({ config: opts.config ?? FUZZ_MACHINE, overrides: opts.impl ? { page: opts.impl } : {} });
+const target = (opts: Omit<PageFuzzOpts, 'seed' | 'numRuns'>) => ({ config: opts.config, overrides: opts.impl ? { page: opts.impl } : {} });
 
 /** Runs a campaign. Deterministic for a given seed. */
 export function runPageFuzz(opts: PageFuzzOpts): PageFuzzReport {

@@ -88,7 +88,7 @@ export const SLAB_CAMPAIGN = defineCampaign({
   }),
 });
 
-const target = (opts: Omit<SlabFuzzOpts, 'seed' | 'numRuns'>) => ({ config: opts.config ?? FUZZ_MACHINE, overrides: { ...opts.overrides, ...(opts.impl ? { slab: opts.impl } : {}) } });
+const target = (opts: Omit<SlabFuzzOpts, 'seed' | 'numRuns'>) => ({ config: opts.config, overrides: { ...opts.overrides, ...(opts.impl ? { slab: opts.impl } : {}) } });
 
 /** Runs a slab campaign. */
 export function runSlabFuzz(opts: SlabFuzzOpts): FuzzReport {

@@ -24,7 +24,6 @@ interface Tracked {
   readonly ns: number;
 }
 
-export type { Leak } from '../interfaces/detectors.js';
 
 /** The kmemleak model. */
 export class Kmemleak implements KmemleakApi {

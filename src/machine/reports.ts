@@ -7,7 +7,6 @@
 
 import type { DebugReport, KernelLogApi, ReportSinkApi } from '../interfaces/machine.js';
 
-export type { DebugReport } from '../interfaces/machine.js';
 
 /** Where reports go: kept for tests and the CLI, and printed to the kernel log. */
 export class ReportSink implements ReportSinkApi {

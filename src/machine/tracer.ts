@@ -9,7 +9,6 @@
 import type { ExecContext } from './context.js';
 import type { KernelLogApi, TraceEvent, TracerApi } from '../interfaces/machine.js';
 
-export type { TraceEvent } from '../interfaces/machine.js';
 
 /** Collects events while enabled; keeps at most `limit` (oldest dropped, like a ring buffer). */
 export class Tracer implements TracerApi {

@@ -66,7 +66,6 @@ const TASK_COMM_LEN = 16;
 const RATELIMIT_INTERVAL_NS = 5e9;
 const RATELIMIT_BURST = 10;
 
-export type { OvercommitOpts } from '../interfaces/user.js';
 
 /** Who is asking, for the warning line. */
 export interface CommitRequester {

@@ -35,7 +35,6 @@ export const KASAN_SLAB_FREE = -5; // 0xFB
 export const KASAN_GRANULE = 8;
 const GRANULES_PER_PAGE = PAGE_SIZE / KASAN_GRANULE;
 
-export type { KasanObjectInfo } from '../../interfaces/detectors.js';
 
 /** KASAN's own record of an object (mutated in place: no per-operation copies). */
 type ObjectRecord = { -readonly [K in keyof KasanObjectInfo]: KasanObjectInfo[K] } & { freed: boolean };

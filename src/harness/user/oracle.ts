@@ -104,8 +104,6 @@ export function helperCacheDir(): string {
   return join(tmpdir(), `allocsim-oracle-${uid}`);
 }
 
-const cacheDir = helperCacheDir;
-
 /** First line of a child's stderr, or of the error message. */
 export function why(e: unknown): string {
   const err = e as { stderr?: Buffer | string; message?: string; code?: string };
@@ -134,7 +132,7 @@ function buildOracle(): GlibcOracle {
   const source = oracleSourcePath();
   if (source === undefined) return { ok: false, reason: `the oracle source ${ORACLE_SOURCE} is not next to this package (it is not shipped in dist)` };
   const hash = createHash('sha256').update(readFileSync(source)).update('\0' + ORACLE_CFLAGS.join(' ')).digest('hex').slice(0, 16);
-  const dir = cacheDir();
+  const dir = helperCacheDir();
   const bin = join(dir, `glibc-replay-${hash}`);
   if (!existsSync(bin)) {
     const tmp = `${bin}.${process.pid}.tmp`;
@@ -172,7 +170,7 @@ let traceSeq = 0;
 function run(traceText: string, opts: OracleRunOpts, args: readonly string[]): string {
   const o = glibcOracle();
   if (!o.ok) throw new AllocatorError('misuse', `glibc oracle unavailable: ${o.reason}`);
-  const dir = cacheDir();
+  const dir = helperCacheDir();
   const file = join(dir, `trace-${process.pid}-${traceSeq++}.txt`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(file, traceText);

@@ -140,8 +140,6 @@ const LIST_NAMES = ['none', 'slabs_partial', 'slabs_full', 'slabs_free'] as cons
 /** Where a cache keeps its freelist index array. */
 export type SlabMode = 'OBJFREELIST' | 'OFF_SLAB' | 'ON_SLAB';
 
-/** `ALIGN(x, a)`. */
-
 /** `cache_estimate`: objects per slab of `order` and the bytes left over. */
 function cacheEstimate(order: number, size: number, mode: SlabMode): { num: number; leftOver: number } {
   const slabSize = PAGE_SIZE << order;

@@ -45,7 +45,7 @@
  *
  * Misuse checks on free (double free, a pointer that is not an object start,
  * a foreign pointer) do not walk freelists: the simulator keeps its own
- * bitmap of allocated objects per slab (`liveMaps`, not SLUB state), so they
+ * bitmap of allocated objects per slab (`liveMap`, not SLUB state), so they
  * are O(1). With `debug.detect` false they are skipped and the free is
  * carried out as a non-debug kernel would.
  *
@@ -600,7 +600,7 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
   /**
    * Validates that `addr` is a live object of `c`; returns its slab's head
    * pfn. The slab comes from struct page, the object index from the stride,
-   * and whether it is allocated from the slab's bit in `liveMaps` (O(1), no
+   * and whether it is allocated from the slab's bit in `liveMap` (O(1), no
    * freelist walk).
    */
   protected checkObject(c: SlubCache, addr: number): number {
