@@ -173,8 +173,8 @@ export class AddressSpace implements ProcessMemory {
     this.vm.acct((startBrk - IMAGE_DATA + STACK_SIZE) / PAGE_SIZE);
   }
 
-  /** Pages this process's VMAs and shmem objects hold charged. O(VMAs). */
-  private committedPages(): number {
+  /** Pages this process's VMAs and shmem objects hold charged (its share of Committed_AS). O(VMAs). */
+  committedPages(): number {
     const shm = new Set<ShmObject>();
     let pages = 0;
     for (const v of this.vmaTree.toArray()) {
@@ -847,8 +847,9 @@ export class ProcessTable implements ProcessTableApi {
    * charged.
    */
   checkInvariants(): Violation[] {
-    const out = this.list().flatMap((mm) => mm.checkInvariants().map((v) => ({ ...v, message: `pid ${mm.pid}: ${v.message}` })));
-    const held = this.list().reduce((s, mm) => s + mm.stats().committedPages, 0);
+    const procs = this.list();
+    const out = procs.flatMap((mm) => mm.checkInvariants().map((v) => ({ ...v, message: `pid ${mm.pid}: ${v.message}` })));
+    const held = procs.reduce((s, mm) => s + mm.committedPages(), 0);
     if (held !== this.vm.committed) out.push({ code: 'M6', message: `Committed_AS is ${this.vm.committed} pages but the processes hold ${held} charged` });
     return out;
   }

@@ -142,7 +142,7 @@ export function runLargeBuffers(sys: System, mode: LargeBufferMode, o: LargeBuff
     vmallocBuffers,
     pageTablePages: s.pageTablePages,
     tlbFlushes: s.tlbFlushes,
-    tlbShootdowns: v.stats().tlbShootdowns,
+    tlbShootdowns: s.tlbShootdowns,
     freePagesAfterFragmenting: freeAfter,
     largestFreeOrder: largest,
     failedRequests: failed,
