@@ -8,12 +8,10 @@
 
 import { Command, Option } from 'commander';
 import { BENCH_CASES, runBench } from '../harness/bench/cases.js';
-import { builtinPolicyNames, policyEntry, type Layer } from '../policies/registry.js';
+import { POLICY_LAYERS as LAYERS, builtinPolicyNames, policyEntry, type Layer } from '../policies/registry.js';
 import { badInput, printJson } from './errors.js';
 import { formatCount, formatDecimal, formatTable } from './format.js';
 import { policyList, rejectOptions } from './options.js';
-
-const LAYERS: readonly Layer[] = ['page', 'slab', 'malloc', 'vmap'];
 
 interface BenchOpts {
   layer: Layer;

@@ -8,7 +8,7 @@
  */
 
 import { Command, Option } from 'commander';
-import { POLICIES, type Layer, type PolicyEntry } from '../policies/registry.js';
+import { POLICIES, POLICY_LAYERS, type Layer, type PolicyEntry } from '../policies/registry.js';
 import { loadPolicyFiles } from '../plugin/load.js';
 import { createSystem, type System } from '../system.js';
 import { PAGE_WORKLOADS, runPageWorkload } from '../harness/workloads/page.js';
@@ -72,8 +72,6 @@ function procCommand(program: Command, name: string, json: string, print: (sys: 
   });
 }
 
-/** The layers whose policies an option (`--page`, `--slab`, `--malloc`, `--vmap`) or a config file may name. */
-const POLICY_LAYERS: readonly Layer[] = ['page', 'slab', 'malloc', 'vmap'];
 
 /** Every policy a command's options and its `--config` file name, by layer (comma lists split). */
 function policySpecs(o: Record<string, unknown>): Partial<Record<Layer, string[]>> {

@@ -14,20 +14,24 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Argument } from 'commander';
-import type { Layer } from '../policies/registry.js';
+import { POLICY_LAYERS, type Layer } from '../policies/registry.js';
+import { DEFAULT_CONFIG } from '../config.js';
+import { FUZZ_LAYERS } from '../../fuzz/common.js';
+import { FUZZ_CAMPAIGNS } from '../../fuzz/registry.js';
 import { LAYER_DEPENDENCIES } from '../interfaces/tokens.js';
 import { LAYER_CONTRACTS } from '../plugin/shapes.js';
 import { badInput } from './errors.js';
 
 /** What each layer's scaffold builds on: the built-in it delegates to, and the suite and campaign. */
-const SCAFFOLD: Readonly<Record<Layer, { readonly builtin: string; readonly suite: string; readonly fuzz: string; readonly option: string; readonly selfName: 'policy' | 'name'; readonly compare: string }>> = {
-  page: { builtin: 'BuddyAllocator', suite: 'pageContract', fuzz: 'fuzzPage', option: 'page', selfName: 'policy', compare: 'compare --layer page --page buddy,' },
-  slab: { builtin: 'SlubBackend', suite: 'slabContract', fuzz: 'fuzzSlab', option: 'slab', selfName: 'policy', compare: 'compare --slab slub,' },
-  malloc: { builtin: 'Ptmalloc', suite: 'userMallocContract', fuzz: 'fuzzUser', option: 'malloc', selfName: 'name', compare: 'compare --layer user --malloc ptmalloc,' },
-  vmap: { builtin: 'VmapTreeSpace', suite: 'vmapContract', fuzz: 'fuzzVmalloc', option: 'vmap', selfName: 'policy', compare: 'bench --layer vmap --vmap tree,' },
+const SCAFFOLD: Readonly<Record<Layer, { readonly builtin: string; readonly suite: string; readonly fuzz: string; readonly selfName: 'policy' | 'name'; readonly compare: string }>> = {
+  page: { builtin: 'BuddyAllocator', suite: 'pageContract', fuzz: 'fuzzPage', selfName: 'policy', compare: 'compare --layer page --page buddy,' },
+  slab: { builtin: 'SlubBackend', suite: 'slabContract', fuzz: 'fuzzSlab', selfName: 'policy', compare: 'compare --slab slub,' },
+  malloc: { builtin: 'Ptmalloc', suite: 'userMallocContract', fuzz: 'fuzzUser', selfName: 'name', compare: 'compare --layer user --malloc ptmalloc,' },
+  vmap: { builtin: 'VmapTreeSpace', suite: 'vmapContract', fuzz: 'fuzzVmalloc', selfName: 'policy', compare: 'bench --layer vmap --vmap tree,' },
 };
 
-const FUZZ_LAYER: Readonly<Record<Layer, string>> = { page: 'page', slab: 'slab', malloc: 'user', vmap: 'vmalloc' };
+/** The fuzz layer whose campaign takes the policies of `layer`. */
+const fuzzLayerOf = (layer: Layer): string => FUZZ_LAYERS.find((l) => FUZZ_CAMPAIGNS[l].policyKind === layer)!;
 
 /** A class name from a policy name (`my-slab` → `MySlab`). */
 const className = (name: string): string => name.replace(/(^|[-_.\s]+)(\w)/g, (_, _s: string, c: string) => c.toUpperCase());
@@ -108,8 +112,8 @@ edit \`${name}.mjs\`.
 npm install                      # allocsim, for the tests
 npm test                         # the ${layer} contract suite and a fuzz campaign (node --test)
 allocsim ${s.compare}./${name}.mjs
-allocsim fuzz --layer ${FUZZ_LAYER[layer]} --${s.option} ./${name}.mjs --runs 500
-allocsim bench --layer ${layer} --${s.option} ${s.compare.split(',')[0]!.split(' ').pop()},./${name}.mjs
+allocsim fuzz --layer ${fuzzLayerOf(layer)} --${layer} ./${name}.mjs --runs 500
+allocsim bench --layer ${layer} --${layer} ${DEFAULT_CONFIG.policies[layer]},./${name}.mjs
 \`\`\`
 `;
 }
@@ -130,7 +134,7 @@ export function newCommand(program: Command): void {
   program
     .command('new')
     .description('write a policy file to start a prototype from (delegating to the built-in), its test file (contract suite and fuzz, node --test), a package.json and a README snippet')
-    .addArgument(new Argument('<layer>', 'the layer it implements').choices(['page', 'slab', 'malloc', 'vmap']))
+    .addArgument(new Argument('<layer>', 'the layer it implements').choices(POLICY_LAYERS))
     .argument('<name>', 'the policy name: letters, digits and dashes (my-slab)')
     .option('--dir <dir>', 'folder to write into (default: a new folder named after the policy)')
     .action((layer: Layer, name: string, o: { dir?: string }) => {

@@ -95,6 +95,8 @@ export const POLICIES = {
 export type PagePolicyName = keyof typeof POLICIES.page;
 /** Layers that have policies. */
 export type Layer = keyof typeof POLICIES;
+/** The layers with named policies, in the registry's order (page, slab, malloc, vmap). */
+export const POLICY_LAYERS = Object.keys(POLICIES) as readonly Layer[];
 
 /**
  * Policies added at run time (plug-in files loaded by `src/plugin/`), by the
