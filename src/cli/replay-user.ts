@@ -18,8 +18,6 @@ import { formatCount, formatDecimal } from './format.js';
 /** Options of a user replay. */
 export interface UserReplayCliOpts {
   readonly format: UserTraceFormat | 'auto';
-  readonly malloc: string;
-  readonly tcache: boolean;
   readonly lenient: boolean;
   /** Replay a trace without ops (a warning) instead of stopping. @defaultValue false */
   readonly allowEmpty?: boolean;
@@ -44,14 +42,14 @@ export function formatUserReplay(file: string, r: UserReplayResult, skipped: Rea
   return lines.join('\n') + '\n';
 }
 
-/** Runs the replay and returns the text to print. */
+/** Runs the replay on a system built from `base` (its policies.malloc and user.tcache choose the malloc) and returns the text to print. */
 export function runUserReplay(file: string, base: SystemConfigInput, o: UserReplayCliOpts): string {
   if (o.format !== 'auto' && !USER_TRACE_FORMATS.includes(o.format)) {
     throw new AllocatorError('unknown-name', `unknown user trace format '${o.format}' (known: ${USER_TRACE_FORMATS.join(', ')})`);
   }
   const trace = parseFile(file, readInputText(file), (t) => parseUserTrace(t, o.format, { lenient: o.lenient }));
   emptyTrace(file, trace.n, 'ops', o.allowEmpty === true);
-  const sys = createSystem({ ...base, policies: { ...base.policies, malloc: o.malloc }, user: { ...base.user, tcache: o.tcache } });
+  const sys = createSystem(base);
   const r = replayUserTrace(sys, trace, { addresses: o.addresses });
   if (o.addresses) return r.addresses!.join('\n') + '\n';
   if (o.json) return JSON.stringify({ file, format: trace.format, skipped: trace.skipped, ...r }, null, 2) + '\n';

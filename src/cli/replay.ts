@@ -82,12 +82,10 @@ export function replayCommand(program: Command): void {
     if (user) {
       rejectOptions(cmd, FTRACE_ONLY, `applies to ftrace kmem logs only (${file} is read as a ${userFormat ?? 'user-space'} trace)`);
       if (o.addresses && o.json) throw badInput("--addresses prints the glibc oracle's text lines and cannot be combined with --json");
-      const base = configFrom(o, { policies: { page: o.page } });
+      const base = configFrom(o, { policies: { page: o.page, malloc: o.malloc }, user: { tcache: o.tcache === undefined ? undefined : o.tcache === 'on' } });
       process.stdout.write(
         runUserReplay(file, base, {
           format: userFormat ?? 'auto',
-          malloc: o.malloc ?? base.policies?.malloc ?? 'ptmalloc',
-          tcache: o.tcache !== undefined ? o.tcache === 'on' : (base.user?.tcache ?? true),
           lenient: o.lenient === true,
           allowEmpty: o.allowEmpty === true,
           addresses: o.addresses === true,

@@ -7,8 +7,8 @@ import { runUserReplay } from '../../src/cli/replay-user.js';
 const dir = mkdtempSync(join(tmpdir(), 'allocsim-replay-'));
 const rep = join(dir, 'short.rep');
 writeFileSync(rep, '20000\n3\n7\n1\na 0 2040\na 1 2040\nf 1\na 2 48\nr 0 4072\nf 0\nf 2\n');
-const base = { machine: { memBytes: 64 << 20, cpus: 2 } };
-const opts = { format: 'auto' as const, malloc: 'ptmalloc', tcache: true, lenient: false, addresses: false, json: false };
+const base = { machine: { memBytes: 64 << 20, cpus: 2 }, policies: { malloc: 'ptmalloc' }, user: { tcache: true } };
+const opts = { format: 'auto' as const, lenient: false, addresses: false, json: false };
 
 describe('allocsim replay with a user trace', () => {
   it('reports mdriver utilization, throughput, RSS and the free lists', () => {
@@ -21,7 +21,7 @@ describe('allocsim replay with a user trace', () => {
 
   it('prints the oracle address lines and JSON', () => {
     expect(runUserReplay(rep, base, { ...opts, addresses: true })).toBe('0 heap 672\n1 heap 2720\n2 heap 2720\n0 heap 2784\n'); // what the real glibc prints for this trace
-    const j = JSON.parse(runUserReplay(rep, base, { ...opts, json: true, malloc: 'segregated' })) as { policy: string; ops: number };
+    const j = JSON.parse(runUserReplay(rep, { ...base, policies: { malloc: 'segregated' } }, { ...opts, json: true })) as { policy: string; ops: number };
     expect(j).toMatchObject({ policy: 'segregated', ops: 7 });
   });
 
