@@ -89,13 +89,12 @@
  * lines) is not separated; numbers in `rep`/`plain` are decimal only.
  */
 
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 
 import { AllocatorError } from '../../interfaces/errors.js';
 import { grownTo } from '../../machine/grow.js';
 import { jsonErrorPosition } from '../json-text.js';
+import { readTraceText } from '../trace/ftrace-kmem.js';
 
 /** Operation codes of {@link UserTrace.op}. */
 export const OP = {
@@ -797,8 +796,7 @@ export function parseUserTrace(text: string, format: UserTraceFormat | 'auto' = 
  * @throws AllocatorError as {@link parseUserTrace}; Node's error when the file cannot be read or gunzipped
  */
 export function parseUserTraceFile(path: string, format: UserTraceFormat | 'auto' = 'auto', opts: UserTraceParseOpts = {}): UserTrace {
-  const buf = readFileSync(path);
-  return parseUserTrace((path.endsWith('.gz') ? gunzipSync(buf) : buf).toString('utf8'), format, opts);
+  return parseUserTrace(readTraceText(path), format, opts);
 }
 
 /**
