@@ -16,7 +16,7 @@
 import type { SystemConfig, SystemConfigInput } from './interfaces/config.js';
 import { AllocatorError } from './interfaces/errors.js';
 import { validateMachine } from './machine/layout.js';
-import { policyEntry, policyNames } from './policies/registry.js';
+import { POLICY_LAYERS, policyEntry, policyNames } from './policies/registry.js';
 import { parseSlubDebug } from './policies/slab/slub-debug.js';
 
 /** Default configuration. */
@@ -164,17 +164,9 @@ export function resolveConfig(input: SystemConfigInput = {}): SystemConfig {
     seed: input.seed ?? DEFAULT_CONFIG.seed,
   };
   const problems = validateMachine(config.machine);
-  if (!policyEntry('page', config.policies.page)) {
-    problems.push(`unknown page-allocator policy '${config.policies.page}' (known: ${policyNames('page').join(', ')})`);
-  }
-  if (!policyEntry('slab', config.policies.slab)) {
-    problems.push(`unknown slab policy '${config.policies.slab}' (known: ${policyNames('slab').join(', ')})`);
-  }
-  if (!policyEntry('malloc', config.policies.malloc)) {
-    problems.push(`unknown malloc policy '${config.policies.malloc}' (known: ${policyNames('malloc').join(', ')})`);
-  }
-  if (!policyEntry('vmap', config.policies.vmap)) {
-    problems.push(`unknown vmap policy '${config.policies.vmap}' (known: ${policyNames('vmap').join(', ')})`);
+  for (const layer of POLICY_LAYERS) {
+    const name = config.policies[layer];
+    if (!policyEntry(layer, name)) problems.push(`unknown ${layer === 'page' ? 'page-allocator' : layer} policy '${name}' (known: ${policyNames(layer).join(', ')})`);
   }
   if (typeof config.user.tcache !== 'boolean') problems.push(`user.tcache must be true or false, not ${String(config.user.tcache)}`);
   problems.push(...validateOvercommit(config.user, input.user));

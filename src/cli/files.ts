@@ -16,6 +16,8 @@ import { badInput, describeSystemError, warn } from './errors.js';
 const label = (path: string, option?: string): string => (option ? `${option} ${path}` : path);
 
 const errnoOf = (e: unknown): string | undefined => (e as { code?: unknown }).code as string | undefined;
+/** Why a file operation failed: the system error in words, or the error's message. */
+const reason = (e: unknown): string => (errnoOf(e) ? describeSystemError(e as Error & { code: string }) : (e as Error).message);
 
 /**
  * Reads a file the user named, gunzipping it when the name ends in `.gz`.
@@ -32,7 +34,7 @@ export function readInputText(path: string, option?: string): string {
     buf = readFileSync(path);
   } catch (e) {
     if (e instanceof AllocatorError) throw e;
-    throw badInput(`${label(path, option)}: ${errnoOf(e) ? describeSystemError(e as Error & { code: string }) : (e as Error).message}`);
+    throw badInput(`${label(path, option)}: ${reason(e)}`);
   }
   if (!path.endsWith('.gz')) return buf.toString('utf8');
   try {
@@ -87,7 +89,7 @@ export function writeOutputFile(path: string, text: string, option: string): voi
   try {
     writeFileSync(path, text);
   } catch (e) {
-    throw badInput(`${label(path, option)}: cannot write it (${errnoOf(e) ? describeSystemError(e as Error & { code: string }) : (e as Error).message})`);
+    throw badInput(`${label(path, option)}: cannot write it (${reason(e)})`);
   }
 }
 
