@@ -32,14 +32,20 @@ const recorder = mallocRecorder();
 const BUILD_DIR = join(helperCacheDir(), `recorder-test-${process.pid}`);
 afterAll(() => rmSync(BUILD_DIR, { recursive: true, force: true }));
 
-/** Compiles a C program into the helper cache and returns its path. */
+/** Programs compiled by this file run, by name and source (the same program serves several tests). */
+const compiled = new Map<string, string>();
+
+/** Compiles a C program into the helper cache, once per file run, and returns its path. */
 function compile(name: string, source: string, libs: string[] = []): string {
+  const known = compiled.get(`${name}\0${source}`);
+  if (known !== undefined) return known;
   const dir = BUILD_DIR;
   mkdirSync(dir, { recursive: true });
   const src = join(dir, `${name}.c`);
   const bin = join(dir, name);
   writeFileSync(src, source);
   execFileSync('gcc', ['-O0', '-std=gnu11', '-o', bin, src, ...libs], { stdio: 'pipe' });
+  compiled.set(`${name}\0${source}`, bin);
   return bin;
 }
 
