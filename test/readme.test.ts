@@ -31,14 +31,13 @@
  * price: the `bin/allocsim` wrapper and the EPIPE handler of main.ts are
  * not exercised here.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from '@jest/globals';
+import { readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli/main.js';
 import { captureStdio } from './support/stdio.js';
 import { readmeCommands, shellWords } from './support/doc-commands.js';
+import { ROOT, tempWorkdir } from './support/workdir.js';
 
 describe('the README command extractor', () => {
   it('takes allocsim lines of ```sh blocks only, drops comments and reads the exits annotation', () => {
@@ -79,18 +78,9 @@ const COMMANDS = readmeCommands(README);
 
 describe('README examples', () => {
   const io = captureStdio();
-  let dir = '';
-  let cwd = '';
-  beforeAll(() => {
-    cwd = process.cwd();
-    dir = mkdtempSync(join(tmpdir(), 'allocsim-readme-'));
-    symlinkSync(fileURLToPath(new URL('../data', import.meta.url)), join(dir, 'data'), 'dir');
-    symlinkSync(fileURLToPath(new URL('../examples', import.meta.url)), join(dir, 'examples'), 'dir');
-    process.chdir(dir);
-  });
-  afterAll(() => {
-    process.chdir(cwd);
-    rmSync(dir, { recursive: true, force: true });
+  tempWorkdir('readme', (dir) => {
+    symlinkSync(join(ROOT, 'data'), join(dir, 'data'), 'dir');
+    symlinkSync(join(ROOT, 'examples'), join(dir, 'examples'), 'dir');
   });
 
   it('shows commands to run', () => {

@@ -3,12 +3,12 @@
  * user sees on stderr and the exit status. The rows and the files they use
  * are read from the page itself, so the page and the program cannot drift.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from '@jest/globals';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { captureStdio } from '../support/stdio.js';
+import { tempWorkdir } from '../support/workdir.js';
 
 /** One row of a table of the page. */
 interface Row {
@@ -62,22 +62,18 @@ const { rows, files } = parseDoc(readFileSync(new URL('../../docs/bad-input.md',
 const root = process.getuid?.() === 0;
 
 const io = captureStdio();
-let home = '';
-beforeAll(() => {
-  const dir = mkdtempSync(join(tmpdir(), 'allocsim-bad-input-'));
-  for (const [name, text] of files) {
-    mkdirSync(join(dir, dirname(name)), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-  chmodSync(join(dir, 'unreadable.txt'), 0);
-  chmodSync(join(dir, 'readonly'), 0o555);
-  home = process.cwd();
-  process.chdir(dir);
-});
-afterAll(() => {
-  chmodSync('readonly', 0o755);
-  process.chdir(home);
-});
+tempWorkdir(
+  'bad-input',
+  (dir) => {
+    for (const [name, text] of files) {
+      mkdirSync(join(dir, dirname(name)), { recursive: true });
+      writeFileSync(join(dir, name), text);
+    }
+    chmodSync(join(dir, 'unreadable.txt'), 0);
+    chmodSync(join(dir, 'readonly'), 0o555);
+  },
+  (dir) => chmodSync(join(dir, 'readonly'), 0o755),
+);
 
 describe('docs/bad-input.md', () => {
   it('has a row for every class it promises, and uses every file it defines', () => {

@@ -4,32 +4,18 @@
  * node_modules link to this package's build, as `npm install` would), and
  * the generated policy runs through the CLI.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.js';
 import { captureStdio } from '../support/stdio.js';
+import { linkPackage, requireFreshBuild, tempWorkdir } from '../support/workdir.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const io = captureStdio();
 const run = (...args: string[]) => main(['node', 'allocsim', ...args]);
 
-let dir = '';
-const home = process.cwd();
-beforeAll(() => {
-  // The generated tests import allocsim from its build; `npm ci` (the prepare script) or `npm run build` makes it.
-  const built = join(ROOT, 'dist/src/testing/index.js');
-  if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(ROOT, 'src/testing/index.ts')).mtimeMs) throw new Error('dist/ is missing or older than src/: run npm run build');
-  dir = mkdtempSync(join(tmpdir(), 'allocsim-new-'));
-  process.chdir(dir);
-});
-afterAll(() => {
-  process.chdir(home);
-  rmSync(dir, { recursive: true, force: true });
-});
+const wd = tempWorkdir('new', requireFreshBuild);
 
 describe('allocsim new', () => {
   it.each([
@@ -41,9 +27,8 @@ describe('allocsim new', () => {
     expect(await run('new', layer, name)).toBe(0);
     for (const f of [`${name}.mjs`, `${name}.test.mjs`, 'package.json', 'README.md']) expect(existsSync(join(name, f))).toBe(true);
     expect(readFileSync(join(name, `${name}.mjs`), 'utf8')).toContain(`export default class`);
-    mkdirSync(join(name, 'node_modules'));
-    symlinkSync(ROOT, join(name, 'node_modules', 'allocsim'), 'dir');
-    const report = execFileSync(process.execPath, ['--test'], { cwd: join(dir, name), encoding: 'utf8' });
+    linkPackage(name);
+    const report = execFileSync(process.execPath, ['--test'], { cwd: join(wd.path, name), encoding: 'utf8' });
     expect(report).toMatch(/^# fail 0$/m);
     expect(Number(/^# pass (\d+)$/m.exec(report)?.[1])).toBeGreaterThan(2);
   });

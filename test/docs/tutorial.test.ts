@@ -10,17 +10,15 @@
  * folder outside the checkout, where `./` is not the package, and npm would
  * add five seconds for the same symlink.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.js';
 import { captureStdio } from '../support/stdio.js';
 import { shellWords } from '../support/doc-commands.js';
+import { ROOT, linkPackage, requireFreshBuild, tempWorkdir } from '../support/workdir.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TUTORIAL = 'docs/tutorial-your-own-slab-allocator.md';
 
 /** One step: a file to write, or a command with its documented exit status. */
@@ -54,19 +52,9 @@ function steps(markdown: string): Step[] {
 const io = captureStdio();
 
 const STEPS = steps(readFileSync(join(ROOT, TUTORIAL), 'utf8'));
-let dir = '';
-const home = process.cwd();
-beforeAll(() => {
-  // `node --test` imports allocsim/testing from the build (npm ci, or npm run build).
-  const built = join(ROOT, 'dist/src/testing/index.js');
-  if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(ROOT, 'src/testing/index.ts')).mtimeMs) throw new Error('dist/ is missing or older than src/: run npm run build');
-  dir = mkdtempSync(join(tmpdir(), 'allocsim-tutorial-'));
+tempWorkdir('tutorial', (dir) => {
+  requireFreshBuild();
   symlinkSync(join(ROOT, 'data'), join(dir, 'data'), 'dir');
-  process.chdir(dir);
-});
-afterAll(() => {
-  process.chdir(home);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe(TUTORIAL, () => {
@@ -87,8 +75,7 @@ describe(TUTORIAL, () => {
       if (status !== s.exits) throw new Error(`exit ${status}, the tutorial says ${s.exits}\n${io.err}`);
       expect(io.out.length).toBeGreaterThan(0);
     } else if (program === 'npm' && args[0] === 'install' && args[1] === '--prefix' && args[3] === './') {
-      mkdirSync(join(args[2]!, 'node_modules'), { recursive: true });
-      symlinkSync(ROOT, join(args[2]!, 'node_modules', 'allocsim'), 'dir');
+      linkPackage(args[2]!);
     } else if (program === 'node' && args[0] === '--test') {
       const report = execFileSync(process.execPath, ['--test', ...args.slice(1)], { encoding: 'utf8' });
       expect(report).toMatch(/^# fail 0$/m);

@@ -4,12 +4,12 @@
  * policy; a file that does not implement the contract is refused before any
  * run, naming what is wrong.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from '@jest/globals';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { captureStdio } from '../support/stdio.js';
+import { tempWorkdir } from '../support/workdir.js';
 
 const io = captureStdio();
 const run = (...args: string[]) => main(['node', 'allocsim', ...args]);
@@ -81,16 +81,8 @@ module.exports = class FirstFitVmap {
 `,
 };
 
-let dir = '';
-const home = process.cwd();
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'allocsim-plugins-'));
+tempWorkdir('plugins', (dir) => {
   for (const [name, text] of Object.entries(FILES)) writeFileSync(join(dir, name), text);
-  process.chdir(dir);
-});
-afterAll(() => {
-  process.chdir(home);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('policy files from outside the repository', () => {
