@@ -16,7 +16,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { captureStdio } from '../support/stdio.js';
-import { shellWords } from '../support/doc-commands.js';
+import { documentedExit, shellWords } from '../support/doc-commands.js';
 import { ROOT, linkPackage, requireFreshBuild, tempWorkdir } from '../support/workdir.js';
 
 const TUTORIAL = 'docs/tutorial-your-own-slab-allocator.md';
@@ -41,7 +41,7 @@ function steps(markdown: string): Step[] {
       body.forEach((text, k) => {
         if (!text.trim()) return;
         const { words, comment } = shellWords(text.trim());
-        out.push({ kind: 'command', words, exits: Number(/\bexits (\d+)\b/.exec(comment)?.[1] ?? 0), line: start + 2 + k, text: text.trim() });
+        out.push({ kind: 'command', words, exits: documentedExit(comment), line: start + 2 + k, text: text.trim() });
       });
     }
     i = end;

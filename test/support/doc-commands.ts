@@ -67,6 +67,12 @@ export function shellWords(line: string): { words: string[]; comment: string } {
   return { words, comment: '' };
 }
 
+/** The exit status a command's trailing comment documents (`# … exits N`); 0 without one. */
+export function documentedExit(comment: string): number {
+  const m = /\bexits (\d+)\b/.exec(comment);
+  return m ? Number(m[1]) : 0;
+}
+
 /**
  * The runnable commands of a Markdown text: lines of ```sh blocks that
  * invoke allocsim, in order.
@@ -95,8 +101,7 @@ export function readmeCommands(markdown: string, programs: ReadonlySet<string> =
     const first = text.split(/\s+/, 1)[0]!;
     if (!programs.has(first)) continue;
     const { words, comment } = shellWords(text);
-    const exits = /\bexits (\d+)\b/.exec(comment);
-    out.push({ line: start + 1, text, args: words.slice(1), exits: exits ? Number(exits[1]) : 0 });
+    out.push({ line: start + 1, text, args: words.slice(1), exits: documentedExit(comment) });
   }
   return out;
 }
