@@ -411,18 +411,21 @@ static int room(void) {
   return 1;
 }
 
+/* Writes `f ID`. */
+static void put_free(unsigned long long id) {
+  reserve_line();
+  put_str("f ");
+  put_num(id);
+  end_line();
+}
+
 /* A new block `p`: gives it an id (writing the free of a stale entry first) and returns the id, or -1 when nothing should be written. */
 static long born(void *p) {
   long s = table_find((uintptr_t)p);
   if (s >= 0) {
     uint32_t old = table_take(s);
     counts[C_STALE]++;
-    if (room()) {
-      reserve_line();
-      put_str("f ");
-      put_num(old);
-      end_line();
-    }
+    if (room()) put_free(old);
     free_id(old);
   }
   uint32_t id = new_id();
@@ -505,12 +508,7 @@ void free(void *p) {
     long id = died(p);
     if (id < 0) counts[C_UNKNOWN]++;
     else {
-      if (room()) {
-        reserve_line();
-        put_str("f ");
-        put_num((unsigned long long)id);
-        end_line();
-      }
+      if (room()) put_free((unsigned long long)id);
       free_id((uint32_t)id);
     }
     leave();
@@ -562,10 +560,7 @@ void *realloc(void *old, size_t size) {
           /* The new address was still held live by another id: its free was missed. */
           uint32_t stale = table_take(t);
           counts[C_STALE]++;
-          reserve_line();
-          put_str("f ");
-          put_num(stale);
-          end_line();
+          put_free(stale);
           free_id(stale);
         }
         table_put((uintptr_t)p, id);
@@ -591,18 +586,22 @@ void *reallocarray(void *old, size_t nmemb, size_t size) {
   return realloc(old, bytes);
 }
 
-static void *aligned_common(memalign_fn fn, size_t alignment, size_t size) {
-  if (__atomic_load_n(&real_malloc, __ATOMIC_ACQUIRE) == NULL) {
-    if (resolving) return NULL;
-    resolve();
-  }
-  void *p = fn(alignment, size);
+/* Records the result `p` of an aligned allocation as `m ID ALIGNMENT SIZE` and returns it. */
+static void *record_aligned(void *p, size_t alignment, size_t size) {
   if (!enter()) return p;
   counts[C_ALIGNED]++;
   if (p == NULL) counts[C_NULL_RESULT]++;
   else record_alloc('m', p, alignment, size, 1);
   leave();
   return p;
+}
+
+static void *aligned_common(memalign_fn fn, size_t alignment, size_t size) {
+  if (__atomic_load_n(&real_malloc, __ATOMIC_ACQUIRE) == NULL) {
+    if (resolving) return NULL;
+    resolve();
+  }
+  return record_aligned(fn(alignment, size), alignment, size);
 }
 
 void *memalign(size_t alignment, size_t size) {
@@ -631,23 +630,11 @@ int posix_memalign(void **out_p, size_t alignment, size_t size) {
 
 void *valloc(size_t size) {
   if (real_valloc == NULL) resolve();
-  void *p = real_valloc(size);
-  if (!enter()) return p;
-  counts[C_ALIGNED]++;
-  if (p == NULL) counts[C_NULL_RESULT]++;
-  else record_alloc('m', p, (size_t)sysconf(_SC_PAGESIZE), size, 1);
-  leave();
-  return p;
+  return record_aligned(real_valloc(size), (size_t)sysconf(_SC_PAGESIZE), size);
 }
 
 void *pvalloc(size_t size) {
   if (real_pvalloc == NULL) resolve();
-  void *p = real_pvalloc(size);
-  if (!enter()) return p;
-  counts[C_ALIGNED]++;
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  if (p == NULL) counts[C_NULL_RESULT]++;
-  else record_alloc('m', p, page, (size + page - 1) & ~(page - 1), 1);
-  leave();
-  return p;
+  return record_aligned(real_pvalloc(size), page, (size + page - 1) & ~(page - 1));
 }
