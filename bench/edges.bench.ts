@@ -17,7 +17,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createSystem } from '../src/system.js';
 import { median } from './debug.bench.js';
 
@@ -68,7 +67,8 @@ export function runEdgesBench(): EdgeRow[] {
   rows.push({ name: 'malloc(1 TiB), 2 pages touched, free (overcommit 1)', ms: median(tib), anchor: 'the same with 1 GiB', anchorMs: median(gib) });
   rows.push({ name: 'malloc(1 TiB) → NULL (overcommit 0, 1 GiB machine)', ms: median(refused), anchor: 'the 1 GiB mapping above', anchorMs: median(gib) });
 
-  const root = fileURLToPath(new URL('../..', import.meta.url));
+  // `npm run bench` runs from the repository root.
+  const root = process.cwd();
   const cli = join(root, 'dist/src/cli/main.js');
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first`);
   const dir = mkdtempSync(join(tmpdir(), 'allocsim-bench-'));
