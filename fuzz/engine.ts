@@ -90,41 +90,92 @@ export interface FuzzReport {
   readonly codes?: string[];
   /** The violations of the failure (a typed error is one violation coded `error:<kind>`). */
   readonly violations?: readonly Violation[];
+  /** For a thrown error (not a failed check): the top frames of the call that threw, innermost first, function names only. */
+  readonly frames?: readonly string[];
+  /** The class of the command the failing run was in when it failed, unshrunk (`''`: the initial or final check). */
+  readonly failedIn?: string;
+  /** The failure's identity before shrinking: codes, `failedIn` and frames (a campaign shrinks one failure per key and slice). */
+  readonly key?: string;
 }
 
-function failureOf(e: unknown): Pick<FuzzReport, 'failure' | 'codes' | 'violations'> {
+/** Frames kept in a failure's signature. */
+const TOP_FRAMES = 3;
+
+/** The innermost named frames of an error's stack (function names, no files or lines: they survive a rebuild). */
+function topFrames(e: Error): string[] {
+  const out: string[] = [];
+  for (const line of (e.stack ?? '').split('\n').slice(1)) {
+    const m = /^\s*at (?:new )?([\w$.<>]+) \(/.exec(line);
+    if (m?.[1] && !m[1].startsWith('<')) out.push(m[1]);
+    if (out.length === TOP_FRAMES) break;
+  }
+  return out;
+}
+
+type Failure = Pick<FuzzReport, 'failure' | 'codes' | 'violations' | 'frames'>;
+
+function failureOf(e: unknown): Failure {
   if (e instanceof FuzzFailure) return { failure: e.message, codes: [...new Set(e.violations.map((v) => v.code))], violations: e.violations };
   if (e instanceof AllocatorError) {
     const v = { code: `error:${e.kind}`, message: e.message };
-    return { failure: `AllocatorError(${e.kind}): ${e.message}`, codes: [v.code], violations: [v] };
+    return { failure: `AllocatorError(${e.kind}): ${e.message}`, codes: [v.code], violations: [v], frames: topFrames(e) };
   }
-  return { failure: e instanceof Error ? `${e.name}: ${e.message}` : String(e), codes: [], violations: [] };
+  if (e instanceof Error) return { failure: `${e.name}: ${e.message}`, codes: [`error:${e.name}`], violations: [], frames: topFrames(e) };
+  return { failure: String(e), codes: [], violations: [] };
 }
 
 /** A failure whose shrunk list passes on replay: said so, since its reproducer will not reproduce it. */
-function nonReplayable(f: Pick<FuzzReport, 'failure' | 'codes' | 'violations'>): Pick<FuzzReport, 'failure' | 'codes' | 'violations'> {
+function nonReplayable(f: Failure): Failure {
   return { ...f, failure: `${f.failure ?? ''}\n(the shrunk command list passes when replayed: this failure depends on state the list does not rebuild)` };
 }
 
+/**
+ * Distinct (command, outcome) pairs seen: a command's `run` may return a
+ * short outcome (the allocator path it took, `fail` for a NULL), `''` when
+ * it returns nothing. Keyed by command class so that counting costs no
+ * allocation per command.
+ */
+export type CoverageMap = Map<abstract new (...args: never[]) => unknown, Set<string>>;
+
+/** Where a run failed: the class name of the command running when it threw (`''` for the initial or final check). */
+interface FailedAt {
+  command: string;
+}
+
 /** Runs one list on a fresh system: initial check, the commands whose precondition holds, final check, teardown. */
-function runList<M extends object, R, P extends object>(def: CampaignDef<M, R, P>, s: { model: M; real: R }, cmds: Iterable<fc.Command<M, R>>, onRun: () => void): void {
+function runList<M extends object, R, P extends object>(def: CampaignDef<M, R, P>, s: { model: M; real: R }, cmds: Iterable<fc.Command<M, R>>, onRun: () => void, coverage?: CoverageMap, at?: FailedAt): void {
   const { model, real } = s;
   try {
     def.initialCheck(real);
     for (const c of cmds) {
       if (!c.check(model)) continue;
       onRun();
-      c.run(model, real);
+      // fast-check hands its own wrapper around each generated command.
+      const cls = ((c as { cmd?: object }).cmd ?? c).constructor as abstract new (...args: never[]) => unknown;
+      if (at) at.command = cls.name;
+      const outcome = c.run(model, real) as unknown;
+      if (coverage) {
+        let seen = coverage.get(cls);
+        if (!seen) coverage.set(cls, (seen = new Set()));
+        seen.add(typeof outcome === 'string' ? outcome : '');
+      }
     }
+    if (at) at.command = '';
     def.finalCheck?.(model, real);
   } finally {
     def.teardown?.(real);
   }
 }
 
-/** Runs `numRuns` seeded runs of at most `maxCommands` commands; a failure comes back shrunk. */
-export function runCampaign<M extends object, R, P extends object>(def: CampaignDef<M, R, P>, budget: Required<Omit<FuzzBudget, 'path'>> & Pick<FuzzBudget, 'path'>): FuzzReport {
+/**
+ * Runs `numRuns` seeded runs of at most `maxCommands` commands; a failure
+ * comes back shrunk — or, with `shrink` false, as it happened (no command
+ * list: what failed, where, and its {@link FuzzReport.key}).
+ */
+export function runCampaign<M extends object, R, P extends object>(def: CampaignDef<M, R, P>, budget: Required<Omit<FuzzBudget, 'path'>> & Pick<FuzzBudget, 'path'>, coverage?: CoverageMap, shrink = true): FuzzReport {
   const { seed, numRuns, maxCommands, path } = budget;
+  const at: FailedAt = { command: '' };
+  let failedIn = '';
   let lastError: unknown;
   let setupError: Error | undefined;
   let commandsRun = 0;
@@ -139,23 +190,34 @@ export function runCampaign<M extends object, R, P extends object>(def: Campaign
       throw e;
     }
     try {
-      runList(def, s, cmds, () => {
-        if (counting) commandsRun++;
-      });
+      runList(
+        def,
+        s,
+        cmds,
+        () => {
+          if (counting) commandsRun++;
+        },
+        counting ? coverage : undefined,
+        at,
+      );
     } catch (e) {
       // Shrinking runs more lists; only the runs up to the first failure are counted.
+      if (counting) failedIn = at.command;
       counting = false;
       lastError = e;
       throw e;
     }
   };
   const cmdsArb = fc.commands(def.arbs(), { maxCommands, size: 'max' });
-  const opts = { seed, numRuns, ...(path ? { path } : {}) };
+  const opts = { seed, numRuns, ...(path ? { path } : {}), endOnFailure: !shrink };
   const details: Pick<fc.RunDetails<unknown[]>, 'failed' | 'numRuns' | 'counterexamplePath'> & { counterexample: unknown[] | null } = def.params
     ? fc.check(fc.property(def.params.arb(), cmdsArb, body), opts)
     : fc.check(fc.property(cmdsArb, (cmds) => body({} as P, cmds)), opts);
   if (setupError !== undefined) throw setupError;
   if (!details.failed) return { ok: true, seed, numRuns, runsDone: details.numRuns, commandsRun };
+  const found = failureOf(lastError);
+  const key = failureKey(found, failedIn);
+  if (!shrink) return { ok: false, seed, numRuns, runsDone: details.numRuns, commandsRun, path: details.counterexamplePath ?? undefined, ...found, failedIn, key };
   // fast-check hands back its wrappers; keep the commands that actually ran.
   const example = details.counterexample ?? [];
   const params = def.params ? (example[0] as P) : undefined;
@@ -177,7 +239,78 @@ export function runCampaign<M extends object, R, P extends object>(def: Campaign
     failure: f.failure,
     codes: f.codes,
     violations: f.violations,
+    ...(f.frames ? { frames: f.frames } : {}),
+    failedIn,
+    key,
   };
+}
+
+/** What identifies a failure before it is shrunk: its codes, the command it failed in, the top frames of what threw. */
+function failureKey(f: Failure, failedIn: string): string {
+  return [[...(f.codes ?? [])].sort().join(','), failedIn, (f.frames ?? []).join('<')].join('|');
+}
+
+/** A slice of a campaign: runs `from` … `to - 1` of the run sequence `seed` draws (a campaign of `--runs N` is the slice 0 … N). */
+export interface RunSlice {
+  readonly seed: number;
+  readonly from: number;
+  readonly to: number;
+  readonly maxCommands: number;
+}
+
+/** A failure found in a slice and shrunk: the report of its run, and the run's index in the seed's sequence. */
+export type SliceFinding = FuzzReport & { readonly run: number; readonly key: string };
+
+/** A failing run of a slice: its index and its failure's key (every failing run is one; the first of each key is also shrunk). */
+export interface SliceFailure {
+  readonly run: number;
+  readonly key: string;
+}
+
+/** The outcome of a slice: every run made (a failing run does not stop the slice). */
+export interface SliceReport extends RunSlice {
+  /** Commands executed (shrinking not counted). */
+  readonly commandsRun: number;
+  /** Every failing run, in run order. */
+  readonly failures: readonly SliceFailure[];
+  /** The first failing run of each key, shrunk, in run order; each is identified by seed and run index, whoever ran it. */
+  readonly findings: readonly SliceFinding[];
+  /** Distinct `Command:outcome` pairs executed (see {@link CoverageMap}). */
+  readonly coverage: readonly string[];
+}
+
+/**
+ * Runs a slice to its end: the runs are exactly those of a campaign of the
+ * same seed (fast-check's path starts it at run `from`), so a slice gives
+ * the same report whichever process runs it. A failing run does not stop
+ * the slice. Failures are told apart by their key before shrinking (as a
+ * fuzzer buckets crashes by stack before minimising them): the first run of
+ * each key is run again and shrunk, the others are only counted.
+ */
+export function runSlice<M extends object, R, P extends object>(def: CampaignDef<M, R, P>, slice: RunSlice): SliceReport {
+  const coverage: CoverageMap = new Map();
+  const failures: SliceFailure[] = [];
+  const findings: SliceFinding[] = [];
+  const shrunk = new Set<string>();
+  let commandsRun = 0;
+  for (let from = slice.from; from < slice.to; ) {
+    const r = runCampaign(def, { seed: slice.seed, numRuns: slice.to - from, maxCommands: slice.maxCommands, path: String(from) }, coverage, false);
+    commandsRun += r.commandsRun;
+    if (r.ok) break;
+    const run = Number((r.path ?? '').split(':')[0]);
+    if (!Number.isInteger(run) || run < from) throw new Error(`fast-check reported a failure without a usable path (${r.path ?? 'none'})`);
+    const key = r.key ?? '';
+    failures.push({ run, key });
+    if (!shrunk.has(key)) {
+      shrunk.add(key);
+      const s = runCampaign(def, { seed: slice.seed, numRuns: 1, maxCommands: slice.maxCommands, path: String(run) });
+      if (!s.ok) findings.push({ ...s, run, key });
+    }
+    from = run + 1;
+  }
+  const keys: string[] = [];
+  for (const [cls, outcomes] of coverage) for (const o of outcomes) keys.push(o ? `${cls.name}:${o}` : cls.name);
+  return { ...slice, commandsRun, failures, findings, coverage: keys.sort() };
 }
 
 /** Validates a stored list (and parameters) and rebuilds the commands. @throws AllocatorError `parse` */
@@ -233,6 +366,8 @@ export interface FuzzCampaign {
   readonly defaultMaxCommands: number;
   /** Runs a campaign. Deterministic for a given seed. */
   run(target: FuzzTarget, budget: FuzzBudget): FuzzReport;
+  /** Runs a slice of a campaign to its end (see {@link runSlice}). */
+  runSlice(target: FuzzTarget, slice: RunSlice): SliceReport;
   /** Replays a stored list (stops at the first failure). @throws AllocatorError `parse` for a malformed list */
   replay(target: FuzzTarget, commands: readonly unknown[], params?: unknown): FuzzReport;
   /** Validates a stored list without running it. @throws AllocatorError `parse` */
@@ -242,7 +377,7 @@ export interface FuzzCampaign {
 }
 
 /** The description of a campaign, and how to build its definition for one target. */
-export interface CampaignSpec<M extends object, R, P extends object> extends Omit<FuzzCampaign, 'run' | 'replay' | 'validate' | 'sample'> {
+export interface CampaignSpec<M extends object, R, P extends object> extends Omit<FuzzCampaign, 'run' | 'runSlice' | 'replay' | 'validate' | 'sample'> {
   /** The definition for a full config (machine and policy already resolved) and the overrides. */
   def(config: SystemConfigInput, overrides: SystemOverrides): CampaignDef<M, R, P>;
 }
@@ -262,6 +397,7 @@ export function defineCampaign<M extends object, R, P extends object>(s: Campaig
     machine: s.machine,
     defaultMaxCommands: s.defaultMaxCommands,
     run: (t, b) => runCampaign(defFor(t), { seed: b.seed, numRuns: b.numRuns, maxCommands: b.maxCommands ?? s.defaultMaxCommands, path: b.path }),
+    runSlice: (t, slice) => runSlice(defFor(t), slice),
     replay: (t, commands, params) => replayCommands(defFor(t), commands, params),
     validate: (commands, params) => void parseCommands(defFor({}), commands, params),
     sample: (n, seed) => {

@@ -18,6 +18,7 @@ import { compareCommand } from './compare.js';
 import { slabinfoCommand } from './slabinfo.js';
 import { replayCommand } from './replay.js';
 import { scenarioCommand } from './scenario.js';
+import { workerCommand } from './worker.js';
 import { fuzzCommand, mallocFuzzAlias } from './fuzz.js';
 import { benchCommand } from './bench.js';
 import { newCommand } from './new.js';
@@ -28,8 +29,10 @@ import { configFileOf, configFrom, intOpt, machineOptions, policyOption, rejectO
 import { adoptContract, printJson, reportError } from './errors.js';
 import { checkOutputPath, writeOutputFile } from './files.js';
 
+import { VERSION } from '../version.js';
+
 /** The version `--version` prints. */
-export const VERSION = '0.1.0';
+export { VERSION };
 
 interface ProcOpts extends MachineCliOpts {
   page?: string;
@@ -131,6 +134,7 @@ export function buildProgram(): Command {
   scenarioCommand(program);
   compareCommand(program);
   fuzzCommand(program);
+  workerCommand(program);
   clientBugsCommand(program);
   mallocFuzzAlias(program);
   benchCommand(program);

@@ -227,3 +227,15 @@ export function rejectOptions(cmd: Command, names: readonly string[], why: strin
   const typed = typedOptions(cmd, names);
   if (typed.length) throw badInput(`--${typed[0]} ${why}`);
 }
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses a duration option (`90s`, `10m`, `2h`, `1h30m`) into milliseconds. @throws AllocatorError `usage` naming the option */
+export function durationOpt(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
+  const ms = parts.reduce((n, p) => n + Number(p[1]) * DURATION_UNITS[p[2]!]!, 0);
+  if (!parts.length || parts.map((p) => p[0]).join('') !== text || !(ms > 0)) throw badInput(`--${name} expects a duration such as 90s, 10m, 2h or 1h30m, got '${value}'`);
+  return ms;
+}

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
+import { firstReproducer } from '../support/findings.js';
 import { captureStdio } from '../support/stdio.js';
 
 const io = captureStdio();
@@ -60,9 +61,9 @@ describe('allocsim CLI', () => {
     expect(io.out).toMatch(/^vmalloc policy tree: 5 runs passed \(seed 2, [\d,]+ commands\)$/m);
     io.out = '';
     const dir = mkdtempSync(join(tmpdir(), 'allocsim-'));
-    expect(await run('fuzz', '--mutant', 'B-20', '--runs', '20', '--out', join(dir, 'r.json'))).toBe(0);
+    expect(await run('fuzz', '--mutant', 'B-20', '--runs', '20', '--out', join(dir, 'found'))).toBe(0);
     expect(io.out).toMatch(/^mutant B-20 \(vfree-leaks-pages\) caught after \d+ runs? by V2: /m);
-    expect(JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8'))).toMatchObject({ layer: 'vmalloc', mutant: 'B-20' });
+    expect(JSON.parse(readFileSync(firstReproducer(join(dir, 'found')), 'utf8'))).toMatchObject({ layer: 'vmalloc', mutant: 'B-20' });
   });
 
   it('compares slab policies side by side on every built-in workload', async () => {
@@ -95,10 +96,10 @@ describe('allocsim CLI', () => {
   });
 
   it('writes a reproducer for a caught mutant and replays it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'allocsim-'));
-    const f = join(dir, 'r.json');
-    expect(await run('fuzz', '--mutant', 'B-01', '--runs', '20', '--out', f)).toBe(0);
+    const dir = join(mkdtempSync(join(tmpdir(), 'allocsim-')), 'found');
+    expect(await run('fuzz', '--mutant', 'B-01', '--runs', '20', '--out', dir)).toBe(0);
     expect(io.out).toMatch(/caught after/);
+    const f = firstReproducer(dir);
     const repro = JSON.parse(readFileSync(f, 'utf8')) as { commands: unknown[]; mutant: string };
     expect(repro.mutant).toBe('B-01');
     io.out = '';

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { verdictOf } from '../../fuzz/outcome.js';
 import { findMutant } from '../../fuzz/mutants/catalogue.js';
+import { firstReproducer } from '../support/findings.js';
 import { captureStdio } from '../support/stdio.js';
 
 const io = captureStdio();
@@ -23,9 +24,10 @@ describe('allocsim fuzz', () => {
   });
 
   it('says a caught mutant is the expected outcome (exit 0), prints one JSON document with --json, the reproducer path inside it', async () => {
-    const f = tmp('b08.json');
-    expect(await run('fuzz', '--mutant', 'B-08', '--json', '--out', f)).toBe(0);
+    const dir = tmp('b08');
+    expect(await run('fuzz', '--mutant', 'B-08', '--json', '--out', dir)).toBe(0);
     const j = JSON.parse(io.out) as { outcome: string; message: string; reproducer: string; mutant: string; codes: string[] };
+    const f = firstReproducer(dir);
     expect(j).toMatchObject({ outcome: 'caught', mutant: 'B-08', reproducer: f });
     expect(j.message).toMatch(/^mutant B-08 \(inuse-drift\) caught after 1 run by S2: /);
     expect(io.err).toBe('');
@@ -33,9 +35,10 @@ describe('allocsim fuzz', () => {
   });
 
   it('prints the same command list when fuzzing and when replaying (user layer, with its tcache parameter)', async () => {
-    const f = tmp('b22.json');
-    expect(await run('fuzz', '--mutant', 'B-22', '--out', f)).toBe(0);
+    const dir = tmp('b22');
+    expect(await run('fuzz', '--mutant', 'B-22', '--out', dir)).toBe(0);
     const fuzzed = commandsLine(io.out);
+    const f = firstReproducer(dir);
     expect(io.out).toMatch(/^ {2}params: \{"tcache":(true|false)\}$/m);
     io.out = '';
     expect(await run('fuzz', '--replay', f)).toBe(0);

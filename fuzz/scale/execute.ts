@@ -1,0 +1,31 @@
+/**
+ * Runs one slice of a campaign job: in the coordinator's own thread, in a
+ * pool worker thread, or in a queue worker on another machine — the same
+ * function everywhere, so a slice's report does not depend on where it ran.
+ * Policy files named by the job are loaded once per thread.
+ */
+
+import { loadPolicyFiles } from '../../src/plugin/load.js';
+import type { SliceReport } from '../engine.js';
+import { findMutant } from '../mutants/catalogue.js';
+import { FUZZ_CAMPAIGNS } from '../registry.js';
+import { sliceOf, type CampaignJob } from './job.js';
+
+/** Which slice of which job: slice `k` of a campaign of `runs` runs (`runs` absent for a time-boxed campaign). */
+export interface SliceTask {
+  readonly job: CampaignJob;
+  readonly k: number;
+  readonly runs?: number;
+}
+
+/** A slice's report, with its index. */
+export type SliceResult = SliceReport & { readonly k: number };
+
+/** Runs a slice to its end. @throws AllocatorError when the job's policy file cannot be loaded */
+export async function executeSlice(t: SliceTask): Promise<SliceResult> {
+  const { job } = t;
+  if (job.policyFiles) await loadPolicyFiles(job.policyFiles);
+  const overrides = job.mutant !== undefined ? findMutant(job.mutant).overrides : undefined;
+  const r = FUZZ_CAMPAIGNS[job.layer].runSlice({ policy: job.mutant !== undefined ? undefined : job.policy, ...(overrides ? { overrides } : {}) }, sliceOf(job, t.k, t.runs));
+  return { ...r, k: t.k };
+}

@@ -1,0 +1,222 @@
+/**
+ * Findings, deduplicated. Every failure of a campaign is shrunk (by the
+ * engine) and bucketed by its signature: the layer, what was fuzzed (policy
+ * or mutant), the invariant codes it broke, the command after which it broke
+ * (the one running when the check failed, before shrinking) and, for a
+ * thrown error, the top frames of the call that threw — the engine's key. A findings directory holds one reproducer per
+ * distinct signature — written once, never overwritten — and an index,
+ * `findings.json`, with every occurrence (`seed:run`, so a campaign run
+ * twice into one directory, or a slice run twice by a queue, counts once),
+ * and a readable `SUMMARY.md`. `allocsim fuzz --replay DIR` replays all of
+ * them, `--replay DIR/FILE` one; `allocsim fuzz merge` joins directories.
+ */
+
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AllocatorError } from '../../src/interfaces/errors.js';
+import { parseJsonText } from '../../src/harness/json-text.js';
+import type { SliceFinding, SliceReport } from '../engine.js';
+import { formatReproducer, reproducerOf, type Reproducer } from '../reproducer.js';
+import { findMutant } from '../mutants/catalogue.js';
+import type { CampaignJob } from './job.js';
+
+/** The findings index format version. */
+export const FINDINGS_VERSION = 1;
+/** The index file of a findings directory. */
+export const FINDINGS_INDEX = 'findings.json';
+/** The readable summary beside it. */
+export const FINDINGS_SUMMARY = 'SUMMARY.md';
+
+/** One distinct finding, as the index lists it. */
+export interface FindingEntry {
+  /** 12 hex digits of the signature's hash; the reproducer is `file`. */
+  readonly signature: string;
+  readonly layer: string;
+  readonly policy: string;
+  readonly mutant?: string;
+  /** Invariant codes (or `error:<kind>`), sorted. */
+  readonly codes: readonly string[];
+  /** The shrunk list's last command (`op`), after which the check failed. */
+  readonly lastCommand: string;
+  /** Top frames of a thrown error, innermost first. */
+  readonly frames: readonly string[];
+  /** The failure's first line. */
+  readonly summary: string;
+  /** The first occurrence (lowest seed, then run): its seed, run index and fast-check path. */
+  readonly seed: number;
+  readonly run: number;
+  readonly path: string;
+  /** Commands in the shrunk list. */
+  readonly length: number;
+  /** Every occurrence, `seed:run`, sorted. */
+  readonly occurrences: readonly string[];
+  /** The reproducer, relative to the directory. */
+  readonly file: string;
+}
+
+/** A findings directory's index. */
+export interface FindingsIndex {
+  readonly version: 1;
+  readonly findings: readonly FindingEntry[];
+}
+
+/** A finding with what is needed to write its reproducer. */
+export interface DistinctFinding {
+  readonly entry: FindingEntry;
+  readonly reproducer: Reproducer;
+  /** The shrunk report of its first occurrence. */
+  readonly report: SliceFinding;
+}
+
+const lastOp = (f: SliceFinding): string => {
+  const last = f.commands?.[f.commands.length - 1] as { op?: unknown } | undefined;
+  return typeof last?.op === 'string' ? last.op : '-';
+};
+
+/** The signature of a failure (its engine key: codes, failing command, frames) found by `job`. */
+export function signatureOf(job: Pick<CampaignJob, 'layer' | 'policy' | 'mutant'>, key: string): string {
+  return createHash('sha1')
+    .update([job.layer, job.mutant ?? job.policy, key].join('|'))
+    .digest('hex')
+    .slice(0, 12);
+}
+
+/** A slice's failures, as the coordinator keeps them. */
+export type SliceFailures = Pick<SliceReport, 'failures' | 'findings'>;
+
+/** The distinct findings of a campaign's slices (given in slice order), each with all its occurrences, in order of first occurrence. */
+export function distinctFindings(job: CampaignJob, slices: readonly SliceFailures[]): DistinctFinding[] {
+  const mutant = job.mutant !== undefined ? findMutant(job.mutant) : undefined;
+  const out = new Map<string, { entry: FindingEntry; reproducer: Reproducer; report: SliceFinding; occ: string[] }>();
+  for (const s of slices) {
+    for (const f of s.findings) {
+      if (out.has(f.key)) continue;
+      const signature = signatureOf(job, f.key);
+      const codes = [...(f.codes ?? [])].sort();
+      const entry: FindingEntry = {
+        signature,
+        layer: job.layer,
+        policy: job.policy,
+        ...(job.mutant !== undefined ? { mutant: job.mutant } : {}),
+        codes,
+        lastCommand: lastOp(f),
+        frames: f.frames ?? [],
+        summary: (f.failure ?? '').split('\n')[0] ?? '',
+        seed: job.seed,
+        run: f.run,
+        path: f.path ?? String(f.run),
+        length: f.commands?.length ?? 0,
+        occurrences: [],
+        file: `${job.layer}-${(codes[0] ?? 'error').replace(/[^\w.-]+/g, '_')}-${signature}.json`,
+      };
+      out.set(f.key, { entry, reproducer: reproducerOf(job.layer, job.policy, mutant, f), report: f, occ: [] });
+    }
+    for (const x of s.failures) out.get(x.key)?.occ.push(`${job.seed}:${x.run}`);
+  }
+  return [...out.values()].sort((a, b) => a.entry.run - b.entry.run).map((d) => ({ entry: { ...d.entry, occurrences: d.occ }, reproducer: d.reproducer, report: d.report }));
+}
+
+const byOccurrence = (a: string, b: string): number => {
+  const [as, ar] = a.split(':').map(Number) as [number, number];
+  const [bs, br] = b.split(':').map(Number) as [number, number];
+  return as - bs || ar - br;
+};
+
+/** Joins two entries of one signature: every occurrence once, the first occurrence's details. */
+function joinEntries(a: FindingEntry, b: FindingEntry): FindingEntry {
+  const occurrences = [...new Set([...a.occurrences, ...b.occurrences])].sort(byOccurrence);
+  const first = byOccurrence(`${a.seed}:${a.run}`, `${b.seed}:${b.run}`) <= 0 ? a : b;
+  return { ...first, occurrences };
+}
+
+/** Reads a directory's index (an absent one is empty). @throws AllocatorError `parse` naming the file */
+export function readFindingsIndex(dir: string): FindingsIndex {
+  const file = join(dir, FINDINGS_INDEX);
+  if (!existsSync(file)) return { version: FINDINGS_VERSION, findings: [] };
+  const o = parseJsonText(readFileSync(file, 'utf8'), file) as Partial<FindingsIndex> | null;
+  if (!o || o.version !== FINDINGS_VERSION || !Array.isArray(o.findings)) throw new AllocatorError('parse', `${file}: not an allocsim findings index of version ${FINDINGS_VERSION}`);
+  for (const [i, f] of o.findings.entries()) {
+    const e = f as Partial<FindingEntry> | null;
+    if (!e || typeof e.signature !== 'string' || typeof e.file !== 'string' || !Array.isArray(e.occurrences) || !Number.isInteger(e.seed) || !Number.isInteger(e.run)) {
+      throw new AllocatorError('parse', `${file}: findings[${i}] is not a finding entry (signature, file, seed, run, occurrences)`);
+    }
+  }
+  return o as FindingsIndex;
+}
+
+/** The index's entries and new ones, one per signature, in order of first occurrence. */
+function mergeEntries(...lists: (readonly FindingEntry[])[]): FindingEntry[] {
+  const m = new Map<string, FindingEntry>();
+  for (const list of lists) for (const e of list) m.set(e.signature, m.has(e.signature) ? joinEntries(m.get(e.signature)!, e) : e);
+  return [...m.values()].sort((a, b) => byOccurrence(`${a.seed}:${a.run}`, `${b.seed}:${b.run}`) || a.signature.localeCompare(b.signature));
+}
+
+function summaryText(index: FindingsIndex): string {
+  const lines = [`# allocsim findings`, '', `${index.findings.length} distinct finding${index.findings.length === 1 ? '' : 's'}; replay one with \`allocsim fuzz --replay <dir>/<file>\`, all with \`allocsim fuzz --replay <dir>\`.`, ''];
+  if (index.findings.length) lines.push('| file | layer | fuzzed | codes | after | seen | first (seed:run, path) | failure |', '|---|---|---|---|---|---|---|---|');
+  for (const e of index.findings) {
+    lines.push(`| ${e.file} | ${e.layer} | ${e.mutant ? `mutant ${e.mutant}` : e.policy} | ${e.codes.join(', ') || '-'} | ${e.lastCommand} | ${e.occurrences.length} | ${e.seed}:${e.run} (${e.path}) | ${e.summary.replace(/\|/g, '\\|')} |`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Writes `text` to `file` through a temporary file, so a reader never sees half of it. */
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+/** Creates the directory (and parents) and checks a file can be written in it. @throws AllocatorError `config` naming it when it cannot */
+export function ensureFindingsDir(dir: string): void {
+  const probe = join(dir, `.allocsim-probe-${process.pid}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (e) {
+    throw new AllocatorError('config', `cannot write the findings directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/**
+ * Adds findings to a directory: each new signature's reproducer written once
+ * (never over an existing file), the index and summary rewritten with every
+ * occurrence. Returns the directory's index after the write.
+ */
+export function addFindings(dir: string, found: readonly DistinctFinding[]): FindingsIndex {
+  ensureFindingsDir(dir);
+  const old = readFindingsIndex(dir);
+  const known = new Set(old.findings.map((e) => e.signature));
+  for (const d of found) {
+    const file = join(dir, d.entry.file);
+    if (known.has(d.entry.signature) || existsSync(file)) continue;
+    writeFileSync(file, formatReproducer(d.reproducer), { flag: 'wx' });
+  }
+  const index: FindingsIndex = { version: FINDINGS_VERSION, findings: mergeEntries(old.findings, found.map((d) => d.entry)) };
+  writeAtomic(join(dir, FINDINGS_INDEX), JSON.stringify(index, null, 2) + '\n');
+  writeAtomic(join(dir, FINDINGS_SUMMARY), summaryText(index));
+  return index;
+}
+
+/** Merges findings directories into `out` (which may be one of them): reproducers copied once, occurrences joined. */
+export function mergeFindingsDirs(out: string, dirs: readonly string[]): FindingsIndex {
+  const indexes = dirs.map((d) => ({ dir: d, index: readFindingsIndex(d) }));
+  for (const { dir } of indexes) if (!existsSync(join(dir, FINDINGS_INDEX))) throw new AllocatorError('config', `${dir}: no ${FINDINGS_INDEX} (not a findings directory)`);
+  ensureFindingsDir(out);
+  const old = readFindingsIndex(out);
+  for (const { dir, index } of indexes) {
+    for (const e of index.findings) {
+      const to = join(out, e.file);
+      if (existsSync(to)) continue;
+      const from = join(dir, e.file);
+      if (!existsSync(from)) throw new AllocatorError('config', `${from}: listed in ${join(dir, FINDINGS_INDEX)} but missing`);
+      writeFileSync(to, readFileSync(from), { flag: 'wx' });
+    }
+  }
+  const index: FindingsIndex = { version: FINDINGS_VERSION, findings: mergeEntries(old.findings, ...indexes.map((i) => i.index.findings)) };
+  writeAtomic(join(out, FINDINGS_INDEX), JSON.stringify(index, null, 2) + '\n');
+  writeAtomic(join(out, FINDINGS_SUMMARY), summaryText(index));
+  return index;
+}

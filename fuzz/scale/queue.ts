@@ -1,0 +1,163 @@
+/**
+ * Campaigns over many machines, on BullMQ and Redis. The coordinator
+ * (`allocsim fuzz --queue redis://HOST:PORT …`) enqueues one job per slice
+ * (job id `<campaign>-<slice>`, so a slice is enqueued once) and waits for
+ * each job's result through BullMQ's queue events; `allocsim worker --queue
+ * …` on each machine takes jobs with its own thread pool. A worker that dies
+ * mid-slice stops renewing its job's lock; another worker's stalled-job
+ * check puts the job back in the queue and it is run again from the start —
+ * a slice is deterministic, and the coordinator keeps the first result of
+ * each slice, so nothing is lost or counted twice.
+ *
+ * A job carries the coordinator's allocsim version; a worker of another
+ * version fails it as unrecoverable, and a coordinator refuses a queue that
+ * still holds another version's jobs. Reaching Redis is checked first with a
+ * bounded connect timeout: an unreachable server is one clear error, not a
+ * hang.
+ */
+
+import { randomUUID } from 'node:crypto';
+import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import { AllocatorError } from '../../src/interfaces/errors.js';
+import { VERSION } from '../../src/version.js';
+import type { SliceResult, SliceTask } from './execute.js';
+import { checkJob } from './job.js';
+import { poolExecutor, type SliceExecutor } from './pool.js';
+
+/** The BullMQ queue every allocsim campaign uses on a Redis server. */
+export const QUEUE_NAME = 'allocsim-fuzz';
+/** Slices a queue coordinator keeps enqueued ahead of their results. */
+export const QUEUE_WINDOW = 64;
+/** How long reaching Redis may take before it counts as unreachable. */
+export const CONNECT_TIMEOUT_MS = 3000;
+/** Prefix of a job failure that is the coordinator's bad input (another version), not a bug. */
+const REFUSED = 'refused: ';
+
+/** Connection options of a `redis://[:password@]host:port[/db]` URL. @throws AllocatorError `parse` */
+export function redisOptions(url: string): RedisOptions {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new AllocatorError('parse', `--queue expects redis://HOST:PORT, got '${url}'`);
+  }
+  if (u.protocol !== 'redis:' || !u.hostname) throw new AllocatorError('parse', `--queue expects redis://HOST:PORT, got '${url}'`);
+  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
+  if (!Number.isInteger(db) || db < 0) throw new AllocatorError('parse', `--queue ${url}: the database must be a number`);
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: u.port ? Number(u.port) : 6379,
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    db,
+  };
+}
+
+/** Checks that Redis answers within {@link CONNECT_TIMEOUT_MS}. @throws AllocatorError `config` naming the URL */
+export async function probeRedis(url: string): Promise<void> {
+  const c = new Redis({ ...redisOptions(url), lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  c.on('error', () => {});
+  try {
+    await c.connect();
+    await c.ping();
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new AllocatorError('config', `cannot reach Redis at ${url}: ${why}`);
+  } finally {
+    c.disconnect();
+  }
+}
+
+/** A BullMQ connection (one per Queue, QueueEvents and Worker, as BullMQ wants). */
+function connection(url: string): Redis {
+  return new Redis({ ...redisOptions(url), maxRetriesPerRequest: null, connectTimeout: CONNECT_TIMEOUT_MS });
+}
+
+/** The coordinator's side: slices become jobs on the queue at `url`. */
+export async function queueExecutor(url: string): Promise<SliceExecutor> {
+  await probeRedis(url);
+  const queue = new Queue<SliceTask, SliceResult>(QUEUE_NAME, { connection: connection(url) });
+  const events = new QueueEvents(QUEUE_NAME, { connection: connection(url) });
+  try {
+    await events.waitUntilReady();
+    const pending = await queue.getJobs(['waiting', 'active', 'delayed', 'prioritized'], 0, 99);
+    const other = pending.find((j) => (j.data as Partial<SliceTask> | undefined)?.job?.version !== VERSION);
+    if (other) {
+      const v = (other.data as Partial<SliceTask> | undefined)?.job?.version;
+      throw new AllocatorError('config', `the queue at ${url} holds jobs of allocsim ${v ?? '(unknown)'}, this is allocsim ${VERSION}: let them finish or clear the queue first`);
+    }
+  } catch (e) {
+    await events.close();
+    await queue.close();
+    throw e;
+  }
+  const campaign = randomUUID();
+  return {
+    width: QUEUE_WINDOW,
+    run: async (t) => {
+      const job = await queue.add('slice', t, { jobId: `${campaign}-${t.k}`, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } });
+      try {
+        return await job.waitUntilFinished(events);
+      } catch (e) {
+        const msg = (e as Error).message;
+        if (msg.startsWith(REFUSED)) throw new AllocatorError('config', `a worker on ${url} ${msg}`);
+        throw new Error(`slice ${t.k} failed on a worker: ${msg}`, { cause: e });
+      }
+    },
+    close: async () => {
+      await events.close();
+      await queue.close();
+    },
+  };
+}
+
+/** How a queue worker runs. */
+export interface QueueWorkerOpts {
+  /** Threads of its pool (slices at once). */
+  readonly threads: number;
+  /** How long a job's lock lasts unrenewed: a dead worker's slice is retried this long after it died (at most about 1.5×). */
+  readonly stallMs: number;
+  /** Exit after the queue has been empty this long (batch systems); absent: run until stopped. */
+  readonly idleExitMs?: number;
+  /** Stops the worker (it finishes its slices first). */
+  readonly signal?: AbortSignal;
+  /** Called after each slice. */
+  readonly onSlice?: (t: SliceTask, r: SliceResult) => void;
+}
+
+/** Processes the queue at `url` until stopped (or idle, with `idleExitMs`). */
+export async function runQueueWorker(url: string, o: QueueWorkerOpts): Promise<void> {
+  await probeRedis(url);
+  // Slices run on pool threads even for one thread: the main thread stays free to renew the job locks.
+  const executor = poolExecutor(o.threads);
+  const worker = new Worker<SliceTask, SliceResult>(
+    QUEUE_NAME,
+    async (job: Job<SliceTask, SliceResult>) => {
+      try {
+        checkJob(job.data.job);
+      } catch (e) {
+        throw new UnrecoverableError(`${REFUSED}${(e as Error).message}`);
+      }
+      const r = await executor.run(job.data);
+      o.onSlice?.(job.data, r);
+      return r;
+    },
+    { connection: connection(url), concurrency: o.threads, lockDuration: o.stallMs, stalledInterval: Math.max(500, Math.floor(o.stallMs / 2)), maxStalledCount: 100 },
+  );
+  worker.on('error', () => {});
+  await new Promise<void>((resolve) => {
+    let idle: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      if (o.idleExitMs === undefined) return;
+      clearTimeout(idle);
+      idle = setTimeout(resolve, o.idleExitMs);
+    };
+    worker.on('drained', arm);
+    worker.on('active', () => clearTimeout(idle));
+    arm();
+    o.signal?.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await worker.close();
+  await executor.close();
+}
