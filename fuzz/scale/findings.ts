@@ -176,7 +176,7 @@ export function ensureFindingsDir(dir: string): void {
     writeFileSync(probe, '');
     rmSync(probe);
   } catch (e) {
-    throw new AllocatorError('config', `cannot write the findings directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new AllocatorError('config', `cannot write the findings directory ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
 }
 

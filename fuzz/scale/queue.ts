@@ -57,12 +57,15 @@ export function redisOptions(url: string): RedisOptions {
 /** Checks that Redis answers within {@link CONNECT_TIMEOUT_MS}. @throws AllocatorError `config` naming the URL */
 export async function probeRedis(url: string): Promise<void> {
   const c = new Redis({ ...redisOptions(url), lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  c.on('error', () => {});
+  let cause: Error | undefined;
+  c.on('error', (e: Error) => (cause ??= e));
   try {
     await c.connect();
     await c.ping();
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    // The rejection says only "Connection is closed"; the error event has the reason (ECONNREFUSED, ETIMEDOUT …).
+    const err = (cause ?? e) as NodeJS.ErrnoException;
+    const why = err.code ?? err.message;
     throw new AllocatorError('config', `cannot reach Redis at ${url}: ${why}`);
   } finally {
     c.disconnect();
@@ -77,8 +80,15 @@ function connection(url: string): Redis {
 /** The coordinator's side: slices become jobs on the queue at `url`. */
 export async function queueExecutor(url: string): Promise<SliceExecutor> {
   await probeRedis(url);
-  const queue = new Queue<SliceTask, SliceResult>(QUEUE_NAME, { connection: connection(url) });
-  const events = new QueueEvents(QUEUE_NAME, { connection: connection(url) });
+  const conns = [connection(url), connection(url)];
+  const queue = new Queue<SliceTask, SliceResult>(QUEUE_NAME, { connection: conns[0]! });
+  const events = new QueueEvents(QUEUE_NAME, { connection: conns[1]! });
+  // BullMQ leaves connections it was given open: they are closed here, or the process never exits.
+  const closeAll = async (): Promise<void> => {
+    await events.close();
+    await queue.close();
+    await Promise.all(conns.map((c) => c.quit().catch(() => c.disconnect())));
+  };
   try {
     await events.waitUntilReady();
     const pending = await queue.getJobs(['waiting', 'active', 'delayed', 'prioritized'], 0, 99);
@@ -88,8 +98,7 @@ export async function queueExecutor(url: string): Promise<SliceExecutor> {
       throw new AllocatorError('config', `the queue at ${url} holds jobs of allocsim ${v ?? '(unknown)'}, this is allocsim ${VERSION}: let them finish or clear the queue first`);
     }
   } catch (e) {
-    await events.close();
-    await queue.close();
+    await closeAll();
     throw e;
   }
   const campaign = randomUUID();
@@ -105,10 +114,7 @@ export async function queueExecutor(url: string): Promise<SliceExecutor> {
         throw new Error(`slice ${t.k} failed on a worker: ${msg}`, { cause: e });
       }
     },
-    close: async () => {
-      await events.close();
-      await queue.close();
-    },
+    close: closeAll,
   };
 }
 
@@ -131,6 +137,7 @@ export async function runQueueWorker(url: string, o: QueueWorkerOpts): Promise<v
   await probeRedis(url);
   // Slices run on pool threads even for one thread: the main thread stays free to renew the job locks.
   const executor = poolExecutor(o.threads);
+  const conn = connection(url);
   const worker = new Worker<SliceTask, SliceResult>(
     QUEUE_NAME,
     async (job: Job<SliceTask, SliceResult>) => {
@@ -143,7 +150,7 @@ export async function runQueueWorker(url: string, o: QueueWorkerOpts): Promise<v
       o.onSlice?.(job.data, r);
       return r;
     },
-    { connection: connection(url), concurrency: o.threads, lockDuration: o.stallMs, stalledInterval: Math.max(500, Math.floor(o.stallMs / 2)), maxStalledCount: 100 },
+    { connection: conn, concurrency: o.threads, lockDuration: o.stallMs, stalledInterval: Math.max(500, Math.floor(o.stallMs / 2)), maxStalledCount: 100 },
   );
   worker.on('error', () => {});
   await new Promise<void>((resolve) => {
@@ -160,4 +167,5 @@ export async function runQueueWorker(url: string, o: QueueWorkerOpts): Promise<v
   });
   await worker.close();
   await executor.close();
+  await conn.quit().catch(() => conn.disconnect());
 }

@@ -216,7 +216,7 @@ async function fuzzAction(o: FuzzOpts): Promise<void> {
   try {
     if (o.out !== undefined) ensureFindingsDir(out);
   } catch (e) {
-    throw badInput(`--out ${(e as Error).message.replace(/^cannot write the findings directory /, '')}: cannot write there`);
+    throw badInput(`--out ${out}: cannot write there ${/\([^()]*\)$/.exec((e as Error).message)?.[0] ?? ''}`.trimEnd());
   }
   const job = jobOf(campaign, policy, mutant, seed, maxCommands);
   const executor = o.queue !== undefined ? await queueExecutor(o.queue) : executorFor(budget.workers);
@@ -292,6 +292,8 @@ export function fuzzCommand(program: Command): void {
   const cmd = program
     .command('fuzz')
     .description('model-based fuzzing of a layer (a policy or a mutant) with invariant checks after every command; reproducers on failure')
+    // `fuzz merge --out DIR`: the subcommand's options are its own, not fuzz's.
+    .enablePositionalOptions()
     .addOption(new Option('--layer <layer>', 'layer to fuzz (default page)').choices(FUZZ_LAYERS))
     .addHelpText('after', `\nCampaigns:\n${FUZZ_LAYERS.map((l) => `  ${l.padEnd(8)} ${FUZZ_CAMPAIGNS[l].summary}`).join('\n')}\n\nExit status: 0 a policy passed or a mutant was caught, 1 a finding or a surviving mutant, 2 bad input.`);
   for (const l of FUZZ_LAYERS) {

@@ -95,6 +95,8 @@ export function buildProgram(): Command {
     .name('allocsim')
     .description('Simulate the Linux memory-allocation stack and fuzz it for corruption bugs')
     .version(VERSION)
+    // A subcommand's options are its own (`fuzz merge --out` is not fuzz's --out): commander needs this on every level.
+    .enablePositionalOptions()
     .addHelpText('after', '\nExit status: 0 success, 1 a finding (a detected bug, a failed invariant), 2 bad input, 70 an internal error.');
   const zonesJson = (sys: System): string => JSON.stringify(sys.pages.zones(), null, 2) + '\n';
   procCommand(program, 'buddyinfo', 'the zones', (sys, json) => (json ? zonesJson(sys) : buddyinfo(sys.pages)));

@@ -15,7 +15,7 @@ import { linkPackage, requireFreshBuild, tempWorkdir } from '../support/workdir.
 const io = captureStdio();
 const run = (...args: string[]) => main(['node', 'allocsim', ...args]);
 
-const wd = tempWorkdir('new', requireFreshBuild);
+const wd = tempWorkdir('new', () => requireFreshBuild());
 
 describe('allocsim new', () => {
   it.each([

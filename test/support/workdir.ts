@@ -33,10 +33,18 @@ export function tempWorkdir(prefix: string, setup: (dir: string) => void = () =>
   return wd;
 }
 
-/** Throws unless dist/ is built and newer than src/ (`node --test` in a generated folder imports allocsim/testing from the build; `npm ci` or `npm run build` makes it). */
-export function requireFreshBuild(): void {
-  const built = join(ROOT, 'dist/src/testing/index.js');
-  if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(ROOT, 'src/testing/index.ts')).mtimeMs) throw new Error('dist/ is missing or older than src/: run npm run build');
+/**
+ * Throws unless dist/ holds a build of each source newer than it (`node
+ * --test` in a generated folder imports allocsim/testing from the build, a
+ * distributed campaign runs the built CLI; `npm ci` or `npm run build` makes it).
+ *
+ * @param sources - repository-relative `.ts` files whose `dist/…js` must be fresh
+ */
+export function requireFreshBuild(sources: readonly string[] = ['src/testing/index.ts']): void {
+  for (const src of sources) {
+    const built = join(ROOT, 'dist', src.replace(/\.ts$/, '.js'));
+    if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(ROOT, src)).mtimeMs) throw new Error(`dist/ is missing or older than ${src}: run npm run build`);
+  }
 }
 
 /** Makes `allocsim` importable from `dir` as `npm install` would: `node_modules/allocsim` linking to this checkout. */

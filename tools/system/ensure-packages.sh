@@ -1,0 +1,26 @@
+#!/bin/sh
+# Runs before `npm test` (the pretest script): the system programs the tests
+# start themselves must be on this machine. Today that is redis-server, for
+# the distributed fuzz campaign test (a real Redis on 127.0.0.1).
+#
+# Missing and root with apt-get: installs it from the distribution's
+# packages. Otherwise: stops with the one line to run.
+set -eu
+
+missing=""
+command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "allocsim tests: installing$missing from the distribution's packages (apt-get)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  # The package lists may be stale or absent on a fresh machine: update once if the install fails.
+  if ! apt-get install -y --no-install-recommends $missing >/dev/null 2>&1; then
+    apt-get update >/dev/null
+    apt-get install -y --no-install-recommends $missing >/dev/null
+  fi
+  command -v redis-server >/dev/null 2>&1 && exit 0
+fi
+
+echo "allocsim tests need$missing; install it first: sudo apt-get install -y$missing" >&2
+exit 1
