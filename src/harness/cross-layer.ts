@@ -21,25 +21,29 @@ export function checkCrossLayer(machine: Machine, pages: PageAllocator): Violati
   const layout = machine.layout;
   let allocatedSeen = 0;
   let reservedSeen = 0;
+  const flags = mm.flags;
   for (const r of layout.memory) {
+    const end = r.end;
     let p = r.start;
-    while (p < r.end && out.length < MAX_VIOLATIONS) {
-      const f = mm.flags[p]!;
+    while (p < end && out.length < MAX_VIOLATIONS) {
+      const f = flags[p]!;
       if (f & PG_ALLOCATED) {
         const n = 1 << mm.order[p]!;
         if (mm.refcount[p]! < 1) out.push({ code: 'X1', message: `allocated block 0x${p.toString(16)} has refcount ${mm.refcount[p]}`, details: { pfn: p } });
-        for (let q = p; q < p + n; q++) {
-          if (q >= r.end) {
-            out.push({ code: 'X1', message: `allocated block 0x${p.toString(16)} of order ${mm.order[p]} runs past the end of RAM`, details: { pfn: p } });
-            break;
-          }
-          if (q > p && mm.flags[q]! & (PG_ALLOCATED | PG_RESERVED)) {
-            out.push({ code: 'X1', message: `pfn 0x${q.toString(16)} (${mm.describeFlags(q)}) overlaps the allocated block at 0x${p.toString(16)}`, details: { pfn: q, head: p } });
-            break;
-          }
-          if (!(mm.flags[q]! & OWNER_MASK)) {
-            out.push({ code: 'X1', message: `pfn 0x${q.toString(16)} inside the allocated block at 0x${p.toString(16)} has no owner`, details: { pfn: q, head: p } });
-            break;
+        if (!(f & OWNER_MASK)) out.push({ code: 'X1', message: `pfn 0x${p.toString(16)} inside the allocated block at 0x${p.toString(16)} has no owner`, details: { pfn: p, head: p } });
+        else {
+          // Tail frames: inside RAM, no other block or reservation, an owner.
+          for (let q = p + 1; q < p + n; q++) {
+            if (q >= end) {
+              out.push({ code: 'X1', message: `allocated block 0x${p.toString(16)} of order ${mm.order[p]} runs past the end of RAM`, details: { pfn: p } });
+              break;
+            }
+            const g = flags[q]!;
+            if (g & (PG_ALLOCATED | PG_RESERVED) || !(g & OWNER_MASK)) {
+              if (g & (PG_ALLOCATED | PG_RESERVED)) out.push({ code: 'X1', message: `pfn 0x${q.toString(16)} (${mm.describeFlags(q)}) overlaps the allocated block at 0x${p.toString(16)}`, details: { pfn: q, head: p } });
+              else out.push({ code: 'X1', message: `pfn 0x${q.toString(16)} inside the allocated block at 0x${p.toString(16)} has no owner`, details: { pfn: q, head: p } });
+              break;
+            }
           }
         }
         allocatedSeen += n;

@@ -103,6 +103,16 @@ export interface PfnListsApi {
   rawPrev(pfn: number): number;
   /** Walks at most `limit` members, reporting a broken link or a cycle instead of hanging. */
   walk(h: number, limit: number): { pfns: number[]; ok: boolean; problem?: string };
+  /** {@link PfnListsApi.walk} into reused storage (valid until the next call): for invariant checks run after every operation. */
+  walkInto(h: number, limit: number): ListWalk;
+}
+
+/** The result of {@link PfnListsApi.walkInto}: the members in `pfns[0..n)`, and whether the walk ended cleanly at the head. */
+export interface ListWalk {
+  pfns: Int32Array;
+  n: number;
+  ok: boolean;
+  problem: string | undefined;
 }
 
 /**

@@ -17,7 +17,7 @@
  * Owner (X1): the top 4 bits of `flags` name who holds an allocated frame.
  */
 
-import type { PfnListsApi, StructPageArray } from '../interfaces/machine.js';
+import type { ListWalk, PfnListsApi, StructPageArray } from '../interfaces/machine.js';
 import { grownTo } from './grow.js';
 
 /** Frame is the head of a free buddy block (`PageBuddy`). */
@@ -178,6 +178,51 @@ export class PfnLists implements PfnListsApi {
   /** Raw backward link of `pfn`. */
   rawPrev(pfn: number): number {
     return this.prev[pfn]!;
+  }
+
+  private readonly scratchWalk: ListWalk = { pfns: new Int32Array(64), n: 0, ok: true, problem: undefined };
+
+  /**
+   * {@link walk} into storage the lists reuse: the same checks and the same
+   * problems, the frames in `pfns[0..n)`. The result is valid until the next
+   * `walkInto`; it allocates nothing once the storage has grown to `limit`.
+   */
+  walkInto(h: number, limit: number): ListWalk {
+    const w = this.scratchWalk;
+    if (w.pfns.length < limit + 1) w.pfns = new Int32Array(Math.max(limit + 1, 2 * w.pfns.length));
+    const pfns = w.pfns;
+    let n = 0;
+    w.ok = false;
+    let prevNode = -(h + 1);
+    let x = this.hNext[h]!;
+    while (x >= 0) {
+      if (x === LIST_POISON || x >= this.next.length) {
+        w.n = n;
+        w.problem = `link to invalid pfn ${x}`;
+        return w;
+      }
+      if (this.prev[x] !== prevNode) {
+        w.n = n;
+        w.problem = `pfn ${x} has a back link to ${this.prev[x]} instead of ${prevNode}`;
+        return w;
+      }
+      pfns[n++] = x;
+      if (n > limit) {
+        w.n = n;
+        w.problem = `more than ${limit} entries (cycle?)`;
+        return w;
+      }
+      prevNode = x;
+      x = this.next[x]!;
+    }
+    w.n = n;
+    if (x !== -(h + 1)) w.problem = `list ends at head ${-x - 1} instead of ${h}`;
+    else if (this.hPrev[h] !== prevNode) w.problem = `head's back link ${this.hPrev[h]} is not the last element ${prevNode}`;
+    else {
+      w.ok = true;
+      w.problem = undefined;
+    }
+    return w;
   }
 
   /**

@@ -863,15 +863,18 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
       }
       // Lists.
       for (let node = 0; node < c.nodePartial.length; node++) {
-        const w = lists.walk(c.nodePartial[node]!, nSlabs + 1);
+        const w = lists.walkInto(c.nodePartial[node]!, nSlabs + 1);
         if (!w.ok) add({ code: 'S5', message: `${c.name} node ${node} partial list is corrupt: ${w.problem ?? ''}` });
-        if (w.pfns.length !== c.nrPartial[node]) add({ code: 'S5', message: `${c.name} node ${node}: nr_partial ${c.nrPartial[node]} but the list holds ${w.pfns.length}` });
-        for (const p of w.pfns) if (this.slabOn[p] !== ON_NODE_PARTIAL) add({ code: 'S5', message: `slab 0x${p.toString(16)} is on ${c.name}'s node partial list but marked ${this.slabOn[p]}` });
+        if (w.n !== c.nrPartial[node]) add({ code: 'S5', message: `${c.name} node ${node}: nr_partial ${c.nrPartial[node]} but the list holds ${w.n}` });
+        for (let i = 0; i < w.n; i++) {
+          const p = w.pfns[i]!;
+          if (this.slabOn[p] !== ON_NODE_PARTIAL) add({ code: 'S5', message: `slab 0x${p.toString(16)} is on ${c.name}'s node partial list but marked ${this.slabOn[p]}` });
+        }
         if (counted[node] !== c.nrSlabs[node]) add({ code: 'S5', message: `${c.name} node ${node}: nr_slabs ${c.nrSlabs[node]} but ${counted[node]} slabs exist` });
       }
       for (let cpu = 0; cpu < c.cpuSlab.length; cpu++) {
-        const w = lists.walk(c.cpuPartialHead[cpu]!, nSlabs + 1);
-        if (!w.ok || w.pfns.length !== c.cpuPartialCount[cpu]) add({ code: 'S5', message: `${c.name} cpu ${cpu}: partial count ${c.cpuPartialCount[cpu]} but the list holds ${w.pfns.length}${w.ok ? '' : ` (${w.problem ?? ''})`}` });
+        const w = lists.walkInto(c.cpuPartialHead[cpu]!, nSlabs + 1);
+        if (!w.ok || w.n !== c.cpuPartialCount[cpu]) add({ code: 'S5', message: `${c.name} cpu ${cpu}: partial count ${c.cpuPartialCount[cpu]} but the list holds ${w.n}${w.ok ? '' : ` (${w.problem ?? ''})`}` });
       }
       const total = c.totalObjects.reduce((s, x) => s + x, 0);
       if (total !== objs) add({ code: 'S5', message: `${c.name}: total_objects ${total} but slabs hold ${objs}` });
