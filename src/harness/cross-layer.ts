@@ -12,7 +12,7 @@ import type { Violation } from '../interfaces/invariants.js';
 import { MAX_VIOLATIONS } from '../interfaces/invariants.js';
 import type { PageAllocator } from '../interfaces/page-allocator.js';
 import type { Machine } from '../interfaces/machine.js';
-import { OWNER_MASK, PG_ALLOCATED, PG_RESERVED } from '../machine/memmap.js';
+import { OWNER_MASK, PG_ALLOCATED, PG_RESERVED, flagPairs, nextFlagged } from '../machine/memmap.js';
 
 /** Runs X1 and X2; O(frames). */
 export function checkCrossLayer(machine: Machine, pages: PageAllocator): Violation[] {
@@ -22,10 +22,14 @@ export function checkCrossLayer(machine: Machine, pages: PageAllocator): Violati
   let allocatedSeen = 0;
   let reservedSeen = 0;
   const flags = mm.flags;
+  const pairs = flagPairs(flags);
   for (const r of layout.memory) {
     const end = r.end;
     let p = r.start;
-    while (p < end && out.length < MAX_VIOLATIONS) {
+    while (out.length < MAX_VIOLATIONS) {
+      // Frames that are neither allocated nor reserved need no look.
+      p = nextFlagged(flags, pairs, p, end, PG_ALLOCATED | PG_RESERVED);
+      if (p >= end) break;
       const f = flags[p]!;
       if (f & PG_ALLOCATED) {
         const n = 1 << mm.order[p]!;

@@ -71,6 +71,44 @@ export const STRUCT_PAGE_BYTES = 16;
 export const LIST_POISON = 0x7ffffff0;
 
 /**
+ * Scanning flags two frames at a time: a 32-bit view of a flags array
+ * (element `i` holds frames `2i` and `2i + 1`), cached per array. Used by
+ * the invariant checks that look for a few flagged frames among many
+ * (slab heads, allocated blocks).
+ */
+const flagPairViews = new WeakMap<Uint16Array, Uint32Array>();
+
+/** The 32-bit view of `flags` (the array's last frame, when the count is odd, is not in it). */
+export function flagPairs(flags: Uint16Array): Uint32Array {
+  let v = flagPairViews.get(flags);
+  if (v === undefined) {
+    // A Uint16Array's offset is even; a view needs it a multiple of 4, else the copy below is as good as a view for one scan.
+    v = flags.byteOffset % 4 === 0 ? new Uint32Array(flags.buffer, flags.byteOffset, flags.length >>> 1) : new Uint32Array(new Uint16Array(flags).buffer, 0, flags.length >>> 1);
+    if (flags.byteOffset % 4 === 0) flagPairViews.set(flags, v);
+  }
+  return v;
+}
+
+/**
+ * The first frame in `[p, end)` whose flags have a bit of `mask`, or `end`
+ * (`p` itself when `p ≥ end`);
+ * frames are skipped two at a time through `pairs` ({@link flagPairs} of
+ * `flags`). The same frame a one-by-one scan would stop at, whichever the
+ * host's byte order (the mask is tested in both halves).
+ */
+export function nextFlagged(flags: Uint16Array, pairs: Uint32Array, p: number, end: number, mask: number): number {
+  if (p >= end) return p;
+  if (p & 1) {
+    if (flags[p]! & mask) return p;
+    p++;
+  }
+  const both = (mask | (mask << 16)) >>> 0;
+  while (p + 1 < end && !(pairs[p >>> 1]! & both)) p += 2;
+  while (p < end && !(flags[p]! & mask)) p++;
+  return p;
+}
+
+/**
  * Intrusive circular doubly-linked lists over frames. A link value ≥ 0 is a
  * PFN; a negative value `-(h + 1)` is list head `h`. An empty head points
  * to itself. All operations are O(1) and allocate nothing.

@@ -74,7 +74,7 @@ import {
 import { CONFIG, KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
 import { PAGE_OFFSET, PAGE_SIZE, alignUp, formatKernelAddr, getOrder, kptr } from '../../interfaces/units.js';
 import type { Machine } from '../../interfaces/machine.js';
-import { PG_SLAB, PG_TAIL } from '../../machine/memmap.js';
+import { PG_SLAB, PG_TAIL, flagPairs, nextFlagged } from '../../machine/memmap.js';
 import { SlabBackendBase, SlabLiveMap } from './backend-base.js';
 import { calculateAlignment, fls } from './slab-math.js';
 import { SLUB_DEBUG_FLAGS, SlubDebug, TRACK_ALLOC, TRACK_FREE, parseSlubDebug, slubDebugFlagsFor, type SlubDebugSpec } from './slub-debug.js';
@@ -905,10 +905,12 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
     const ids = this.scanIds;
     const start = new Int32Array(nCaches + 2);
     let n = 0;
+    const flags = mm.flags;
+    const pairs = flagPairs(flags);
     for (const r of this.machine.layout.memory) {
-      for (let p = r.start; p < r.end; p++) {
-        const f = mm.flags[p]!;
-        if (!(f & PG_SLAB) || f & PG_TAIL) continue;
+      const end = r.end;
+      for (let p = nextFlagged(flags, pairs, r.start, end, PG_SLAB); p < end; p = nextFlagged(flags, pairs, p + 1, end, PG_SLAB)) {
+        if (flags[p]! & PG_TAIL) continue;
         const id = this.slabPages.cacheOf(this.slabBase(p));
         if (id < 0 || !this.caches[id]) continue;
         // Pairs (pfn, id) in pfn order at the top of `ids`; counted per cache.
