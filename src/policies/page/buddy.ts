@@ -93,6 +93,8 @@ import {
   PG_BUDDY,
   PG_PCP,
   PG_RESERVED,
+  flagPairs,
+  nextFlagged,
 } from '../../machine/memmap.js';
 import { PAGE_POISON, PageCounters, PageZone, allocFailure, checkFreeTails, checkNewPages, clearFreedBlock, countNuma, pageStr, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './page-alloc-common.js';
 import { zoneBatchsize, zoneHighsize, zoneLimits, MIN_PERCPU_PAGELIST_HIGH_FRACTION } from './zone-math.js';
@@ -1010,6 +1012,7 @@ export class BuddyAllocator implements PageAllocator {
       }
       // B1, B2, B3, B5: one pass over the zone's frames.
       const flags = mm.flags;
+      const pairs = flagPairs(flags);
       const zoneEnd = zone.endPfn;
       let p = zone.startPfn;
       while (p < zoneEnd && out.length < MAX_VIOLATIONS) {
@@ -1031,15 +1034,13 @@ export class BuddyAllocator implements PageAllocator {
           // Tail frames: of an allocated block, no block flag (B1); of a free block, no flag at all (B1, else B5).
           const bad = f & (PG_BUDDY | PG_PCP) ? 0xffff : PG_BUDDY | PG_PCP | PG_ALLOCATED | PG_RESERVED;
           const tailEnd = Math.min(p + n, zoneEnd);
-          for (let q = p + 1; q < tailEnd; q++) {
-            const g = flags[q]!;
-            if (!(g & bad)) continue;
-            if (g & (PG_BUDDY | PG_PCP | PG_ALLOCATED | PG_RESERVED)) {
+          const q = nextFlagged(flags, pairs, p + 1, tailEnd, bad);
+          if (q < tailEnd) {
+            if (flags[q]! & (PG_BUDDY | PG_PCP | PG_ALLOCATED | PG_RESERVED)) {
               add({ code: 'B1', message: `pfn 0x${q.toString(16)} (${mm.describeFlags(q)}) lies inside the order-${o} block at 0x${p.toString(16)}`, details: { pfn: q, head: p } });
             } else {
               add({ code: 'B5', message: `pfn 0x${q.toString(16)} inside free block 0x${p.toString(16)} has flags ${mm.describeFlags(q)}`, details: { pfn: q } });
             }
-            break;
           }
           p += n;
         } else if (f & PG_RESERVED || !layout.isRam(p)) {
