@@ -184,6 +184,8 @@ export interface PhysicalMemoryApi {
   read64(phys: Addr | number): number;
   /** Writes a non-negative integer below 2^53 as a u64. */
   write64(phys: Addr | number, v: number): void;
+  /** Reads `count` consecutive u64 from `phys` (8-byte aligned) into `out` from index `at`, as {@link read64} reads each; creates no backing. */
+  read64s(phys: Addr | number, count: number, out: Float64Array, at?: number): void;
   /** Reads a u64 exactly. */
   read64n(phys: Addr | number): bigint;
   /** Writes a u64 exactly. */

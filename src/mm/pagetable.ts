@@ -212,12 +212,14 @@ export class PageTable {
   /** The PTEs of `n` consecutive pages from `va` into `out` (0 where none), walking once per PTE table. */
   readPtes(va: number, n: number, out: Float64Array): void {
     const mem = this.machine.mem;
-    let slot = -1;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < n; ) {
       const a = va + i * PAGE_SIZE;
-      if (i === 0 || modPow2(a, PMD_SIZE) === 0) slot = this.slot(a, false);
-      else if (slot >= 0) slot += 8;
-      out[i] = slot < 0 ? 0 : mem.read64(slot);
+      // The run of pages up to the end of this PTE table (one table page: its slots are consecutive).
+      const run = Math.min(n - i, (PMD_SIZE - modPow2(a, PMD_SIZE)) / PAGE_SIZE);
+      const slot = this.slot(a, false);
+      if (slot < 0) out.fill(0, i, i + run);
+      else mem.read64s(slot, run, out, i);
+      i += run;
     }
   }
 

@@ -155,6 +155,8 @@ export class Vmalloc implements VmallocApi {
   private arrPage = -1;
   private arrPhys = 0;
   private ptes = new Float64Array(64);
+  /** Scratch of the check: raw page-array entries of one area. */
+  private listed = new Float64Array(64);
 
   /**
    * @param machine - the machine
@@ -320,6 +322,20 @@ export class Vmalloc implements VmallocApi {
       this.arrPhys = this.phys(page);
     }
     return (this.machine.mem.read64(this.arrPhys + (at - page)) - VMEMMAP_START) / STRUCT_PAGE_SIZE;
+  }
+
+  /**
+   * Raw entries `i`… of a page array into `out`, up to the end of the
+   * array page holding entry `i` or entry `end`, whichever comes first; returns
+   * the index after the last one read. The same values {@link pageArrayPfn}
+   * reads one by one (before its conversion to a frame).
+   */
+  private readPageArray(arr: number, i: number, end: number, out: Float64Array): number {
+    const at = arr + 8 * i;
+    const page = at - modPow2(at, PAGE_SIZE);
+    const to = Math.min(end, i + (page + PAGE_SIZE - at) / 8);
+    this.machine.mem.read64s(this.phys(page) + (at - page), to - i, out, i);
+    return to;
   }
 
   /**
@@ -707,6 +723,8 @@ export class Vmalloc implements VmallocApi {
     const ranges: [number, number, string][] = [];
     let pages = 0;
     const memmap = this.machine.memmap;
+    const flags = memmap.flags;
+    const vmallocOwner = Owner.VMALLOC << OWNER_SHIFT;
     this.busy.forEach((n) => {
       const s = this.busy.start(n);
       const e = this.busy.end(n);
@@ -719,6 +737,10 @@ export class Vmalloc implements VmallocApi {
       else if (guard && modPow2(this.pt.pte(e - PAGE_SIZE), 2) === 1) add('V1', `guard page of area ${ptrText(s)} is mapped`);
       if (this.ptes.length < mapped) this.ptes = new Float64Array(mapped);
       this.pt.readPtes(s, mapped, this.ptes);
+      if (this.listed.length < mapped) this.listed = new Float64Array(mapped);
+      const arr = this.pagesArr[n]!;
+      // Entries of the page array are read a page of the array at a time, when the first of them is needed.
+      let listedTo = 0;
       for (let i = 0; i < mapped; i++) {
         const pte = this.ptes[i]!;
         if (modPow2(pte, 2) === 0) {
@@ -727,8 +749,9 @@ export class Vmalloc implements VmallocApi {
         }
         const pfn = Math.floor(pte / PAGE_SIZE);
         if ((f & VM_ALLOC) !== 0) {
-          if (memmap.owner(pfn) !== Owner.VMALLOC) add('V2', `page ${i} of area ${ptrText(s)} maps frame 0x${pfn.toString(16)} not owned by vmalloc`);
-          const listed = this.pageArrayPfn(this.pagesArr[n]!, i);
+          if ((flags[pfn]! & OWNER_MASK) !== vmallocOwner) add('V2', `page ${i} of area ${ptrText(s)} maps frame 0x${pfn.toString(16)} not owned by vmalloc`);
+          if (i >= listedTo) listedTo = this.readPageArray(arr, i, mapped, this.listed);
+          const listed = (this.listed[i]! - VMEMMAP_START) / STRUCT_PAGE_SIZE;
           if (listed !== pfn) add('V2', `page ${i} of area ${ptrText(s)}: page array says frame 0x${listed.toString(16)}, PTE maps 0x${pfn.toString(16)}`);
         }
       }
