@@ -109,6 +109,13 @@ export function nextFlagged(flags: Uint16Array, pairs: Uint32Array, p: number, e
 }
 
 /**
+ * List heads a PfnLists starts with: a booted system makes some 560 (the
+ * buddy zones' free and per-CPU lists, three per slab cache), so the tables
+ * are not regrown four times per system built.
+ */
+const INITIAL_HEADS = 1024;
+
+/**
  * Intrusive circular doubly-linked lists over frames. A link value ≥ 0 is a
  * PFN; a negative value `-(h + 1)` is list head `h`. An empty head points
  * to itself. All operations are O(1) and allocate nothing.
@@ -126,8 +133,8 @@ export class PfnLists implements PfnListsApi {
     private readonly next: Int32Array,
     private readonly prev: Int32Array,
   ) {
-    this.hNext = new Int32Array(64);
-    this.hPrev = new Int32Array(64);
+    this.hNext = new Int32Array(INITIAL_HEADS);
+    this.hPrev = new Int32Array(INITIAL_HEADS);
   }
 
   /** Creates an empty list and returns its head id. */
