@@ -115,6 +115,9 @@ export function nextFlagged(flags: Uint16Array, pairs: Uint32Array, p: number, e
  */
 const INITIAL_HEADS = 1024;
 
+/** The storage of {@link PfnLists.walkInto}, shared (walks are synchronous and used at once). */
+const SCRATCH_WALK: ListWalk = { pfns: new Int32Array(256), n: 0, ok: true, problem: undefined };
+
 /**
  * Intrusive circular doubly-linked lists over frames. A link value ≥ 0 is a
  * PFN; a negative value `-(h + 1)` is list head `h`. An empty head points
@@ -225,17 +228,16 @@ export class PfnLists implements PfnListsApi {
     return this.prev[pfn]!;
   }
 
-  private readonly scratchWalk: ListWalk = { pfns: new Int32Array(64), n: 0, ok: true, problem: undefined };
-
   /**
-   * {@link walk} into storage the lists reuse: the same checks and the same
-   * problems, the frames in `pfns[0..n)`. The result is valid until the next
-   * `walkInto`; it allocates nothing once the storage has grown to `limit`.
+   * {@link walk} into storage every PfnLists shares: the same checks and the
+   * same problems, the frames in `pfns[0..n)`. The result is valid until the
+   * next `walkInto` of any lists; it allocates nothing once the storage has
+   * grown to the longest list walked (it is not per machine, so a fuzz
+   * campaign's hundreds of machines do not each grow their own).
    */
   walkInto(h: number, limit: number): ListWalk {
-    const w = this.scratchWalk;
-    if (w.pfns.length < limit + 1) w.pfns = new Int32Array(Math.max(limit + 1, 2 * w.pfns.length));
-    const pfns = w.pfns;
+    const w = SCRATCH_WALK;
+    let pfns = w.pfns;
     let n = 0;
     w.ok = false;
     let prevNode = -(h + 1);
@@ -251,6 +253,7 @@ export class PfnLists implements PfnListsApi {
         w.problem = `pfn ${x} has a back link to ${this.prev[x]} instead of ${prevNode}`;
         return w;
       }
+      if (n === pfns.length) w.pfns = pfns = grownTo(pfns, 2 * n);
       pfns[n++] = x;
       if (n > limit) {
         w.n = n;

@@ -76,6 +76,7 @@ import { PAGE_OFFSET, PAGE_SIZE, alignUp, formatKernelAddr, getOrder, kptr } fro
 import type { Machine } from '../../interfaces/machine.js';
 import { PG_SLAB, PG_TAIL, flagPairs, nextFlagged } from '../../machine/memmap.js';
 import { SlabBackendBase, SlabLiveMap } from './backend-base.js';
+import { grownTo } from '../../machine/grow.js';
 import { calculateAlignment, fls } from './slab-math.js';
 import { SLUB_DEBUG_FLAGS, SlubDebug, TRACK_ALLOC, TRACK_FREE, parseSlubDebug, slubDebugFlagsFor, type SlubDebugSpec } from './slub-debug.js';
 
@@ -177,6 +178,15 @@ export class SlubCache {
     this.liveMap = new SlabLiveMap(geo.objects);
   }
 }
+
+/**
+ * Scratch of {@link SlubBackend.checkInvariants}, shared by every backend
+ * (checks are synchronous; a fuzz campaign builds hundreds of backends, and
+ * per-instance scratch was allocated again by each one's first check):
+ * (pfn, cache id) pairs of slab heads, the heads grouped by cache, and
+ * freelist marks per object index with the tag of the last walk.
+ */
+const scratch = { ids: new Int32Array(512), heads: new Int32Array(256), marks: new Uint32Array(512), markTag: 0 };
 
 /**
  * The SLUB backend.
@@ -882,12 +892,6 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
     return out;
   }
 
-  /** Scratch of {@link checkInvariants}: slab heads grouped by cache (reused, one per backend). */
-  private scanHeads: Int32Array = new Int32Array(0);
-  private scanIds: Int32Array = new Int32Array(0);
-  /** Scratch freelist marks, one per object index of a slab, and the tag of the last walk. */
-  private marks: Uint32Array = new Uint32Array(0);
-  private markTag = 0;
 
   /**
    * Every slab, found from struct page (heads of PG_slab frames) as
@@ -898,11 +902,7 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
   private slabHeadsByCache(): { heads: Int32Array; start: Int32Array } {
     const mm = this.machine.memmap;
     const nCaches = this.caches.length;
-    if (this.scanHeads.length < mm.nrPages) {
-      this.scanIds = new Int32Array(2 * mm.nrPages);
-      this.scanHeads = new Int32Array(mm.nrPages);
-    }
-    const ids = this.scanIds;
+    let ids = scratch.ids;
     const start = new Int32Array(nCaches + 2);
     let n = 0;
     const flags = mm.flags;
@@ -913,7 +913,8 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
         if (flags[p]! & PG_TAIL) continue;
         const id = this.slabPages.cacheOf(this.slabBase(p));
         if (id < 0 || !this.caches[id]) continue;
-        // Pairs (pfn, id) in pfn order at the top of `ids`; counted per cache.
+        // Pairs (pfn, id) in pfn order in `ids`; counted per cache.
+        if (n + 2 > ids.length) scratch.ids = ids = grownTo(ids, 2 * ids.length);
         ids[n++] = p;
         ids[n++] = id;
         start[id + 2]!++;
@@ -921,25 +922,26 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
     }
     // Counting sort by cache id, stable (pfn order within a cache).
     for (let i = 2; i < start.length; i++) start[i]! += start[i - 1]!;
-    const heads = this.scanHeads;
+    if (scratch.heads.length < n / 2) scratch.heads = new Int32Array(ids.length / 2);
+    const heads = scratch.heads;
     for (let i = 0; i < n; i += 2) heads[start[ids[i + 1]! + 1]!++] = ids[i]!;
     return { heads, start };
   }
 
   /** Scratch marks for a slab of `objects` objects. */
   private freeMarks(objects: number): Uint32Array {
-    if (this.marks.length < objects) this.marks = new Uint32Array(Math.max(objects, 2 * this.marks.length));
-    return this.marks;
+    if (scratch.marks.length < objects) scratch.marks = new Uint32Array(Math.max(objects, 2 * scratch.marks.length));
+    return scratch.marks;
   }
 
   /** A fresh pair of tags (`t`, `t + 1`) that no mark holds yet. */
   private nextMarkTag(): number {
-    if (this.markTag >= 0xfffffff0) {
-      this.marks.fill(0);
-      this.markTag = 0;
+    if (scratch.markTag >= 0xfffffff0) {
+      scratch.marks.fill(0);
+      scratch.markTag = 0;
     }
-    this.markTag += 2;
-    return this.markTag - 1;
+    scratch.markTag += 2;
+    return scratch.markTag - 1;
   }
 
   /**
