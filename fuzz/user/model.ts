@@ -17,7 +17,7 @@
 import { hex } from '../../src/interfaces/units.js';
 import type { ProcessMemory, UserMalloc } from '../../src/interfaces/user.js';
 import type { System } from '../../src/system.js';
-import { FuzzFailure } from '../common.js';
+import { FuzzFailure, timedCheck } from '../common.js';
 
 /** One block the program holds. */
 export interface LiveBlock {
@@ -140,6 +140,8 @@ export function checkHeap(real: UserReal, when = ''): void {
 
 /** After every command: the heap invariants, and every held block's tags. */
 export function checkAfter(model: UserModel, real: UserReal): void {
-  checkHeap(real);
-  for (const b of model.live) checkTags(real, b, 'after the command');
+  timedCheck(() => {
+    checkHeap(real);
+    for (const b of model.live) checkTags(real, b, 'after the command');
+  });
 }

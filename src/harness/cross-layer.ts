@@ -12,7 +12,7 @@ import type { Violation } from '../interfaces/invariants.js';
 import { MAX_VIOLATIONS } from '../interfaces/invariants.js';
 import type { PageAllocator } from '../interfaces/page-allocator.js';
 import type { Machine } from '../interfaces/machine.js';
-import { OWNER_MASK, PG_ALLOCATED, PG_RESERVED } from '../machine/memmap.js';
+import { OWNER_MASK, PG_ALLOCATED, PG_RESERVED, flagPairs, nextFlagged } from '../machine/memmap.js';
 
 /** Runs X1 and X2; O(frames). */
 export function checkCrossLayer(machine: Machine, pages: PageAllocator): Violation[] {
@@ -21,25 +21,33 @@ export function checkCrossLayer(machine: Machine, pages: PageAllocator): Violati
   const layout = machine.layout;
   let allocatedSeen = 0;
   let reservedSeen = 0;
+  const flags = mm.flags;
+  const pairs = flagPairs(flags);
   for (const r of layout.memory) {
+    const end = r.end;
     let p = r.start;
-    while (p < r.end && out.length < MAX_VIOLATIONS) {
-      const f = mm.flags[p]!;
+    while (out.length < MAX_VIOLATIONS) {
+      // Frames that are neither allocated nor reserved need no look.
+      p = nextFlagged(flags, pairs, p, end, PG_ALLOCATED | PG_RESERVED);
+      if (p >= end) break;
+      const f = flags[p]!;
       if (f & PG_ALLOCATED) {
         const n = 1 << mm.order[p]!;
         if (mm.refcount[p]! < 1) out.push({ code: 'X1', message: `allocated block 0x${p.toString(16)} has refcount ${mm.refcount[p]}`, details: { pfn: p } });
-        for (let q = p; q < p + n; q++) {
-          if (q >= r.end) {
-            out.push({ code: 'X1', message: `allocated block 0x${p.toString(16)} of order ${mm.order[p]} runs past the end of RAM`, details: { pfn: p } });
-            break;
-          }
-          if (q > p && mm.flags[q]! & (PG_ALLOCATED | PG_RESERVED)) {
-            out.push({ code: 'X1', message: `pfn 0x${q.toString(16)} (${mm.describeFlags(q)}) overlaps the allocated block at 0x${p.toString(16)}`, details: { pfn: q, head: p } });
-            break;
-          }
-          if (!(mm.flags[q]! & OWNER_MASK)) {
-            out.push({ code: 'X1', message: `pfn 0x${q.toString(16)} inside the allocated block at 0x${p.toString(16)} has no owner`, details: { pfn: q, head: p } });
-            break;
+        if (!(f & OWNER_MASK)) out.push({ code: 'X1', message: `pfn 0x${p.toString(16)} inside the allocated block at 0x${p.toString(16)} has no owner`, details: { pfn: p, head: p } });
+        else {
+          // Tail frames: inside RAM, no other block or reservation, an owner.
+          for (let q = p + 1; q < p + n; q++) {
+            if (q >= end) {
+              out.push({ code: 'X1', message: `allocated block 0x${p.toString(16)} of order ${mm.order[p]} runs past the end of RAM`, details: { pfn: p } });
+              break;
+            }
+            const g = flags[q]!;
+            if (g & (PG_ALLOCATED | PG_RESERVED) || !(g & OWNER_MASK)) {
+              if (g & (PG_ALLOCATED | PG_RESERVED)) out.push({ code: 'X1', message: `pfn 0x${q.toString(16)} (${mm.describeFlags(q)}) overlaps the allocated block at 0x${p.toString(16)}`, details: { pfn: q, head: p } });
+              else out.push({ code: 'X1', message: `pfn 0x${q.toString(16)} inside the allocated block at 0x${p.toString(16)} has no owner`, details: { pfn: q, head: p } });
+              break;
+            }
           }
         }
         allocatedSeen += n;

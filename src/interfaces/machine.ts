@@ -103,6 +103,16 @@ export interface PfnListsApi {
   rawPrev(pfn: number): number;
   /** Walks at most `limit` members, reporting a broken link or a cycle instead of hanging. */
   walk(h: number, limit: number): { pfns: number[]; ok: boolean; problem?: string };
+  /** {@link PfnListsApi.walk} into reused storage (valid until the next call): for invariant checks run after every operation. */
+  walkInto(h: number, limit: number): ListWalk;
+}
+
+/** The result of {@link PfnListsApi.walkInto}: the members in `pfns[0..n)`, and whether the walk ended cleanly at the head. */
+export interface ListWalk {
+  pfns: Int32Array;
+  n: number;
+  ok: boolean;
+  problem: string | undefined;
 }
 
 /**
@@ -174,6 +184,8 @@ export interface PhysicalMemoryApi {
   read64(phys: Addr | number): number;
   /** Writes a non-negative integer below 2^53 as a u64. */
   write64(phys: Addr | number, v: number): void;
+  /** Reads `count` consecutive u64 from `phys` (8-byte aligned) into `out` from index `at`, as {@link read64} reads each; creates no backing. */
+  read64s(phys: Addr | number, count: number, out: Float64Array, at?: number): void;
   /** Reads a u64 exactly. */
   read64n(phys: Addr | number): bigint;
   /** Writes a u64 exactly. */

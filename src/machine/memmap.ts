@@ -17,7 +17,7 @@
  * Owner (X1): the top 4 bits of `flags` name who holds an allocated frame.
  */
 
-import type { PfnListsApi, StructPageArray } from '../interfaces/machine.js';
+import type { ListWalk, PfnListsApi, StructPageArray } from '../interfaces/machine.js';
 import { grownTo } from './grow.js';
 
 /** Frame is the head of a free buddy block (`PageBuddy`). */
@@ -71,6 +71,54 @@ export const STRUCT_PAGE_BYTES = 16;
 export const LIST_POISON = 0x7ffffff0;
 
 /**
+ * Scanning flags two frames at a time: a 32-bit view of a flags array
+ * (element `i` holds frames `2i` and `2i + 1`), cached per array. Used by
+ * the invariant checks that look for a few flagged frames among many
+ * (slab heads, allocated blocks).
+ */
+const flagPairViews = new WeakMap<Uint16Array, Uint32Array>();
+
+/** The 32-bit view of `flags` (the array's last frame, when the count is odd, is not in it). */
+export function flagPairs(flags: Uint16Array): Uint32Array {
+  let v = flagPairViews.get(flags);
+  if (v === undefined) {
+    // A Uint16Array's offset is even; a view needs it a multiple of 4, else the copy below is as good as a view for one scan.
+    v = flags.byteOffset % 4 === 0 ? new Uint32Array(flags.buffer, flags.byteOffset, flags.length >>> 1) : new Uint32Array(new Uint16Array(flags).buffer, 0, flags.length >>> 1);
+    if (flags.byteOffset % 4 === 0) flagPairViews.set(flags, v);
+  }
+  return v;
+}
+
+/**
+ * The first frame in `[p, end)` whose flags have a bit of `mask`, or `end`
+ * (`p` itself when `p ≥ end`);
+ * frames are skipped two at a time through `pairs` ({@link flagPairs} of
+ * `flags`). The same frame a one-by-one scan would stop at, whichever the
+ * host's byte order (the mask is tested in both halves).
+ */
+export function nextFlagged(flags: Uint16Array, pairs: Uint32Array, p: number, end: number, mask: number): number {
+  if (p >= end) return p;
+  if (p & 1) {
+    if (flags[p]! & mask) return p;
+    p++;
+  }
+  const both = (mask | (mask << 16)) >>> 0;
+  while (p + 1 < end && !(pairs[p >>> 1]! & both)) p += 2;
+  while (p < end && !(flags[p]! & mask)) p++;
+  return p;
+}
+
+/**
+ * List heads a PfnLists starts with: a booted system makes some 560 (the
+ * buddy zones' free and per-CPU lists, three per slab cache), so the tables
+ * are not regrown four times per system built.
+ */
+const INITIAL_HEADS = 1024;
+
+/** The storage of {@link PfnLists.walkInto}, shared (walks are synchronous and used at once). */
+const SCRATCH_WALK: ListWalk = { pfns: new Int32Array(256), n: 0, ok: true, problem: undefined };
+
+/**
  * Intrusive circular doubly-linked lists over frames. A link value ≥ 0 is a
  * PFN; a negative value `-(h + 1)` is list head `h`. An empty head points
  * to itself. All operations are O(1) and allocate nothing.
@@ -88,8 +136,8 @@ export class PfnLists implements PfnListsApi {
     private readonly next: Int32Array,
     private readonly prev: Int32Array,
   ) {
-    this.hNext = new Int32Array(64);
-    this.hPrev = new Int32Array(64);
+    this.hNext = new Int32Array(INITIAL_HEADS);
+    this.hPrev = new Int32Array(INITIAL_HEADS);
   }
 
   /** Creates an empty list and returns its head id. */
@@ -178,6 +226,51 @@ export class PfnLists implements PfnListsApi {
   /** Raw backward link of `pfn`. */
   rawPrev(pfn: number): number {
     return this.prev[pfn]!;
+  }
+
+  /**
+   * {@link walk} into storage every PfnLists shares: the same checks and the
+   * same problems, the frames in `pfns[0..n)`. The result is valid until the
+   * next `walkInto` of any lists; it allocates nothing once the storage has
+   * grown to the longest list walked (it is not per machine, so a fuzz
+   * campaign's hundreds of machines do not each grow their own).
+   */
+  walkInto(h: number, limit: number): ListWalk {
+    const w = SCRATCH_WALK;
+    let pfns = w.pfns;
+    let n = 0;
+    w.ok = false;
+    let prevNode = -(h + 1);
+    let x = this.hNext[h]!;
+    while (x >= 0) {
+      if (x === LIST_POISON || x >= this.next.length) {
+        w.n = n;
+        w.problem = `link to invalid pfn ${x}`;
+        return w;
+      }
+      if (this.prev[x] !== prevNode) {
+        w.n = n;
+        w.problem = `pfn ${x} has a back link to ${this.prev[x]} instead of ${prevNode}`;
+        return w;
+      }
+      if (n === pfns.length) w.pfns = pfns = grownTo(pfns, 2 * n);
+      pfns[n++] = x;
+      if (n > limit) {
+        w.n = n;
+        w.problem = `more than ${limit} entries (cycle?)`;
+        return w;
+      }
+      prevNode = x;
+      x = this.next[x]!;
+    }
+    w.n = n;
+    if (x !== -(h + 1)) w.problem = `list ends at head ${-x - 1} instead of ${h}`;
+    else if (this.hPrev[h] !== prevNode) w.problem = `head's back link ${this.hPrev[h]} is not the last element ${prevNode}`;
+    else {
+      w.ok = true;
+      w.problem = undefined;
+    }
+    return w;
   }
 
   /**

@@ -259,6 +259,33 @@ export class PhysicalMemory implements PhysicalMemoryApi {
     this.write32(phys + 4, hi);
   }
 
+  /**
+   * Reads `count` consecutive little-endian u64 from `phys` (8-byte
+   * aligned) into `out[at…]`: each value is what {@link read64} returns,
+   * one frame lookup per page instead of one per value. Creates no backing.
+   */
+  read64s(phys: Addr | number, count: number, out: Float64Array, at = 0): void {
+    if (phys % 8 !== 0) {
+      for (let i = 0; i < count; i++) out[at + i] = this.read64(phys + 8 * i);
+      return;
+    }
+    let p = phys;
+    let i = 0;
+    while (i < count) {
+      const inPage = Math.min(count - i, (PAGE_SIZE - (p & 0xfff)) / 8);
+      const loc = this.locate(p, false);
+      if (loc < 0) {
+        const b = this.bg(p);
+        out.fill((b * 0x1010101 >>> 0) * (TWO32 + 1), at + i, at + i + inPage);
+      } else {
+        const v = this.curView;
+        for (let k = 0; k < inPage; k++) out[at + i + k] = v.getUint32(loc + 8 * k, true) + v.getUint32(loc + 8 * k + 4, true) * TWO32;
+      }
+      p += inPage * 8;
+      i += inPage;
+    }
+  }
+
   /** Reads a little-endian u64 exactly. */
   read64n(phys: Addr | number): bigint {
     return BigInt(this.read32(phys)) | (BigInt(this.read32(phys + 4)) << 32n);

@@ -30,7 +30,7 @@
 import { AllocatorError } from '../interfaces/errors.js';
 import { GFP_KERNEL, GFP_KERNEL_ACCOUNT, __GFP_ZERO } from '../interfaces/gfp.js';
 import type { PageAllocator } from '../interfaces/page-allocator.js';
-import { NO_PFN, PAGE_SIZE, alignDown, asPfn } from '../interfaces/units.js';
+import { NO_PFN, PAGE_SIZE, alignDown, asPfn, modPow2 } from '../interfaces/units.js';
 import type { Machine } from '../interfaces/machine.js';
 import { Owner } from '../machine/memmap.js';
 
@@ -134,19 +134,19 @@ export class PageTable {
   }
 
   private index(va: number, level: number): number {
-    return Math.floor(va / SPANS[level]!) % 512;
+    return modPow2(Math.floor(va / SPANS[level]!), 512);
   }
 
   /** Physical address of the PTE slot of `va`, or -1 (allocating tables when `create`). */
   private slot(va: number, create: boolean): number {
     const span = Math.floor(va / PMD_SIZE);
-    if (span === this.cacheSpan) return this.cacheTable * PAGE_SIZE + 8 * (Math.floor(va / PAGE_SIZE) % 512);
+    if (span === this.cacheSpan) return this.cacheTable * PAGE_SIZE + 8 * modPow2(Math.floor(va / PAGE_SIZE), 512);
     const mem = this.machine.mem;
     let table = this.pgd;
     for (let level = 0; level < 3; level++) {
       const at = table * PAGE_SIZE + 8 * this.index(va, level);
       const e = mem.read64(at);
-      if (e % 2 === 0) {
+      if (modPow2(e, 2) === 0) {
         if (!create) return -1;
         const t = this.newTable();
         this.tablePages++;
@@ -173,7 +173,7 @@ export class PageTable {
     let slot = -1;
     for (let i = 0; i < n; i++) {
       const a = va + i * PAGE_SIZE;
-      if (slot < 0 || a % PMD_SIZE === 0) slot = this.slot(a, true);
+      if (slot < 0 || modPow2(a, PMD_SIZE) === 0) slot = this.slot(a, true);
       else slot += 8;
       mem.write64(slot, pfns[i]! * PAGE_SIZE + flags);
     }
@@ -191,14 +191,14 @@ export class PageTable {
     let cleared = 0;
     for (let i = 0; i < n; i++) {
       const a = va + i * PAGE_SIZE;
-      if (i === 0 || a % PMD_SIZE === 0) slot = this.slot(a, false);
+      if (i === 0 || modPow2(a, PMD_SIZE) === 0) slot = this.slot(a, false);
       else if (slot >= 0) slot += 8;
       if (slot < 0) {
         if (out) out[i] = -1;
         continue;
       }
       const e = mem.read64(slot);
-      if (e % 2 === 0) {
+      if (modPow2(e, 2) === 0) {
         if (out) out[i] = -1;
         continue;
       }
@@ -212,12 +212,14 @@ export class PageTable {
   /** The PTEs of `n` consecutive pages from `va` into `out` (0 where none), walking once per PTE table. */
   readPtes(va: number, n: number, out: Float64Array): void {
     const mem = this.machine.mem;
-    let slot = -1;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < n; ) {
       const a = va + i * PAGE_SIZE;
-      if (i === 0 || a % PMD_SIZE === 0) slot = this.slot(a, false);
-      else if (slot >= 0) slot += 8;
-      out[i] = slot < 0 ? 0 : mem.read64(slot);
+      // The run of pages up to the end of this PTE table (one table page: its slots are consecutive).
+      const run = Math.min(n - i, (PMD_SIZE - modPow2(a, PMD_SIZE)) / PAGE_SIZE);
+      const slot = this.slot(a, false);
+      if (slot < 0) out.fill(0, i, i + run);
+      else mem.read64s(slot, run, out, i);
+      i += run;
     }
   }
 
@@ -249,7 +251,7 @@ export class PageTable {
       this.walkSteps++;
       const at = table * PAGE_SIZE + 8 * i;
       const e = mem.read64(at);
-      if (e % 2 === 0) continue;
+      if (modPow2(e, 2) === 0) continue;
       const va = base + i * span;
       if (level === PTE_LEVEL) fn(va, at, e);
       else this.walkLevel(Math.floor(e / PAGE_SIZE), level + 1, va, start, end, fn);
@@ -313,7 +315,7 @@ export class PageTable {
       this.walkSteps++;
       const at = table * PAGE_SIZE + 8 * i;
       const e = mem.read64(at);
-      if (e % 2 === 0) continue;
+      if (modPow2(e, 2) === 0) continue;
       const child = Math.floor(e / PAGE_SIZE);
       if (level === PMD_LEVEL) {
         // free_pte_range: every PTE table below a PMD entry of the trimmed range goes.
@@ -355,7 +357,7 @@ export class PageTable {
     for (let i = 0; i < PTRS_PER_TABLE; i++) {
       const at = table * PAGE_SIZE + 8 * i;
       const e = mem.read64(at);
-      if (e % 2 === 0) continue;
+      if (modPow2(e, 2) === 0) continue;
       this.freeTable(at, Math.floor(e / PAGE_SIZE), level + 1);
     }
   }
@@ -366,7 +368,7 @@ export class PageTable {
     const walk = (table: number, level: number, base: number): void => {
       for (let i = 0; i < 512; i++) {
         const e = mem.read64(table * PAGE_SIZE + 8 * i);
-        if (e % 2 === 0) continue;
+        if (modPow2(e, 2) === 0) continue;
         const va = base + i * 2 ** SHIFTS[level]!;
         if (level === 3) fn(va, e);
         else walk(Math.floor(e / PAGE_SIZE), level + 1, va);
@@ -383,7 +385,7 @@ export class PageTable {
       let n = 1;
       for (let i = 0; i < 512; i++) {
         const e = mem.read64(table * PAGE_SIZE + 8 * i);
-        if (e % 2 === 1) n += count(Math.floor(e / PAGE_SIZE), level + 1);
+        if (modPow2(e, 2) === 1) n += count(Math.floor(e / PAGE_SIZE), level + 1);
       }
       return n;
     };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { PhysicalMemory } from '../../src/machine/physmem.js';
+import { asPfn } from '../../src/interfaces/units.js';
 
 describe('PhysicalMemory', () => {
   it('reads zero where nothing was written and backs only touched pages', () => {
@@ -40,6 +41,23 @@ describe('PhysicalMemory', () => {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+
+  it('read64s reads what read64 reads, across pages, backed or not, and creates no backing', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat({ max: 4 * 512 - 1 }), fc.integer({ min: 0, max: 2 ** 53 - 1 })), { maxLength: 20 }), fc.nat({ max: 4 * 4096 - 8 }), fc.nat({ max: 600 }), fc.boolean(), (writes, from, n, poison) => {
+        const m = new PhysicalMemory(4);
+        if (poison) m.setBackground(asPfn(3), 1, 0xaa);
+        for (const [slot, v] of writes) if (slot < 3 * 512 || !poison) m.write64(slot * 8, v);
+        const count = Math.min(n, Math.floor((4 * 4096 - from) / 8));
+        const backed = m.backedPages;
+        const out = new Float64Array(count + 2);
+        m.read64s(from, count, out, 1);
+        expect(m.backedPages).toBe(backed);
+        expect([...out.subarray(1, count + 1)]).toEqual(Array.from({ length: count }, (_, i) => m.read64(from + 8 * i)));
+      }),
+      { numRuns: 200 },
     );
   });
 

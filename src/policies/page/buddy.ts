@@ -93,6 +93,8 @@ import {
   PG_BUDDY,
   PG_PCP,
   PG_RESERVED,
+  flagPairs,
+  nextFlagged,
 } from '../../machine/memmap.js';
 import { PAGE_POISON, PageCounters, PageZone, allocFailure, checkFreeTails, checkNewPages, clearFreedBlock, countNuma, pageStr, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './page-alloc-common.js';
 import { zoneBatchsize, zoneHighsize, zoneLimits, MIN_PERCPU_PAGELIST_HIGH_FRACTION } from './zone-math.js';
@@ -976,19 +978,20 @@ export class BuddyAllocator implements PageAllocator {
       for (let o = 0; o < NR_PAGE_ORDERS; o++) {
         let perOrder = 0;
         for (let mt = 0; mt < MIGRATE_TYPES; mt++) {
-          const w = mm.lists.walk(zone.freeList[o * MIGRATE_TYPES + mt]!, zone.spanned);
+          const w = mm.lists.walkInto(zone.freeList[o * MIGRATE_TYPES + mt]!, zone.spanned);
           if (!w.ok) add({ code: 'B4', message: `zone ${zone.name} free_list[${o}][${mt}] is corrupt: ${w.problem ?? ''}`, details: { zone: zone.id, order: o, mt } });
-          for (const pfn of w.pfns) {
+          for (let i = 0; i < w.n; i++) {
+            const pfn = w.pfns[i]!;
             if (!(mm.flags[pfn]! & PG_BUDDY) || mm.order[pfn] !== o || mm.mt[pfn] !== mt) {
               add({ code: 'B4', message: `pfn 0x${pfn.toString(16)} is on free_list[${o}][${mt}] but carries ${mm.describeFlags(pfn)} order ${mm.order[pfn]} mt ${mm.mt[pfn]}`, details: { pfn, order: o } });
             }
             if (pfn < zone.startPfn || pfn + (1 << o) > zone.endPfn) add({ code: 'B1', message: `free block pfn 0x${pfn.toString(16)} order ${o} is outside zone ${zone.name}`, details: { pfn, order: o } });
           }
-          if (w.pfns.length !== zone.nrFreeMt[o * MIGRATE_TYPES + mt]) {
-            add({ code: 'B4', message: `zone ${zone.name} order ${o} type ${mt}: list has ${w.pfns.length} blocks, counter says ${zone.nrFreeMt[o * MIGRATE_TYPES + mt]}`, details: { order: o, mt } });
+          if (w.n !== zone.nrFreeMt[o * MIGRATE_TYPES + mt]) {
+            add({ code: 'B4', message: `zone ${zone.name} order ${o} type ${mt}: list has ${w.n} blocks, counter says ${zone.nrFreeMt[o * MIGRATE_TYPES + mt]}`, details: { order: o, mt } });
           }
-          perOrder += w.pfns.length;
-          listPages += w.pfns.length << o;
+          perOrder += w.n;
+          listPages += w.n << o;
         }
         if (perOrder !== zone.nrFree[o]) add({ code: 'B4', message: `zone ${zone.name} nr_free[${o}] = ${zone.nrFree[o]} but the lists hold ${perOrder} blocks`, details: { order: o } });
       }
@@ -997,19 +1000,23 @@ export class BuddyAllocator implements PageAllocator {
       for (let c = 0; c < zone.pcpCount.length; c++) {
         let pages = 0;
         for (let i = 0; i < NR_PCP_LISTS; i++) {
-          const w = mm.lists.walk(zone.pcpLists[c * NR_PCP_LISTS + i]!, zone.spanned);
+          const w = mm.lists.walkInto(zone.pcpLists[c * NR_PCP_LISTS + i]!, zone.spanned);
           if (!w.ok) add({ code: 'B4', message: `zone ${zone.name} cpu ${c} pcp list ${i} is corrupt: ${w.problem ?? ''}` });
-          for (const pfn of w.pfns) {
+          for (let k = 0; k < w.n; k++) {
+            const pfn = w.pfns[k]!;
             if (!(mm.flags[pfn]! & PG_PCP) || mm.order[pfn] !== pindexToOrder(i)) add({ code: 'B4', message: `pfn 0x${pfn.toString(16)} on cpu ${c} pcp list ${i} carries ${mm.describeFlags(pfn)} order ${mm.order[pfn]}`, details: { pfn } });
           }
-          pages += w.pfns.length << pindexToOrder(i);
+          pages += w.n << pindexToOrder(i);
         }
         if (pages !== zone.pcpCount[c]) add({ code: 'B6', message: `zone ${zone.name} cpu ${c} pcp count ${zone.pcpCount[c]} but its lists hold ${pages} pages`, details: { cpu: c } });
       }
       // B1, B2, B3, B5: one pass over the zone's frames.
+      const flags = mm.flags;
+      const pairs = flagPairs(flags);
+      const zoneEnd = zone.endPfn;
       let p = zone.startPfn;
-      while (p < zone.endPfn && out.length < MAX_VIOLATIONS) {
-        const f = mm.flags[p]!;
+      while (p < zoneEnd && out.length < MAX_VIOLATIONS) {
+        const f = flags[p]!;
         if (f & (PG_BUDDY | PG_PCP | PG_ALLOCATED)) {
           const o = mm.order[p]!;
           const n = 1 << o;
@@ -1024,15 +1031,15 @@ export class BuddyAllocator implements PageAllocator {
               }
             }
           }
-          for (let q = p + 1; q < p + n && q < zone.endPfn; q++) {
-            const g = mm.flags[q]!;
-            if (g & (PG_BUDDY | PG_PCP | PG_ALLOCATED | PG_RESERVED)) {
+          // Tail frames: of an allocated block, no block flag (B1); of a free block, no flag at all (B1, else B5).
+          const bad = f & (PG_BUDDY | PG_PCP) ? 0xffff : PG_BUDDY | PG_PCP | PG_ALLOCATED | PG_RESERVED;
+          const tailEnd = Math.min(p + n, zoneEnd);
+          const q = nextFlagged(flags, pairs, p + 1, tailEnd, bad);
+          if (q < tailEnd) {
+            if (flags[q]! & (PG_BUDDY | PG_PCP | PG_ALLOCATED | PG_RESERVED)) {
               add({ code: 'B1', message: `pfn 0x${q.toString(16)} (${mm.describeFlags(q)}) lies inside the order-${o} block at 0x${p.toString(16)}`, details: { pfn: q, head: p } });
-              break;
-            }
-            if (f & (PG_BUDDY | PG_PCP) && g !== 0) {
+            } else {
               add({ code: 'B5', message: `pfn 0x${q.toString(16)} inside free block 0x${p.toString(16)} has flags ${mm.describeFlags(q)}`, details: { pfn: q } });
-              break;
             }
           }
           p += n;

@@ -44,6 +44,9 @@ export function kmallocSizeClasses(minSize: number, maxSize: number): number[] {
   return out;
 }
 
+/** The bits of a live map with no slab yet (shared, never written). */
+const NO_BITS = new Uint8Array(0);
+
 /**
  * The simulator's record of which objects of one cache's slabs a client
  * holds: one bit per object, a fixed-size slot per slab in one growing
@@ -59,7 +62,8 @@ export class SlabLiveMap {
   /** @param objectsPerSlab - the most objects a slab of the cache can hold */
   constructor(objectsPerSlab: number) {
     this.slotBytes = Math.max(1, Math.ceil(objectsPerSlab / 8));
-    this.bits = new Uint8Array(this.slotBytes * 8);
+    // Allocated by the first slab: a booted kernel has some fifty caches, most never used in a short run.
+    this.bits = NO_BITS;
   }
 
   /** A cleared slot for a new slab. */
@@ -67,7 +71,7 @@ export class SlabLiveMap {
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
       slot = this.nextSlot++;
-      if ((slot + 1) * this.slotBytes > this.bits.length) this.bits = grownTo(this.bits, this.bits.length * 2);
+      if ((slot + 1) * this.slotBytes > this.bits.length) this.bits = this.bits === NO_BITS ? new Uint8Array(this.slotBytes * 8) : grownTo(this.bits, this.bits.length * 2);
     }
     this.bits.fill(0, slot * this.slotBytes, (slot + 1) * this.slotBytes);
     return slot;

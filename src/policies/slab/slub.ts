@@ -74,8 +74,9 @@ import {
 import { CONFIG, KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
 import { PAGE_OFFSET, PAGE_SIZE, alignUp, formatKernelAddr, getOrder, kptr } from '../../interfaces/units.js';
 import type { Machine } from '../../interfaces/machine.js';
-import { PG_SLAB, PG_TAIL } from '../../machine/memmap.js';
+import { PG_SLAB, PG_TAIL, flagPairs, nextFlagged } from '../../machine/memmap.js';
 import { SlabBackendBase, SlabLiveMap } from './backend-base.js';
+import { grownTo } from '../../machine/grow.js';
 import { calculateAlignment, fls } from './slab-math.js';
 import { SLUB_DEBUG_FLAGS, SlubDebug, TRACK_ALLOC, TRACK_FREE, parseSlubDebug, slubDebugFlagsFor, type SlubDebugSpec } from './slub-debug.js';
 
@@ -177,6 +178,15 @@ export class SlubCache {
     this.liveMap = new SlabLiveMap(geo.objects);
   }
 }
+
+/**
+ * Scratch of {@link SlubBackend.checkInvariants}, shared by every backend
+ * (checks are synchronous; a fuzz campaign builds hundreds of backends, and
+ * per-instance scratch was allocated again by each one's first check):
+ * (pfn, cache id) pairs of slab heads, the heads grouped by cache, and
+ * freelist marks per object index with the tag of the last walk.
+ */
+const scratch = { ids: new Int32Array(512), heads: new Int32Array(256), marks: new Uint32Array(512), markTag: 0 };
 
 /**
  * The SLUB backend.
@@ -816,15 +826,16 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
     };
     const mm = this.machine.memmap;
     const lists = mm.lists;
-    const seen = new Map<number, number>();
-    const perCache = this.slabsByCache();
+    const { heads, start } = this.slabHeadsByCache();
     for (const c of this.caches) {
       if (c.destroyed) continue;
-      const slabs = perCache.get(c.id) ?? [];
+      const from = start[c.id]!;
+      const nSlabs = start[c.id + 1]! - from;
       const above = this.objectsHeldAbove(c);
       let objs = 0;
       const counted = new Int32Array(c.nrSlabs.length);
-      for (const pfn of slabs) {
+      for (let s = from; s < from + nSlabs; s++) {
+        const pfn = heads[s]!;
         const order = this.slabOrder[pfn]!;
         const objects = this.slabObjects[pfn]!;
         counted[this.machine.layout.nodeOf(pfn)]!++;
@@ -834,45 +845,103 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
           if (!(mm.flags[p]! & PG_SLAB)) add({ code: 'S11', message: `frame 0x${p.toString(16)} of slab 0x${pfn.toString(16)} (${c.name}) lacks PG_slab` });
         }
         const cpu = this.slabOn[pfn] === ON_CPU ? c.cpuSlab.indexOf(pfn) : -1;
-        const free = this.walkFree(c, pfn, this.slabFree[pfn]!, add);
-        const cpuFree = cpu >= 0 ? this.walkFree(c, pfn, c.cpuFreelist[cpu]!, add) : [];
-        const all = new Set([...free, ...cpuFree]);
-        if (all.size !== free.length + cpuFree.length) add({ code: 'S2', message: `slab 0x${pfn.toString(16)} of ${c.name}: an object is on both the slab and the CPU freelist` });
+        // Objects found on the slab's freelist are marked `tag`, on the CPU freelist `tag + 1` (scratch marks, no sets).
+        const mark = this.freeMarks(objects);
+        const tag = this.nextMarkTag();
+        const free = this.walkFree(c, pfn, this.slabFree[pfn]!, add, mark, tag, -1);
+        const cpuFree = cpu >= 0 ? this.walkFree(c, pfn, c.cpuFreelist[cpu]!, add, mark, tag + 1, tag) : { found: 0, shared: 0 };
+        if (cpuFree.shared > 0) add({ code: 'S2', message: `slab 0x${pfn.toString(16)} of ${c.name}: an object is on both the slab and the CPU freelist` });
+        const base = this.slabBase(pfn) + c.redLeftPad;
         for (let k = 0; k < objects; k++) {
-          const o = this.slabBase(pfn) + c.redLeftPad + k * c.size;
+          const o = base + k * c.size;
+          const onList = mark[k] === tag || mark[k] === tag + 1;
           const cached = above?.has(o) === true;
-          if (this.isLive(c, pfn, o) === (all.has(o) || cached)) {
-            add({ code: 'S3', message: `object ${kptr(o)} of ${c.name} is ${all.has(o) ? 'on a freelist but allocated' : cached ? 'in a per-CPU cache above the slabs but allocated' : 'neither free nor allocated (lost)'}`, details: { obj: o } });
+          if (this.isLive(c, pfn, o) === (onList || cached)) {
+            add({ code: 'S3', message: `object ${kptr(o)} of ${c.name} is ${onList ? 'on a freelist but allocated' : cached ? 'in a per-CPU cache above the slabs but allocated' : 'neither free nor allocated (lost)'}`, details: { obj: o } });
             break;
           }
         }
-        const expectInuse = cpu >= 0 ? objects - free.length : objects - free.length;
+        const expectInuse = objects - free.found;
         if (this.slabOn[pfn] !== ON_CPU && this.slabInuse[pfn] !== expectInuse) {
-          add({ code: 'S2', message: `slab 0x${pfn.toString(16)} of ${c.name}: inuse ${this.slabInuse[pfn]} but ${free.length} of ${objects} objects are free (Wrong object count)` });
+          add({ code: 'S2', message: `slab 0x${pfn.toString(16)} of ${c.name}: inuse ${this.slabInuse[pfn]} but ${free.found} of ${objects} objects are free (Wrong object count)` });
         }
-        if (this.slabOn[pfn] === ON_CPU && this.slabInuse[pfn]! + 0 !== objects - free.length) {
-          add({ code: 'S2', message: `CPU slab 0x${pfn.toString(16)} of ${c.name}: inuse ${this.slabInuse[pfn]} with ${free.length} remote frees of ${objects}` });
+        if (this.slabOn[pfn] === ON_CPU && this.slabInuse[pfn]! + 0 !== objects - free.found) {
+          add({ code: 'S2', message: `CPU slab 0x${pfn.toString(16)} of ${c.name}: inuse ${this.slabInuse[pfn]} with ${free.found} remote frees of ${objects}` });
         }
-        if (this.slabOn[pfn] === ON_NODE_PARTIAL && free.length === 0) add({ code: 'S5', message: `slab 0x${pfn.toString(16)} of ${c.name} is on the partial list but has no free object` });
-        if (this.slabOn[pfn] === ON_NONE && free.length > 0) add({ code: 'S5', message: `slab 0x${pfn.toString(16)} of ${c.name} has ${free.length} free objects but is on no list (lost to allocation)` });
-        seen.set(pfn, 0);
+        if (this.slabOn[pfn] === ON_NODE_PARTIAL && free.found === 0) add({ code: 'S5', message: `slab 0x${pfn.toString(16)} of ${c.name} is on the partial list but has no free object` });
+        if (this.slabOn[pfn] === ON_NONE && free.found > 0) add({ code: 'S5', message: `slab 0x${pfn.toString(16)} of ${c.name} has ${free.found} free objects but is on no list (lost to allocation)` });
       }
       // Lists.
       for (let node = 0; node < c.nodePartial.length; node++) {
-        const w = lists.walk(c.nodePartial[node]!, slabs.length + 1);
+        const w = lists.walkInto(c.nodePartial[node]!, nSlabs + 1);
         if (!w.ok) add({ code: 'S5', message: `${c.name} node ${node} partial list is corrupt: ${w.problem ?? ''}` });
-        if (w.pfns.length !== c.nrPartial[node]) add({ code: 'S5', message: `${c.name} node ${node}: nr_partial ${c.nrPartial[node]} but the list holds ${w.pfns.length}` });
-        for (const p of w.pfns) if (this.slabOn[p] !== ON_NODE_PARTIAL) add({ code: 'S5', message: `slab 0x${p.toString(16)} is on ${c.name}'s node partial list but marked ${this.slabOn[p]}` });
+        if (w.n !== c.nrPartial[node]) add({ code: 'S5', message: `${c.name} node ${node}: nr_partial ${c.nrPartial[node]} but the list holds ${w.n}` });
+        for (let i = 0; i < w.n; i++) {
+          const p = w.pfns[i]!;
+          if (this.slabOn[p] !== ON_NODE_PARTIAL) add({ code: 'S5', message: `slab 0x${p.toString(16)} is on ${c.name}'s node partial list but marked ${this.slabOn[p]}` });
+        }
         if (counted[node] !== c.nrSlabs[node]) add({ code: 'S5', message: `${c.name} node ${node}: nr_slabs ${c.nrSlabs[node]} but ${counted[node]} slabs exist` });
       }
       for (let cpu = 0; cpu < c.cpuSlab.length; cpu++) {
-        const w = lists.walk(c.cpuPartialHead[cpu]!, slabs.length + 1);
-        if (!w.ok || w.pfns.length !== c.cpuPartialCount[cpu]) add({ code: 'S5', message: `${c.name} cpu ${cpu}: partial count ${c.cpuPartialCount[cpu]} but the list holds ${w.pfns.length}${w.ok ? '' : ` (${w.problem ?? ''})`}` });
+        const w = lists.walkInto(c.cpuPartialHead[cpu]!, nSlabs + 1);
+        if (!w.ok || w.n !== c.cpuPartialCount[cpu]) add({ code: 'S5', message: `${c.name} cpu ${cpu}: partial count ${c.cpuPartialCount[cpu]} but the list holds ${w.n}${w.ok ? '' : ` (${w.problem ?? ''})`}` });
       }
       const total = c.totalObjects.reduce((s, x) => s + x, 0);
       if (total !== objs) add({ code: 'S5', message: `${c.name}: total_objects ${total} but slabs hold ${objs}` });
     }
     return out;
+  }
+
+
+  /**
+   * Every slab, found from struct page (heads of PG_slab frames) as
+   * {@link slabsByCache} finds them, grouped by cache id in pfn order:
+   * cache `id`'s heads are `heads[start[id]]` … `heads[start[id + 1] - 1]`.
+   * The arrays are scratch, valid until the next call.
+   */
+  private slabHeadsByCache(): { heads: Int32Array; start: Int32Array } {
+    const mm = this.machine.memmap;
+    const nCaches = this.caches.length;
+    let ids = scratch.ids;
+    const start = new Int32Array(nCaches + 2);
+    let n = 0;
+    const flags = mm.flags;
+    const pairs = flagPairs(flags);
+    for (const r of this.machine.layout.memory) {
+      const end = r.end;
+      for (let p = nextFlagged(flags, pairs, r.start, end, PG_SLAB); p < end; p = nextFlagged(flags, pairs, p + 1, end, PG_SLAB)) {
+        if (flags[p]! & PG_TAIL) continue;
+        const id = this.slabPages.cacheOf(this.slabBase(p));
+        if (id < 0 || !this.caches[id]) continue;
+        // Pairs (pfn, id) in pfn order in `ids`; counted per cache.
+        if (n + 2 > ids.length) scratch.ids = ids = grownTo(ids, 2 * ids.length);
+        ids[n++] = p;
+        ids[n++] = id;
+        start[id + 2]!++;
+      }
+    }
+    // Counting sort by cache id, stable (pfn order within a cache).
+    for (let i = 2; i < start.length; i++) start[i]! += start[i - 1]!;
+    if (scratch.heads.length < n / 2) scratch.heads = new Int32Array(ids.length / 2);
+    const heads = scratch.heads;
+    for (let i = 0; i < n; i += 2) heads[start[ids[i + 1]! + 1]!++] = ids[i]!;
+    return { heads, start };
+  }
+
+  /** Scratch marks for a slab of `objects` objects. */
+  private freeMarks(objects: number): Uint32Array {
+    if (scratch.marks.length < objects) scratch.marks = new Uint32Array(Math.max(objects, 2 * scratch.marks.length));
+    return scratch.marks;
+  }
+
+  /** A fresh pair of tags (`t`, `t + 1`) that no mark holds yet. */
+  private nextMarkTag(): number {
+    if (scratch.markTag >= 0xfffffff0) {
+      scratch.marks.fill(0);
+      scratch.markTag = 0;
+    }
+    scratch.markTag += 2;
+    return scratch.markTag - 1;
   }
 
   /**
@@ -885,30 +954,38 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
     return undefined;
   }
 
-  /** Walks a freelist from `start` within slab `pfn`, checking every entry (S1, S2); returns the objects. */
-  private walkFree(c: SlubCache, pfn: number, start: number, add: (v: Violation) => void): number[] {
+  /**
+   * Walks a freelist from `start` within slab `pfn`, checking every entry
+   * (S1, S2): marks each object found `tag` in `mark` (by object index), and
+   * counts those already marked `other` (on the other freelist of the slab).
+   */
+  private walkFree(c: SlubCache, pfn: number, start: number, add: (v: Violation) => void, mark: Uint32Array, tag: number, other: number): { found: number; shared: number } {
     const base = this.slabBase(pfn) + c.redLeftPad;
     const objects = this.slabObjects[pfn]!;
-    const found: number[] = [];
-    const seen = new Set<number>();
+    let found = 0;
+    let shared = 0;
+    let last = 0;
     for (let o = start; o !== 0; ) {
-      if (found.length >= objects) {
+      if (found >= objects) {
         add({ code: 'S2', message: `slab 0x${pfn.toString(16)} of ${c.name}: Freelist cycle detected` });
         break;
       }
       if (o < base || (o - base) % c.size !== 0 || (o - base) / c.size >= objects) {
-        add({ code: 'S1', message: `slab 0x${pfn.toString(16)} of ${c.name}: Freechain corrupt (0x${found.length ? this.debug.hex64(found[found.length - 1]! + c.offset) : formatKernelAddr(o)} is not an object of this slab)` });
+        add({ code: 'S1', message: `slab 0x${pfn.toString(16)} of ${c.name}: Freechain corrupt (0x${found ? this.debug.hex64(last + c.offset) : formatKernelAddr(o)} is not an object of this slab)` });
         break;
       }
-      if (seen.has(o)) {
+      const k = (o - base) / c.size;
+      if (mark[k] === tag) {
         add({ code: 'S2', message: `slab 0x${pfn.toString(16)} of ${c.name}: Freelist cycle detected at ${kptr(o)}` });
         break;
       }
-      seen.add(o);
-      found.push(o);
+      if (mark[k] === other) shared++;
+      mark[k] = tag;
+      found++;
+      last = o;
       o = this.getFreePointer(c, o);
     }
-    return found;
+    return { found, shared };
   }
 }
 

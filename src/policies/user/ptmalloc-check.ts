@@ -7,7 +7,7 @@
  */
 
 import { MAX_VIOLATIONS, type Violation } from '../../interfaces/invariants.js';
-import { hex } from '../../interfaces/units.js';
+import { hex, modPow2 } from '../../interfaces/units.js';
 import type { ProcessMemory } from '../../interfaces/user.js';
 import {
   CHUNK_HDR_SZ,
@@ -83,7 +83,7 @@ export function checkPtmallocHeap(pm: PtmallocHeapView): Violation[] {
       for (let i = 0; i < TCACHE_MAX_BINS; i++) {
         let n = 0;
         for (let e = pm.tcacheEntry(i); e !== 0; e = pm.reveal(e)) {
-          if (e % 16 !== 0) {
+          if (modPow2(e, 16) !== 0) {
             add('U5', `tcache bin ${i}: misaligned entry ${hex(e)}`);
             break;
           }
@@ -106,7 +106,7 @@ export function checkPtmallocHeap(pm: PtmallocHeapView): Violation[] {
     for (let i = 0; i < NFASTBINS; i++) {
       let n = 0;
       for (let p = m.read64(pm.fastbinSlot(i)); p !== 0; p = pm.reveal(p + 16)) {
-        if (p % 16 !== 0) {
+        if (modPow2(p, 16) !== 0) {
           add('U4', `fastbin ${i}: misaligned chunk ${hex(p)}`);
           break;
         }
@@ -159,16 +159,16 @@ export function checkPtmallocHeap(pm: PtmallocHeapView): Violation[] {
           break;
         }
         const raw = m.read64(p + 8);
-        const sz = raw - (raw % 8);
-        if (sz < MINSIZE || sz % 16 !== 0) {
+        const sz = raw - modPow2(raw, 8);
+        if (sz < MINSIZE || modPow2(sz, 16) !== 0) {
           add('U1', `chunk ${hex(p)} has invalid size ${sz}`);
           break;
         }
-        if (((raw % 8) & IS_MMAPPED) !== 0) add('U1', `chunk ${hex(p)} in the brk heap has IS_MMAPPED set`);
-        const pin = raw % 2 === 1;
+        if ((modPow2(raw, 8) & IS_MMAPPED) !== 0) add('U1', `chunk ${hex(p)} in the brk heap has IS_MMAPPED set`);
+        const pin = modPow2(raw, 2) === 1;
         if (pin === prevFree && steps > 0) add('U2', `chunk ${hex(p)}: PREV_INUSE=${pin ? 1 : 0} but the previous chunk is ${prevFree ? 'free' : 'in use'}`);
         const nextRaw = m.read64(p + sz + 8);
-        const inuse = nextRaw % 2 === 1;
+        const inuse = modPow2(nextRaw, 2) === 1;
         const h = home.get(p);
         if (!inuse) {
           if (h !== Home.BIN) add('U8', `free chunk ${hex(p)} (size ${sz}) is on no bin`);
@@ -186,8 +186,8 @@ export function checkPtmallocHeap(pm: PtmallocHeapView): Violation[] {
       }
       if (p === top) {
         const traw = m.read64(top + 8);
-        if (traw % 2 === 0) add('U6', `top ${hex(top)} has PREV_INUSE clear`);
-        const tsz = traw - (traw % 8);
+        if (modPow2(traw, 2) === 0) add('U6', `top ${hex(top)} has PREV_INUSE clear`);
+        const tsz = traw - modPow2(traw, 8);
         if (tsz < MINSIZE) add('U6', `top size ${tsz} < MINSIZE`);
         const brk = m.brk(0);
         if (top + tsz !== brk) add('U6', `top ends at ${hex(top + tsz)} but the break is ${hex(brk)}`);

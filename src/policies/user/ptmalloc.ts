@@ -76,7 +76,7 @@ import {
   type UserMallocOptions,
   type UserMallocStats,
 } from '../../interfaces/user.js';
-import { alignDown, alignUp } from '../../interfaces/units.js';
+import { alignDown, alignUp, modPow2 } from '../../interfaces/units.js';
 import { Rng } from '../../machine/rng.js';
 import { checkPtmallocHeap, type PtmallocHeapView } from './ptmalloc-check.js';
 import {
@@ -120,7 +120,7 @@ import {
 } from './ptmalloc-layout.js';
 
 const inSmallbinRange = (sz: number): boolean => sz < MIN_LARGE_SIZE;
-const misaligned = (p: number): boolean => p % MALLOC_ALIGNMENT !== 0;
+const misaligned = (p: number): boolean => modPow2(p, MALLOC_ALIGNMENT) !== 0;
 /** `(uintptr_t) p > (uintptr_t) -size`: the chunk would wrap around the address space. */
 const wraps = (p: number, size: number): boolean => (size === 0 ? p > 0 : p > 2 ** 64 - size);
 /** glibc's `powerof2(x)` for x < 2^31 (true for 0, as the macro is). */
@@ -232,7 +232,7 @@ export class Ptmalloc implements UserMalloc, PtmallocHeapView {
   /** `chunksize`. */
   chunksize(p: number): number {
     const s = this.mem.read64(p + 8);
-    return s - (s % 8);
+    return s - modPow2(s, 8);
   }
   private prevSize(p: number): number {
     return this.mem.read64(p);
@@ -817,7 +817,7 @@ export class Ptmalloc implements UserMalloc, PtmallocHeapView {
         const nextNomask = this.sizeNomask(next);
         if (nextNomask < CHUNK_HDR_SZ || nextNomask > sysmem) this.printerr('malloc(): invalid next size (unsorted)');
         const ps = this.prevSize(next);
-        if (ps - (ps % 8) !== size) this.printerr('malloc(): mismatching next->prev_size (unsorted)');
+        if (ps - modPow2(ps, 8) !== size) this.printerr('malloc(): mismatching next->prev_size (unsorted)');
         if (this.fd(bck) !== victim || this.fd(victim) !== unsorted) this.printerr('malloc(): unsorted double linked list corrupted');
         if (this.prevInuse(next)) this.printerr('malloc(): invalid next->prev_inuse (unsorted)');
 
@@ -1211,7 +1211,7 @@ export class Ptmalloc implements UserMalloc, PtmallocHeapView {
   private intFree(p: number): void {
     const size = this.chunksize(p);
     if (wraps(p, size) || misaligned(p)) this.printerr('free(): invalid pointer');
-    if (size < MINSIZE || size % MALLOC_ALIGNMENT !== 0) this.printerr('free(): invalid size');
+    if (size < MINSIZE || modPow2(size, MALLOC_ALIGNMENT) !== 0) this.printerr('free(): invalid size');
 
     const tcIdx = csize2tidx(size);
     if (this.tcache !== 0 && tcIdx < this.tcacheBins) {

@@ -67,7 +67,7 @@ import type { Violation } from '../../interfaces/invariants.js';
 import { MAX_VIOLATIONS } from '../../interfaces/invariants.js';
 import type { PageAllocator } from '../../interfaces/page-allocator.js';
 import type { CacheHandle, KmemApi } from '../../interfaces/slab.js';
-import { NO_PFN, PAGE_OFFSET, PAGE_SIZE, STRUCT_PAGE_SIZE, VMEMMAP_START, asPfn, formatKernelAddr, pageAlign } from '../../interfaces/units.js';
+import { NO_PFN, PAGE_OFFSET, PAGE_SIZE, STRUCT_PAGE_SIZE, VMEMMAP_START, asPfn, formatKernelAddr, modPow2, pageAlign } from '../../interfaces/units.js';
 import {
   VMALLOC_END,
   VM_ALLOC,
@@ -83,7 +83,7 @@ import {
 } from '../../interfaces/vmalloc.js';
 import { VMALLOC_START } from '../../interfaces/units.js';
 import type { Machine } from '../../interfaces/machine.js';
-import { Owner } from '../../machine/memmap.js';
+import { OWNER_MASK, OWNER_SHIFT, Owner } from '../../machine/memmap.js';
 import { grownTo } from '../../machine/grow.js';
 import { AugTree, NIL } from '../../mm/augtree.js';
 import { MergingRangeSet } from '../../mm/range-set.js';
@@ -100,6 +100,14 @@ const NESTED_KEEP = GFP_KERNEL | __GFP_NOWARN | __GFP_RETRY_MAYFAIL | __GFP_NOFA
 const VPAGES = 0x40000000;
 
 const ptrText = (a: number): string => formatKernelAddr(a);
+/** Frames among the first `nrPages` whose owner field is `owner`. */
+function framesOwnedBy(flags: Uint16Array, nrPages: number, owner: Owner): number {
+  const want = owner << OWNER_SHIFT;
+  let n = 0;
+  for (let pfn = 0; pfn < nrPages; pfn++) if ((flags[pfn]! & OWNER_MASK) === want) n++;
+  return n;
+}
+
 /** A kernel address as `%lu` prints it (sign extension included; beyond 2^53, hence BigInt). */
 const ulong = (a: number): string => (BigInt(a) + (a >= 0x800000000000 ? 0xffff000000000000n : 0n)).toString();
 /** Linux's inclusive `VMALLOC_END`, as the tracepoints print it. */
@@ -147,6 +155,8 @@ export class Vmalloc implements VmallocApi {
   private arrPage = -1;
   private arrPhys = 0;
   private ptes = new Float64Array(64);
+  /** Scratch of the check: raw page-array entries of one area. */
+  private listed = new Float64Array(64);
 
   /**
    * @param machine - the machine
@@ -295,8 +305,8 @@ export class Vmalloc implements VmallocApi {
   /** Physical address of a kernel virtual address (direct map or vmalloc), or -1. */
   private phys(addr: number): number {
     if (addr >= PAGE_OFFSET && addr < PAGE_OFFSET + this.machine.mem.bytes) return addr - PAGE_OFFSET;
-    const pte = this.pt.pte(addr - (addr % PAGE_SIZE));
-    return pte % 2 === 1 ? Math.floor(pte / PAGE_SIZE) * PAGE_SIZE + (addr % PAGE_SIZE) : -1;
+    const pte = this.pt.pte(addr - modPow2(addr, PAGE_SIZE));
+    return modPow2(pte, 2) === 1 ? Math.floor(pte / PAGE_SIZE) * PAGE_SIZE + modPow2(addr, PAGE_SIZE) : -1;
   }
 
   private pageArraySlot(n: number, i: number): number {
@@ -306,12 +316,26 @@ export class Vmalloc implements VmallocApi {
   /** Frame `i` of a page array, read from simulated memory (one translation per array page). */
   private pageArrayPfn(arr: number, i: number): number {
     const at = arr + 8 * i;
-    const page = at - (at % PAGE_SIZE);
+    const page = at - modPow2(at, PAGE_SIZE);
     if (page !== this.arrPage) {
       this.arrPage = page;
       this.arrPhys = this.phys(page);
     }
     return (this.machine.mem.read64(this.arrPhys + (at - page)) - VMEMMAP_START) / STRUCT_PAGE_SIZE;
+  }
+
+  /**
+   * Raw entries `i`… of a page array into `out`, up to the end of the
+   * array page holding entry `i` or entry `end`, whichever comes first; returns
+   * the index after the last one read. The same values {@link pageArrayPfn}
+   * reads one by one (before its conversion to a frame).
+   */
+  private readPageArray(arr: number, i: number, end: number, out: Float64Array): number {
+    const at = arr + 8 * i;
+    const page = at - modPow2(at, PAGE_SIZE);
+    const to = Math.min(end, i + (page + PAGE_SIZE - at) / 8);
+    this.machine.mem.read64s(this.phys(page) + (at - page), to - i, out, i);
+    return to;
   }
 
   /**
@@ -476,7 +500,7 @@ export class Vmalloc implements VmallocApi {
   /** Common checks of vfree/vunmap; returns the busy node at `addr`. */
   private lookupForFree(op: 'vfree' | 'vunmap', addr: number): number {
     if (!Number.isSafeInteger(addr) || addr < 0) this.misuse(op, `${String(addr)} is not an address`);
-    if (addr % PAGE_SIZE !== 0) {
+    if (modPow2(addr, PAGE_SIZE) !== 0) {
       throw new AllocatorError('invalid-free', `Trying to ${op}() bad address (${ptrText(addr)})`, { policy: 'vmalloc', op, addr });
     }
     const n = this.busy.find(addr);
@@ -525,8 +549,8 @@ export class Vmalloc implements VmallocApi {
 
   vmallocToPfn(addr: number): number {
     if (!this.isVmallocAddr(addr)) return -1;
-    const pte = this.pt.pte(addr - (addr % PAGE_SIZE));
-    return pte % 2 === 1 ? Math.floor(pte / PAGE_SIZE) : -1;
+    const pte = this.pt.pte(addr - modPow2(addr, PAGE_SIZE));
+    return modPow2(pte, 2) === 1 ? Math.floor(pte / PAGE_SIZE) : -1;
   }
 
   isVmallocAddr(addr: number): boolean {
@@ -618,7 +642,7 @@ export class Vmalloc implements VmallocApi {
     if (!this.checkAccess(addr, data.length, true, 'vmalloc_write')) return false;
     for (let off = 0; off < data.length; ) {
       const a = addr + off;
-      const chunk = Math.min(data.length - off, PAGE_SIZE - (a % PAGE_SIZE));
+      const chunk = Math.min(data.length - off, PAGE_SIZE - modPow2(a, PAGE_SIZE));
       this.machine.mem.writeBytes(this.phys(a), data.subarray(off, off + chunk));
       off += chunk;
     }
@@ -630,8 +654,8 @@ export class Vmalloc implements VmallocApi {
     const out = new Uint8Array(len);
     for (let off = 0; off < len; ) {
       const a = addr + off;
-      const chunk = Math.min(len - off, PAGE_SIZE - (a % PAGE_SIZE));
-      out.set(this.machine.mem.readBytes(this.phys(a), chunk), off);
+      const chunk = Math.min(len - off, PAGE_SIZE - modPow2(a, PAGE_SIZE));
+      this.machine.mem.readBytes(this.phys(a), chunk, out.subarray(off, off + chunk));
       off += chunk;
     }
     return out;
@@ -699,28 +723,35 @@ export class Vmalloc implements VmallocApi {
     const ranges: [number, number, string][] = [];
     let pages = 0;
     const memmap = this.machine.memmap;
+    const flags = memmap.flags;
+    const vmallocOwner = Owner.VMALLOC << OWNER_SHIFT;
     this.busy.forEach((n) => {
       const s = this.busy.start(n);
       const e = this.busy.end(n);
       ranges.push([s, e, 'busy']);
-      if (s % PAGE_SIZE !== 0 || e % PAGE_SIZE !== 0 || s < VMALLOC_START || e > VMALLOC_END || e <= s) add('V1', `area [${ptrText(s)}, ${ptrText(e)}) is misaligned or outside the vmalloc range`);
+      if (modPow2(s, PAGE_SIZE) !== 0 || modPow2(e, PAGE_SIZE) !== 0 || s < VMALLOC_START || e > VMALLOC_END || e <= s) add('V1', `area [${ptrText(s)}, ${ptrText(e)}) is misaligned or outside the vmalloc range`);
       const f = this.areaFlags[n]!;
       const mapped = this.areaMapped[n]!;
       const guard = (f & VM_NO_GUARD) === 0;
       if (e - s !== (mapped + (guard ? 1 : 0)) * PAGE_SIZE) add('V1', `area [${ptrText(s)}, ${ptrText(e)}) maps ${mapped} pages and should ${guard ? 'end one guard page after them' : 'end right after them (VM_NO_GUARD)'}`);
-      else if (guard && this.pt.pte(e - PAGE_SIZE) % 2 === 1) add('V1', `guard page of area ${ptrText(s)} is mapped`);
+      else if (guard && modPow2(this.pt.pte(e - PAGE_SIZE), 2) === 1) add('V1', `guard page of area ${ptrText(s)} is mapped`);
       if (this.ptes.length < mapped) this.ptes = new Float64Array(mapped);
       this.pt.readPtes(s, mapped, this.ptes);
+      if (this.listed.length < mapped) this.listed = new Float64Array(mapped);
+      const arr = this.pagesArr[n]!;
+      // Entries of the page array are read a page of the array at a time, when the first of them is needed.
+      let listedTo = 0;
       for (let i = 0; i < mapped; i++) {
         const pte = this.ptes[i]!;
-        if (pte % 2 === 0) {
+        if (modPow2(pte, 2) === 0) {
           add('V2', `page ${i} of area ${ptrText(s)} is not mapped`);
           continue;
         }
         const pfn = Math.floor(pte / PAGE_SIZE);
         if ((f & VM_ALLOC) !== 0) {
-          if (memmap.owner(pfn) !== Owner.VMALLOC) add('V2', `page ${i} of area ${ptrText(s)} maps frame 0x${pfn.toString(16)} not owned by vmalloc`);
-          const listed = this.pageArrayPfn(this.pagesArr[n]!, i);
+          if ((flags[pfn]! & OWNER_MASK) !== vmallocOwner) add('V2', `page ${i} of area ${ptrText(s)} maps frame 0x${pfn.toString(16)} not owned by vmalloc`);
+          if (i >= listedTo) listedTo = this.readPageArray(arr, i, mapped, this.listed);
+          const listed = (this.listed[i]! - VMEMMAP_START) / STRUCT_PAGE_SIZE;
           if (listed !== pfn) add('V2', `page ${i} of area ${ptrText(s)}: page array says frame 0x${listed.toString(16)}, PTE maps 0x${pfn.toString(16)}`);
         }
       }
@@ -730,8 +761,7 @@ export class Vmalloc implements VmallocApi {
       }
     });
     if (pages !== this.nPages) add('V2', `nr_vmalloc_pages is ${this.nPages} but the areas hold ${pages}`);
-    let owned = 0;
-    for (let pfn = 0; pfn < memmap.nrPages; pfn++) if (memmap.owner(pfn) === Owner.VMALLOC) owned++;
+    const owned = framesOwnedBy(memmap.flags, memmap.nrPages, Owner.VMALLOC);
     if (owned !== this.nPages) add('V2', `${owned} frames are owned by vmalloc but nr_vmalloc_pages is ${this.nPages} (${owned > this.nPages ? 'frames leaked by vfree' : 'frames lost'})`);
     for (const [s, e] of this.purgeTree.freeBlocks()) ranges.push([s, e, 'lazily freed']);
     for (const [s, e] of this.space.freeBlocks()) ranges.push([s, e, 'free']);
