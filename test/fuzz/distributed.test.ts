@@ -51,8 +51,8 @@ function background(args: readonly string[]): { child: ChildProcess; out: () => 
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ALLOCSIM_WORKERS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, out: () => out, err: () => err, exited };
 }
