@@ -13,10 +13,12 @@ import { runDebugBench } from './debug.bench.js';
 import { runUserBench } from './user.bench.js';
 import { runVmallocBench } from './vmalloc.bench.js';
 import { runEdgesBench } from './edges.bench.js';
+import { formatFuzzThroughput, runFuzzThroughputBench } from './fuzz-throughput.bench.js';
+import { formatFuzzScale, runFuzzScaleBench } from './fuzz-scale.bench.js';
 
 const maxTime = Number(process.env['BENCH_MAXTIME'] ?? 2);
 const only = process.env['BENCH_ONLY'];
-const kernelOnly = only === 'user' || only === 'vmalloc' || only === 'edges' ? [] : undefined;
+const kernelOnly = only === 'user' || only === 'vmalloc' || only === 'edges' || only === 'fuzz' || only === 'fuzz-scale' ? [] : undefined;
 const results = kernelOnly ?? [...(only === 'slab' || only === 'debug' ? [] : runPageBench(maxTime)), ...(only === 'page' || only === 'debug' ? [] : runSlabBench(maxTime))];
 const bootScript = fileURLToPath(new URL('./boot.js', import.meta.url));
 const boot = JSON.parse(execFileSync(process.execPath, [bootScript, '64', '64'], { encoding: 'utf8' })) as { bootMs: number; rssMiB: number; managedPages: number };
@@ -49,7 +51,9 @@ if (only === undefined || only === 'edges') {
   lines.push('', '| front door and plug-in loader | ms | anchor | anchor ms | ratio |', '|---|---|---|---|---|');
   for (const r of runEdgesBench()) lines.push(`| ${r.name} | ${r.ms.toFixed(2)} | ${r.anchor} | ${r.anchorMs.toFixed(2)} | ${(r.ms / r.anchorMs).toFixed(2)} |`);
 }
-if (only !== 'page' && only !== 'slab' && only !== 'user' && only !== 'vmalloc' && only !== 'edges') {
+if (only === undefined || only === 'fuzz') lines.push('', formatFuzzThroughput(runFuzzThroughputBench()));
+if (only === undefined || only === 'fuzz-scale') lines.push('', formatFuzzScale(await runFuzzScaleBench()));
+if (only !== 'page' && only !== 'slab' && only !== 'user' && only !== 'vmalloc' && only !== 'edges' && only !== 'fuzz' && only !== 'fuzz-scale') {
   const d = runDebugBench();
   lines.push('', '| kernel-mix, 100k ops (SLUB) | median ms | × debug off |', '|---|---|---|');
   for (const c of d.costs) lines.push(`| ${c.name} | ${c.ms.toFixed(1)} | ${c.factor.toFixed(2)} |`);

@@ -131,11 +131,12 @@ function nonReplayable(f: Failure): Failure {
 
 /**
  * Distinct (command, outcome) pairs seen: a command's `run` may return a
- * short outcome (the allocator path it took, `fail` for a NULL), `''` when
- * it returns nothing. Keyed by command class so that counting costs no
- * allocation per command.
+ * short outcome (the zone an allocation came from, `fail` for a NULL), `''`
+ * when it returns nothing. Keyed by the command's `op` when it has one
+ * (one class serving several calls), else its class name; outcomes are
+ * constant strings, so counting costs no allocation per command.
  */
-export type CoverageMap = Map<abstract new (...args: never[]) => unknown, Set<string>>;
+export type CoverageMap = Map<string, Set<string>>;
 
 /** Where a run failed: the class name of the command running when it threw (`''` for the initial or final check). */
 interface FailedAt {
@@ -151,12 +152,15 @@ function runList<M extends object, R, P extends object>(def: CampaignDef<M, R, P
       if (!c.check(model)) continue;
       onRun();
       // fast-check hands its own wrapper around each generated command.
-      const cls = ((c as { cmd?: object }).cmd ?? c).constructor as abstract new (...args: never[]) => unknown;
-      if (at) at.command = cls.name;
+      const inner = (c as { cmd?: { op?: unknown } }).cmd ?? (c as { op?: unknown });
+      const name = inner.constructor.name;
+      if (at) at.command = name;
       const outcome = c.run(model, real) as unknown;
       if (coverage) {
-        let seen = coverage.get(cls);
-        if (!seen) coverage.set(cls, (seen = new Set()));
+        // A command class that serves several calls says which in `op`.
+        const key = typeof inner.op === 'string' ? inner.op : name;
+        let seen = coverage.get(key);
+        if (!seen) coverage.set(key, (seen = new Set()));
         seen.add(typeof outcome === 'string' ? outcome : '');
       }
     }
@@ -309,7 +313,7 @@ export function runSlice<M extends object, R, P extends object>(def: CampaignDef
     from = run + 1;
   }
   const keys: string[] = [];
-  for (const [cls, outcomes] of coverage) for (const o of outcomes) keys.push(o ? `${cls.name}:${o}` : cls.name);
+  for (const [name, outcomes] of coverage) for (const o of outcomes) keys.push(o ? `${name}:${o}` : name);
   return { ...slice, commandsRun, failures, findings, coverage: keys.sort() };
 }
 

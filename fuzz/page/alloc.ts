@@ -28,12 +28,15 @@ export class AllocCommand implements Command<PageModel, PageReal> {
   check(): boolean {
     return true;
   }
-  run(model: PageModel, real: PageReal): void {
+  /** @returns the zone the block came from, or `fail` (the campaign's coverage) */
+  run(model: PageModel, real: PageReal): string {
     const gfp = FUZZ_GFPS[this.gfpIndex % FUZZ_GFPS.length]!;
     const pfn = real.sys.pages.allocPages(this.order, gfp);
     if (pfn === NO_PFN) checkFailureAllowed(model, real, this.order, gfp);
     else holdBlock(model, real, pfn, this.order, (gfp & __GFP_COMP) !== 0);
     checkAll(real);
+    const layout = real.sys.machine.layout;
+    return pfn === NO_PFN ? 'fail' : layout.zones[layout.zoneOf(pfn)]!.name;
   }
   toString(): string {
     return `alloc(order=${this.order}, ${formatGfp(FUZZ_GFPS[this.gfpIndex % FUZZ_GFPS.length]!)})`;

@@ -5,6 +5,7 @@
  * Policy files named by the job are loaded once per thread.
  */
 
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { loadPolicyFiles } from '../../src/plugin/load.js';
 import type { SliceReport } from '../engine.js';
 import { findMutant } from '../mutants/catalogue.js';
@@ -21,8 +22,18 @@ export interface SliceTask {
 /** A slice's report, with its index. */
 export type SliceResult = SliceReport & { readonly k: number };
 
-/** Runs a slice to its end. @throws AllocatorError when the job's policy file cannot be loaded */
+/**
+ * Runs a slice to its end, after letting the event loop turn. That turn is
+ * what keeps a campaign's memory flat: inversify keeps a `WeakRef` per
+ * container, and V8 holds every `WeakRef` target made during a synchronous
+ * job alive until the job ends — slices run back to back without a turn
+ * (one synchronous loop, or a pool thread taking its next task) kept every
+ * run's machine, ≈ 0.4 MB each.
+ *
+ * @throws AllocatorError when the job's policy file cannot be loaded
+ */
 export async function executeSlice(t: SliceTask): Promise<SliceResult> {
+  await nextTurn();
   const { job } = t;
   if (job.policyFiles) await loadPolicyFiles(job.policyFiles);
   const overrides = job.mutant !== undefined ? findMutant(job.mutant).overrides : undefined;

@@ -1,19 +1,12 @@
 /**
- * Where slices run: in this thread (one at a time, the event loop turning
- * between slices), or on a pool of worker threads (piscina), one slice per
- * thread at a time. Both run {@link executeSlice}, so a slice's report is
- * the same in either.
- *
- * The event loop must turn between slices: inversify keeps a `WeakRef` per
- * container, and V8 holds every `WeakRef` target made during a synchronous
- * job alive until the job ends — a campaign run as one synchronous loop kept
- * every run's machine (≈ 0.5 MB each) until it finished.
+ * Where slices run: in this thread, one at a time, or on a pool of worker
+ * threads (piscina), one slice per thread at a time. Both run
+ * {@link executeSlice}, so a slice's report is the same in either.
  */
 
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Piscina } from 'piscina';
 import { executeSlice, type SliceResult, type SliceTask } from './execute.js';
 
@@ -36,10 +29,7 @@ export function defaultWorkers(): number {
 export function inThreadExecutor(): SliceExecutor {
   return {
     width: 1,
-    run: async (t) => {
-      await nextTurn();
-      return executeSlice(t);
-    },
+    run: executeSlice,
     close: async () => {},
   };
 }

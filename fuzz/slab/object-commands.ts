@@ -16,7 +16,8 @@ export class KmallocCommand implements Command<SlabModel, SlabReal> {
   check(): boolean {
     return true;
   }
-  run(m: SlabModel, r: SlabReal): void {
+  /** @returns `fail` for a NULL (the campaign's coverage) */
+  run(m: SlabModel, r: SlabReal): string {
     const p = r.sys.kmem.kmalloc(this.size, KMALLOC_GFPS[this.gfp % KMALLOC_GFPS.length]!);
     if (this.size === 0 && p !== ZERO_SIZE_PTR) throw new FuzzFailure([{ code: 'K4', message: `kmalloc(0) returned 0x${p.toString(16)}, not ZERO_SIZE_PTR` }]);
     if (p !== 0 && this.size > 0) {
@@ -24,6 +25,7 @@ export class KmallocCommand implements Command<SlabModel, SlabReal> {
       hold(m, r, p, this.size, -1);
     }
     checkAll(r);
+    return p === 0 ? 'fail' : '';
   }
   toString(): string {
     return `kmalloc(${this.size}, gfp#${this.gfp})`;

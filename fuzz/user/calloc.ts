@@ -14,7 +14,8 @@ export class CallocCommand implements Command<UserModel, UserReal> {
   check(): boolean {
     return true;
   }
-  run(model: UserModel, real: UserReal): void {
+  /** @returns `fail` for a NULL (the campaign's coverage) */
+  run(model: UserModel, real: UserReal): string {
     const bytes = this.nmemb * this.size;
     const p = real.libc.calloc(this.nmemb, this.size);
     if (p !== 0) {
@@ -22,6 +23,7 @@ export class CallocCommand implements Command<UserModel, UserReal> {
       hold(model, real, p, bytes, MALLOC_ALIGNMENT, String(this));
     }
     checkAfter(model, real);
+    return p === 0 ? 'fail' : '';
   }
   toString(): string {
     return `calloc(${this.nmemb}, ${this.size})`;

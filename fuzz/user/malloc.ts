@@ -11,10 +11,12 @@ export class MallocCommand implements Command<UserModel, UserReal> {
   check(): boolean {
     return true;
   }
-  run(model: UserModel, real: UserReal): void {
+  /** @returns `fail` for a NULL (the campaign's coverage) */
+  run(model: UserModel, real: UserReal): string {
     const p = real.libc.malloc(this.size);
     if (p !== 0) hold(model, real, p, this.size, MALLOC_ALIGNMENT, String(this));
     checkAfter(model, real);
+    return p === 0 ? 'fail' : '';
   }
   toString(): string {
     return `malloc(${this.size})`;

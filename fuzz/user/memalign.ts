@@ -16,7 +16,8 @@ export class MemalignCommand implements Command<UserModel, UserReal> {
   check(): boolean {
     return true;
   }
-  run(model: UserModel, real: UserReal): void {
+  /** @returns `fail` for a NULL (the campaign's coverage) */
+  run(model: UserModel, real: UserReal): string {
     const align = 2 ** this.alignLog2;
     let p: number;
     if (this.posix) {
@@ -28,6 +29,7 @@ export class MemalignCommand implements Command<UserModel, UserReal> {
     } else p = real.libc.memalign(align, this.size);
     if (p !== 0) hold(model, real, p, this.size, align, String(this));
     checkAfter(model, real);
+    return p === 0 ? 'fail' : '';
   }
   toString(): string {
     return `${this.posix ? 'posix_memalign' : 'memalign'}(${2 ** this.alignLog2}, ${this.size})`;

@@ -94,9 +94,11 @@ class VmallocCommand implements Command<VmallocModel, VmallocReal> {
     return this.op !== 'vfree' || m.held.length > 0;
   }
 
-  run(m: VmallocModel, r: VmallocReal): void {
+  /** @returns `fail` when an allocation or mapping returned NULL (the campaign's coverage) */
+  run(m: VmallocModel, r: VmallocReal): string {
     const v = r.sys.vmalloc;
     const tag = (m.stamp++ % 255) + 1;
+    let outcome = '';
     switch (this.op) {
       case 'vmalloc':
       case 'vzalloc': {
@@ -109,7 +111,7 @@ class VmallocCommand implements Command<VmallocModel, VmallocReal> {
           }
           fill(r, addr, bytes, tag);
           m.held.push({ addr, bytes, tag, kind: 'vmalloc', pfns: [] });
-        }
+        } else outcome = 'fail';
         break;
       }
       case 'kvmalloc': {
@@ -120,7 +122,7 @@ class VmallocCommand implements Command<VmallocModel, VmallocReal> {
           const bytes = v.isVmallocAddr(addr) ? Math.min(this.a, 64 << 10) : 0;
           fill(r, addr, bytes, tag);
           m.held.push({ addr, bytes, tag, kind: 'kvmalloc', pfns: [] });
-        }
+        } else outcome = 'fail';
         break;
       }
       case 'vmap': {
@@ -135,7 +137,10 @@ class VmallocCommand implements Command<VmallocModel, VmallocReal> {
         if (addr !== 0) {
           fill(r, addr, pfns.length * PAGE_SIZE, tag);
           m.held.push({ addr, bytes: pfns.length * PAGE_SIZE, tag, kind: 'vmap', pfns });
-        } else for (const p of pfns) r.sys.pages.freePages(asPfn(p), 0);
+        } else {
+          for (const p of pfns) r.sys.pages.freePages(asPfn(p), 0);
+          outcome = 'fail';
+        }
         break;
       }
       case 'vfree': {
@@ -155,6 +160,7 @@ class VmallocCommand implements Command<VmallocModel, VmallocReal> {
     }
     for (const h of m.held) verifyEdges(r, h);
     checkAll(r);
+    return outcome;
   }
 
   toString(): string {

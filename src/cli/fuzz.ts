@@ -247,6 +247,8 @@ async function fuzzAction(o: FuzzOpts): Promise<void> {
     maxCommands,
     workers: o.queue !== undefined ? 'queue' : budget.workers,
     elapsedMs: result.elapsedMs,
+    // Peak resident set of this process (its pool threads included), for the flat-memory benchmark and the curious.
+    maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     stopped: result.stopped,
     slices: result.slices.length,
     coverage: result.coverage.length,
