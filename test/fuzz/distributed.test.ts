@@ -156,6 +156,20 @@ describe('a campaign on local threads and shards', () => {
     expect(findingsIndex(join(dir, 'merged'))).toEqual(findingsIndex(join(dir, 't1')));
   }, 120_000);
 
+  it('stops at the end of a time budget, and on Ctrl-C with the summary of the runs so far', async () => {
+    const timed = cli(['fuzz', '--layer', 'user', '--time', '2s', '--no-progress', '--json']);
+    expect(timed.status).toBe(0);
+    const doc = JSON.parse(timed.stdout) as { stopped: string; numRuns: number; message: string; maxRssMiB: number };
+    expect(doc).toMatchObject({ stopped: 'time' });
+    expect(doc.message).toMatch(/^user policy ptmalloc: [\d,]+ runs passed \(seed 1, [\d,]+ commands\), when the time budget ran out$/);
+    const c = background(['fuzz', '--layer', 'slab', '--time', '10m', '--no-progress']);
+    await new Promise((r) => setTimeout(r, 2500));
+    c.child.kill('SIGINT');
+    expect(await c.exited).toBe(0);
+    expect(c.out()).toMatch(/^slab policy slub: [\d,]+ runs passed \(seed 1, [\d,]+ commands\), when interrupted \(the runs so far\)$/m);
+    expect(c.err()).toMatch(/^allocsim: warning: interrupted: finishing the slices under way/m);
+  }, 60_000);
+
   it.each([
     [['fuzz', '--time', '1m', '--runs', '5'], /^allocsim: --time and --runs are both budgets; give one$/],
     [['fuzz', '--shard', '3/2'], /^allocsim: --shard 3\/2: the index must be between 1 and 2$/],
