@@ -3,8 +3,8 @@
  * through the built CLI (`npm run build` first), in fresh processes:
  *
  * - **flat memory**: peak RSS of a page campaign of 1 k, 10 k and 100 k runs
- *   (short runs, `--max-commands 20`, so 100 k runs take minutes), against
- *   the 1 k campaign's;
+ *   on every core (the CLI's 150 commands a run at most), against the 1 k
+ *   campaign's;
  * - **speed-up**: the same 2,000-run page campaign on 1 thread and on every
  *   core (`--workers N`), wall time ratio;
  * - **Redis**: the same campaign over a real `redis-server` (started here on
@@ -12,7 +12,8 @@
  *   against the local pool of two threads.
  *
  * `BENCH_SCALE_RUNS` overrides the run counts of the memory rows
- * (comma-separated; default `1000,10000,100000`).
+ * (comma-separated; default `1000,10000,100000`), `BENCH_SCALE_PARTS`
+ * picks the parts (`memory,speed,redis`, the default).
  */
 
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -87,16 +88,26 @@ async function redisVsLocal(args: readonly string[]): Promise<{ queueMs: number;
 export async function runFuzzScaleBench(): Promise<ScaleRow[]> {
   const rows: ScaleRow[] = [];
   const cores = availableParallelism();
-  const counts = (process.env['BENCH_SCALE_RUNS'] ?? '1000,10000,100000').split(',').map(Number);
-  const mem = counts.map((runs) => ({ runs, doc: campaign(['--runs', String(runs), '--seed', '7', '--max-commands', '20', '--workers', String(cores)]) }));
-  const base = mem[0]!.doc.maxRssMiB;
-  for (const m of mem) rows.push({ name: `peak RSS, page campaign of ${m.runs.toLocaleString('en-US')} runs (${cores} threads, ≤ 20 commands/run)`, value: `${m.doc.maxRssMiB} MiB`, anchor: `${mem[0]!.runs.toLocaleString('en-US')} runs: ${base} MiB`, ratio: m.doc.maxRssMiB / base });
+  const parts = new Set((process.env['BENCH_SCALE_PARTS'] ?? 'memory,speed,redis').split(','));
+  if (parts.has('memory')) {
+    const counts = (process.env['BENCH_SCALE_RUNS'] ?? '1000,10000,100000').split(',').map(Number);
+    const mem = counts.map((runs) => ({ runs, doc: campaign(['--runs', String(runs), '--seed', '7', '--workers', String(cores)]) }));
+    const base = mem[0]!.doc.maxRssMiB;
+    for (const m of mem) {
+      const rate = `${Math.round(m.doc.numRuns / (m.doc.elapsedMs / 1000)).toLocaleString('en-US')} runs/s`;
+      rows.push({ name: `peak RSS, page campaign of ${m.runs.toLocaleString('en-US')} runs (${cores} threads, ${rate})`, value: `${m.doc.maxRssMiB} MiB`, anchor: `${mem[0]!.runs.toLocaleString('en-US')} runs: ${base} MiB`, ratio: m.doc.maxRssMiB / base });
+    }
+  }
   const speed = ['--runs', '2000', '--seed', '3'];
-  const one = campaign([...speed, '--workers', '1']);
-  const all = campaign([...speed, '--workers', String(cores)]);
-  rows.push({ name: `page campaign, 2,000 runs, ${cores} threads`, value: `${(all.elapsedMs / 1000).toFixed(1)} s`, anchor: `1 thread: ${(one.elapsedMs / 1000).toFixed(1)} s`, ratio: one.elapsedMs / all.elapsedMs });
-  const r = await redisVsLocal(speed);
-  rows.push({ name: 'the same over Redis, 2 workers × 1 thread', value: `${(r.queueMs / 1000).toFixed(1)} s`, anchor: `local pool of 2: ${(r.localMs / 1000).toFixed(1)} s`, ratio: r.queueMs / r.localMs });
+  if (parts.has('speed')) {
+    const one = campaign([...speed, '--workers', '1']);
+    const all = campaign([...speed, '--workers', String(cores)]);
+    rows.push({ name: `page campaign, 2,000 runs, ${cores} threads`, value: `${(all.elapsedMs / 1000).toFixed(1)} s`, anchor: `1 thread: ${(one.elapsedMs / 1000).toFixed(1)} s`, ratio: one.elapsedMs / all.elapsedMs });
+  }
+  if (parts.has('redis')) {
+    const r = await redisVsLocal(speed);
+    rows.push({ name: 'the same over Redis, 2 workers × 1 thread', value: `${(r.queueMs / 1000).toFixed(1)} s`, anchor: `local pool of 2: ${(r.localMs / 1000).toFixed(1)} s`, ratio: r.queueMs / r.localMs });
+  }
   return rows;
 }
 

@@ -10,7 +10,7 @@ import { loadPolicyFiles } from '../../src/plugin/load.js';
 import type { SliceReport } from '../engine.js';
 import { findMutant } from '../mutants/catalogue.js';
 import { FUZZ_CAMPAIGNS } from '../registry.js';
-import { sliceOf, type CampaignJob } from './job.js';
+import { campaignRun, sliceOf, type CampaignJob } from './job.js';
 
 /** Which slice of which job: slice `k` of a campaign of `runs` runs (`runs` absent for a time-boxed campaign). */
 export interface SliceTask {
@@ -19,7 +19,11 @@ export interface SliceTask {
   readonly runs?: number;
 }
 
-/** A slice's report, with its index. */
+/**
+ * A slice's report in the campaign's terms: `from`/`to` and every `run` are
+ * campaign run indices; a finding's `seed` and `path` stay fast-check's (the
+ * slice seed, and the path under it), which replay it.
+ */
 export type SliceResult = SliceReport & { readonly k: number };
 
 /**
@@ -38,5 +42,13 @@ export async function executeSlice(t: SliceTask): Promise<SliceResult> {
   if (job.policyFiles) await loadPolicyFiles(job.policyFiles);
   const overrides = job.mutant !== undefined ? findMutant(job.mutant).overrides : undefined;
   const r = FUZZ_CAMPAIGNS[job.layer].runSlice({ policy: job.mutant !== undefined ? undefined : job.policy, ...(overrides ? { overrides } : {}) }, sliceOf(job, t.k, t.runs));
-  return { ...r, k: t.k };
+  const run = (fcRun: number): number => campaignRun(t.k, fcRun);
+  return {
+    ...r,
+    k: t.k,
+    from: run(r.from),
+    to: run(r.to),
+    failures: r.failures.map((f) => ({ ...f, run: run(f.run) })),
+    findings: r.findings.map((f) => ({ ...f, run: run(f.run) })),
+  };
 }

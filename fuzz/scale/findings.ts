@@ -43,9 +43,11 @@ export interface FindingEntry {
   readonly frames: readonly string[];
   /** The failure's first line. */
   readonly summary: string;
-  /** The first occurrence (lowest seed, then run): its seed, run index and fast-check path. */
+  /** The first occurrence (lowest seed, then run): the campaign's seed and run index. */
   readonly seed: number;
   readonly run: number;
+  /** fast-check's seed and path of that run (the slice's seed): `fc.check` with both replays it, shrinking included. */
+  readonly fcSeed: number;
   readonly path: string;
   /** Commands in the shrunk list. */
   readonly length: number;
@@ -105,7 +107,8 @@ export function distinctFindings(job: CampaignJob, slices: readonly SliceFailure
         summary: (f.failure ?? '').split('\n')[0] ?? '',
         seed: job.seed,
         run: f.run,
-        path: f.path ?? String(f.run),
+        fcSeed: f.seed,
+        path: f.path ?? '',
         length: f.commands?.length ?? 0,
         occurrences: [],
         file: `${job.layer}-${(codes[0] ?? 'error').replace(/[^\w.-]+/g, '_')}-${signature}.json`,

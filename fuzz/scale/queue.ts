@@ -83,6 +83,9 @@ export async function queueExecutor(url: string): Promise<SliceExecutor> {
   const conns = [connection(url), connection(url)];
   const queue = new Queue<SliceTask, SliceResult>(QUEUE_NAME, { connection: conns[0]! });
   const events = new QueueEvents(QUEUE_NAME, { connection: conns[1]! });
+  // Every slice in flight waits on the events (and listens for their closing): QUEUE_WINDOW listeners, not a leak.
+  events.setMaxListeners(2 * QUEUE_WINDOW + 10);
+  queue.setMaxListeners(2 * QUEUE_WINDOW + 10);
   // BullMQ leaves connections it was given open: they are closed here, or the process never exits.
   const closeAll = async (): Promise<void> => {
     await events.close();

@@ -7,7 +7,7 @@ import { PAGE_CAMPAIGN } from '../../fuzz/page/campaign.js';
 import { coordinate } from '../../fuzz/scale/coordinator.js';
 import { executeSlice } from '../../fuzz/scale/execute.js';
 import { addFindings, mergeFindingsDirs, readFindingsIndex } from '../../fuzz/scale/findings.js';
-import { campaignJob, checkJob, parseShard, SLICE_RUNS } from '../../fuzz/scale/job.js';
+import { campaignJob, checkJob, parseShard, SLICE_OFFSET, SLICE_RUNS, sliceSeed } from '../../fuzz/scale/job.js';
 import { inThreadExecutor } from '../../fuzz/scale/pool.js';
 import { findMutant } from '../../fuzz/mutants/catalogue.js';
 
@@ -15,12 +15,15 @@ const tmp = (): string => mkdtempSync(join(tmpdir(), 'allocsim-scale-'));
 const job = (o: { mutant?: string; seed?: number } = {}) => campaignJob({ layer: 'page', policy: 'buddy', seed: o.seed ?? 4, maxCommands: 40, ...(o.mutant ? { mutant: o.mutant } : {}) });
 
 describe('slices', () => {
-  it('run exactly the runs of a single campaign of the same seed', async () => {
-    const whole = PAGE_CAMPAIGN.run({}, { seed: 4, numRuns: 2 * SLICE_RUNS, maxCommands: 40 });
-    const a = await executeSlice({ job: job(), k: 0 });
-    const b = await executeSlice({ job: job(), k: 1 });
-    expect(a.commandsRun + b.commandsRun).toBe(whole.commandsRun);
-    expect([a.from, a.to, b.from, b.to]).toEqual([0, 25, 25, 50]);
+  it('are runs 100 … 124 of a fast-check sequence of their own seed, numbered as the campaign’s runs', async () => {
+    for (const k of [0, 1, 40_000]) {
+      const alone = PAGE_CAMPAIGN.run({}, { seed: sliceSeed(4, k), path: String(SLICE_OFFSET), numRuns: SLICE_RUNS, maxCommands: 40 });
+      const s = await executeSlice({ job: job(), k });
+      expect([s.commandsRun, s.from, s.to]).toEqual([alone.commandsRun, k * SLICE_RUNS, (k + 1) * SLICE_RUNS]);
+    }
+    expect(new Set([0, 1, 2, 3].map((k) => sliceSeed(4, k))).size).toBe(4);
+    expect(sliceSeed(2 ** 40 + 4, 0)).not.toBe(sliceSeed(4, 0));
+    expect((await executeSlice({ job: job(), k: 3, runs: 80 })).to).toBe(80);
   });
 
   it('go on after a failure, shrink the first run of each key and count the others', async () => {
@@ -28,9 +31,9 @@ describe('slices', () => {
     expect(r.failures.length).toBeGreaterThan(5);
     const keys = new Set(r.failures.map((f) => f.key));
     expect(r.findings.map((f) => f.key)).toEqual([...keys]);
-    // The first failing run is the one a campaign of the same seed reports, shrunk the same way.
-    const single = PAGE_CAMPAIGN.run({ overrides: findMutant('B-01').overrides }, { seed: 4, numRuns: 25, maxCommands: 40 });
-    expect(r.findings[0]).toMatchObject({ run: single.runsDone - 1, commands: single.commands, path: single.path });
+    // The first failing run is the one a campaign of the slice's seed reports, shrunk the same way.
+    const single = PAGE_CAMPAIGN.run({ overrides: findMutant('B-01').overrides }, { seed: sliceSeed(4, 0), path: String(SLICE_OFFSET), numRuns: 25, maxCommands: 40 });
+    expect(r.findings[0]).toMatchObject({ run: Number(single.path!.split(':')[0]) - SLICE_OFFSET, seed: sliceSeed(4, 0), commands: single.commands, path: single.path });
   });
 });
 
