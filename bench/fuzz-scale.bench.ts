@@ -16,11 +16,11 @@
  * picks the parts (`memory,speed,redis`, the default).
  */
 
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startRedis } from '../test/support/redis.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 
@@ -47,39 +47,24 @@ export interface ScaleRow {
   readonly ratio: number;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The Redis campaign against the local pool: elapsed ms of each (same campaign). */
 async function redisVsLocal(args: readonly string[]): Promise<{ queueMs: number; localMs: number }> {
-  if (spawnSync('redis-server', ['--version']).error) throw new Error('redis-server is not installed: sudo apt-get install -y redis-server');
+  const redis = await startRedis();
   const dir = mkdtempSync(join(tmpdir(), 'allocsim-bench-redis-'));
-  const port = await freePort();
-  const url = `redis://127.0.0.1:${port}`;
-  const children: ChildProcess[] = [spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })];
+  const url = redis.url;
+  const children: ChildProcess[] = [];
   try {
-    for (let i = 0; spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() !== 'PONG'; i++) {
-      if (i > 100) throw new Error('redis-server did not start');
-      await sleep(50);
-    }
     for (let i = 0; i < 2; i++) children.push(spawn(process.execPath, [CLI, 'worker', '--queue', url, '--workers', '1', '--quiet'], { stdio: 'ignore' }));
     await sleep(1500); // the workers' threads start
     const queued = campaign([...args, '--queue', url, '--out', join(dir, 'q')]);
     const local = campaign([...args, '--workers', '2', '--out', join(dir, 'l')]);
     return { queueMs: queued.elapsedMs, localMs: local.elapsedMs };
   } finally {
-    for (const c of children.reverse()) c.kill('SIGTERM');
+    for (const c of children) c.kill('SIGTERM');
     await sleep(500);
+    redis.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -16,30 +16,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QUEUE_NAME } from '../../fuzz/scale/queue.js';
 import { findingsIndex } from '../support/findings.js';
+import { freePort, startRedis, type RedisServer } from '../support/redis.js';
 import { ROOT, requireFreshBuild } from '../support/workdir.js';
 
 const CLI = join(ROOT, 'dist/src/cli/main.js');
-const INSTALL = 'redis-server is not installed: run `sudo apt-get install -y redis-server` (npm test does it by itself when run as root)';
-
-/** A free TCP port on the loopback interface. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** Runs the built CLI to its end. */
 function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env, ALLOCSIM_WORKERS: '' }, timeout: 120_000 });
@@ -66,25 +52,18 @@ const until = async (what: string, cond: () => boolean, ms = 60_000): Promise<vo
 };
 
 let dir = '';
-let redis: ChildProcess | undefined;
+let redis: RedisServer | undefined;
 let url = '';
 
 beforeAll(async () => {
   requireFreshBuild(['src/cli/main.ts', 'src/cli/fuzz.ts', 'fuzz/scale/queue.ts', 'fuzz/scale/coordinator.ts', 'fuzz/engine.ts']);
-  if (spawnSync('redis-server', ['--version']).error) throw new Error(INSTALL);
-  dir = mkdtempSync(join(tmpdir(), 'allocsim-redis-'));
-  const port = await freePort();
-  url = `redis://127.0.0.1:${port}`;
-  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  // ioredis retries until the server listens.
-  const probe = new Redis({ host: '127.0.0.1', port, retryStrategy: () => 50, maxRetriesPerRequest: null });
-  probe.on('error', () => {});
-  await until('redis-server to answer', () => probe.status === 'ready', 10_000);
-  await probe.quit();
+  redis = await startRedis();
+  url = redis.url;
+  dir = mkdtempSync(join(tmpdir(), 'allocsim-distributed-'));
 }, 30_000);
 
 afterAll(() => {
-  redis?.kill('SIGKILL');
+  redis?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -114,7 +93,7 @@ describe('a campaign over a Redis queue', () => {
   }, 120_000);
 
   it('refuses a queue holding another version’s jobs, naming both versions', async () => {
-    const conn = new Redis({ host: '127.0.0.1', port: Number(new URL(url).port), maxRetriesPerRequest: null });
+    const conn = new Redis({ host: '127.0.0.1', port: redis!.port, maxRetriesPerRequest: null });
     const queue = new Queue(QUEUE_NAME, { connection: conn });
     await queue.add('slice', { job: { version: '0.0.1-old', layer: 'page', policy: 'buddy', seed: 1, maxCommands: 5 }, k: 0 });
     try {
