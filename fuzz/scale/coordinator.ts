@@ -12,7 +12,7 @@
 
 import type { SliceFinding } from '../engine.js';
 import { sliceCount, type CampaignJob, type Shard } from './job.js';
-import { distinctFindings, type DistinctFinding } from './findings.js';
+import { FindingsAccumulator, type DistinctFinding } from './findings.js';
 import type { SliceExecutor } from './pool.js';
 import type { SliceResult } from './execute.js';
 
@@ -70,16 +70,27 @@ function* sliceIndices(plan: CampaignPlan): Generator<number> {
   for (let k = (plan.shard?.index ?? 1) - 1; k < end; k += step) yield k;
 }
 
-/** Runs a campaign on `executor`. `onProgress` is called after every slice. */
-export async function coordinate(plan: CampaignPlan, executor: SliceExecutor, opts: { signal?: AbortSignal; onProgress?: (p: CampaignProgress) => void } = {}): Promise<CampaignResult> {
+/** What a caller hears during a campaign. */
+export interface CampaignListeners {
+  /** Stops handing out slices (Ctrl-C). */
+  readonly signal?: AbortSignal;
+  /** After every slice, in completion order. */
+  readonly onProgress?: (p: CampaignProgress) => void;
+  /** Each slice that counts, in slice order, with the findings it touched (to write them as the campaign goes). */
+  readonly onSlice?: (r: SliceResult, touched: readonly DistinctFinding[]) => void;
+}
+
+/** Runs a campaign on `executor`. Results are folded in slice order as soon as every earlier slice is in, and then dropped. */
+export async function coordinate(plan: CampaignPlan, executor: SliceExecutor, opts: CampaignListeners = {}): Promise<CampaignResult> {
   const t0 = Date.now();
-  const done = new Map<number, SliceResult>();
-  const coverage = new Set<string>();
-  const signatures = new Set<string>();
-  let runs = 0;
-  let commands = 0;
-  let failures = 0;
-  let firstFailing = Infinity;
+  // Completed slices not yet folded (a later slice finished before an earlier one).
+  const pending = new Map<number, SliceResult>();
+  const issued: number[] = [];
+  const live = { runs: 0, commands: 0, failures: 0, keys: new Set<string>(), coverage: new Set<string>() };
+  const folded = { runs: 0, commands: 0, failures: 0, slices: [] as number[], coverage: new Set<string>(), first: undefined as SliceFinding | undefined };
+  const findings = new FindingsAccumulator(plan.job);
+  let failingSeen = false;
+  let foldedFailing = false;
   let stopped: StopReason = 'runs';
   let error: Error | undefined;
   const next = sliceIndices(plan);
@@ -88,21 +99,39 @@ export async function coordinate(plan: CampaignPlan, executor: SliceExecutor, op
     if (error !== undefined) return false;
     if (opts.signal?.aborted) return ((stopped = 'interrupted'), false);
     if (plan.deadline !== undefined && Date.now() >= plan.deadline) return ((stopped = 'time'), false);
-    if (firstFailing !== Infinity) return ((stopped = 'finding'), false);
+    if (plan.stopAtFirst && failingSeen) return ((stopped = 'finding'), false);
     return true;
   };
+  const fold = (r: SliceResult): void => {
+    // A mutant campaign counts the slices up to the first one with a failure: all were issued before any after it.
+    if (plan.stopAtFirst && foldedFailing) return;
+    folded.runs += r.to - r.from;
+    folded.commands += r.commandsRun;
+    folded.failures += r.failures.length;
+    folded.slices.push(r.k);
+    for (const c of r.coverage) folded.coverage.add(c);
+    folded.first ??= r.findings[0];
+    const touched = r.failures.length ? findings.add(r) : [];
+    if (r.failures.length) foldedFailing = true;
+    opts.onSlice?.(r, touched);
+  };
   const issue = (k: number): void => {
+    issued.push(k);
     const p = executor
       .run({ job: plan.job, k, ...(plan.runs !== undefined ? { runs: plan.runs } : {}) })
       .then((r) => {
-        done.set(k, r);
-        runs += r.to - r.from;
-        commands += r.commandsRun;
-        failures += r.failures.length;
-        for (const c of r.coverage) coverage.add(c);
-        for (const f of r.failures) signatures.add(f.key);
-        if (r.failures.length && plan.stopAtFirst) firstFailing = Math.min(firstFailing, k);
-        opts.onProgress?.({ elapsedMs: Date.now() - t0, runs, commands, findings: failures, distinct: signatures.size, coverage: coverage.size });
+        live.runs += r.to - r.from;
+        live.commands += r.commandsRun;
+        live.failures += r.failures.length;
+        for (const c of r.coverage) live.coverage.add(c);
+        for (const f of r.failures) live.keys.add(f.key);
+        if (r.failures.length) failingSeen = true;
+        pending.set(k, r);
+        while (issued.length && pending.has(issued[0]!)) {
+          fold(pending.get(issued[0]!)!);
+          pending.delete(issued.shift()!);
+        }
+        opts.onProgress?.({ elapsedMs: Date.now() - t0, runs: live.runs, commands: live.commands, findings: live.failures, distinct: live.keys.size, coverage: live.coverage.size });
       })
       .catch((e: unknown) => {
         error ??= e instanceof Error ? e : new Error(String(e));
@@ -120,18 +149,16 @@ export async function coordinate(plan: CampaignPlan, executor: SliceExecutor, op
     await Promise.race(inFlight);
   }
   if (error !== undefined) throw error;
-  const counted = [...done.values()].filter((r) => r.k <= firstFailing).sort((a, b) => a.k - b.k);
-  const cov = new Set(counted.flatMap((r) => r.coverage));
   return {
     job: plan.job,
     stopped,
-    runs: counted.reduce((n, r) => n + r.to - r.from, 0),
-    commands: counted.reduce((n, r) => n + r.commandsRun, 0),
-    slices: counted.map((r) => r.k),
-    failures: counted.reduce((n, r) => n + r.failures.length, 0),
-    ...(counted.find((r) => r.findings.length)?.findings[0] ? { first: counted.find((r) => r.findings.length)!.findings[0]! } : {}),
-    distinct: distinctFindings(plan.job, counted),
-    coverage: [...cov].sort(),
+    runs: folded.runs,
+    commands: folded.commands,
+    slices: folded.slices,
+    failures: folded.failures,
+    ...(folded.first ? { first: folded.first } : {}),
+    distinct: findings.list(),
+    coverage: [...folded.coverage].sort(),
     elapsedMs: Date.now() - t0,
   };
 }

@@ -87,13 +87,21 @@ export function signatureOf(job: Pick<CampaignJob, 'layer' | 'policy' | 'mutant'
 /** A slice's failures, as the coordinator keeps them. */
 export type SliceFailures = Pick<SliceReport, 'failures' | 'findings'>;
 
-/** The distinct findings of a campaign's slices (given in slice order), each with all its occurrences, in order of first occurrence. */
-export function distinctFindings(job: CampaignJob, slices: readonly SliceFailures[]): DistinctFinding[] {
-  const mutant = job.mutant !== undefined ? findMutant(job.mutant) : undefined;
-  const out = new Map<string, { entry: FindingEntry; reproducer: Reproducer; report: SliceFinding; occ: string[] }>();
-  for (const s of slices) {
+/** Buckets a campaign's failures by signature, slice after slice (given in slice order). */
+export class FindingsAccumulator {
+  private readonly byKey = new Map<string, { entry: FindingEntry; reproducer: Reproducer; report: SliceFinding; occ: string[] }>();
+  private readonly mutant;
+
+  constructor(private readonly job: CampaignJob) {
+    this.mutant = job.mutant !== undefined ? findMutant(job.mutant) : undefined;
+  }
+
+  /** Adds a slice's failures; returns the findings they touched (new ones, and old ones with new occurrences). */
+  add(s: SliceFailures): DistinctFinding[] {
+    const { job } = this;
+    const touched = new Set<string>();
     for (const f of s.findings) {
-      if (out.has(f.key)) continue;
+      if (this.byKey.has(f.key)) continue;
       const signature = signatureOf(job, f.key);
       const codes = [...(f.codes ?? [])].sort();
       const entry: FindingEntry = {
@@ -113,11 +121,29 @@ export function distinctFindings(job: CampaignJob, slices: readonly SliceFailure
         occurrences: [],
         file: `${job.layer}-${(codes[0] ?? 'error').replace(/[^\w.-]+/g, '_')}-${signature}.json`,
       };
-      out.set(f.key, { entry, reproducer: reproducerOf(job.layer, job.policy, mutant, f), report: f, occ: [] });
+      this.byKey.set(f.key, { entry, reproducer: reproducerOf(job.layer, job.policy, this.mutant, f), report: f, occ: [] });
     }
-    for (const x of s.failures) out.get(x.key)?.occ.push(`${job.seed}:${x.run}`);
+    for (const x of s.failures) {
+      this.byKey.get(x.key)?.occ.push(`${job.seed}:${x.run}`);
+      touched.add(x.key);
+    }
+    return this.list([...touched]);
   }
-  return [...out.values()].sort((a, b) => a.entry.run - b.entry.run).map((d) => ({ entry: { ...d.entry, occurrences: d.occ }, reproducer: d.reproducer, report: d.report }));
+
+  /** The distinct findings so far (or those of `keys`), in order of first occurrence. */
+  list(keys: readonly string[] = [...this.byKey.keys()]): DistinctFinding[] {
+    return keys
+      .map((k) => this.byKey.get(k)!)
+      .sort((a, b) => a.entry.run - b.entry.run)
+      .map((d) => ({ entry: { ...d.entry, occurrences: [...d.occ] }, reproducer: d.reproducer, report: d.report }));
+  }
+}
+
+/** The distinct findings of a campaign's slices (given in slice order), each with all its occurrences, in order of first occurrence. */
+export function distinctFindings(job: CampaignJob, slices: readonly SliceFailures[]): DistinctFinding[] {
+  const acc = new FindingsAccumulator(job);
+  for (const s of slices) acc.add(s);
+  return acc.list();
 }
 
 const byOccurrence = (a: string, b: string): number => {
@@ -201,6 +227,35 @@ export function addFindings(dir: string, found: readonly DistinctFinding[]): Fin
   writeAtomic(join(dir, FINDINGS_INDEX), JSON.stringify(index, null, 2) + '\n');
   writeAtomic(join(dir, FINDINGS_SUMMARY), summaryText(index));
   return index;
+}
+
+/**
+ * Writes a running campaign's findings into a directory as they come (in
+ * slice order), at most every `everyMs` — an overnight campaign killed at
+ * hour seven keeps what it found — and whatever is left on {@link flush}.
+ */
+export class FindingsWriter {
+  private readonly waiting = new Map<string, DistinctFinding>();
+  private last = 0;
+
+  constructor(
+    private readonly dir: string,
+    private readonly everyMs = 5000,
+  ) {}
+
+  /** Takes the findings a slice touched (each with all its occurrences so far). */
+  add(touched: readonly DistinctFinding[]): void {
+    for (const d of touched) this.waiting.set(d.entry.signature, d);
+    if (this.waiting.size && Date.now() - this.last >= this.everyMs) this.flush();
+  }
+
+  /** Writes what is waiting. */
+  flush(): FindingsIndex {
+    const index = addFindings(this.dir, [...this.waiting.values()]);
+    this.waiting.clear();
+    this.last = Date.now();
+    return index;
+  }
 }
 
 /** Merges findings directories into `out` (which may be one of them): reproducers copied once, occurrences joined. */

@@ -27,7 +27,7 @@ import { FUZZ_CAMPAIGNS, isFuzzLayer } from '../../fuzz/registry.js';
 import { parseJsonText } from '../harness/json-text.js';
 import { replayReproducer, reproducerFromJson } from '../../fuzz/reproducer.js';
 import { coordinate, type CampaignResult, type StopReason } from '../../fuzz/scale/coordinator.js';
-import { addFindings, ensureFindingsDir, FINDINGS_INDEX, mergeFindingsDirs, readFindingsIndex } from '../../fuzz/scale/findings.js';
+import { ensureFindingsDir, FINDINGS_INDEX, FindingsWriter, mergeFindingsDirs, readFindingsIndex } from '../../fuzz/scale/findings.js';
 import { campaignJob, parseShard, type CampaignJob, type Shard } from '../../fuzz/scale/job.js';
 import { defaultWorkers, executorFor } from '../../fuzz/scale/pool.js';
 import { queueExecutor } from '../../fuzz/scale/queue.js';
@@ -228,17 +228,19 @@ async function fuzzAction(o: FuzzOpts): Promise<void> {
   };
   process.on('SIGINT', onInt);
   const progress = progressReporter(process.stderr, o.progress === false);
+  // Findings are written as the campaign goes (every 5 s at most), so a campaign killed at hour seven keeps them.
+  const writer = new FindingsWriter(out);
   let result: CampaignResult;
   try {
     const plan = { job, ...(budget.runs !== undefined ? { runs: budget.runs } : {}), ...(budget.timeMs !== undefined ? { deadline: Date.now() + budget.timeMs } : {}), ...(budget.shard ? { shard: budget.shard } : {}), stopAtFirst: mutant !== undefined && !o.keepGoing };
-    result = await coordinate(plan, executor, { signal: stop.signal, onProgress: (p) => progress.update(p) });
+    result = await coordinate(plan, executor, { signal: stop.signal, onProgress: (p) => progress.update(p), onSlice: (_r, touched) => writer.add(touched) });
   } finally {
     progress.end();
     process.off('SIGINT', onInt);
     await executor.close();
   }
   const { v, first } = campaignVerdict(result, `${campaign.layer} policy ${policy}`, mutant);
-  const index = result.distinct.length || o.out !== undefined ? addFindings(out, result.distinct) : undefined;
+  const index = result.distinct.length || o.out !== undefined ? writer.flush() : undefined;
   const files = result.distinct.map((d) => join(out, d.entry.file));
   const extra = {
     layer: campaign.layer,

@@ -1,5 +1,5 @@
 /** The campaign coordinator in this thread: slices are the seed's runs, findings bucketed and written once, shards and merges, time budgets and interruption. */
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,9 @@ import { addFindings, mergeFindingsDirs, readFindingsIndex } from '../../fuzz/sc
 import { campaignJob, checkJob, parseShard, SLICE_OFFSET, SLICE_RUNS, sliceSeed } from '../../fuzz/scale/job.js';
 import { inThreadExecutor } from '../../fuzz/scale/pool.js';
 import { findMutant } from '../../fuzz/mutants/catalogue.js';
+
+// Campaigns of a few hundred runs: seconds each, more on a busy machine.
+jest.setTimeout(60_000);
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'allocsim-scale-'));
 const job = (o: { mutant?: string; seed?: number } = {}) => campaignJob({ layer: 'page', policy: 'buddy', seed: o.seed ?? 4, maxCommands: 40, ...(o.mutant ? { mutant: o.mutant } : {}) });
