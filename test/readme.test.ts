@@ -12,7 +12,7 @@
  * that this test can run it, or be left out of the ```sh blocks.
  *
  * Annotation: a comment containing `exits N` says that exit status N is the
- * documented outcome (`./bin/allocsim fuzz --replay allocsim-repro.json  #
+ * documented outcome (`./bin/allocsim fuzz --replay allocsim-findings  #
  * replay the saved failure: exits 1`). Every other command must exit 0.
  *
  * Checks: the exit status; stdout is not empty; with `--json`, stdout is one
@@ -20,7 +20,7 @@
  *
  * How: in-process, through `main(argv)` of src/cli/main.ts, one command
  * after the other in README order (a later command may read a file an
- * earlier one wrote, as `fuzz --replay allocsim-repro.json` reads what
+ * earlier one wrote, as `fuzz --replay allocsim-findings` reads what
  * `fuzz --mutant B-01` wrote), with stdout and stderr captured by spying on
  * their `write`. The working directory is a fresh temporary directory with
  * `data` symlinked to the repository's data/, so the README's relative

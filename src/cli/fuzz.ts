@@ -344,7 +344,7 @@ export function mallocFuzzAlias(program: Command): void {
     .option('--runs <n>', `runs, a fresh process each (default ${DEFAULT_RUNS})`)
     .option('--ops <n>', `calls per run at most (same as --max-commands; default ${DEFAULT_MAX_COMMANDS})`)
     .option('--max-commands <n>', 'calls per run at most')
-    .option('--out <file>', `where to write the reproducer on failure (default ${DEFAULT_OUT})`)
+    .option('--out <dir>', `findings directory (default ${DEFAULT_OUT})`)
     .option('--json', 'print the report as one JSON document')
     .action((o: MallocFuzzOpts): Promise<void> => {
       warn("malloc-fuzz is now 'allocsim fuzz --layer user'");
