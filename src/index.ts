@@ -192,7 +192,30 @@ export { replayUserTrace, type UserReplayResult } from './harness/user/replayer.
 
 // Fuzzing: the engine, one campaign per layer, mutants and reproducers.
 export { FUZZ_LAYERS, FUZZ_MACHINE, FuzzFailure, type FuzzLayer } from '../fuzz/common.js';
-export { runCampaign, replayCommands, defineCampaign, type CampaignDef, type CampaignSpec, type FuzzBudget, type FuzzCampaign, type FuzzReport, type FuzzTarget, type StoredCommand } from '../fuzz/engine.js';
+export {
+  runCampaign,
+  runSlice,
+  replayCommands,
+  defineCampaign,
+  type CampaignDef,
+  type CampaignSpec,
+  type CoverageMap,
+  type FuzzBudget,
+  type FuzzCampaign,
+  type FuzzReport,
+  type FuzzTarget,
+  type RunSlice,
+  type SliceFailure,
+  type SliceFinding,
+  type SliceReport,
+  type StoredCommand,
+} from '../fuzz/engine.js';
+// Campaigns at scale (the Redis queue is the CLI's: `allocsim fuzz --queue`, `allocsim worker`).
+export { coordinate, type CampaignListeners, type CampaignPlan, type CampaignProgress, type CampaignResult, type StopReason } from '../fuzz/scale/coordinator.js';
+export { campaignJob, sliceSeed, SLICE_RUNS, SLICE_OFFSET, type CampaignJob, type Shard } from '../fuzz/scale/job.js';
+export { executeSlice, type SliceResult, type SliceTask } from '../fuzz/scale/execute.js';
+export { executorFor, inThreadExecutor, poolExecutor, type SliceExecutor } from '../fuzz/scale/pool.js';
+export { addFindings, FindingsWriter, mergeFindingsDirs, readFindingsIndex, type DistinctFinding, type FindingEntry, type FindingsIndex } from '../fuzz/scale/findings.js';
 export { FUZZ_CAMPAIGNS, campaignOf } from '../fuzz/registry.js';
 export { runPageFuzz, replayPageCommands, type PageFuzzOpts } from '../fuzz/page/campaign.js';
 export { runSlabFuzz, replaySlabCommands, type SlabFuzzOpts } from '../fuzz/slab/campaign.js';
