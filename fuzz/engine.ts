@@ -153,14 +153,13 @@ function runList<M extends object, R, P extends object>(def: CampaignDef<M, R, P
       onRun();
       // fast-check hands its own wrapper around each generated command.
       const inner = (c as { cmd?: { op?: unknown } }).cmd ?? (c as { op?: unknown });
-      const name = inner.constructor.name;
+      // A command class that serves several calls says which in `op`.
+      const name = typeof inner.op === 'string' ? inner.op : inner.constructor.name;
       if (at) at.command = name;
       const outcome = c.run(model, real) as unknown;
       if (coverage) {
-        // A command class that serves several calls says which in `op`.
-        const key = typeof inner.op === 'string' ? inner.op : name;
-        let seen = coverage.get(key);
-        if (!seen) coverage.set(key, (seen = new Set()));
+        let seen = coverage.get(name);
+        if (!seen) coverage.set(name, (seen = new Set()));
         seen.add(typeof outcome === 'string' ? outcome : '');
       }
     }
@@ -174,9 +173,12 @@ function runList<M extends object, R, P extends object>(def: CampaignDef<M, R, P
 /**
  * Runs `numRuns` seeded runs of at most `maxCommands` commands; a failure
  * comes back shrunk — or, with `shrink` false, as it happened (no command
- * list: what failed, where, and its {@link FuzzReport.key}).
+ * list: what failed, where, and its {@link FuzzReport.key}). With `only`,
+ * a failure counts only when it is the same failure as that key's (same
+ * command, a code in common): shrinking then keeps to that bug instead of
+ * wandering to another one the smaller lists happen to hit.
  */
-export function runCampaign<M extends object, R, P extends object>(def: CampaignDef<M, R, P>, budget: Required<Omit<FuzzBudget, 'path'>> & Pick<FuzzBudget, 'path'>, coverage?: CoverageMap, shrink = true): FuzzReport {
+export function runCampaign<M extends object, R, P extends object>(def: CampaignDef<M, R, P>, budget: Required<Omit<FuzzBudget, 'path'>> & Pick<FuzzBudget, 'path'>, coverage?: CoverageMap, shrink = true, only?: string): FuzzReport {
   const { seed, numRuns, maxCommands, path } = budget;
   const at: FailedAt = { command: '' };
   let failedIn = '';
@@ -205,6 +207,7 @@ export function runCampaign<M extends object, R, P extends object>(def: Campaign
         at,
       );
     } catch (e) {
+      if (only !== undefined && !sameFailure(only, failureKey(failureOf(e), at.command))) return;
       // Shrinking runs more lists; only the runs up to the first failure are counted.
       if (counting) failedIn = at.command;
       counting = false;
@@ -252,6 +255,15 @@ export function runCampaign<M extends object, R, P extends object>(def: Campaign
 /** What identifies a failure before it is shrunk: its codes, the command it failed in, the top frames of what threw. */
 function failureKey(f: Failure, failedIn: string): string {
   return [[...(f.codes ?? [])].sort().join(','), failedIn, (f.frames ?? []).join('<')].join('|');
+}
+
+/** Whether failure key `b` is the failure of key `a` (while shrinking): the same command, and a code in common (a smaller list may break fewer invariants). */
+function sameFailure(a: string, b: string): boolean {
+  const [ac = '', af] = a.split('|');
+  const [bc = '', bf] = b.split('|');
+  if (af !== bf) return false;
+  const codes = new Set(ac.split(',').filter(Boolean));
+  return codes.size === 0 ? ac === bc : bc.split(',').some((c) => codes.has(c));
 }
 
 /** A slice of a campaign: runs `from` … `to - 1` of the run sequence `seed` draws (a campaign of `--runs N` is the slice 0 … N). */
@@ -307,7 +319,7 @@ export function runSlice<M extends object, R, P extends object>(def: CampaignDef
     failures.push({ run, key });
     if (!shrunk.has(key)) {
       shrunk.add(key);
-      const s = runCampaign(def, { seed: slice.seed, numRuns: 1, maxCommands: slice.maxCommands, path: String(run) });
+      const s = runCampaign(def, { seed: slice.seed, numRuns: 1, maxCommands: slice.maxCommands, path: String(run) }, undefined, true, key);
       if (!s.ok) findings.push({ ...s, run, key });
     }
     from = run + 1;

@@ -13,7 +13,7 @@
 import type { SliceFinding } from '../engine.js';
 import { sliceCount, type CampaignJob, type Shard } from './job.js';
 import { FindingsAccumulator, type DistinctFinding } from './findings.js';
-import type { SliceExecutor } from './pool.js';
+import { SliceCancelled, type SliceExecutor } from './pool.js';
 import type { SliceResult } from './execute.js';
 
 /** How far a campaign goes. */
@@ -94,7 +94,9 @@ export async function coordinate(plan: CampaignPlan, executor: SliceExecutor, op
   let stopped: StopReason = 'runs';
   let error: Error | undefined;
   const next = sliceIndices(plan);
+  const aborted = new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve(), { once: true }));
   const inFlight = new Set<Promise<void>>();
+  let cancelled = false;
   const mayIssue = (): boolean => {
     if (error !== undefined) return false;
     if (opts.signal?.aborted) return ((stopped = 'interrupted'), false);
@@ -134,19 +136,28 @@ export async function coordinate(plan: CampaignPlan, executor: SliceExecutor, op
         opts.onProgress?.({ elapsedMs: Date.now() - t0, runs: live.runs, commands: live.commands, findings: live.failures, distinct: live.keys.size, coverage: live.coverage.size });
       })
       .catch((e: unknown) => {
+        // A slice given up on Ctrl-C is not a result: folding stops before it (the runs so far are a prefix).
+        if (e instanceof SliceCancelled) return;
         error ??= e instanceof Error ? e : new Error(String(e));
       })
       .finally(() => inFlight.delete(p));
     inFlight.add(p);
   };
   for (;;) {
+    if (opts.signal?.aborted && !cancelled) {
+      // Ctrl-C: the slices not started yet are given up (a queue's), the running ones finish.
+      cancelled = true;
+      executor.cancel?.();
+    }
     while (inFlight.size < executor.width && mayIssue()) {
       const k = next.next();
       if (k.done) break;
       issue(k.value);
     }
     if (inFlight.size === 0) break;
-    await Promise.race(inFlight);
+    // Wake on a completion, or on Ctrl-C (a queue's slices may wait for workers a long time); once
+    // interrupted, on completions only (the given-up slices reject at once).
+    await Promise.race(cancelled ? [...inFlight] : [...inFlight, aborted]);
   }
   if (error !== undefined) throw error;
   return {

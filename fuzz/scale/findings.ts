@@ -4,7 +4,8 @@
  * or mutant), the invariant codes it broke, the command after which it broke
  * (the one running when the check failed, before shrinking) and, for a
  * thrown error, the top frames of the call that threw — the engine's key. A findings directory holds one reproducer per
- * distinct signature — written once, never overwritten — and an index,
+ * distinct signature — its first occurrence's; a finding never replaces
+ * another's file — and an index,
  * `findings.json`, with every occurrence (`seed:run`, so a campaign run
  * twice into one directory, or a slice run twice by a queue, counts once),
  * and a readable `SUMMARY.md`. `allocsim fuzz --replay DIR` replays all of
@@ -12,8 +13,8 @@
  */
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { AllocatorError } from '../../src/interfaces/errors.js';
 import { parseJsonText } from '../../src/harness/json-text.js';
 import type { SliceFinding, SliceReport } from '../engine.js';
@@ -127,7 +128,8 @@ export class FindingsAccumulator {
       this.byKey.get(x.key)?.occ.push(`${job.seed}:${x.run}`);
       touched.add(x.key);
     }
-    return this.list([...touched]);
+    // A key whose shrinking re-run passed (a failure the list alone does not rebuild) has no entry: counted, not listed.
+    return this.list([...touched].filter((k) => this.byKey.has(k)));
   }
 
   /** The distinct findings so far (or those of `keys`), in order of first occurrence. */
@@ -152,11 +154,15 @@ const byOccurrence = (a: string, b: string): number => {
   return as - bs || ar - br;
 };
 
+/** Whether `a`'s first occurrence comes before `b`'s (lower seed, then run). */
+function precedes(a: FindingEntry, b: FindingEntry): boolean {
+  return byOccurrence(`${a.seed}:${a.run}`, `${b.seed}:${b.run}`) < 0;
+}
+
 /** Joins two entries of one signature: every occurrence once, the first occurrence's details. */
 function joinEntries(a: FindingEntry, b: FindingEntry): FindingEntry {
   const occurrences = [...new Set([...a.occurrences, ...b.occurrences])].sort(byOccurrence);
-  const first = byOccurrence(`${a.seed}:${a.run}`, `${b.seed}:${b.run}`) <= 0 ? a : b;
-  return { ...first, occurrences };
+  return { ...(precedes(b, a) ? b : a), occurrences };
 }
 
 /** Reads a directory's index (an absent one is empty). @throws AllocatorError `parse` naming the file */
@@ -170,6 +176,8 @@ export function readFindingsIndex(dir: string): FindingsIndex {
     if (!e || typeof e.signature !== 'string' || typeof e.file !== 'string' || !Array.isArray(e.occurrences) || !Number.isInteger(e.seed) || !Number.isInteger(e.run)) {
       throw new AllocatorError('parse', `${file}: findings[${i}] is not a finding entry (signature, file, seed, run, occurrences)`);
     }
+    // A file name, never a path: a findings directory is read and written inside itself only.
+    if (!/^[\w.-]+\.json$/.test(e.file) || e.file.startsWith('.')) throw new AllocatorError('parse', `${file}: findings[${i}].file must be a file name in the directory, got ${JSON.stringify(e.file)}`);
   }
   return o as FindingsIndex;
 }
@@ -197,6 +205,26 @@ function writeAtomic(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
+/** Checks, without creating anything, that the directory could be made and written (the default directory, made only when there is a finding). @throws AllocatorError `config` naming it */
+export function checkFindingsDir(dir: string): void {
+  let at = resolve(dir);
+  for (;;) {
+    const st = statSync(at, { throwIfNoEntry: false });
+    if (st) {
+      if (!st.isDirectory()) throw new AllocatorError('config', `cannot write the findings directory ${dir} (ENOTDIR)`);
+      try {
+        accessSync(at, constants.W_OK);
+      } catch (e) {
+        throw new AllocatorError('config', `cannot write the findings directory ${dir} (${(e as NodeJS.ErrnoException).code ?? 'EACCES'})`);
+      }
+      return;
+    }
+    const up = dirname(at);
+    if (up === at) return;
+    at = up;
+  }
+}
+
 /** Creates the directory (and parents) and checks a file can be written in it. @throws AllocatorError `config` naming it when it cannot */
 export function ensureFindingsDir(dir: string): void {
   const probe = join(dir, `.allocsim-probe-${process.pid}`);
@@ -210,18 +238,19 @@ export function ensureFindingsDir(dir: string): void {
 }
 
 /**
- * Adds findings to a directory: each new signature's reproducer written once
- * (never over an existing file), the index and summary rewritten with every
- * occurrence. Returns the directory's index after the write.
+ * Adds findings to a directory: each new signature's reproducer written (an
+ * existing one only replaced by an earlier occurrence of its signature),
+ * the index and summary rewritten with every occurrence. Returns the directory's index after the write.
  */
 export function addFindings(dir: string, found: readonly DistinctFinding[]): FindingsIndex {
   ensureFindingsDir(dir);
   const old = readFindingsIndex(dir);
-  const known = new Set(old.findings.map((e) => e.signature));
+  const known = new Map(old.findings.map((e) => [e.signature, e]));
   for (const d of found) {
-    const file = join(dir, d.entry.file);
-    if (known.has(d.entry.signature) || existsSync(file)) continue;
-    writeFileSync(file, formatReproducer(d.reproducer), { flag: 'wx' });
+    const had = known.get(d.entry.signature);
+    // A signature's reproducer is its first occurrence's: written once, replaced only by an earlier occurrence of the same signature.
+    if (had && !precedes(d.entry, had)) continue;
+    writeFileSync(join(dir, d.entry.file), formatReproducer(d.reproducer), { flag: had ? 'w' : 'wx' });
   }
   const index: FindingsIndex = { version: FINDINGS_VERSION, findings: mergeEntries(old.findings, found.map((d) => d.entry)) };
   writeAtomic(join(dir, FINDINGS_INDEX), JSON.stringify(index, null, 2) + '\n');
@@ -264,14 +293,19 @@ export function mergeFindingsDirs(out: string, dirs: readonly string[]): Finding
   for (const { dir } of indexes) if (!existsSync(join(dir, FINDINGS_INDEX))) throw new AllocatorError('config', `${dir}: no ${FINDINGS_INDEX} (not a findings directory)`);
   ensureFindingsDir(out);
   const old = readFindingsIndex(out);
+  // Each signature's reproducer comes from the directory holding its first occurrence, whatever the order of the arguments.
+  const winner = new Map<string, { dir: string; e: FindingEntry }>(old.findings.map((e) => [e.signature, { dir: out, e }]));
   for (const { dir, index } of indexes) {
     for (const e of index.findings) {
-      const to = join(out, e.file);
-      if (existsSync(to)) continue;
-      const from = join(dir, e.file);
-      if (!existsSync(from)) throw new AllocatorError('config', `${from}: listed in ${join(dir, FINDINGS_INDEX)} but missing`);
-      writeFileSync(to, readFileSync(from), { flag: 'wx' });
+      const had = winner.get(e.signature);
+      if (!had || precedes(e, had.e)) winner.set(e.signature, { dir, e });
     }
+  }
+  for (const { dir, e } of winner.values()) {
+    if (resolve(dir) === resolve(out)) continue;
+    const from = join(dir, e.file);
+    if (!existsSync(from)) throw new AllocatorError('config', `${from}: listed in ${join(dir, FINDINGS_INDEX)} but missing`);
+    writeFileSync(join(out, e.file), readFileSync(from));
   }
   const index: FindingsIndex = { version: FINDINGS_VERSION, findings: mergeEntries(old.findings, ...indexes.map((i) => i.index.findings)) };
   writeAtomic(join(out, FINDINGS_INDEX), JSON.stringify(index, null, 2) + '\n');

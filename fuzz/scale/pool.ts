@@ -18,6 +18,20 @@ export interface SliceExecutor {
   run(t: SliceTask): Promise<SliceResult>;
   /** Stops its threads or connections. */
   close(): Promise<void>;
+  /**
+   * Gives up the slices not started yet (Ctrl-C): their `run` rejects with
+   * {@link SliceCancelled}. Executors whose slices all start at once (a pool,
+   * this thread) have none to give up and need not have it.
+   */
+  cancel?(): void;
+}
+
+/** A slice given up before it ran (see {@link SliceExecutor.cancel}): not a result, not an error. */
+export class SliceCancelled extends Error {
+  constructor(readonly k: number) {
+    super(`slice ${k} was given up before it ran`);
+    this.name = 'SliceCancelled';
+  }
 }
 
 /** The default worker count: the cores Node may use. */

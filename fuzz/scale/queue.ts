@@ -23,7 +23,10 @@ import { AllocatorError } from '../../src/interfaces/errors.js';
 import { VERSION } from '../../src/version.js';
 import type { SliceResult, SliceTask } from './execute.js';
 import { checkJob } from './job.js';
-import { poolExecutor, type SliceExecutor } from './pool.js';
+import { poolExecutor, SliceCancelled, type SliceExecutor } from './pool.js';
+
+/** AllocatorError kinds that are the user's input, not a bug (the CLI's exit 2). */
+const BAD_INPUT: readonly string[] = ['parse', 'config', 'unknown-name', 'usage'];
 
 /** The BullMQ queue every allocsim campaign uses on a Redis server. */
 export const QUEUE_NAME = 'allocsim-fuzz';
@@ -105,19 +108,31 @@ export async function queueExecutor(url: string): Promise<SliceExecutor> {
     throw e;
   }
   const campaign = randomUUID();
+  const giveUp = new AbortController();
+  // This campaign's jobs no worker has taken yet: removed when it stops early, so no later campaign's workers run them.
+  const dropWaiting = async (): Promise<void> => {
+    for (const j of await queue.getJobs(['waiting', 'delayed', 'prioritized'])) if (j.id?.startsWith(`${campaign}-`)) await j.remove().catch(() => {});
+  };
   return {
     width: QUEUE_WINDOW,
     run: async (t) => {
+      if (giveUp.signal.aborted) throw new SliceCancelled(t.k);
       const job = await queue.add('slice', t, { jobId: `${campaign}-${t.k}`, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } });
+      const cancelled = new Promise<never>((_, reject) => giveUp.signal.addEventListener('abort', () => reject(new SliceCancelled(t.k)), { once: true }));
       try {
-        return await job.waitUntilFinished(events);
+        return await Promise.race([job.waitUntilFinished(events), cancelled]);
       } catch (e) {
+        if (e instanceof SliceCancelled) throw e;
         const msg = (e as Error).message;
         if (msg.startsWith(REFUSED)) throw new AllocatorError('config', `a worker on ${url} ${msg}`);
         throw new Error(`slice ${t.k} failed on a worker: ${msg}`, { cause: e });
       }
     },
-    close: closeAll,
+    cancel: () => giveUp.abort(),
+    close: async () => {
+      await dropWaiting().catch(() => {});
+      await closeAll();
+    },
   };
 }
 
@@ -131,7 +146,7 @@ export interface QueueWorkerOpts {
   readonly idleExitMs?: number;
   /** Stops the worker (it finishes its slices first). */
   readonly signal?: AbortSignal;
-  /** Called after each slice. */
+  /** Called after each slice Redis holds as completed. */
   readonly onSlice?: (t: SliceTask, r: SliceResult) => void;
 }
 
@@ -149,13 +164,21 @@ export async function runQueueWorker(url: string, o: QueueWorkerOpts): Promise<v
       } catch (e) {
         throw new UnrecoverableError(`${REFUSED}${(e as Error).message}`);
       }
-      const r = await executor.run(job.data);
-      o.onSlice?.(job.data, r);
+      let r: SliceResult;
+      try {
+        r = await executor.run(job.data);
+      } catch (e) {
+        // Bad input on this machine (a policy file that is not here): the coordinator's user must hear it as such.
+        if (e instanceof AllocatorError && BAD_INPUT.includes(e.kind)) throw new UnrecoverableError(`${REFUSED}${e.message}`);
+        throw e;
+      }
       return r;
     },
     { connection: conn, concurrency: o.threads, lockDuration: o.stallMs, stalledInterval: Math.max(500, Math.floor(o.stallMs / 2)), maxStalledCount: 100 },
   );
   worker.on('error', () => {});
+  // Told once Redis has the slice as completed (a worker killed before that has its slice run again elsewhere).
+  worker.on('completed', (job: Job<SliceTask, SliceResult>, r: SliceResult) => o.onSlice?.(job.data, r));
   await new Promise<void>((resolve) => {
     let idle: NodeJS.Timeout | undefined;
     const arm = (): void => {
@@ -166,7 +189,14 @@ export async function runQueueWorker(url: string, o: QueueWorkerOpts): Promise<v
     worker.on('drained', arm);
     worker.on('active', () => clearTimeout(idle));
     arm();
-    o.signal?.addEventListener('abort', () => resolve(), { once: true });
+    o.signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(idle);
+        resolve();
+      },
+      { once: true },
+    );
   });
   await worker.close();
   await executor.close();

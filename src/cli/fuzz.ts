@@ -27,7 +27,7 @@ import { FUZZ_CAMPAIGNS, isFuzzLayer } from '../../fuzz/registry.js';
 import { parseJsonText } from '../harness/json-text.js';
 import { replayReproducer, reproducerFromJson } from '../../fuzz/reproducer.js';
 import { coordinate, type CampaignResult, type StopReason } from '../../fuzz/scale/coordinator.js';
-import { ensureFindingsDir, FINDINGS_INDEX, FindingsWriter, mergeFindingsDirs, readFindingsIndex } from '../../fuzz/scale/findings.js';
+import { checkFindingsDir, ensureFindingsDir, FINDINGS_INDEX, FindingsWriter, mergeFindingsDirs, readFindingsIndex } from '../../fuzz/scale/findings.js';
 import { campaignJob, parseShard, type CampaignJob, type Shard } from '../../fuzz/scale/job.js';
 import { defaultWorkers, executorFor } from '../../fuzz/scale/pool.js';
 import { queueExecutor } from '../../fuzz/scale/queue.js';
@@ -211,25 +211,31 @@ async function fuzzAction(o: FuzzOpts): Promise<void> {
   const seed = intOpt(o.seed, 'seed') ?? DEFAULT_SEED;
   const maxCommands = intOpt(o.maxCommands, 'max-commands') ?? DEFAULT_MAX_COMMANDS;
   if (o.keepGoing && !mutant) conflict('--keep-going is for --mutant campaigns (a policy campaign always runs its whole budget)');
+  // Each shard would stop at its own first catch: merged, they would not be the campaign's findings.
+  if (mutant && budget.shard && !o.keepGoing) conflict('--shard with --mutant needs --keep-going (each shard would stop at its own first catch)');
   const out = o.out ?? DEFAULT_OUT;
   // The findings directory is checked before the campaign runs, not after it finds something.
   try {
     if (o.out !== undefined) ensureFindingsDir(out);
+    else checkFindingsDir(out);
   } catch (e) {
     throw badInput(`--out ${out}: cannot write there ${/\([^()]*\)$/.exec((e as Error).message)?.[0] ?? ''}`.trimEnd());
   }
   const job = jobOf(campaign, policy, mutant, seed, maxCommands);
   const executor = o.queue !== undefined ? await queueExecutor(o.queue) : executorFor(budget.workers);
   const stop = new AbortController();
+  // Findings are written as the campaign goes (every 5 s at most), so a campaign killed at hour seven keeps them.
+  const writer = new FindingsWriter(out);
   const onInt = (): void => {
-    if (stop.signal.aborted) process.exit(130);
+    if (stop.signal.aborted) {
+      writer.flush();
+      process.exit(130);
+    }
     warn('interrupted: finishing the slices under way (Ctrl-C again to quit at once)');
     stop.abort();
   };
   process.on('SIGINT', onInt);
   const progress = progressReporter(process.stderr, o.progress === false);
-  // Findings are written as the campaign goes (every 5 s at most), so a campaign killed at hour seven keeps them.
-  const writer = new FindingsWriter(out);
   let result: CampaignResult;
   try {
     const plan = { job, ...(budget.runs !== undefined ? { runs: budget.runs } : {}), ...(budget.timeMs !== undefined ? { deadline: Date.now() + budget.timeMs } : {}), ...(budget.shard ? { shard: budget.shard } : {}), stopAtFirst: mutant !== undefined && !o.keepGoing };
@@ -316,7 +322,7 @@ export function fuzzCommand(program: Command): void {
     .option('--keep-going', 'a mutant campaign goes on after the first catch (collecting every distinct finding)')
     .option('--no-progress', 'no progress lines on stderr')
     .option('--replay <file|dir>', 'replay a reproducer file, or every finding of a findings directory, instead of fuzzing')
-    .option('--out <dir>', `findings directory: one reproducer per distinct finding and an index, never overwritten (default ${DEFAULT_OUT})`)
+    .option('--out <dir>', `findings directory: one reproducer per distinct finding and an index (default ${DEFAULT_OUT})`)
     .option('--json', 'print the report as one JSON document')
     .action((o: FuzzOpts) => fuzzAction(o));
   mergeCommand(cmd);

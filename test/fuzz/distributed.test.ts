@@ -92,6 +92,24 @@ describe('a campaign over a Redis queue', () => {
     expect(findingsIndex(join(dir, 'local')).findings.reduce((n, e) => n + e.occurrences.length, 0)).toBe(j.failures);
   }, 120_000);
 
+  it('stops on Ctrl-C at once when no worker takes the slices, and leaves none of its jobs behind', async () => {
+    const c = background(['fuzz', '--runs', '500', '--queue', url, '--no-progress']);
+    await new Promise((r) => setTimeout(r, 2000));
+    c.child.kill('SIGINT');
+    const t0 = Date.now();
+    expect(await c.exited).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(c.out()).toMatch(/^page policy buddy: 0 runs passed \(seed 1, 0 commands\), when interrupted/m);
+    const conn = new Redis({ host: '127.0.0.1', port: redis!.port, maxRetriesPerRequest: null });
+    const queue = new Queue(QUEUE_NAME, { connection: conn });
+    try {
+      expect(await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized')).toEqual({ waiting: 0, active: 0, delayed: 0, prioritized: 0 });
+    } finally {
+      await queue.close();
+      await conn.quit();
+    }
+  }, 30_000);
+
   it('refuses a queue holding another version’s jobs, naming both versions', async () => {
     const conn = new Redis({ host: '127.0.0.1', port: redis!.port, maxRetriesPerRequest: null });
     const queue = new Queue(QUEUE_NAME, { connection: conn });
@@ -152,6 +170,7 @@ describe('a campaign on local threads and shards', () => {
   it.each([
     [['fuzz', '--time', '1m', '--runs', '5'], /^allocsim: --time and --runs are both budgets; give one$/],
     [['fuzz', '--shard', '3/2'], /^allocsim: --shard 3\/2: the index must be between 1 and 2$/],
+    [['fuzz', '--mutant', 'B-01', '--shard', '1/2'], /^allocsim: --shard with --mutant needs --keep-going \(each shard would stop at its own first catch\)$/],
     [['fuzz', '--time', 'soon'], /^allocsim: --time expects a duration such as 90s, 10m, 2h or 1h30m, got 'soon'$/],
     [['fuzz', '--workers', '0'], /^allocsim: --workers expects an integer in 1\.\.256, got '0'$/],
     [['fuzz', '--out', '/dev/null/findings'], /^allocsim: --out \/dev\/null\/findings: cannot write there \(ENOTDIR\)$/],

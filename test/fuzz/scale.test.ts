@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PAGE_CAMPAIGN } from '../../fuzz/page/campaign.js';
 import { coordinate } from '../../fuzz/scale/coordinator.js';
 import { executeSlice } from '../../fuzz/scale/execute.js';
-import { addFindings, mergeFindingsDirs, readFindingsIndex } from '../../fuzz/scale/findings.js';
+import { addFindings, FindingsAccumulator, mergeFindingsDirs, readFindingsIndex } from '../../fuzz/scale/findings.js';
 import { campaignJob, checkJob, parseShard, SLICE_OFFSET, SLICE_RUNS, sliceSeed } from '../../fuzz/scale/job.js';
 import { inThreadExecutor } from '../../fuzz/scale/pool.js';
 import { findMutant } from '../../fuzz/mutants/catalogue.js';
@@ -98,12 +98,24 @@ describe('findings directories', () => {
     }
     const merged = tmp();
     expect(mergeFindingsDirs(merged, shards)).toEqual(readFindingsIndex(whole));
+    // The order of the directories does not matter: each signature's reproducer is its first occurrence's.
+    const reversed = tmp();
+    expect(mergeFindingsDirs(reversed, [...shards].reverse())).toEqual(readFindingsIndex(whole));
+    for (const e of readFindingsIndex(whole).findings) expect(readFileSync(join(reversed, e.file), 'utf8')).toBe(readFileSync(join(whole, e.file), 'utf8'));
+  });
+
+  it('count a failure whose shrinking re-run passed, without listing it', () => {
+    const acc = new FindingsAccumulator(job());
+    expect(acc.add({ failures: [{ run: 3, key: 'P1|X|' }], findings: [] })).toEqual([]);
+    expect(acc.list()).toEqual([]);
   });
 
   it('reject a malformed index naming the file', () => {
     const dir = tmp();
     writeFileSync(join(dir, 'findings.json'), '{"version": 1, "findings": [{}]}');
     expect(() => readFindingsIndex(dir)).toThrow(/findings\.json: findings\[0\] is not a finding entry/);
+    writeFileSync(join(dir, 'findings.json'), '{"version": 1, "findings": [{"signature": "x", "file": "../../etc/passwd", "seed": 1, "run": 0, "occurrences": []}]}');
+    expect(() => readFindingsIndex(dir)).toThrow(/findings\[0\]\.file must be a file name in the directory, got "\.\.\/\.\.\/etc\/passwd"/);
   });
 });
 
