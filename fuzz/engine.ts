@@ -207,7 +207,7 @@ export function runCampaign<M extends object, R, P extends object>(def: Campaign
         at,
       );
     } catch (e) {
-      if (only !== undefined && !sameFailure(only, failureKey(failureOf(e), at.command))) return;
+      if (only !== undefined && !sameFailure(only, failureOf(e), at.command)) return;
       // Shrinking runs more lists; only the runs up to the first failure are counted.
       if (counting) failedIn = at.command;
       counting = false;
@@ -252,18 +252,22 @@ export function runCampaign<M extends object, R, P extends object>(def: Campaign
   };
 }
 
-/** What identifies a failure before it is shrunk: its codes, the command it failed in, the top frames of what threw. */
+/**
+ * What identifies a failure before it is shrunk: the invariant that broke
+ * first (its first violation's code, or `error:<kind>`), the command it
+ * broke in, the top frames of what threw. The other codes of the same
+ * failure are consequences that vary from run to run (a lost object also
+ * breaks the counters) and would split one bug into many.
+ */
 function failureKey(f: Failure, failedIn: string): string {
-  return [[...(f.codes ?? [])].sort().join(','), failedIn, (f.frames ?? []).join('<')].join('|');
+  return [f.codes?.[0] ?? '', failedIn, (f.frames ?? []).join('<')].join('|');
 }
 
-/** Whether failure key `b` is the failure of key `a` (while shrinking): the same command, and a code in common (a smaller list may break fewer invariants). */
-function sameFailure(a: string, b: string): boolean {
-  const [ac = '', af] = a.split('|');
-  const [bc = '', bf] = b.split('|');
-  if (af !== bf) return false;
-  const codes = new Set(ac.split(',').filter(Boolean));
-  return codes.size === 0 ? ac === bc : bc.split(',').some((c) => codes.has(c));
+/** Whether a failure (while shrinking) is the one of `key`: the same command and frames, and the key's invariant among its codes. */
+function sameFailure(key: string, f: Failure, failedIn: string): boolean {
+  const [code = '', cmd, frames] = key.split('|');
+  if (cmd !== failedIn || frames !== (f.frames ?? []).join('<')) return false;
+  return code === '' ? (f.codes ?? []).length === 0 : (f.codes ?? []).includes(code);
 }
 
 /** A slice of a campaign: runs `from` … `to - 1` of the run sequence `seed` draws (a campaign of `--runs N` is the slice 0 … N). */

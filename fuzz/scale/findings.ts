@@ -1,7 +1,7 @@
 /**
  * Findings, deduplicated. Every failure of a campaign is shrunk (by the
  * engine) and bucketed by its signature: the layer, what was fuzzed (policy
- * or mutant), the invariant codes it broke, the command after which it broke
+ * or mutant), the invariant it broke first, the command in which it broke
  * (the one running when the check failed, before shrinking) and, for a
  * thrown error, the top frames of the call that threw — the engine's key. A findings directory holds one reproducer per
  * distinct signature — its first occurrence's; a finding never replaces
