@@ -92,9 +92,9 @@ export interface FuzzReport {
   readonly violations?: readonly Violation[];
   /** For a thrown error (not a failed check): the top frames of the call that threw, innermost first, function names only. */
   readonly frames?: readonly string[];
-  /** The class of the command the failing run was in when it failed, unshrunk (`''`: the initial or final check). */
+  /** The command the failing run was in when it failed, unshrunk: its `op`, else its class (`''`: the initial or final check). */
   readonly failedIn?: string;
-  /** The failure's identity before shrinking: codes, `failedIn` and frames (a campaign shrinks one failure per key and slice). */
+  /** The failure's identity before shrinking: first code, `failedIn` and frames (a campaign shrinks one failure per key and slice). */
   readonly key?: string;
 }
 
@@ -138,7 +138,7 @@ function nonReplayable(f: Failure): Failure {
  */
 export type CoverageMap = Map<string, Set<string>>;
 
-/** Where a run failed: the class name of the command running when it threw (`''` for the initial or final check). */
+/** Where a run failed: the command running when it threw, as {@link FuzzReport.failedIn} names it. */
 interface FailedAt {
   command: string;
 }
@@ -174,9 +174,9 @@ function runList<M extends object, R, P extends object>(def: CampaignDef<M, R, P
  * Runs `numRuns` seeded runs of at most `maxCommands` commands; a failure
  * comes back shrunk — or, with `shrink` false, as it happened (no command
  * list: what failed, where, and its {@link FuzzReport.key}). With `only`,
- * a failure counts only when it is the same failure as that key's (same
- * command, a code in common): shrinking then keeps to that bug instead of
- * wandering to another one the smaller lists happen to hit.
+ * a failure counts only when it is that key's (the same command and
+ * frames, the key's invariant among its codes): shrinking then keeps to
+ * that bug instead of wandering to another one smaller lists happen to hit.
  */
 export function runCampaign<M extends object, R, P extends object>(def: CampaignDef<M, R, P>, budget: Required<Omit<FuzzBudget, 'path'>> & Pick<FuzzBudget, 'path'>, coverage?: CoverageMap, shrink = true, only?: string): FuzzReport {
   const { seed, numRuns, maxCommands, path } = budget;
@@ -260,14 +260,17 @@ export function runCampaign<M extends object, R, P extends object>(def: Campaign
  * breaks the counters) and would split one bug into many.
  */
 function failureKey(f: Failure, failedIn: string): string {
-  return [f.codes?.[0] ?? '', failedIn, (f.frames ?? []).join('<')].join('|');
+  return keyOf(f.codes?.[0] ?? '', failedIn, f);
+}
+
+/** The key a failure of `f`'s command and frames would have if `code` had broken first. */
+function keyOf(code: string, failedIn: string, f: Failure): string {
+  return [code, failedIn, (f.frames ?? []).join('<')].join('|');
 }
 
 /** Whether a failure (while shrinking) is the one of `key`: the same command and frames, and the key's invariant among its codes. */
 function sameFailure(key: string, f: Failure, failedIn: string): boolean {
-  const [code = '', cmd, frames] = key.split('|');
-  if (cmd !== failedIn || frames !== (f.frames ?? []).join('<')) return false;
-  return code === '' ? (f.codes ?? []).length === 0 : (f.codes ?? []).includes(code);
+  return (f.codes?.length ? f.codes : ['']).some((code) => keyOf(code, failedIn, f) === key);
 }
 
 /** A slice of a campaign: runs `from` … `to - 1` of the run sequence `seed` draws (a campaign of `--runs N` is the slice 0 … N). */

@@ -89,8 +89,6 @@ export async function coordinate(plan: CampaignPlan, executor: SliceExecutor, op
   const live = { runs: 0, commands: 0, failures: 0, keys: new Set<string>(), coverage: new Set<string>() };
   const folded = { runs: 0, commands: 0, failures: 0, slices: [] as number[], coverage: new Set<string>(), first: undefined as SliceFinding | undefined };
   const findings = new FindingsAccumulator(plan.job);
-  let failingSeen = false;
-  let foldedFailing = false;
   let stopped: StopReason = 'runs';
   let error: Error | undefined;
   const next = sliceIndices(plan);
@@ -101,20 +99,20 @@ export async function coordinate(plan: CampaignPlan, executor: SliceExecutor, op
     if (error !== undefined) return false;
     if (opts.signal?.aborted) return ((stopped = 'interrupted'), false);
     if (plan.deadline !== undefined && Date.now() >= plan.deadline) return ((stopped = 'time'), false);
-    if (plan.stopAtFirst && failingSeen) return ((stopped = 'finding'), false);
+    if (plan.stopAtFirst && live.failures > 0) return ((stopped = 'finding'), false);
     return true;
   };
   const fold = (r: SliceResult): void => {
     // A mutant campaign counts the slices up to the first one with a failure: all were issued before any after it.
-    if (plan.stopAtFirst && foldedFailing) return;
+    if (plan.stopAtFirst && folded.failures > 0) return;
     folded.runs += r.to - r.from;
     folded.commands += r.commandsRun;
     folded.failures += r.failures.length;
     folded.slices.push(r.k);
     for (const c of r.coverage) folded.coverage.add(c);
     folded.first ??= r.findings[0];
+    // Added whether or not anyone listens (`?.` would skip evaluating the argument).
     const touched = r.failures.length ? findings.add(r) : [];
-    if (r.failures.length) foldedFailing = true;
     opts.onSlice?.(r, touched);
   };
   const issue = (k: number): void => {
@@ -127,7 +125,6 @@ export async function coordinate(plan: CampaignPlan, executor: SliceExecutor, op
         live.failures += r.failures.length;
         for (const c of r.coverage) live.coverage.add(c);
         for (const f of r.failures) live.keys.add(f.key);
-        if (r.failures.length) failingSeen = true;
         pending.set(k, r);
         while (issued.length && pending.has(issued[0]!)) {
           fold(pending.get(issued[0]!)!);

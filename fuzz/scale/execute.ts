@@ -40,8 +40,9 @@ export async function executeSlice(t: SliceTask): Promise<SliceResult> {
   await nextTurn();
   const { job } = t;
   if (job.policyFiles) await loadPolicyFiles(job.policyFiles);
-  const overrides = job.mutant !== undefined ? findMutant(job.mutant).overrides : undefined;
-  const r = FUZZ_CAMPAIGNS[job.layer].runSlice({ policy: job.mutant !== undefined ? undefined : job.policy, ...(overrides ? { overrides } : {}) }, sliceOf(job, t.k, t.runs));
+  // A mutant runs beside the campaign's default policy, as `fuzzMutant` runs it.
+  const target = job.mutant !== undefined ? { overrides: findMutant(job.mutant).overrides } : { policy: job.policy };
+  const r = FUZZ_CAMPAIGNS[job.layer].runSlice(target, sliceOf(job, t.k, t.runs));
   const run = (fcRun: number): number => campaignRun(t.k, fcRun);
   return {
     ...r,

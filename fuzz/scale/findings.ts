@@ -68,8 +68,6 @@ export interface FindingsIndex {
 export interface DistinctFinding {
   readonly entry: FindingEntry;
   readonly reproducer: Reproducer;
-  /** The shrunk report of its first occurrence. */
-  readonly report: SliceFinding;
 }
 
 const lastOp = (f: SliceFinding): string => {
@@ -77,7 +75,7 @@ const lastOp = (f: SliceFinding): string => {
   return typeof last?.op === 'string' ? last.op : '-';
 };
 
-/** The signature of a failure (its engine key: codes, failing command, frames) found by `job`. */
+/** The signature of a failure (its engine key: first code, failing command, frames) found by `job`. */
 export function signatureOf(job: Pick<CampaignJob, 'layer' | 'policy' | 'mutant'>, key: string): string {
   return createHash('sha1')
     .update([job.layer, job.mutant ?? job.policy, key].join('|'))
@@ -90,7 +88,7 @@ export type SliceFailures = Pick<SliceReport, 'failures' | 'findings'>;
 
 /** Buckets a campaign's failures by signature, slice after slice (given in slice order). */
 export class FindingsAccumulator {
-  private readonly byKey = new Map<string, { entry: FindingEntry; reproducer: Reproducer; report: SliceFinding; occ: string[] }>();
+  private readonly byKey = new Map<string, { entry: FindingEntry; reproducer: Reproducer; occ: string[] }>();
   private readonly mutant;
 
   constructor(private readonly job: CampaignJob) {
@@ -122,14 +120,16 @@ export class FindingsAccumulator {
         occurrences: [],
         file: `${job.layer}-${(codes[0] ?? 'error').replace(/[^\w.-]+/g, '_')}-${signature}.json`,
       };
-      this.byKey.set(f.key, { entry, reproducer: reproducerOf(job.layer, job.policy, this.mutant, f), report: f, occ: [] });
+      this.byKey.set(f.key, { entry, reproducer: reproducerOf(job.layer, job.policy, this.mutant, f), occ: [] });
     }
     for (const x of s.failures) {
-      this.byKey.get(x.key)?.occ.push(`${job.seed}:${x.run}`);
+      // A key whose shrinking re-run passed (a failure the list alone does not rebuild) has no entry: counted, not listed.
+      const d = this.byKey.get(x.key);
+      if (!d) continue;
+      d.occ.push(`${job.seed}:${x.run}`);
       touched.add(x.key);
     }
-    // A key whose shrinking re-run passed (a failure the list alone does not rebuild) has no entry: counted, not listed.
-    return this.list([...touched].filter((k) => this.byKey.has(k)));
+    return this.list([...touched]);
   }
 
   /** The distinct findings so far (or those of `keys`), in order of first occurrence. */
@@ -137,15 +137,8 @@ export class FindingsAccumulator {
     return keys
       .map((k) => this.byKey.get(k)!)
       .sort((a, b) => a.entry.run - b.entry.run)
-      .map((d) => ({ entry: { ...d.entry, occurrences: [...d.occ] }, reproducer: d.reproducer, report: d.report }));
+      .map((d) => ({ entry: { ...d.entry, occurrences: [...d.occ] }, reproducer: d.reproducer }));
   }
-}
-
-/** The distinct findings of a campaign's slices (given in slice order), each with all its occurrences, in order of first occurrence. */
-export function distinctFindings(job: CampaignJob, slices: readonly SliceFailures[]): DistinctFinding[] {
-  const acc = new FindingsAccumulator(job);
-  for (const s of slices) acc.add(s);
-  return acc.list();
 }
 
 const byOccurrence = (a: string, b: string): number => {
@@ -252,7 +245,12 @@ export function addFindings(dir: string, found: readonly DistinctFinding[]): Fin
     if (had && !precedes(d.entry, had)) continue;
     writeFileSync(join(dir, d.entry.file), formatReproducer(d.reproducer), { flag: had ? 'w' : 'wx' });
   }
-  const index: FindingsIndex = { version: FINDINGS_VERSION, findings: mergeEntries(old.findings, found.map((d) => d.entry)) };
+  return writeIndex(dir, mergeEntries(old.findings, found.map((d) => d.entry)));
+}
+
+/** Writes a directory's index and summary (each through a temporary file) and returns the index. */
+function writeIndex(dir: string, findings: readonly FindingEntry[]): FindingsIndex {
+  const index: FindingsIndex = { version: FINDINGS_VERSION, findings };
   writeAtomic(join(dir, FINDINGS_INDEX), JSON.stringify(index, null, 2) + '\n');
   writeAtomic(join(dir, FINDINGS_SUMMARY), summaryText(index));
   return index;
@@ -307,8 +305,5 @@ export function mergeFindingsDirs(out: string, dirs: readonly string[]): Finding
     if (!existsSync(from)) throw new AllocatorError('config', `${from}: listed in ${join(dir, FINDINGS_INDEX)} but missing`);
     writeFileSync(join(out, e.file), readFileSync(from));
   }
-  const index: FindingsIndex = { version: FINDINGS_VERSION, findings: mergeEntries(old.findings, ...indexes.map((i) => i.index.findings)) };
-  writeAtomic(join(out, FINDINGS_INDEX), JSON.stringify(index, null, 2) + '\n');
-  writeAtomic(join(out, FINDINGS_SUMMARY), summaryText(index));
-  return index;
+  return writeIndex(out, mergeEntries(old.findings, ...indexes.map((i) => i.index.findings)));
 }

@@ -34,6 +34,9 @@ export class SliceCancelled extends Error {
   }
 }
 
+/** Most threads `--workers` takes (fuzz and worker). */
+export const MAX_WORKERS = 256;
+
 /** The default worker count: the cores Node may use. */
 export function defaultWorkers(): number {
   return availableParallelism();

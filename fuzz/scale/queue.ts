@@ -19,14 +19,12 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import { AllocatorError } from '../../src/interfaces/errors.js';
+import { AllocatorError, BAD_INPUT_KINDS } from '../../src/interfaces/errors.js';
 import { VERSION } from '../../src/version.js';
 import type { SliceResult, SliceTask } from './execute.js';
 import { checkJob } from './job.js';
 import { poolExecutor, SliceCancelled, type SliceExecutor } from './pool.js';
 
-/** AllocatorError kinds that are the user's input, not a bug (the CLI's exit 2). */
-const BAD_INPUT: readonly string[] = ['parse', 'config', 'unknown-name', 'usage'];
 
 /** The BullMQ queue every allocsim campaign uses on a Redis server. */
 export const QUEUE_NAME = 'allocsim-fuzz';
@@ -169,7 +167,7 @@ export async function runQueueWorker(url: string, o: QueueWorkerOpts): Promise<v
         r = await executor.run(job.data);
       } catch (e) {
         // Bad input on this machine (a policy file that is not here): the coordinator's user must hear it as such.
-        if (e instanceof AllocatorError && BAD_INPUT.includes(e.kind)) throw new UnrecoverableError(`${REFUSED}${e.message}`);
+        if (e instanceof AllocatorError && BAD_INPUT_KINDS.includes(e.kind)) throw new UnrecoverableError(`${REFUSED}${e.message}`);
         throw e;
       }
       return r;

@@ -26,7 +26,7 @@
  */
 
 import { Command, CommanderError } from 'commander';
-import { AllocatorError, type AllocatorErrorKind } from '../interfaces/errors.js';
+import { AllocatorError, BAD_INPUT_KINDS } from '../interfaces/errors.js';
 
 /** The exit statuses of `allocsim`. */
 export const EXIT = {
@@ -41,7 +41,7 @@ export const EXIT = {
 } as const;
 
 /** AllocatorError kinds that mean the input was bad (exit 2); any other kind escaping a command is a finding (exit 1). */
-export const BAD_INPUT_KINDS: readonly AllocatorErrorKind[] = ['parse', 'config', 'unknown-name', 'usage'];
+export { BAD_INPUT_KINDS };
 
 /** Where to report an internal error. */
 const REPORT_HINT = 'please report it with the command line that caused it (ALLOCSIM_DEBUG=1 prints the stack)';

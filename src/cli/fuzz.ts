@@ -29,7 +29,7 @@ import { replayReproducer, reproducerFromJson } from '../../fuzz/reproducer.js';
 import { coordinate, type CampaignResult, type StopReason } from '../../fuzz/scale/coordinator.js';
 import { checkFindingsDir, ensureFindingsDir, FINDINGS_INDEX, FindingsWriter, mergeFindingsDirs, readFindingsIndex } from '../../fuzz/scale/findings.js';
 import { campaignJob, parseShard, type CampaignJob, type Shard } from '../../fuzz/scale/job.js';
-import { defaultWorkers, executorFor } from '../../fuzz/scale/pool.js';
+import { defaultWorkers, executorFor, MAX_WORKERS } from '../../fuzz/scale/pool.js';
 import { queueExecutor } from '../../fuzz/scale/queue.js';
 import { badInput, printJson, warn } from './errors.js';
 import { readInputText } from './files.js';
@@ -47,8 +47,6 @@ const DEFAULT_SEED = 1;
 const DEFAULT_MAX_COMMANDS = 150;
 /** Where findings go unless `--out` says. */
 const DEFAULT_OUT = 'allocsim-findings';
-/** Most threads `--workers` takes. */
-const MAX_WORKERS = 256;
 
 interface FuzzOpts {
   layer?: FuzzLayer;
@@ -126,8 +124,8 @@ async function replay(o: FuzzOpts, target: string): Promise<void> {
     if (!v.expected) process.exitCode = 1;
     return;
   }
-  const index = readFindingsIndex(target);
   if (!existsSync(join(target, FINDINGS_INDEX))) conflict(`--replay ${target}: a directory, but not a findings directory (no ${FINDINGS_INDEX})`);
+  const index = readFindingsIndex(target);
   const results = [];
   for (const e of index.findings) results.push(await replayFile(join(target, e.file), json, true));
   const unexpected = results.filter((x) => !x.v.expected).length;
@@ -247,7 +245,6 @@ async function fuzzAction(o: FuzzOpts): Promise<void> {
   }
   const { v, first } = campaignVerdict(result, `${campaign.layer} policy ${policy}`, mutant);
   const index = result.distinct.length || o.out !== undefined ? writer.flush() : undefined;
-  const files = result.distinct.map((d) => join(out, d.entry.file));
   const extra = {
     layer: campaign.layer,
     policy,
@@ -265,7 +262,7 @@ async function fuzzAction(o: FuzzOpts): Promise<void> {
     ...(index ? { out, indexed: index.findings.length } : {}),
   };
   const report: FuzzReport = first ?? { ok: true, seed, numRuns: result.runs, runsDone: result.runs, commandsRun: result.commands };
-  print(v, report, o.json === true, extra, files[0]);
+  print(v, report, o.json === true, extra, result.distinct[0] && join(out, result.distinct[0].entry.file));
   if (!o.json && result.distinct.length > 1) {
     const lines = result.distinct.map((d) => `  ${d.entry.file}  ×${d.entry.occurrences.length}  first at run ${d.entry.run} (path ${d.entry.path}): ${d.entry.summary}`);
     process.stdout.write(`${result.failures} failing runs, ${result.distinct.length} distinct findings (index: ${join(out, FINDINGS_INDEX)}):\n${lines.join('\n')}\n`);

@@ -7,7 +7,7 @@
  */
 
 import { Command } from 'commander';
-import { defaultWorkers } from '../../fuzz/scale/pool.js';
+import { defaultWorkers, MAX_WORKERS } from '../../fuzz/scale/pool.js';
 import { runQueueWorker } from '../../fuzz/scale/queue.js';
 import { durationOpt, intOpt } from './options.js';
 import { warn } from './errors.js';
@@ -34,7 +34,7 @@ export function workerCommand(program: Command): void {
     .option('--idle-exit <duration>', 'exit once the queue has been empty this long (default: run until stopped)')
     .option('--quiet', 'no line per slice on stderr')
     .action(async (o: WorkerOpts) => {
-      const threads = intOpt(o.workers, 'workers', { min: 1, max: 256 }) ?? defaultWorkers();
+      const threads = intOpt(o.workers, 'workers', { min: 1, max: MAX_WORKERS }) ?? defaultWorkers();
       const stallMs = durationOpt(o.stallTimeout, 'stall-timeout')!;
       const idleExitMs = durationOpt(o.idleExit, 'idle-exit');
       const stop = new AbortController();

@@ -59,6 +59,9 @@ export interface AllocatorErrorInfo {
   readonly line?: number;
 }
 
+/** AllocatorError kinds that mean the caller's input was bad (the CLI's exit 2; a distributed worker refuses the job); any other kind is a finding or a bug. */
+export const BAD_INPUT_KINDS: readonly AllocatorErrorKind[] = ['parse', 'config', 'unknown-name', 'usage'];
+
 /**
  * The error every layer throws on misuse.
  *

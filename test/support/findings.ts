@@ -1,11 +1,12 @@
 /** Reading what a fuzz campaign wrote into its findings directory. */
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FindingsIndex } from '../../fuzz/scale/findings.js';
+import { FINDINGS_INDEX, readFindingsIndex, type FindingsIndex } from '../../fuzz/scale/findings.js';
 
-/** The directory's index. */
+/** The directory's index. @throws Error when the directory has none (a test never compares two missing indexes as equal) */
 export function findingsIndex(dir: string): FindingsIndex {
-  return JSON.parse(readFileSync(join(dir, 'findings.json'), 'utf8')) as FindingsIndex;
+  if (!existsSync(join(dir, FINDINGS_INDEX))) throw new Error(`${dir}: no ${FINDINGS_INDEX}`);
+  return readFindingsIndex(dir);
 }
 
 /** The path of the directory's first finding's reproducer. */
