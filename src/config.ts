@@ -50,7 +50,7 @@ export type ConfigSchema<T> = {
 export const CONFIG_SCHEMA: ConfigSchema<SystemConfigInput> = {
   machine: { memBytes: 'integer', cpus: 'integer', nodes: 'integer', kernelImageBytes: 'integer', thp: 'boolean', minFreeKbytes: 'integer' },
   policies: { page: 'string', slab: 'string', malloc: 'string', vmap: 'string' },
-  debug: { checks: 'boolean', trace: 'boolean', pagePoison: 'boolean', kasan: 'boolean', kmemleak: 'boolean', detect: 'boolean', kasanQuarantine: 'integer', slubDebug: 'string' },
+  debug: { checks: 'boolean', trace: 'boolean', cost: 'boolean', pagePoison: 'boolean', kasan: 'boolean', kmemleak: 'boolean', detect: 'boolean', kasanQuarantine: 'integer', slubDebug: 'string' },
   user: { tcache: 'boolean', overcommitMemory: [0, 1, 2], overcommitRatio: 'integer', overcommitKbytes: 'integer', userReserveKbytes: 'integer', adminReserveKbytes: 'integer' },
   seed: 'integer',
 };

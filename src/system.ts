@@ -45,6 +45,7 @@ import { resolveConfig } from './config.js';
 import { Kasan } from './harness/kasan/kasan.js';
 import { Kmemleak } from './harness/kmemleak.js';
 import { checkCrossLayer } from './harness/cross-layer.js';
+import { KMEM_ENTRY_POINTS, MALLOC_ENTRY_POINTS, PAGE_ENTRY_POINTS, VMALLOC_ENTRY_POINTS, meterEntryPoints, meterMemory } from './machine/cost.js';
 import { SimulatedMachine } from './machine/machine.js';
 import { ProcessTable } from './mm/address-space.js';
 import { DevKmalloc } from './policies/devres/dev-kmalloc.js';
@@ -149,7 +150,8 @@ function bindLayer<T>(container: Container, token: ServiceIdentifier<T>, layer: 
  */
 export function createSystem(input: SystemConfigInput = {}, overrides: SystemOverrides = {}): System {
   const config = resolveConfig(input);
-  const machine = new SimulatedMachine(config.machine, config.debug.trace, config.debug.pagePoison === true);
+  const machine = new SimulatedMachine(config.machine, config.debug.trace, config.debug.pagePoison === true, config.debug.cost === true);
+  const meter = machine.cost;
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(CONFIG).toConstantValue(config);
   container.bind(MACHINE).toConstantValue(machine);
@@ -167,6 +169,10 @@ export function createSystem(input: SystemConfigInput = {}, overrides: SystemOve
   const pages = container.get(PAGE_ALLOCATOR);
   const slab = container.get(SLAB_BACKEND);
   const kmem = container.get(KMEM);
+  if (meter) {
+    meterEntryPoints(pages, meter, PAGE_ENTRY_POINTS);
+    meterEntryPoints(kmem, meter, KMEM_ENTRY_POINTS);
+  }
   const dev = container.get(DEV_KMALLOC);
   const processes = container.get(PROCESSES);
   const kasan = container.get(KASAN, { optional: true });
@@ -177,7 +183,9 @@ export function createSystem(input: SystemConfigInput = {}, overrides: SystemOve
     const child = new Container({ parent: container });
     child.bind(PROCESS_MEMORY).toConstantValue(mm);
     child.bind(USER_MALLOC_OPTIONS).toConstantValue({ tcache: config.user.tcache, seed: config.seed ^ mm.pid, ...options });
-    return child.get(USER_MALLOC);
+    if (!meter) return child.get(USER_MALLOC);
+    meterMemory(mm, meter, true);
+    return meterEntryPoints(child.get(USER_MALLOC), meter, MALLOC_ENTRY_POINTS);
   };
   return {
     config,
@@ -190,7 +198,7 @@ export function createSystem(input: SystemConfigInput = {}, overrides: SystemOve
     kasan,
     kmemleak,
     get vmalloc(): VmallocApi {
-      return (vmalloc ??= container.get(VMALLOC));
+      return (vmalloc ??= meter ? meterEntryPoints(container.get(VMALLOC), meter, VMALLOC_ENTRY_POINTS) : container.get(VMALLOC));
     },
     spawn: (comm?: string): UserProcess => {
       const mm = processes.spawn(comm);

@@ -37,6 +37,13 @@ export interface DebugOpts {
   readonly trace: boolean;
   /** Page poisoning (`page_poison=1`): freed pages are filled with 0xaa and checked when allocated again. @defaultValue false */
   readonly pagePoison?: boolean;
+  /**
+   * Hardware-independent cost counters (`src/interfaces/cost.ts`): cache
+   * lines, locks, atomics, IPIs and page-allocator calls per operation, in
+   * `System.machine.cost`. Measuring costs slows the simulator; off, it
+   * costs nothing. @defaultValue false
+   */
+  readonly cost?: boolean;
   /** The KASAN model: shadow memory, checked client accesses, quarantine. @defaultValue false */
   readonly kasan?: boolean;
   /** The kmemleak model: tracks objects; `System.kmemleak.scan()` reports unreferenced ones. @defaultValue false */

@@ -7,6 +7,7 @@
  */
 
 import type { MachineOpts } from './config.js';
+import type { CostMeterApi } from './cost.js';
 import type { ZoneType } from './gfp.js';
 import type { Addr, Pfn } from './units.js';
 
@@ -301,4 +302,6 @@ export interface Machine {
   readonly reports: ReportSinkApi;
   /** Page poisoning (`page_poison=1`): freed pages read 0xaa and are checked on allocation. */
   readonly pagePoison: boolean;
+  /** The cost meter (`debug.cost`), or null: policies count their costs into it when it is there. */
+  readonly cost: CostMeterApi | null;
 }

@@ -7,6 +7,7 @@
 import type { MachineOpts } from '../interfaces/config.js';
 import type { Machine } from '../interfaces/machine.js';
 import { ExecContext } from './context.js';
+import { CostMeter, meterMemory } from './cost.js';
 import { MachineLayout } from './layout.js';
 import { MemMap, Owner, PG_RESERVED } from './memmap.js';
 import { PhysicalMemory } from './physmem.js';
@@ -27,6 +28,8 @@ export class SimulatedMachine implements Machine {
   readonly reports: ReportSink;
   /** Page poisoning (`page_poison=1`): freed pages read 0xaa and are checked on allocation. */
   readonly pagePoison: boolean;
+  /** The cost meter (`debug.cost`), or null. */
+  readonly cost: CostMeter | null;
 
   /**
    * Lays out the machine and marks memblock's reservations (and the holes)
@@ -35,14 +38,17 @@ export class SimulatedMachine implements Machine {
    * @param opts - machine options (validated by the layout)
    * @param trace - start with tracing on
    * @param pagePoison - `page_poison=1`
+   * @param cost - count costs (`debug.cost`): a meter, with physical memory's scalar accesses metered
    */
-  constructor(opts: MachineOpts, trace = false, pagePoison = false) {
+  constructor(opts: MachineOpts, trace = false, pagePoison = false, cost = false) {
     this.pagePoison = pagePoison;
+    this.cost = cost ? new CostMeter() : null;
     this.opts = opts;
     this.layout = new MachineLayout(opts);
     const n = this.layout.nrPages;
     this.memmap = new MemMap(n);
     this.mem = new PhysicalMemory(n);
+    if (this.cost) meterMemory(this.mem, this.cost);
     this.ctx = new ExecContext(opts.cpus);
     this.tracer = new Tracer(this.ctx, trace);
     this.log = new KernelLog(this.ctx);
