@@ -12,7 +12,9 @@ import { Command, Option } from 'commander';
 import type { SystemConfig } from '../interfaces/config.js';
 import { formatSize } from '../interfaces/units.js';
 import { policyNames } from '../policies/registry.js';
-import { createSystem, resolveConfig } from '../system.js';
+import type { CostRow } from '../interfaces/cost.js';
+import { createSystem, resolveConfig, type System } from '../system.js';
+import { formatCostTable } from './cost-table.js';
 import { PAGE_WORKLOADS, runPageWorkload, type PageWorkloadResult } from '../harness/workloads/page.js';
 import { SLAB_WORKLOADS, runSlabTrace, runSlabWorkload, type SlabWorkloadResult } from '../harness/workloads/slab.js';
 import { parseFtraceKmem, type KmemEvent } from '../harness/trace/ftrace-kmem.js';
@@ -38,6 +40,8 @@ interface CompareOpts extends MachineCliOpts, DebugCliOpts {
   allowEmpty?: boolean;
   ops?: string;
   json?: boolean;
+  /** `--no-cost` makes this false. */
+  cost: boolean;
 }
 
 /** Operations when `--ops` is not given, per layer (a vmalloc operation moves up to a thousand pages). */
@@ -242,6 +246,7 @@ export function compareCommand(program: Command): void {
     .option('--ops <n>', `operations (default: ${formatCount(DEFAULT_OPS.slab)}; --layer vmalloc: ${formatCount(DEFAULT_OPS.vmalloc)})`)
     .option('--trace <file>', '--layer slab: replay this ftrace kmem log (.gz ok) through each slab policy; --layer user: this malloc trace (rep, plain, wee, mtrace, jsonl) through each malloc')
     .option('--allow-empty', 'with --trace: replay a trace with no kmem events instead of stopping')
+    .option('--no-cost', 'do not count hardware-independent costs (cache lines, locks, atomics per operation): the wall-time rows then time the simulator alone')
     .option('--json', 'print the machine, the results and the summary as JSON');
   debugOptions(machineOptions(cmd), ['slub-debug', 'kasan', 'page-poison']).action((o: CompareOpts) => {
     const layer = o.layer;
@@ -261,7 +266,11 @@ export function compareCommand(program: Command): void {
       warn(`--config ${o.config}: compare runs every ${compared} policy of --${compared} (default: all), not only policies.${compared} '${fromFile}'; give --${compared} to choose`);
     }
     // Measure the policies, not the simulator's own precondition checks; a trace is not recorded.
-    const debug = { ...base.debug, checks: false, trace: false };
+    const debug = { ...base.debug, checks: false, trace: false, cost: o.cost };
+    /** The cost table of the columns (empty with --no-cost), for the text report. */
+    const costText = (cols: readonly { name: string; sys: System }[]): string => (o.cost ? `\n${formatCostTable(cols.map((c) => ({ name: c.name, rows: c.sys.machine.cost!.rows() })))}` : '');
+    /** The results with each column's cost rows, for JSON. */
+    const withCost = <R extends object>(cols: readonly { sys: System; r: R }[]): (R | (R & { cost: CostRow[] }))[] => cols.map((c) => (o.cost ? { ...c.r, cost: c.sys.machine.cost!.rows() } : c.r));
     const json = o.json === true;
     if (layer === 'vmalloc') {
       const results = LARGE_BUFFER_MODES.map((mode) => {
@@ -270,8 +279,8 @@ export function compareCommand(program: Command): void {
       });
       const machine = machineOf(results[0]!.sys.config);
       const rs = results.map((x) => x.r);
-      if (json) printJson({ layer, machine, workload: 'large-buffers', ops, results: rs, summary: summaryOf(rs, (r) => r.mode, VMALLOC_BESTS) });
-      else process.stdout.write(formatVmallocCompare(rs, machine));
+      if (json) printJson({ layer, machine, workload: 'large-buffers', ops, results: withCost(results), summary: summaryOf(rs, (r) => r.mode, VMALLOC_BESTS) });
+      else process.stdout.write(formatVmallocCompare(rs, machine) + costText(results.map((x) => ({ name: x.r.mode, sys: x.sys }))));
       return;
     }
     if (layer === 'user') {
@@ -294,8 +303,8 @@ export function compareCommand(program: Command): void {
       });
       const machine = machineOf(runs[0]!.sys.config);
       const rs = runs.map((x) => x.r);
-      if (json) printJson({ layer, machine, workload: what, ops: trace.n, results: rs, summary: summaryOf(rs, (r) => r.policy, USER_BESTS) });
-      else process.stdout.write(formatUserCompare(rs, machine, what));
+      if (json) printJson({ layer, machine, workload: what, ops: trace.n, results: withCost(runs), summary: summaryOf(rs, (r) => r.policy, USER_BESTS) });
+      else process.stdout.write(formatUserCompare(rs, machine, what) + costText(runs.map((x) => ({ name: x.r.policy, sys: x.sys }))));
       return;
     }
     if (layer === 'page') {
@@ -307,8 +316,8 @@ export function compareCommand(program: Command): void {
       });
       const machine = machineOf(runs[0]!.sys.config);
       const rs = runs.map((x) => x.r);
-      if (json) printJson({ layer, machine, workload, ops, results: rs, summary: summaryOf(rs, (r) => r.policy, PAGE_BESTS) });
-      else process.stdout.write(formatCompare(rs, machine));
+      if (json) printJson({ layer, machine, workload, ops, results: withCost(runs), summary: summaryOf(rs, (r) => r.policy, PAGE_BESTS) });
+      else process.stdout.write(formatCompare(rs, machine) + costText(runs.map((x) => ({ name: x.r.policy, sys: x.sys }))));
       return;
     }
     const workload = o.workload ?? DEFAULT_WORKLOAD.slab;
@@ -327,7 +336,7 @@ export function compareCommand(program: Command): void {
     });
     const machine = machineOf(runs[0]!.sys.config);
     const rs = runs.map((x) => x.r);
-    if (json) printJson({ layer, machine, workload: events ? `trace ${o.trace}` : workload, ops: rs[0]!.ops, results: rs, summary: summaryOf(rs, (r) => r.policy, SLAB_BESTS) });
-    else process.stdout.write(formatSlabCompare(rs, machine));
+    if (json) printJson({ layer, machine, workload: events ? `trace ${o.trace}` : workload, ops: rs[0]!.ops, results: withCost(runs), summary: summaryOf(rs, (r) => r.policy, SLAB_BESTS) });
+    else process.stdout.write(formatSlabCompare(rs, machine) + costText(runs.map((x) => ({ name: x.r.policy, sys: x.sys }))));
   });
 }

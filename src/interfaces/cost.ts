@@ -33,6 +33,23 @@ export const COST_COUNTERS = [
 /** A counter's name. */
 export type CostCounterName = (typeof COST_COUNTERS)[number];
 
+/** Short labels for tables, by counter. */
+export const COST_COUNTER_LABELS: Readonly<Record<CostCounterName, string>> = {
+  memLines: 'lines of simulated memory',
+  structLines: 'lines of struct page/per-CPU',
+  zoneLock: 'zone->lock',
+  pcpLock: 'pcp->lock',
+  listLock: 'node list_lock',
+  irqOff: 'irq-off sections',
+  slobLock: 'slob_lock',
+  vmapLock: 'vmap area locks',
+  cpuCmpxchg: 'this_cpu_cmpxchg',
+  atomics: 'atomic RMWs (LOCK)',
+  ipis: 'IPIs',
+  pageAllocCalls: 'page-allocator calls',
+  remoteFrees: 'remote frees',
+};
+
 /** Counter indices for {@link CostMeterApi.count}. */
 export const Cost = {
   /**
@@ -84,12 +101,14 @@ export const CostStruct = {
   LIST_HEAD: 1,
   /** `per_cpu_pages` of a zone on a CPU (index: zone × 4096 + cpu). */
   PCP: 2,
-  /** `kmem_cache_cpu` / SLAB's `array_cache` of a cache on a CPU (index: cache × 4096 + cpu). */
+  /** `kmem_cache_cpu` / SLAB's `array_cache` of a cache on a CPU (index: (cache × 4096 + cpu) × 64 + the line within the structure). */
   CACHE_CPU: 3,
   /** `kmem_cache_node` of a cache on a node (index: cache × 64 + node). */
   CACHE_NODE: 4,
   /** `struct zone` hot fields (watermarks, free counts; index: zone id). */
   ZONE: 5,
+  /** An allocator's own per-frame map outside `struct page` (the first-fit baseline's used bytes; index: the line number). */
+  MAP: 6,
 } as const;
 
 /** Top-level operations the system measures, one row each in the cost table. */

@@ -16,13 +16,13 @@
  * wraps the scalar read/write methods of a memory object the same way.
  */
 
-import { COST_COUNTERS, COST_OPS, Cost, NR_COST_COUNTERS, type CostDistribution, type CostMeterApi, type CostOpName, type CostRow, type CostCounterName } from '../interfaces/cost.js';
+import { COST_COUNTERS, COST_OPS, Cost, CostStruct, NR_COST_COUNTERS, type CostDistribution, type CostMeterApi, type CostOpName, type CostRow, type CostCounterName } from '../interfaces/cost.js';
 
 /** Histogram buckets per (operation, counter): values below BUCKETS − 1 are exact. */
 export const BUCKETS = 512;
 const NR_OPS = COST_OPS.length;
 /** Line-set slots (a power of two); an operation touching more than half this many lines stops deduplicating. */
-const SET_SLOTS = 8192;
+const SET_SLOTS = 1 << 16;
 const SET_MASK = SET_SLOTS - 1;
 const SET_LIMIT = SET_SLOTS >> 1;
 /** The struct-line key space starts here, far above any line number of a 47-bit address. */
@@ -269,4 +269,71 @@ export function meterMemory<T extends object>(mem: T, meter: CostMeter, virtual 
     },
   );
   return mem;
+}
+
+/** The lines a list node lives in: a frame's `struct page`, or the list head's owner (encoded −(head + 1)). */
+function touchNode(meter: CostMeter, x: number): void {
+  if (x >= 0) meter.touch(CostStruct.PAGE, x);
+  else meter.touch(CostStruct.LIST_HEAD, -x - 1);
+}
+
+/** The list operations of `PfnListsApi` as they touch `struct page` lines (`list_add`, `list_del`, reading a head). */
+interface MeteredLists {
+  addHead(h: number, pfn: number): void;
+  addTail(h: number, pfn: number): void;
+  del(pfn: number): void;
+  first(h: number): number;
+  last(h: number): number;
+  isEmpty(h: number): boolean;
+  rawNext(pfn: number): number;
+  rawPrev(pfn: number): number;
+}
+
+/**
+ * Counts the `struct page` and list-head lines the intrusive PFN lists
+ * touch: `list_add` writes the new member, the head and the old neighbour;
+ * `list_del` writes the member and both neighbours; reading a head touches
+ * it. Every policy that keeps frames on lists (free areas, per-CPU lists,
+ * slab partial lists) is metered this way.
+ */
+export function meterLists<T extends MeteredLists>(lists: T, meter: CostMeter): T {
+  const heads = ['first', 'last', 'isEmpty'];
+  for (const name of heads) {
+    shadow(lists, name, (orig) =>
+      function (this: unknown, ...args: unknown[]): unknown {
+        meter.touch(CostStruct.LIST_HEAD, args[0] as number);
+        return orig.apply(this, args);
+      },
+    );
+  }
+  shadow(lists, 'addHead', (orig) =>
+    function (this: unknown, ...args: unknown[]): unknown {
+      const [h, pfn] = args as [number, number];
+      meter.touch(CostStruct.PAGE, pfn);
+      meter.touch(CostStruct.LIST_HEAD, h);
+      const r = orig.apply(this, args);
+      touchNode(meter, lists.rawNext(pfn));
+      return r;
+    },
+  );
+  shadow(lists, 'addTail', (orig) =>
+    function (this: unknown, ...args: unknown[]): unknown {
+      const [h, pfn] = args as [number, number];
+      meter.touch(CostStruct.PAGE, pfn);
+      meter.touch(CostStruct.LIST_HEAD, h);
+      const r = orig.apply(this, args);
+      touchNode(meter, lists.rawPrev(pfn));
+      return r;
+    },
+  );
+  shadow(lists, 'del', (orig) =>
+    function (this: unknown, ...args: unknown[]): unknown {
+      const pfn = args[0] as number;
+      meter.touch(CostStruct.PAGE, pfn);
+      touchNode(meter, lists.rawNext(pfn));
+      touchNode(meter, lists.rawPrev(pfn));
+      return orig.apply(this, args);
+    },
+  );
+  return lists;
 }

@@ -7,7 +7,7 @@
 import type { MachineOpts } from '../interfaces/config.js';
 import type { Machine } from '../interfaces/machine.js';
 import { ExecContext } from './context.js';
-import { CostMeter, meterMemory } from './cost.js';
+import { CostMeter, meterLists, meterMemory } from './cost.js';
 import { MachineLayout } from './layout.js';
 import { MemMap, Owner, PG_RESERVED } from './memmap.js';
 import { PhysicalMemory } from './physmem.js';
@@ -48,7 +48,10 @@ export class SimulatedMachine implements Machine {
     const n = this.layout.nrPages;
     this.memmap = new MemMap(n);
     this.mem = new PhysicalMemory(n);
-    if (this.cost) meterMemory(this.mem, this.cost);
+    if (this.cost) {
+      meterMemory(this.mem, this.cost);
+      meterLists(this.memmap.lists, this.cost);
+    }
     this.ctx = new ExecContext(opts.cpus);
     this.tracer = new Tracer(this.ctx, trace);
     this.log = new KernelLog(this.ctx);

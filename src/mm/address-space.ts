@@ -120,7 +120,7 @@ export class AddressSpace implements ProcessMemory {
   /** `comm`, for fault messages. */
   readonly comm: string;
   readonly pt: PageTable;
-  readonly tlb = new Tlb();
+  readonly tlb: Tlb;
   private readonly machine: Machine;
   private readonly pages: PageAllocator;
   /** The system's commit accounting (`vm_committed_as` and the overcommit sysctls). */
@@ -156,6 +156,7 @@ export class AddressSpace implements ProcessMemory {
       throw new AllocatorError('config', `start_brk 0x${hex(startBrk)} must be page aligned, above the image and well below mmap_base`);
     }
     this.machine = machine;
+    this.tlb = new Tlb(machine.cost);
     this.pages = pages;
     this.pid = pid;
     this.comm = comm;

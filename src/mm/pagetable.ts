@@ -27,6 +27,7 @@
  * {@link Tlb} counts flushes.
  */
 
+import { Cost, type CostMeterApi } from '../interfaces/cost.js';
 import { AllocatorError } from '../interfaces/errors.js';
 import { GFP_KERNEL, GFP_KERNEL_ACCOUNT, __GFP_ZERO } from '../interfaces/gfp.js';
 import type { PageAllocator } from '../interfaces/page-allocator.js';
@@ -81,6 +82,9 @@ export class Tlb {
   /** Bitmask of CPUs that ran this mm. */
   cpus = 0;
 
+  /** @param cost - the cost meter counting the shootdowns' IPIs, or null */
+  constructor(private readonly cost: CostMeterApi | null = null) {}
+
   /** Records a flush of `pages` pages issued from `cpu`. */
   flush(pages: number, cpu: number): void {
     this.flushes++;
@@ -88,6 +92,7 @@ export class Tlb {
     let others = this.cpus & ~(1 << cpu);
     while (others) {
       this.shootdowns++;
+      this.cost?.count(Cost.IPIS);
       others &= others - 1;
     }
   }

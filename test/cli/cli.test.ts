@@ -41,6 +41,15 @@ describe('allocsim CLI', () => {
     expect(await run('compare', '--layer', 'page', '--mem', '64M', '--kernel-image', '4M', '--ops', '3000')).toBe(0);
     expect(io.out).toMatch(/buddy +firstfit/);
     expect(io.out).toMatch(/ops\/s/);
+    // The cost table: per operation, mean / p50 / p99 per policy.
+    expect(io.out).toMatch(/^cost per operation \(mean \/ p50 \/ p99/m);
+    expect(io.out).toMatch(/^alloc_pages +[\d,]+ ops +[\d,]+ ops$/m);
+    // Orders 0-3 go through the per-CPU lists (pcp->lock); the baseline locks its zone for every search.
+    expect(io.out).toMatch(/^ {2}pcp->lock +0\.9\d \/ 1 \/ 1 +0\.00 \/ 0 \/ 0$/m);
+    expect(io.out).toMatch(/^ {2}zone->lock +0\.\d\d \/ 0 \/ 1 +1\.00 \/ 1 \/ 1$/m);
+    io.out = '';
+    expect(await run('compare', '--layer', 'page', '--mem', '64M', '--kernel-image', '4M', '--ops', '300', '--no-cost')).toBe(0);
+    expect(io.out).not.toMatch(/cost per operation/);
   });
 
   it('compares kmalloc, vmalloc and kvmalloc for large buffers under fragmentation', async () => {
@@ -76,6 +85,12 @@ describe('allocsim CLI', () => {
       for (const r of res.results) expect(r.failedAllocs).toBe(0);
       // SLOB has no per-CPU fast path: n/a, not 0%.
       expect(res.results.find((r) => r.policy === 'slob')!.fastPathHitRate).toBeNull();
+      // Each column's cost rows: SLOB takes slob_lock on every small kmalloc, SLUB never.
+      const cost = (p: string, op: string) => (res.results.find((r) => r.policy === p) as unknown as { cost: { op: string; counters: Record<string, { mean: number }> }[] }).cost.find((r) => r.op === op);
+      if (w !== 'producer-consumer') {
+        expect(cost('slob', 'kmalloc')!.counters['slobLock']!.mean).toBe(1);
+        expect(cost('slub', 'kmalloc')!.counters['slobLock']!.mean).toBe(0);
+      }
       expect(Object.keys(res.summary)).toEqual(['slab', 'slub', 'slob']);
     }
   });

@@ -96,7 +96,8 @@ import {
   flagPairs,
   nextFlagged,
 } from '../../machine/memmap.js';
-import { PAGE_POISON, PageCounters, PageZone, allocFailure, checkFreeTails, checkNewPages, clearFreedBlock, countNuma, pageStr, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './page-alloc-common.js';
+import { PAGE_POISON, PageCounters, PageZone, allocFailure, checkFreeTails, checkNewPages, clearFreedBlock, countNuma, pageStr, prepAllocatedBlock, splitNonCompoundOnPut, touchBlock, validateAlloc, validateFree, validateGetPage } from './page-alloc-common.js';
+import { Cost, CostStruct, type CostMeterApi } from '../../interfaces/cost.js';
 import { zoneBatchsize, zoneHighsize, zoneLimits, MIN_PERCPU_PAGELIST_HIGH_FRACTION } from './zone-math.js';
 
 // alloc_flags (mm/internal.h, v6.8).
@@ -206,6 +207,8 @@ export class BuddyAllocator implements PageAllocator {
   protected readonly zoneArr: BuddyZone[];
   protected readonly mm: StructPageArray;
   protected readonly machine: Machine;
+  /** The cost meter (`debug.cost`), or null. */
+  protected readonly cost: CostMeterApi | null;
   /** KASAN when enabled (`kasan_unpoison_pages` / `kasan_poison_pages` in the alloc and free hooks). */
   protected readonly kasan: KasanApi | undefined;
   private readonly ctx: Machine['ctx'];
@@ -228,6 +231,7 @@ export class BuddyAllocator implements PageAllocator {
    */
   constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) config: SystemConfig, @inject(KASAN) @optional() kasan?: KasanApi) {
     this.machine = machine;
+    this.cost = machine.cost;
     this.kasan = kasan;
     this.ctx = machine.ctx;
     this.tracer = machine.tracer;
@@ -287,6 +291,7 @@ export class BuddyAllocator implements PageAllocator {
    * Mutants override this.
    */
   protected pageIsBuddy(zone: BuddyZone, buddy: number, order: number): boolean {
+    if (this.cost && buddy >= zone.startPfn && buddy < zone.endPfn) this.cost.touch(CostStruct.PAGE, buddy);
     return buddy >= zone.startPfn && buddy < zone.endPfn && (this.mm.flags[buddy]! & PG_BUDDY) !== 0 && this.mm.order[buddy] === order;
   }
 
@@ -540,6 +545,7 @@ export class BuddyAllocator implements PageAllocator {
   /** `rmqueue_bulk`: takes `count` blocks from the free lists onto the tail of a pcp list. */
   private rmqueueBulk(zone: BuddyZone, order: number, count: number, list: number, mt: number, allocFlags: number): number {
     const mm = this.mm;
+    this.cost?.count(Cost.ZONE_LOCK);
     let i = 0;
     for (; i < count; i++) {
       const pfn = this.rmqueue(zone, order, mt, allocFlags);
@@ -555,6 +561,11 @@ export class BuddyAllocator implements PageAllocator {
   private rmqueuePcplist(zone: BuddyZone, order: number, mt: number, allocFlags: number): number {
     const cpu = this.ctx.cpu;
     const mm = this.mm;
+    if (this.cost) {
+      // pcp_spin_trylock(zone->per_cpu_pageset), 6.0+.
+      this.cost.count(Cost.PCP_LOCK);
+      this.cost.touch(CostStruct.PCP, zone.id * 4096 + cpu);
+    }
     zone.pcpFreeCount[cpu]! >>= 1;
     const list = zone.pcpLists[cpu * NR_PCP_LISTS + orderToPindex(mt, order)]!;
     let pfn = mm.lists.first(list);
@@ -611,6 +622,10 @@ export class BuddyAllocator implements PageAllocator {
   private freeToPcp(zone: BuddyZone, pfn: number, order: number, pcpMt: number, mt: number): void {
     const cpu = this.ctx.cpu;
     const mm = this.mm;
+    if (this.cost) {
+      this.cost.count(Cost.PCP_LOCK);
+      this.cost.touch(CostStruct.PCP, zone.id * 4096 + cpu);
+    }
     zone.pcpAllocFactor[cpu]! >>= 1;
     const pindex = orderToPindex(pcpMt, order);
     mm.flags[pfn] = (mm.flags[pfn]! & ~OWNER_MASK) | PG_PCP;
@@ -640,6 +655,7 @@ export class BuddyAllocator implements PageAllocator {
     const mm = this.mm;
     const base = cpu * NR_PCP_LISTS;
     count = Math.min(count, zone.pcpCount[cpu]!);
+    if (count > 0) this.cost?.count(Cost.ZONE_LOCK);
     pindex--;
     while (count > 0) {
       let list: number;
@@ -757,6 +773,8 @@ export class BuddyAllocator implements PageAllocator {
       if (allocFlags & ALLOC_NOFRAGMENT && zone.node !== this.zoneArr[zonelist[0]!]!.node) {
         continue;
       }
+      // The watermark test reads struct zone's free count and watermarks.
+      this.cost?.touch(CostStruct.ZONE, zone.id);
       // 6.7+: a zone above its high watermark is used without the alloc-mark test;
       // the first time it is found below, ZONE_BELOW_HIGH is set.
       if (zone.belowHigh || !this.watermarkOk(zone, order, zone.wmark[ALLOC_WMARK_HIGH]!, highest, allocFlags, zone.freePages)) {
@@ -775,6 +793,7 @@ export class BuddyAllocator implements PageAllocator {
 
   /** `rmqueue_buddy`: highatomic first when allowed, then the normal path, then highatomic for OOM victims. */
   private rmqueueBuddy(zone: BuddyZone, order: number, mt: number, allocFlags: number): number {
+    this.cost?.count(Cost.ZONE_LOCK);
     let pfn = -1;
     if (allocFlags & ALLOC_HIGHATOMIC) pfn = this.rmqueueSmallest(zone, order, MigrateType.HIGHATOMIC);
     if (pfn < 0) pfn = this.rmqueue(zone, order, mt, allocFlags);
@@ -854,6 +873,7 @@ export class BuddyAllocator implements PageAllocator {
   private prepNewPage(pfn: number, order: number, gfp: Gfp, mt: number): void {
     if (this.checks) checkNewPages(this.machine, pfn, order, this.policy);
     prepAllocatedBlock(this.machine, this.kasan, pfn, order, gfp, mt);
+    if (this.cost) touchBlock(this.cost, this.mm, pfn, order);
     this.opCounters.allocs++;
     this.opCounters.allocatedPages += 1 << order;
   }
@@ -863,6 +883,11 @@ export class BuddyAllocator implements PageAllocator {
   /** {@inheritDoc PageAllocator.freePages} */
   freePages(pfn: Pfn, order: number): void {
     validateFree(this.machine, pfn, order, this.policy, this.isFreeFn);
+    if (this.cost) {
+      // put_page_testzero: an atomic decrement of the refcount; free_pages_prepare visits compound tails.
+      this.cost.count(Cost.ATOMICS);
+      touchBlock(this.cost, this.mm, pfn, order);
+    }
     if (this.checks && order > 0) checkFreeTails(this.machine, pfn, order, this.policy);
     if (--this.mm.refcount[pfn]! > 0) {
       for (const [p, o] of splitNonCompoundOnPut(this.machine, pfn, order)) this.freeTheBlock(p, o);
@@ -892,10 +917,11 @@ export class BuddyAllocator implements PageAllocator {
     this.opCounters.allocatedPages -= n;
     const zone = this.zoneArr[this.machine.layout.zoneOf(pfn)]!;
     const mt = this.blockMt[pfn >>> PAGEBLOCK_ORDER]!;
-    if (pcpAllowedOrder(order)) {
-      if (mt === MigrateType.ISOLATE) this.freeOneBlock(zone, pfn, order, mt, false);
-      else this.freeToPcp(zone, pfn, order, mt >= MIGRATE_PCPTYPES ? MigrateType.MOVABLE : mt, mt);
+    if (pcpAllowedOrder(order) && mt !== MigrateType.ISOLATE) {
+      this.freeToPcp(zone, pfn, order, mt >= MIGRATE_PCPTYPES ? MigrateType.MOVABLE : mt, mt);
     } else {
+      // free_one_page takes zone->lock.
+      this.cost?.count(Cost.ZONE_LOCK);
       this.freeOneBlock(zone, pfn, order, mt, false);
     }
   }

@@ -33,8 +33,9 @@ import { MAX_NR_ZONES, MIGRATE_TYPES, MigrateType, __GFP_DIRECT_RECLAIM, gfpMigr
 import { MAX_VIOLATIONS, type Violation } from '../../interfaces/invariants.js';
 import { MAX_PAGE_ORDER, NO_PFN, NR_PAGE_ORDERS, PAGEBLOCK_ORDER, alignUp, type Pfn } from '../../interfaces/units.js';
 import { PG_ALLOCATED, PG_RESERVED } from '../../machine/memmap.js';
-import { PAGE_POISON, PageCounters, PageZone, allocFailure, checkFreeTails, checkNewPages, clearFreedBlock, countNuma, prepAllocatedBlock, splitNonCompoundOnPut, validateAlloc, validateFree, validateGetPage } from './page-alloc-common.js';
+import { PAGE_POISON, PageCounters, PageZone, allocFailure, checkFreeTails, checkNewPages, clearFreedBlock, countNuma, prepAllocatedBlock, splitNonCompoundOnPut, touchBlock, validateAlloc, validateFree, validateGetPage } from './page-alloc-common.js';
 import { zoneLimits } from './zone-math.js';
+import { Cost, CostStruct, type CostMeterApi } from '../../interfaces/cost.js';
 
 /** A zone of the baseline: the shared zone state plus a free count and a search hint. */
 class FfZone extends PageZone {
@@ -63,6 +64,7 @@ class FfZone extends PageZone {
 export class FirstFitAllocator implements PageAllocator {
   readonly policy: string = 'firstfit';
   private readonly machine: Machine;
+  private readonly cost: CostMeterApi | null;
   private readonly kasan: KasanApi | undefined;
   private readonly checks: boolean;
   private readonly used: Uint8Array;
@@ -74,6 +76,7 @@ export class FirstFitAllocator implements PageAllocator {
 
   constructor(@inject(MACHINE) machine: Machine, @inject(CONFIG) config: SystemConfig, @inject(KASAN) @optional() kasan?: KasanApi) {
     this.machine = machine;
+    this.cost = machine.cost;
     this.kasan = kasan;
     this.checks = config.debug.checks;
     const layout = machine.layout;
@@ -114,6 +117,7 @@ export class FirstFitAllocator implements PageAllocator {
     }
     if (this.checks) checkNewPages(this.machine, pfn, order, this.policy);
     prepAllocatedBlock(this.machine, this.kasan, pfn, order, gfp, gfpMigratetype(gfp));
+    if (this.cost) touchBlock(this.cost, this.machine.memmap, pfn, order);
     this.opCounters.allocs++;
     this.opCounters.allocatedPages += 1 << order;
     return pfn as Pfn;
@@ -123,14 +127,27 @@ export class FirstFitAllocator implements PageAllocator {
   private search(zonelist: readonly number[], order: number, preferredNode: number): number {
     const n = 1 << order;
     const used = this.used;
+    const cost = this.cost;
     for (const id of zonelist) {
       const z = this.zoneArr[id]!;
+      // As an allocator without per-CPU lists would: the zone's lock around every search.
+      if (cost) {
+        cost.touch(CostStruct.ZONE, id);
+        cost.count(Cost.ZONE_LOCK);
+      }
       if (z.free < n) continue;
-      while (z.hint < z.endPfn && used[z.hint]) z.hint++;
+      while (z.hint < z.endPfn && used[z.hint]) {
+        if (cost) cost.touch(CostStruct.MAP, z.hint >>> 6);
+        z.hint++;
+      }
       let p = alignUp(Math.max(z.hint, z.startPfn), n);
       while (p + n <= z.endPfn) {
         let q = p;
-        while (q < p + n && !used[q]) q++;
+        while (q < p + n && !used[q]) {
+          if (cost) cost.touch(CostStruct.MAP, q >>> 6);
+          q++;
+        }
+        if (cost && q < p + n) cost.touch(CostStruct.MAP, q >>> 6);
         if (q === p + n) {
           used.fill(1, p, p + n);
           z.free -= n;
@@ -148,6 +165,10 @@ export class FirstFitAllocator implements PageAllocator {
   /** {@inheritDoc PageAllocator.freePages} */
   freePages(pfn: Pfn, order: number): void {
     validateFree(this.machine, pfn, order, this.policy, this.isFreeFn);
+    if (this.cost) {
+      this.cost.count(Cost.ATOMICS); // the refcount drop
+      touchBlock(this.cost, this.machine.memmap, pfn, order);
+    }
     if (this.checks && order > 0) checkFreeTails(this.machine, pfn, order, this.policy);
     if (--this.machine.memmap.refcount[pfn]! > 0) {
       for (const [p, o] of splitNonCompoundOnPut(this.machine, pfn, order)) this.release(p, o);
@@ -159,6 +180,10 @@ export class FirstFitAllocator implements PageAllocator {
   private release(pfn: number, order: number): void {
     const n = 1 << order;
     clearFreedBlock(this.machine, this.kasan, pfn, order);
+    if (this.cost) {
+      this.cost.count(Cost.ZONE_LOCK);
+      for (let l = pfn >>> 6; l <= (pfn + n - 1) >>> 6; l++) this.cost.touch(CostStruct.MAP, l);
+    }
     this.used.fill(0, pfn, pfn + n);
     const z = this.zoneArr[this.machine.layout.zoneOf(pfn)]!;
     z.free += n;

@@ -10,7 +10,8 @@ import type { ZoneLimits } from './zone-math.js';
 import { MAX_NR_ZONES, __GFP_BITS_MASK, __GFP_COMP, __GFP_NOFAIL, __GFP_NOWARN, __GFP_ZERO, formatGfp, validateGfp, type Gfp, type ZoneType } from '../../interfaces/gfp.js';
 import { MAX_PAGE_ORDER, PAGE_OFFSET, STRUCT_PAGE_SIZE, VMEMMAP_START, formatKernelAddr, kptr, type Pfn } from '../../interfaces/units.js';
 import type { KasanApi } from '../../interfaces/detectors.js';
-import type { Machine, ZoneLayout } from '../../interfaces/machine.js';
+import { CostStruct, type CostMeterApi } from '../../interfaces/cost.js';
+import type { Machine, StructPageArray, ZoneLayout } from '../../interfaces/machine.js';
 import { OWNER_MASK, OWNER_SHIFT, Owner, PAGE_FLAGS_CHECK_AT_FREE, PAGE_FLAGS_CHECK_AT_PREP, PG_ALLOCATED, PG_HEAD, PG_RESERVED, PG_TAIL } from '../../machine/memmap.js';
 
 
@@ -342,4 +343,14 @@ export function checkPoison(machine: Machine, pfn: number, n: number): void {
     ];
     machine.reports.add({ detector: 'pagealloc', kind: single ? 'single bit error' : 'memory corruption', addr: PAGE_OFFSET + base + first, text: lines.join('\n') });
   }
+}
+
+/**
+ * Counts the `struct page` lines of a block being handed out or freed: the
+ * head, and every tail of a compound page (`prep_compound_page` and
+ * `free_tail_page_prepare` visit each).
+ */
+export function touchBlock(cost: CostMeterApi, mm: StructPageArray, pfn: number, order: number): void {
+  cost.touch(CostStruct.PAGE, pfn);
+  if (order > 0 && mm.flags[pfn]! & PG_HEAD) for (let p = pfn + 1; p < pfn + (1 << order); p++) cost.touch(CostStruct.PAGE, p);
 }

@@ -13,6 +13,7 @@ import { AllocatorError } from '../../interfaces/errors.js';
 import type { KasanApi } from '../../interfaces/detectors.js';
 import type { Gfp } from '../../interfaces/gfp.js';
 import type { Violation } from '../../interfaces/invariants.js';
+import type { CostMeterApi } from '../../interfaces/cost.js';
 import type { Machine } from '../../interfaces/machine.js';
 import type { PageAllocator } from '../../interfaces/page-allocator.js';
 import type { CacheCounters, CacheGeometry, CacheSpec, SlabBackend, SlabStats } from '../../interfaces/slab.js';
@@ -124,8 +125,12 @@ export abstract class SlabBackendBase<C extends BackendCache> implements SlabBac
    * @param pages - the page allocator slabs come from
    * @param kasan - KASAN when enabled (new slabs are poisoned)
    */
+  /** The cost meter (`debug.cost`), or null. */
+  protected readonly cost: CostMeterApi | null;
+
   constructor(machine: Machine, pages: PageAllocator, kasan: KasanApi | undefined) {
     this.machine = machine;
+    this.cost = machine.cost;
     this.slabPages = new SlabPages(machine, pages, kasan);
   }
 

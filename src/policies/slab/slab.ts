@@ -96,6 +96,7 @@ import {
   type CacheCounters,
   type CacheSpec,
 } from '../../interfaces/slab.js';
+import { Cost, CostStruct } from '../../interfaces/cost.js';
 import { CONFIG, KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
 import type { SystemConfig } from '../../interfaces/config.js';
 import { PAGE_OFFSET, PAGE_SIZE, alignUp, hex, isPow2, kptr } from '../../interfaces/units.js';
@@ -681,6 +682,8 @@ export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
   private allocObject(c: SlabCache, gfp: Gfp): number {
     const cpu = this.machine.ctx.cpu;
     let obj: number;
+    // __do_cache_alloc runs with interrupts off and pops the array cache.
+    if (this.cost) this.touchArray(c, cpu, c.acAvail[cpu]! - 1);
     if (c.acAvail[cpu]! > 0) {
       c.acTouched[cpu] = 1;
       obj = c.acEntries[cpu]![--c.acAvail[cpu]!]!;
@@ -695,12 +698,30 @@ export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
     return obj;
   }
 
+  /**
+   * Counts an interrupts-off array-cache operation: the `array_cache`
+   * header line (avail, limit) and the line of entry `idx` (entries follow
+   * a 16-byte header, 8 bytes each).
+   */
+  private touchArray(c: SlabCache, cpu: number, idx: number): void {
+    const cost = this.cost!;
+    const base = (c.id * 4096 + cpu) * 64;
+    cost.count(Cost.IRQ_OFF);
+    cost.touch(CostStruct.CACHE_CPU, base);
+    if (idx >= 0) cost.touch(CostStruct.CACHE_CPU, base + ((16 + 8 * idx) >> 6));
+  }
+
   /** `cache_alloc_refill`: shared array, then partial and free slabs, then a new slab. */
   private cacheAllocRefill(c: SlabCache, cpu: number, gfp: Gfp): number {
     const node = this.nodeOfCpu[cpu]!;
     let batch = c.batchcount;
     if (!c.acTouched[cpu] && batch > BATCHREFILL_LIMIT) batch = BATCHREFILL_LIMIT;
     const ac = c.acEntries[cpu]!;
+    if (this.cost) {
+      // cache_alloc_refill reads kmem_cache_node and takes its list_lock.
+      this.cost.touch(CostStruct.CACHE_NODE, c.id * 64 + node);
+      this.cost.count(Cost.LIST_LOCK);
+    }
     if (c.freeObjects[node] !== 0 || (c.sharedLimit > 0 && c.sharedAvail[node]! > 0)) {
       let fromShared = false;
       if (c.sharedLimit > 0) {
@@ -752,10 +773,19 @@ export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
   private cacheFree(c: SlabCache, obj: number, pfn: number): void {
     const cpu = this.machine.ctx.cpu;
     const node = this.nodeOfCpu[cpu]!;
+    if (this.cost) {
+      // virt_to_slab reads the slab's struct page; ___cache_free runs with interrupts off.
+      this.cost.touch(CostStruct.PAGE, pfn);
+      this.touchArray(c, cpu, c.acAvail[cpu]! < c.limit ? c.acAvail[cpu]! : c.acAvail[cpu]! - c.batchcount);
+    }
     if (this.nrNodes > 1) {
       const slabNode = this.machine.layout.nodeOf(pfn);
       if (slabNode !== node) {
         // cache_free_alien without alien caches: straight back to the slab's node.
+        if (this.cost) {
+          this.cost.count(Cost.REMOTE_FREES);
+          this.cost.count(Cost.LIST_LOCK);
+        }
         const list: number[] = [];
         this.freeBlock(c, Float64Array.of(obj), 0, 1, slabNode, list);
         this.slabsDestroy(c, list);
@@ -770,6 +800,10 @@ export class ClassicSlabBackend extends SlabBackendBase<SlabCache> {
   /** `cache_flusharray`: the oldest `batchcount` entries to the shared array (as many as fit) or to their slabs. */
   private cacheFlusharray(c: SlabCache, cpu: number): void {
     const node = this.nodeOfCpu[cpu]!;
+    if (this.cost) {
+      this.cost.touch(CostStruct.CACHE_NODE, c.id * 64 + node);
+      this.cost.count(Cost.LIST_LOCK);
+    }
     const ac = c.acEntries[cpu]!;
     let batch = c.batchcount;
     const list: number[] = [];

@@ -104,6 +104,7 @@ import {
   type CacheCounters,
   type CacheSpec,
 } from '../../interfaces/slab.js';
+import { Cost, CostStruct } from '../../interfaces/cost.js';
 import { CONFIG, KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
 import type { SystemConfig } from '../../interfaces/config.js';
 import { PAGE_OFFSET, PAGE_SIZE, getOrder, hex, isPow2, kptr, type Pfn } from '../../interfaces/units.js';
@@ -295,12 +296,14 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
 
   /** Reads the s16 at unit `off` of page `pfn`. */
   private readWord(pfn: number, off: number): number {
+    this.cost?.line(SlobBackend.physOf(pfn, off));
     if (HOST_LITTLE_ENDIAN) return this.view(pfn)[off]!;
     const v = this.machine.mem.read16(SlobBackend.physOf(pfn, off));
     return v >= 0x8000 ? v - 0x10000 : v;
   }
 
   private writeWord(pfn: number, off: number, v: number): void {
+    this.cost?.line(SlobBackend.physOf(pfn, off));
     if (HOST_LITTLE_ENDIAN) this.view(pfn)[off] = v;
     else this.machine.mem.write16(SlobBackend.physOf(pfn, off), v & 0xffff);
   }
@@ -416,7 +419,10 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
     let pfn = -1;
     let off = -1;
     let steps = 0;
+    // spin_lock_irqsave(&slob_lock), then the walk reads each page's struct slab (sp->units).
+    this.cost?.count(Cost.SLOB_LOCK);
     for (let p = lists.first(h); p >= 0 && steps <= this.slobPfns.size; p = lists.after(p), steps++) {
+      this.cost?.touch(CostStruct.PAGE, p);
       if (this.pageUnits[p]! < need) continue;
       off = this.pageAlloc(p, size, align, alignOffset);
       if (off < 0) continue;
@@ -452,6 +458,10 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
     const b = (phys - pfn * PAGE_SIZE) / SLOB_UNIT;
     let units = slobUnits(size);
     const lists = this.machine.memmap.lists;
+    if (this.cost) {
+      this.cost.count(Cost.SLOB_LOCK);
+      this.cost.touch(CostStruct.PAGE, pfn);
+    }
     if (this.pageUnits[pfn]! + units === SLOB_PAGE_UNITS) {
       // Go directly to the page allocator.
       if (this.onList[pfn] !== NOT_ON_LIST) lists.del(pfn);

@@ -71,6 +71,7 @@ import {
   type CacheCounters,
   type CacheSpec,
 } from '../../interfaces/slab.js';
+import { Cost, CostStruct } from '../../interfaces/cost.js';
 import { CONFIG, KASAN, MACHINE, PAGE_ALLOCATOR } from '../../interfaces/tokens.js';
 import { PAGE_OFFSET, PAGE_SIZE, alignUp, formatKernelAddr, getOrder, kptr } from '../../interfaces/units.js';
 import type { Machine } from '../../interfaces/machine.js';
@@ -388,6 +389,7 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
   private putPartials(c: SlubCache, cpu: number): void {
     const lists = this.machine.memmap.lists;
     const head = c.cpuPartialHead[cpu]!;
+    if (this.cost && lists.first(head) >= 0) this.cost.count(Cost.LIST_LOCK);
     for (let pfn = lists.first(head); pfn >= 0; pfn = lists.first(head)) {
       lists.del(pfn);
       this.slabOn[pfn] = ON_NONE;
@@ -401,6 +403,8 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
   /** `put_cpu_partial`: pushes a slab on this CPU's partial list, draining a full list first when `drain`. */
   private putCpuPartial(c: SlubCache, pfn: number, drain: boolean): void {
     const cpu = this.machine.ctx.cpu;
+    // local_lock_irqsave(&s->cpu_slab->lock)
+    this.cost?.count(Cost.IRQ_OFF);
     if (drain && c.cpuPartialCount[cpu]! >= c.cpuPartialSlabs) this.putPartials(c, cpu);
     this.machine.memmap.lists.addHead(c.cpuPartialHead[cpu]!, pfn);
     c.cpuPartialCount[cpu]!++;
@@ -409,6 +413,8 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
 
   /** `freeze_slab` / `get_freelist`: the CPU takes the slab's whole freelist. */
   private takeFreelist(pfn: number): number {
+    // get_freelist / freeze_slab: a cmpxchg_double on the slab's freelist and counters.
+    this.cost?.count(Cost.ATOMICS);
     const free = this.slabFree[pfn]!;
     this.slabFree[pfn] = 0;
     this.slabInuse[pfn] = this.slabObjects[pfn]!;
@@ -429,6 +435,11 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
     }
     this.slabOn[pfn] = ON_NONE;
     const node = this.machine.layout.nodeOf(pfn);
+    if (this.cost) {
+      // The slab's freelist is updated with cmpxchg_double; list changes take list_lock.
+      this.cost.count(Cost.ATOMICS);
+      if (this.slabInuse[pfn] === 0 || this.slabFree[pfn] !== 0) this.cost.count(Cost.LIST_LOCK);
+    }
     if (this.slabInuse[pfn] === 0 && c.nrPartial[node]! >= c.minPartial) this.discardSlab(c, pfn);
     else if (this.slabFree[pfn] !== 0) this.addPartial(c, pfn, tail);
   }
@@ -480,6 +491,11 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
   protected slabAllocObject(c: SlubCache, gfp: Gfp): number {
     const cpu = this.ctx.cpu;
     const obj = c.cpuFreelist[cpu]!;
+    if (this.cost) {
+      // Fast path: kmem_cache_cpu's freelist and tid, swapped with this_cpu_cmpxchg_double (no lock).
+      this.cost.touch(CostStruct.CACHE_CPU, (c.id * 4096 + cpu) * 64);
+      if (obj !== 0) this.cost.count(Cost.CPU_CMPXCHG);
+    }
     if (obj === 0) return this.slowAlloc(c, cpu, gfp);
     if (!this.detect) this.followable(c, c.cpuSlab[cpu]!, obj);
     c.cpuFreelist[cpu] = this.getFreePointer(c, obj);
@@ -490,6 +506,8 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
   private slowAlloc(c: SlubCache, cpu: number, gfp: Gfp): number {
     const lists = this.machine.memmap.lists;
     let slab = c.cpuSlab[cpu]!;
+    // ___slab_alloc runs under local_lock_irqsave(&s->cpu_slab->lock).
+    this.cost?.count(Cost.IRQ_OFF);
     let freelist = 0;
     if (slab >= 0) {
       freelist = this.takeFreelist(slab);
@@ -530,6 +548,11 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
   private getPartial(c: SlubCache, node: number): number {
     const lists = this.machine.memmap.lists;
     const head = c.nodePartial[node]!;
+    if (this.cost) {
+      // get_partial_node reads n->nr_partial, and takes list_lock only when the list has slabs.
+      this.cost.touch(CostStruct.CACHE_NODE, c.id * 64 + node);
+      if (c.nrPartial[node]! > 0) this.cost.count(Cost.LIST_LOCK);
+    }
     let first = -1;
     let moved = 0;
     for (let pfn = lists.first(head); pfn >= 0; pfn = lists.first(head)) {
@@ -578,6 +601,12 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
    */
   protected slabFreeObject(c: SlubCache, pfn: number, addr: number): boolean {
     const cpu = this.ctx.cpu;
+    if (this.cost) {
+      // virt_to_slab reads the slab's struct page; do_slab_free reads kmem_cache_cpu.
+      this.cost.touch(CostStruct.PAGE, pfn);
+      this.cost.touch(CostStruct.CACHE_CPU, (c.id * 4096 + cpu) * 64);
+      this.cost.count(c.cpuSlab[cpu] === pfn ? Cost.CPU_CMPXCHG : Cost.REMOTE_FREES);
+    }
     if (c.cpuSlab[cpu] === pfn) {
       this.setFreePointer(c, addr, c.cpuFreelist[cpu]!);
       c.cpuFreelist[cpu] = addr;
@@ -591,6 +620,8 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
   protected slabFreeSlow(c: SlubCache, pfn: number, addr: number): void {
     const prior = this.slabFree[pfn]!;
     const frozen = this.slabOn[pfn] === ON_CPU;
+    // __slab_free: cmpxchg_double_slab on the slab's freelist.
+    this.cost?.count(Cost.ATOMICS);
     this.setFreePointer(c, addr, prior);
     this.slabFree[pfn] = addr;
     this.slabInuse[pfn]!--;
@@ -602,6 +633,7 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
     }
     if (this.slabOn[pfn] !== ON_NODE_PARTIAL) return;
     if (this.slabInuse[pfn] === 0 && c.nrPartial[this.machine.layout.nodeOf(pfn)]! >= c.minPartial) {
+      this.cost?.count(Cost.LIST_LOCK);
       this.removePartial(c, pfn);
       this.discardSlab(c, pfn);
     }

@@ -58,6 +58,7 @@
  * ioremap, module space, NUMA node placement (vmalloc_node takes any node).
  */
 
+import { Cost } from '../../interfaces/cost.js';
 import { inject, injectable, optional } from 'inversify';
 import { AllocatorError } from '../../interfaces/errors.js';
 import type { KasanApi } from '../../interfaces/detectors.js';
@@ -119,7 +120,7 @@ export class Vmalloc implements VmallocApi {
   readonly space: VmapSpace;
   /** init_mm's page table, for the vmalloc range. */
   readonly pt: PageTable;
-  readonly tlb = new Tlb();
+  readonly tlb: Tlb;
   private readonly machine: Machine;
   private readonly kasan: KasanApi | undefined;
   private readonly pages: PageAllocator;
@@ -179,6 +180,7 @@ export class Vmalloc implements VmallocApi {
     this.space = space;
     space.reset(VMALLOC_START, VMALLOC_END);
     this.pt = new PageTable(machine, pages, true);
+    this.tlb = new Tlb(machine.cost);
     this.tlb.cpus = 2 ** machine.opts.cpus - 1;
     this.lazyMax = lazyMaxPages(machine.opts.cpus);
     this.totalRam = pages.stats().managedPages;
@@ -225,6 +227,8 @@ export class Vmalloc implements VmallocApi {
       return -1;
     }
     const a = Math.max(align, PAGE_SIZE);
+    // alloc_vmap_area: free_vmap_area_lock to carve the range, vmap_area_lock to insert the busy area.
+    this.machine.cost?.count(Cost.VMAP_LOCK, 2);
     let start = this.space.alloc(total, a, VMALLOC_START, VMALLOC_END);
     if (start < 0 && this.lazyNr > 0) {
       this.purge();
@@ -270,6 +274,8 @@ export class Vmalloc implements VmallocApi {
   private releaseArea(n: number): void {
     const start = this.busy.start(n);
     const total = this.busy.end(n) - start;
+    // vmap_area_lock to unlink the busy area, purge_vmap_area_lock to queue it.
+    this.machine.cost?.count(Cost.VMAP_LOCK, 2);
     this.pt.unmapPages(start, this.areaMapped[n]!);
     this.arrPage = -1;
     this.kmem.kfree(this.vmStruct[n]!);
@@ -288,6 +294,8 @@ export class Vmalloc implements VmallocApi {
     if (blocks.length === 0) return;
     const lo = blocks[0]![0];
     const hi = blocks[blocks.length - 1]![1];
+    // __purge_vmap_area_lazy: purge_vmap_area_lock, then free_vmap_area_lock to merge the ranges back.
+    this.machine.cost?.count(Cost.VMAP_LOCK, 2);
     this.tlb.flush((hi - lo) / PAGE_SIZE, this.machine.ctx.cpu);
     if (this.machine.tracer.enabled) this.machine.tracer.emit('purge_vmap_area_lazy', `start=0x${ptrText(lo)} end=0x${ptrText(hi)} num_purged=${this.purgeObjs.length}`);
     for (const [s, e] of blocks) this.space.free(s, e - s);
