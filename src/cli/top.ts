@@ -14,13 +14,13 @@
  * and the last screen is printed on the normal screen. At the end of the run
  * the last screen stays until `q` unless `--no-wait`.
  *
- * Otherwise (a pipe, a file, CI) the run happens on this thread and every
- * sample is printed as plain text, no escape codes: one screen every
- * `--interval` and the final one.
+ * Otherwise (a pipe, a file, CI; or the TypeScript sources under a test
+ * runner, which have no compiled thread entry) the run happens on this
+ * thread and every sample is printed as plain text, no escape codes: one
+ * screen every `--interval` and the final one.
  */
 
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Command, Option } from 'commander';
 import type { SystemConfigInput } from '../interfaces/config.js';
@@ -118,7 +118,6 @@ const ESC = {
  * `wait` false); rejects with the run's error after restoring the terminal.
  */
 function runOnTerminal(data: Omit<TopWorkerData, 'control'>, sort: TopSortKey, fragOrders: readonly number[], wait: boolean): Promise<void> {
-  if (!existsSync(WORKER_ENTRY)) throw new Error(`allocsim top on a terminal needs the compiled ${fileURLToPath(WORKER_ENTRY)} (npm run build)`);
   const stdin = process.stdin;
   const stdout = process.stdout;
   const control = new Int32Array(new SharedArrayBuffer(4));
@@ -238,7 +237,8 @@ export function topCommand(program: Command): void {
     // The policies are measured, not the simulator's own precondition checks; the cost meter is the run's clock.
     const config = configFrom(o, { policies: { slab: o.slab, page: o.page }, debug: { checks: false, trace: false, cost: true } });
     resolveConfig(config); // bad configurations stop here, before any screen opens
-    if (process.stdout.isTTY && process.stdin.isTTY) await runOnTerminal({ config, job, rate, intervalMs }, o.sort, fragOrders, o.wait);
+    // From the TypeScript sources (a test runner on a terminal) there is no thread entry to load: plain screens.
+    if (process.stdout.isTTY && process.stdin.isTTY && existsSync(WORKER_ENTRY)) await runOnTerminal({ config, job, rate, intervalMs }, o.sort, fragOrders, o.wait);
     else runPlain(config, job, rate, intervalMs, { columns: Infinity, rows: Infinity, sort: o.sort, fragOrders, maxCaches: TOP_PLAIN_CACHES });
   });
 }
