@@ -91,12 +91,8 @@ export interface LiveZone {
   readonly nrFree: readonly number[];
 }
 
-/** What a live run looks like at one moment: plain data (it crosses threads by structured clone). */
-export interface LiveSnapshot {
-  readonly machine: { readonly memBytes: number; readonly cpus: number; readonly nodes: number; readonly seed: number };
-  readonly layer: LiveLayer;
-  /** The policy driven: the slab policy, or the page policy with `--layer page`. */
-  readonly policy: string;
+/** What a snapshot says about the run itself, besides the system's state. */
+export interface LiveRunState {
   /** What runs: `workload kernel-mix` or `trace FILE (N events)`. */
   readonly run: string;
   readonly finished: boolean;
@@ -108,6 +104,14 @@ export interface LiveSnapshot {
   readonly elapsedMs: number;
   /** Operations per wall second since the previous sample (for the last one: over the whole run). */
   readonly opsPerSec: number;
+}
+
+/** What a live run looks like at one moment: plain data (it crosses threads by structured clone). */
+export interface LiveSnapshot extends LiveRunState {
+  readonly machine: { readonly memBytes: number; readonly cpus: number; readonly nodes: number; readonly seed: number };
+  readonly layer: LiveLayer;
+  /** The policy driven: the slab policy, or the page policy with `--layer page`. */
+  readonly policy: string;
   readonly caches: readonly LiveCache[];
   readonly zones: readonly LiveZone[];
   readonly pageStats: PageAllocStats;
@@ -116,18 +120,8 @@ export interface LiveSnapshot {
   readonly cost: readonly CostRow[];
 }
 
-/** What a snapshot says about the run besides the system's state. */
-interface RunState {
-  readonly run: string;
-  readonly finished: boolean;
-  readonly opsDone: number;
-  readonly opsTotal: number | null;
-  readonly elapsedMs: number;
-  readonly opsPerSec: number;
-}
-
 /** A snapshot of `sys` now. @remarks O(caches + zones): called once per interval, never per operation. */
-export function liveSnapshot(sys: System, layer: LiveLayer, state: RunState): LiveSnapshot {
+export function liveSnapshot(sys: System, layer: LiveLayer, state: LiveRunState): LiveSnapshot {
   const m = sys.config.machine;
   return {
     machine: { memBytes: m.memBytes, cpus: m.cpus, nodes: m.nodes, seed: sys.config.seed },
