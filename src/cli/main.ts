@@ -15,6 +15,7 @@ import { PAGE_WORKLOADS, runPageWorkload } from '../harness/workloads/page.js';
 import { SLAB_WORKLOADS } from '../harness/workloads/slab.js';
 import { buddyinfo, meminfo, pagetypeinfo, zoneinfo } from '../proc/page.js';
 import { compareCommand } from './compare.js';
+import { reportCommand } from './report.js';
 import { slabinfoCommand } from './slabinfo.js';
 import { replayCommand } from './replay.js';
 import { scenarioCommand } from './scenario.js';
@@ -135,6 +136,7 @@ export function buildProgram(): Command {
   replayCommand(program);
   scenarioCommand(program);
   compareCommand(program);
+  reportCommand(program);
   fuzzCommand(program);
   workerCommand(program);
   clientBugsCommand(program);

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Runs before `npm test` (the pretest script): the system programs the tests
 # start themselves must be on this machine. Today that is redis-server, for
-# the distributed fuzz campaign test (a real Redis on 127.0.0.1).
+# the distributed fuzz campaign test (a real Redis on 127.0.0.1), and
+# chromium, the headless browser the report tests open the reports in
+# (playwright-core drives /usr/bin/chromium; no browser is downloaded).
 #
 # Missing and root with apt-get: installs it from the distribution's
 # packages. Otherwise: stops with the one line to run.
@@ -9,6 +11,7 @@ set -eu
 
 missing=""
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -19,8 +22,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update >/dev/null
     apt-get install -y --no-install-recommends $missing >/dev/null
   fi
-  command -v redis-server >/dev/null 2>&1 && exit 0
+  command -v redis-server >/dev/null 2>&1 && [ -x /usr/bin/chromium ] && exit 0
 fi
 
-echo "allocsim tests need$missing; install it first: sudo apt-get install -y$missing" >&2
+echo "allocsim tests need$missing; install it first: sudo apt-get install -y --no-install-recommends$missing" >&2
 exit 1

@@ -6,16 +6,21 @@
  * `mem_map` memblock put at the top of each node, other reserved memory and
  * holes — as one byte per frame, for the report's pixel map.
  *
+ * A frame no one holds that is on no buddy free list (a policy without
+ * free lists, such as first fit) is free too: its run is cut into the
+ * naturally aligned blocks a buddy allocator would hold, as such a policy's
+ * /proc/buddyinfo does.
+ *
  * It reads `struct page` (flags, order, the X1 owner field) and asks the slab
  * backend which cache a slab frame belongs to (`cacheOf`); nothing is
  * changed.
  */
 
-import { NR_PAGE_ORDERS, PAGE_SIZE, pfnToVirt, type Pfn } from '../../interfaces/units.js';
+import { MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SIZE, pfnToVirt, type Pfn } from '../../interfaces/units.js';
 import type { SlabBackend, KmemApi } from '../../interfaces/slab.js';
 import type { Machine } from '../../interfaces/machine.js';
 import { KERNEL_START_PFN, LINUX_STRUCT_PAGE_BYTES } from '../../machine/layout.js';
-import { Owner, OWNER_MASK, OWNER_SHIFT, PG_BUDDY, PG_PCP, PG_RESERVED } from '../../machine/memmap.js';
+import { Owner, OWNER_MASK, OWNER_SHIFT, PG_ALLOCATED, PG_BUDDY, PG_PCP, PG_RESERVED } from '../../machine/memmap.js';
 
 /** Fixed owner classes of the map; slab caches follow from {@link FIRST_CACHE_CLASS}. */
 export const MapClass = {
@@ -130,6 +135,18 @@ export function memoryMap(machine: Machine, slab: SlabBackend, classes: CacheCla
         const end = Math.min(r.end, p + 2 ** order[p]!);
         out.fill(f & PG_BUDDY ? MapClass.FREE_0 + order[p]! : MapClass.PCP, p, end);
         p = end;
+        continue;
+      }
+      if ((f & (PG_RESERVED | PG_ALLOCATED | OWNER_MASK)) === 0) {
+        // Free without a buddy free list (a policy such as first fit): the run, cut into the aligned blocks a buddy would hold.
+        let end = p + 1;
+        while (end < r.end && (flags[end]! & (PG_RESERVED | PG_ALLOCATED | PG_BUDDY | PG_PCP | OWNER_MASK)) === 0) end++;
+        while (p < end) {
+          let o = MAX_PAGE_ORDER;
+          while (o > 0 && (p % 2 ** o !== 0 || p + 2 ** o > end)) o--;
+          out.fill(MapClass.FREE_0 + o, p, p + 2 ** o);
+          p += 2 ** o;
+        }
         continue;
       }
       if (f & PG_RESERVED) out[p] = p >= KERNEL_START_PFN && p < kernelEnd ? MapClass.KERNEL_IMAGE : p >= memmapStart[machine.layout.nodeOf(p)]! ? MapClass.MEM_MAP : MapClass.RESERVED;
