@@ -111,6 +111,10 @@ export class Sampler {
   /** Operations between samples. */
   readonly every: number;
   private lastSampled = -1;
+  /** Free blocks per order over every zone (scratch of a sample). */
+  private readonly allFree: number[] = new Array<number>(NR_PAGE_ORDERS).fill(0);
+  /** Column names built once. */
+  private readonly names: { free: string[]; unusable: string[]; zoneUnusable: string[][]; cost: string[] };
 
   /**
    * Attaches to `sys` (which must have `debug.cost` on) and takes the first
@@ -131,6 +135,12 @@ export class Sampler {
       .map((z, id) => ({ id, node: z.node, name: z.name, present: z.present }))
       .filter((z) => z.present > 0)
       .map(({ id, node, name }) => ({ id, node, name }));
+    this.names = {
+      free: Array.from({ length: NR_PAGE_ORDERS * MIGRATE_TYPES }, (_, i) => Col.free(Math.floor(i / MIGRATE_TYPES), i % MIGRATE_TYPES)),
+      unusable: Array.from({ length: NR_PAGE_ORDERS }, (_, o) => Col.unusable(o)),
+      zoneUnusable: this.zones.map((z) => Array.from({ length: NR_PAGE_ORDERS }, (_, o) => Col.zoneUnusable(z.id, o))),
+      cost: COST_COUNTERS.map((c) => Col.cost(c)),
+    };
     this.classes = new CacheClasses(sys.kmem, sys.slab);
     this.mapAt = [...new Set(opts.mapAt ?? [])].sort((a, b) => a - b);
     const now = meter.ops;
@@ -175,19 +185,20 @@ export class Sampler {
     t.column(Col.HELD)[row] = this.opts.held ? this.opts.held() : (stats.managedPages - stats.freePages) * PAGE_SIZE;
     t.column(Col.FREE_PAGES)[row] = stats.freePages;
     // Free pages per order and migrate type, and the machine-wide free blocks per order.
-    const all = new Array<number>(NR_PAGE_ORDERS).fill(0);
-    for (let o = 0; o < NR_PAGE_ORDERS; o++) for (let mt = 0; mt < MIGRATE_TYPES; mt++) t.column(Col.free(o, mt))[row] = 0;
-    for (const z of this.zones) {
+    const all = this.allFree.fill(0);
+    const names = this.names;
+    for (let o = 0; o < NR_PAGE_ORDERS; o++) for (let mt = 0; mt < MIGRATE_TYPES; mt++) t.column(names.free[o * MIGRATE_TYPES + mt]!)[row] = 0;
+    for (const [zi, z] of this.zones.entries()) {
       const zr = zones[z.id]!;
       for (let o = 0; o < NR_PAGE_ORDERS; o++) {
         all[o]! += zr.nrFree[o]!;
-        for (let mt = 0; mt < MIGRATE_TYPES; mt++) t.column(Col.free(o, mt))[row]! += (zr.nrFreeByType[mt]?.[o] ?? 0) * 2 ** o;
-        t.column(Col.zoneUnusable(z.id, o))[row] = unusableFreeIndex(zr.nrFree, o) / 1000;
+        for (let mt = 0; mt < MIGRATE_TYPES; mt++) t.column(names.free[o * MIGRATE_TYPES + mt]!)[row]! += (zr.nrFreeByType[mt]?.[o] ?? 0) * 2 ** o;
+        t.column(names.zoneUnusable[zi]![o]!)[row] = unusableFreeIndex(zr.nrFree, o) / 1000;
       }
     }
     let largest = -1;
     for (let o = 0; o < NR_PAGE_ORDERS; o++) {
-      t.column(Col.unusable(o))[row] = unusableFreeIndex(all, o) / 1000;
+      t.column(names.unusable[o]!)[row] = unusableFreeIndex(all, o) / 1000;
       if (all[o]! > 0) largest = o;
     }
     t.column(Col.LARGEST_FREE_ORDER)[row] = largest;
@@ -206,6 +217,6 @@ export class Sampler {
     if (sys.kmem.findCache('vmap_area') >= 0) tables += sys.vmalloc.stats().pageTablePages;
     t.column(Col.PAGE_TABLE_PAGES)[row] = tables;
     const totals = sys.machine.cost!.totals;
-    COST_COUNTERS.forEach((name, c) => (t.column(Col.cost(name))[row] = totals[c]!));
+    for (let c = 0; c < COST_COUNTERS.length; c++) t.column(names.cost[c]!)[row] = totals[c]!;
   }
 }
