@@ -157,27 +157,19 @@ export function memoryMap(machine: Machine, slab: SlabBackend, classes: CacheCla
   return { ops, classes: out, names: [...classes.names] };
 }
 
+/** The map class of each X1 owner code other than SLAB (index: the code). */
+const OWNER_CLASS: Readonly<Record<number, number>> = {
+  [Owner.KMALLOC_LARGE]: MapClass.KMALLOC_LARGE,
+  [Owner.PAGE_TABLE]: MapClass.PAGE_TABLE,
+  [Owner.VMALLOC]: MapClass.VMALLOC,
+  [Owner.USER]: MapClass.USER,
+  [Owner.PAGE_CLIENT]: MapClass.PAGE_CLIENT,
+  [Owner.METADATA]: MapClass.METADATA,
+  [Owner.RESERVED]: MapClass.RESERVED,
+};
+
 function ownerClass(owner: number, pfn: number, slab: SlabBackend, classes: CacheClasses): number {
-  switch (owner) {
-    case Owner.SLAB: {
-      const id = slab.cacheOf(pfnToVirt(pfn as Pfn));
-      return id < 0 ? MapClass.SLAB_OTHER : classes.classOf(id);
-    }
-    case Owner.KMALLOC_LARGE:
-      return MapClass.KMALLOC_LARGE;
-    case Owner.PAGE_TABLE:
-      return MapClass.PAGE_TABLE;
-    case Owner.VMALLOC:
-      return MapClass.VMALLOC;
-    case Owner.USER:
-      return MapClass.USER;
-    case Owner.PAGE_CLIENT:
-      return MapClass.PAGE_CLIENT;
-    case Owner.METADATA:
-      return MapClass.METADATA;
-    case Owner.RESERVED:
-      return MapClass.RESERVED;
-    default:
-      return MapClass.OTHER;
-  }
+  if (owner !== Owner.SLAB) return OWNER_CLASS[owner] ?? MapClass.OTHER;
+  const id = slab.cacheOf(pfnToVirt(pfn as Pfn));
+  return id < 0 ? MapClass.SLAB_OTHER : classes.classOf(id);
 }
