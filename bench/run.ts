@@ -16,10 +16,11 @@ import { runEdgesBench } from './edges.bench.js';
 import { formatFuzzThroughput, runFuzzThroughputBench } from './fuzz-throughput.bench.js';
 import { formatFuzzScale, runFuzzScaleBench } from './fuzz-scale.bench.js';
 import { formatCostBench, runCostOffBench, runCostOnBench } from './cost.bench.js';
+import { formatReportBench, runReportBench } from './report.bench.js';
 
 const maxTime = Number(process.env['BENCH_MAXTIME'] ?? 2);
 const only = process.env['BENCH_ONLY'];
-const kernelOnly = only === 'user' || only === 'vmalloc' || only === 'edges' || only === 'fuzz' || only === 'fuzz-scale' || only === 'cost' ? [] : undefined;
+const kernelOnly = only === 'user' || only === 'vmalloc' || only === 'edges' || only === 'fuzz' || only === 'fuzz-scale' || only === 'cost' || only === 'report' ? [] : undefined;
 const results = kernelOnly ?? [...(only === 'slab' || only === 'debug' ? [] : runPageBench(maxTime)), ...(only === 'page' || only === 'debug' ? [] : runSlabBench(maxTime))];
 const bootScript = fileURLToPath(new URL('./boot.js', import.meta.url));
 const boot = JSON.parse(execFileSync(process.execPath, [bootScript, '64', '64'], { encoding: 'utf8' })) as { bootMs: number; rssMiB: number; managedPages: number };
@@ -55,7 +56,8 @@ if (only === undefined || only === 'edges') {
 if (only === undefined || only === 'fuzz') lines.push('', formatFuzzThroughput(runFuzzThroughputBench()));
 if (only === undefined || only === 'fuzz-scale') lines.push('', formatFuzzScale(await runFuzzScaleBench()));
 if (only === undefined || only === 'cost') lines.push('', formatCostBench(runCostOnBench(), await runCostOffBench()));
-if (only !== 'page' && only !== 'slab' && only !== 'user' && only !== 'vmalloc' && only !== 'edges' && only !== 'fuzz' && only !== 'fuzz-scale' && only !== 'cost') {
+if (only === undefined || only === 'report') lines.push('', formatReportBench(runReportBench()));
+if (only !== 'page' && only !== 'slab' && only !== 'user' && only !== 'vmalloc' && only !== 'edges' && only !== 'fuzz' && only !== 'fuzz-scale' && only !== 'cost' && only !== 'report') {
   const d = runDebugBench();
   lines.push('', '| kernel-mix, 100k ops (SLUB) | median ms | × debug off |', '|---|---|---|');
   for (const c of d.costs) lines.push(`| ${c.name} | ${c.ms.toFixed(1)} | ${c.factor.toFixed(2)} |`);

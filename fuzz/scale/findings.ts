@@ -307,3 +307,75 @@ export function mergeFindingsDirs(out: string, dirs: readonly string[]): Finding
   }
   return writeIndex(out, mergeEntries(old.findings, ...indexes.map((i) => i.index.findings)));
 }
+
+/** The coverage curve beside a findings index. */
+export const COVERAGE_FILE = 'coverage.json';
+
+/** One point of the coverage curve: the campaign after a slice, in slice order. */
+export interface CoveragePoint {
+  /** Runs done so far. */
+  readonly runs: number;
+  /** Commands executed so far. */
+  readonly commands: number;
+  /** Distinct (command, outcome) pairs seen so far. */
+  readonly coverage: number;
+  /** Failing runs so far. */
+  readonly failures: number;
+}
+
+/** `coverage.json`: the campaign that wrote it and its curve (slice order, so the same whatever the number of workers). */
+export interface CoverageCurve {
+  readonly version: 1;
+  readonly layer: string;
+  readonly policy: string;
+  readonly mutant?: string;
+  readonly seed: number;
+  readonly maxCommands: number;
+  readonly points: readonly CoveragePoint[];
+}
+
+/** Folds slices (in slice order) into a coverage curve. */
+export class CoverageRecorder {
+  private readonly seen = new Set<string>();
+  private readonly points: CoveragePoint[] = [];
+  private runs = 0;
+  private commands = 0;
+  private failures = 0;
+
+  constructor(private readonly job: Pick<CampaignJob, 'layer' | 'policy' | 'mutant' | 'seed' | 'maxCommands'>) {}
+
+  /** Adds a slice's report. */
+  add(r: Pick<SliceReport, 'from' | 'to' | 'commandsRun' | 'failures' | 'coverage'>): void {
+    this.runs += r.to - r.from;
+    this.commands += r.commandsRun;
+    this.failures += r.failures.length;
+    for (const c of r.coverage) this.seen.add(c);
+    this.points.push({ runs: this.runs, commands: this.commands, coverage: this.seen.size, failures: this.failures });
+  }
+
+  /** The curve so far. */
+  curve(): CoverageCurve {
+    const j = this.job;
+    return { version: 1, layer: j.layer, policy: j.policy, ...(j.mutant ? { mutant: j.mutant } : {}), seed: j.seed, maxCommands: j.maxCommands, points: [...this.points] };
+  }
+
+  /** Writes the curve into a findings directory as `coverage.json`. */
+  write(dir: string): void {
+    writeAtomic(join(dir, COVERAGE_FILE), JSON.stringify(this.curve()) + '\n');
+  }
+}
+
+/** Reads a findings directory's coverage curve; undefined when it has none (written by an older allocsim, or merged). @throws AllocatorError `parse` for a malformed file */
+export function readCoverageCurve(dir: string): CoverageCurve | undefined {
+  const file = join(dir, COVERAGE_FILE);
+  if (!existsSync(file)) return undefined;
+  const o = parseJsonText(readFileSync(file, 'utf8'), file) as Partial<CoverageCurve> | null;
+  const pointOk = (p: unknown): boolean => {
+    const q = p as Partial<CoveragePoint> | null;
+    return !!q && [q.runs, q.commands, q.coverage, q.failures].every((v) => Number.isInteger(v));
+  };
+  if (!o || o.version !== 1 || typeof o.layer !== 'string' || typeof o.policy !== 'string' || !Array.isArray(o.points) || !o.points.every(pointOk)) {
+    throw new AllocatorError('parse', `${file}: not an allocsim coverage curve of version 1`);
+  }
+  return o as CoverageCurve;
+}

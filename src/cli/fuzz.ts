@@ -27,7 +27,7 @@ import { FUZZ_CAMPAIGNS, isFuzzLayer } from '../../fuzz/registry.js';
 import { parseJsonText } from '../harness/json-text.js';
 import { replayReproducer, reproducerFromJson } from '../../fuzz/reproducer.js';
 import { coordinate, type CampaignResult, type StopReason } from '../../fuzz/scale/coordinator.js';
-import { checkFindingsDir, ensureFindingsDir, FINDINGS_INDEX, FindingsWriter, mergeFindingsDirs, readFindingsIndex } from '../../fuzz/scale/findings.js';
+import { checkFindingsDir, CoverageRecorder, ensureFindingsDir, FINDINGS_INDEX, FindingsWriter, mergeFindingsDirs, readFindingsIndex } from '../../fuzz/scale/findings.js';
 import { campaignJob, parseShard, type CampaignJob, type Shard } from '../../fuzz/scale/job.js';
 import { defaultWorkers, executorFor, MAX_WORKERS } from '../../fuzz/scale/pool.js';
 import { queueExecutor } from '../../fuzz/scale/queue.js';
@@ -224,6 +224,8 @@ async function fuzzAction(o: FuzzOpts): Promise<void> {
   const stop = new AbortController();
   // Findings are written as the campaign goes (every 5 s at most), so a campaign killed at hour seven keeps them.
   const writer = new FindingsWriter(out);
+  // The coverage curve (slice order) goes beside the index: `allocsim report --findings DIR` draws it.
+  const coverage = new CoverageRecorder(job);
   const onInt = (): void => {
     if (stop.signal.aborted) {
       writer.flush();
@@ -237,7 +239,7 @@ async function fuzzAction(o: FuzzOpts): Promise<void> {
   let result: CampaignResult;
   try {
     const plan = { job, ...(budget.runs !== undefined ? { runs: budget.runs } : {}), ...(budget.timeMs !== undefined ? { deadline: Date.now() + budget.timeMs } : {}), ...(budget.shard ? { shard: budget.shard } : {}), stopAtFirst: mutant !== undefined && !o.keepGoing };
-    result = await coordinate(plan, executor, { signal: stop.signal, onProgress: (p) => progress.update(p), onSlice: (_r, touched) => writer.add(touched) });
+    result = await coordinate(plan, executor, { signal: stop.signal, onProgress: (p) => progress.update(p), onSlice: (r, touched) => (coverage.add(r), writer.add(touched)) });
   } finally {
     progress.end();
     process.off('SIGINT', onInt);
@@ -245,6 +247,7 @@ async function fuzzAction(o: FuzzOpts): Promise<void> {
   }
   const { v, first } = campaignVerdict(result, `${campaign.layer} policy ${policy}`, mutant);
   const index = result.distinct.length || o.out !== undefined ? writer.flush() : undefined;
+  if (index) coverage.write(out);
   const extra = {
     layer: campaign.layer,
     policy,

@@ -16,6 +16,7 @@ import { SLAB_WORKLOADS } from '../harness/workloads/slab.js';
 import { buddyinfo, meminfo, pagetypeinfo, zoneinfo } from '../proc/page.js';
 import { compareCommand } from './compare.js';
 import { topCommand } from './top.js';
+import { reportCommand } from './report.js';
 import { slabinfoCommand } from './slabinfo.js';
 import { replayCommand } from './replay.js';
 import { scenarioCommand } from './scenario.js';
@@ -137,6 +138,7 @@ export function buildProgram(): Command {
   scenarioCommand(program);
   compareCommand(program);
   topCommand(program);
+  reportCommand(program);
   fuzzCommand(program);
   workerCommand(program);
   clientBugsCommand(program);

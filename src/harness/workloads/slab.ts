@@ -299,15 +299,24 @@ export function runSlabTrace(sys: System, label: string, events: readonly KmemEv
   return measure(sys, label, events.length, wallMs, before, m, s.liveAtEnd.bytesAlloc);
 }
 
+/** Bytes the objects of a live set asked for (the sum of their requested sizes). */
+export function liveRequestedBytes(live: LiveSet): number {
+  let sum = 0;
+  for (let i = 0; i < live.count; i++) sum += live.size[i]!;
+  return sum;
+}
+
 /**
  * Runs a workload and measures it.
  * @param keep - leave the objects allocated (for /proc snapshots)
+ * @param onStart - called with the run's live set before the first operation (an observer reads it, e.g. {@link liveRequestedBytes})
  */
-export function runSlabWorkload(sys: System, name: string, ops: number, seed: number, keep = false): SlabWorkloadResult {
+export function runSlabWorkload(sys: System, name: string, ops: number, seed: number, keep = false, onStart?: (live: LiveSet) => void): SlabWorkloadResult {
   const w = slabWorkload(name);
   const live = new LiveSet(1 << 18);
   const m = new Meter();
   meters.set(live, m);
+  onStart?.(live);
   const before = sys.slab.stats();
   const t0 = performance.now();
   w.run(sys, ops, new Rng(seed), live);

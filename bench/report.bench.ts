@@ -1,0 +1,76 @@
+/**
+ * `allocsim report` (issue 17): the time and size of the report for the
+ * default comparison (kernel-mix, 200 000 operations, SLAB vs SLUB vs SLOB on
+ * a 1 GiB, 4-CPU machine), measured as a user sees it — a fresh `node`
+ * process, start to file written — and the overhead of sampling: the same
+ * run with the cost meter on, without and with a sampler (250 samples, the report's
+ * default, and three memory maps), median of five runs per policy, alternated.
+ */
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createSystem } from '../src/system.js';
+import { runSlabWorkload } from '../src/harness/workloads/slab.js';
+import { Sampler } from '../src/harness/observe/sampler.js';
+
+/** What the report benchmark measured. */
+export interface ReportBench {
+  /** Wall time of `allocsim report` (fresh process), ms, median of three. */
+  readonly reportMs: number;
+  readonly reportBytes: number;
+  /** Per policy: median ms with counters on, with counters and sampling, and the ratio. */
+  readonly sampling: readonly { policy: string; costMs: number; sampledMs: number; ratio: number }[];
+}
+
+const OPS = 200000;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Runs the benchmark. */
+export function runReportBench(): ReportBench {
+  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const out = join(mkdtempSync(join(tmpdir(), 'allocsim-bench-')), 'report.html');
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    execFileSync(process.execPath, [cli, 'report', '--out', out], { stdio: 'ignore' });
+    times.push(performance.now() - t0);
+  }
+  const sampling = ['slab', 'slub', 'slob'].map((slab) => {
+    const run = (sample: boolean): number => {
+      const sys = createSystem({ policies: { slab }, debug: { checks: false, trace: false, cost: true } });
+      const t0 = performance.now();
+      const s = sample ? new Sampler(sys, { every: OPS / 250, mapAt: [0, OPS / 2], expected: 252 }) : undefined;
+      runSlabWorkload(sys, 'kernel-mix', OPS, 1, true);
+      s?.finish();
+      return performance.now() - t0;
+    };
+    run(false);
+    run(true); // warm both paths
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      a.push(run(false));
+      b.push(run(true));
+    }
+    const costMs = median(a);
+    const sampledMs = median(b);
+    return { policy: slab, costMs, sampledMs, ratio: sampledMs / costMs };
+  });
+  return { reportMs: median(times), reportBytes: statSync(out).size, sampling };
+}
+
+/** The Markdown lines of a result. */
+export function formatReportBench(r: ReportBench): string {
+  const lines = [
+    `| allocsim report (kernel-mix, 200k ops, slab vs slub vs slob, fresh process) | ${(r.reportMs / 1000).toFixed(2)} s | ${(r.reportBytes / 2 ** 20).toFixed(2)} MiB |`,
+    '|---|---|---|',
+    '',
+    '| kernel-mix, 200k ops | cost counters on, median ms | + sampling (250 samples, 3 maps) | ratio |',
+    '|---|---|---|---|',
+    ...r.sampling.map((s) => `| ${s.policy} | ${s.costMs.toFixed(0)} | ${s.sampledMs.toFixed(0)} | ${s.ratio.toFixed(3)} |`),
+  ];
+  return lines.join('\n');
+}
