@@ -117,8 +117,22 @@ async function checkMap(page: Page, policy: string, sys: System): Promise<number
   const fig = page.locator(`figure.map[data-policy="${policy}"]`).last();
   expect(await fig.getAttribute('data-ops')).toBe(String(sys.machine.cost!.ops));
   const legend = await fig.locator('ul.legend li').evaluateAll((lis) => Object.fromEntries(lis.map((li) => [li.childNodes[1]!.textContent!.trim(), getComputedStyle(li.querySelector('.sw')!).backgroundColor])));
-  const frames = sampleFrames(sys);
-  const pixels = await fig.locator('canvas').evaluate((cv: HTMLCanvasElement, ps: number[]) => ps.map((p) => [...cv.getContext('2d')!.getImageData(p % cv.width, Math.floor(p / cv.width), 1, 1).data.slice(0, 3)]), frames);
+  // The canvas rows: pageblock numbers, or −n for n folded pageblocks that must all be one free order-10 block.
+  const rows = await page.evaluate((id: string) => (JSON.parse(document.getElementById('map-data')!.textContent!) as { id: string; rows: number[] }[]).find((m) => m.id === id)!.rows, (await fig.locator('canvas').getAttribute('id'))!);
+  let pb = 0;
+  for (const r of rows) {
+    if (r >= 0) {
+      pb = r + 1;
+      continue;
+    }
+    for (let p = pb * 512; p < (pb - r) * 512; p += 97) expect({ pfn: p, owner: expectedOwner(sys, p) }).toEqual({ pfn: p, owner: 'free, order 10' });
+    pb -= r;
+  }
+  const frames = sampleFrames(sys).filter((p) => rows.includes(Math.floor(p / 512)));
+  const pixels = await fig.locator('canvas').evaluate(
+    (cv: HTMLCanvasElement, [ps, rs]: [number[], number[]]) => ps.map((p) => [...cv.getContext('2d')!.getImageData(p % cv.width, rs.indexOf(Math.floor(p / cv.width)), 1, 1).data.slice(0, 3)]),
+    [frames, rows] as [number[], number[]],
+  );
   frames.forEach((p, i) => {
     const owner = expectedOwner(sys, p);
     const rgb = `rgb(${pixels[i]!.join(', ')})`;

@@ -8,7 +8,8 @@
 import { deflateRawSync } from 'node:zlib';
 import { COST_COUNTERS, type CostRow } from '../../interfaces/cost.js';
 import type { CacheInfo } from '../../interfaces/slab.js';
-import { PAGEBLOCK_NR_PAGES } from '../../interfaces/units.js';
+import { MAX_PAGE_ORDER, PAGEBLOCK_NR_PAGES } from '../../interfaces/units.js';
+import { MapClass } from './memory-map.js';
 import { buildCharts, type Chart } from './charts.js';
 import type { Sampler } from './sampler.js';
 
@@ -99,20 +100,59 @@ function classCounts(classes: Uint8Array, n: number): number[] {
   return c;
 }
 
+/**
+ * The canvas rows of the maps: pageblock numbers, with every run of two or
+ * more pageblocks that are a single free order-10 block in every map of the
+ * report folded into one row holding −(the run's length). A small workload
+ * on a large machine touches a thin band of memory; folding shows that band
+ * instead of a field of green. Every map of the report shares the rows, so
+ * the maps stay comparable pixel for pixel.
+ */
+export function mapRows(maps: readonly { classes: Uint8Array }[]): number[] {
+  const frames = maps[0]?.classes.length ?? 0;
+  const nRows = Math.ceil(frames / MAP_WIDTH);
+  const rows: number[] = [];
+  const quiet = (r: number): boolean => {
+    const lo = r * MAP_WIDTH;
+    const hi = Math.min(lo + MAP_WIDTH, frames);
+    if (hi - lo < MAP_WIDTH) return false;
+    for (const m of maps) for (let p = lo; p < hi; p++) if (m.classes[p] !== MapClass.FREE_0 + MAX_PAGE_ORDER) return false;
+    return true;
+  };
+  for (let r = 0; r < nRows; ) {
+    let end = r;
+    while (end < nRows && quiet(end)) end++;
+    if (end - r >= 2) {
+      rows.push(-(end - r));
+      r = end;
+    } else {
+      rows.push(r);
+      r++;
+    }
+  }
+  return rows;
+}
+
 function mapsSection(runs: readonly ReportRun[]): { html: string; data: unknown[] } {
   const data: unknown[] = [];
-  let html = '<section id="maps"><h2>Physical memory map</h2><p class="note">Every frame a pixel, one row per pageblock (512 frames, 2 MiB), lowest address top left. Colours by owner; hover a pixel for its pfn and owner.</p>';
+  const rows = mapRows(runs.flatMap((r) => r.sampler.maps));
+  const folded = rows.filter((r) => r < 0).reduce((a, r) => a - r, 0);
+  // A thin band of rows is drawn taller (a frame stays one pixel wide) so it can be seen and hovered.
+  const rowScale = Math.min(8, Math.max(1, Math.floor(256 / Math.max(1, rows.length))));
+  let html = `<section id="maps"><h2>Physical memory map</h2><p class="note">Every frame a pixel, one row per pageblock (512 frames, 2 MiB), lowest address top left. Colours by owner; hover a pixel for its pfn and owner.${
+    folded ? ` ${folded.toLocaleString('en-US')} pageblocks (${(folded * 2).toLocaleString('en-US')} MiB) that are one free order-10 block in every map below are folded: each run of them is one hatched row.` : ''
+  }</p>`;
   runs.forEach((r, ri) => {
     html += `<h3>${esc(r.policy)}</h3><div class="maps">`;
     r.sampler.maps.forEach((m, mi) => {
       const id = `map-${ri}-${mi}`;
       const counts = classCounts(m.classes, m.names.length);
       const colors = m.names.map(classColor);
-      data.push({ id, policy: r.policy, ops: m.ops, width: MAP_WIDTH, frames: m.classes.length, names: m.names, colors, data: deflateRawSync(m.classes, { level: 9 }).toString('base64') });
+      data.push({ id, policy: r.policy, ops: m.ops, width: MAP_WIDTH, frames: m.classes.length, rows, names: m.names, colors, data: deflateRawSync(m.classes, { level: 9 }).toString('base64') });
       const legend = m.names
         .map((name, c) => (counts[c]! > 0 ? `<li data-class="${c}"><span class="sw" style="background:${colors[c]}"></span>${esc(name)} <span class="n">${counts[c]!.toLocaleString('en-US')}</span></li>` : ''))
         .join('');
-      html += `<figure class="map" data-policy="${esc(r.policy)}" data-ops="${m.ops}"><figcaption>after ${m.ops.toLocaleString('en-US')} operations</figcaption><canvas id="${id}" class="memmap" width="${MAP_WIDTH}" height="${Math.ceil(m.classes.length / MAP_WIDTH)}"></canvas><div class="hover" id="${id}-hover">&nbsp;</div><ul class="legend">${legend}</ul></figure>`;
+      html += `<figure class="map" data-policy="${esc(r.policy)}" data-ops="${m.ops}"><figcaption>after ${m.ops.toLocaleString('en-US')} operations</figcaption><canvas id="${id}" class="memmap" width="${MAP_WIDTH}" height="${rows.length}" style="height:${rows.length * rowScale}px"></canvas><div class="hover" id="${id}-hover">&nbsp;</div><ul class="legend">${legend}</ul></figure>`;
     });
     html += '</div>';
   });
@@ -168,10 +208,12 @@ function rgb(h){return [parseInt(h.slice(1,3),16),parseInt(h.slice(3,5),16),pars
 const el=document.getElementById('map-data');const maps=el?JSON.parse(el.textContent):[];
 Promise.all(maps.map(async function(m){const cls=await inflate(m.data);const cv=document.getElementById(m.id);const ctx=cv.getContext('2d');
 const img=ctx.createImageData(cv.width,cv.height);const pal=m.colors.map(rgb);
-for(let p=0;p<cls.length;p++){const c=pal[cls[p]];const o=p*4;img.data[o]=c[0];img.data[o+1]=c[1];img.data[o+2]=c[2];img.data[o+3]=255;}
+const W=m.width;for(let y=0;y<m.rows.length;y++){const pb=m.rows[y];for(let x=0;x<W;x++){const o=(y*W+x)*4;const p=pb*W+x;
+const c=pb<0?(((x>>2)&1)?[200,200,200]:[235,235,235]):(p<cls.length?pal[cls[p]]:[255,255,255]);img.data[o]=c[0];img.data[o+1]=c[1];img.data[o+2]=c[2];img.data[o+3]=255;}}
 ctx.putImageData(img,0,0);const hv=document.getElementById(m.id+'-hover');
 cv.addEventListener('mousemove',function(e){const r=cv.getBoundingClientRect();const x=Math.floor((e.clientX-r.left)*cv.width/r.width);const y=Math.floor((e.clientY-r.top)*cv.height/r.height);
-const pfn=y*m.width+x;if(pfn<0||pfn>=cls.length){hv.textContent='';return;}
+const pb=m.rows[y];if(pb===undefined){hv.textContent='';return;}if(pb<0){hv.textContent=(-pb)+' pageblocks ('+(-2*pb)+' MiB) of free order-10 blocks, folded';return;}
+const pfn=pb*m.width+x;if(pfn<0||pfn>=cls.length){hv.textContent='';return;}
 hv.textContent='pfn '+pfn+' (0x'+(pfn*4096).toString(16)+'): '+m.names[cls[pfn]];});
 cv.dataset.ready='1';})).then(function(){document.body.dataset.mapsReady='1';},function(e){console.error(e);});
 document.querySelectorAll('table.sortable th').forEach(function(th){th.addEventListener('click',function(){
