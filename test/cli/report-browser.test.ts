@@ -118,7 +118,7 @@ async function checkMap(page: Page, policy: string, sys: System): Promise<number
   expect(await fig.getAttribute('data-ops')).toBe(String(sys.machine.cost!.ops));
   const legend = await fig.locator('ul.legend li').evaluateAll((lis) => Object.fromEntries(lis.map((li) => [li.childNodes[1]!.textContent!.trim(), getComputedStyle(li.querySelector('.sw')!).backgroundColor])));
   // The canvas rows: pageblock numbers, or −n for n folded pageblocks that must all be one free order-10 block.
-  const rows = await page.evaluate((id: string) => (JSON.parse(document.getElementById('map-data')!.textContent!) as { id: string; rows: number[] }[]).find((m) => m.id === id)!.rows, (await fig.locator('canvas').getAttribute('id'))!);
+  const rows = await page.evaluate((id: string) => (JSON.parse(document.getElementById('map-data')!.textContent) as { id: string; rows: number[] }[]).find((m) => m.id === id)!.rows, (await fig.locator('canvas').getAttribute('id'))!);
   let pb = 0;
   for (const r of rows) {
     if (r >= 0) {
