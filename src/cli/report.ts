@@ -55,7 +55,7 @@ interface ReportOpts extends MachineCliOpts, DebugCliOpts {
 /** Where the report goes when `--out` is not given. */
 export const DEFAULT_REPORT_FILE = 'allocsim-report.html';
 /** Samples per policy when `--every` is not given. */
-export const DEFAULT_SAMPLES = 250;
+export const DEFAULT_SAMPLES = 200;
 /** Rows of compare's table left out of the report. */
 const WALL_CLOCK_ROW = /^(wall time \(ms\)|ops\/s|calls\/s|ns per operation) /;
 const DEFAULT_OPS: Readonly<Record<ReportLayer, number>> = { slab: 200000, page: 200000, vmalloc: 2000, user: 100000 };

@@ -162,6 +162,11 @@ export interface CostMeterApi {
   readonly totals: Float64Array;
   /** The table: one row per kind of operation seen, in {@link COST_OPS} order. */
   rows(): CostRow[];
-  /** Calls `fn` after every top-level operation with the number measured so far (one listener; null removes it): the clock of time-series sampling. */
-  onOp(fn: ((ops: number) => void) | null): void;
+  /**
+   * Calls `fn` after every top-level operation with the number measured so
+   * far (one listener; null removes it): the clock of time-series sampling.
+   * `fn` may return the operation count at which it wants to be called next;
+   * the operations before it then cost no call.
+   */
+  onOp(fn: ((ops: number) => number | void) | null): void;
 }

@@ -33,8 +33,12 @@ const STRUCT_STRIDE = 2 ** 36;
 const OP_ALLOC_PAGES = COST_OPS.indexOf('alloc_pages');
 const OP_FREE_PAGES = COST_OPS.indexOf('free_pages');
 
-/** A listener called after every top-level operation, with the operation count so far. */
-export type OpListener = (ops: number) => void;
+/**
+ * A listener called after top-level operations with the operation count so
+ * far; it may return the count at which to be called next (skipping the
+ * operations before it costs the clock nothing), or nothing for the next one.
+ */
+export type OpListener = (ops: number) => number | void;
 
 /** Collects cost counters per top-level operation. */
 export class CostMeter implements CostMeterApi {
@@ -50,9 +54,13 @@ export class CostMeter implements CostMeterApi {
   private readonly stamps = new Uint32Array(SET_SLOTS);
   private gen = 1;
   private inSet = 0;
+  /** The key inserted last in this operation (−1: none). */
+  private lastKey = -1;
   private depth = 0;
   private op = 0;
   private listener: OpListener | null = null;
+  /** The operation count at which the listener is called next. */
+  private nextCall = 0;
   /** While above zero, {@link line} counts nothing: a virtual access already counted its line and is reaching physical memory. */
   private muted = 0;
   /** Operations measured so far. */
@@ -64,9 +72,10 @@ export class CostMeter implements CostMeterApi {
    */
   constructor(readonly counting = true) {}
 
-  /** Calls `fn` after every top-level operation (one listener; null removes it). */
+  /** Calls `fn` after top-level operations (see {@link OpListener}; one listener; null removes it). */
   onOp(fn: OpListener | null): void {
     this.listener = fn;
+    this.nextCall = this.ops + 1;
   }
 
   count(c: number, n = 1): void {
@@ -84,6 +93,9 @@ export class CostMeter implements CostMeterApi {
 
   /** Counts `key` in counter `c` unless this operation already has it. */
   private insert(key: number, c: number): void {
+    // Runs of accesses to one line (a header word, then its neighbour) skip the set.
+    if (key === this.lastKey) return;
+    this.lastKey = key;
     if (this.inSet >= SET_LIMIT) {
       this.cur[c]!++;
       return;
@@ -118,6 +130,7 @@ export class CostMeter implements CostMeterApi {
     this.op = op;
     this.cur.fill(0);
     this.inSet = 0;
+    this.lastKey = -1;
     if (++this.gen === 0xffffffff) {
       this.stamps.fill(0);
       this.gen = 1;
@@ -138,7 +151,10 @@ export class CostMeter implements CostMeterApi {
     }
     this.opCounts[this.op]!++;
     this.ops++;
-    if (this.listener !== null) this.listener(this.ops);
+    if (this.listener !== null && this.ops >= this.nextCall) {
+      const next = this.listener(this.ops);
+      this.nextCall = typeof next === 'number' && next > this.ops ? next : this.ops + 1;
+    }
   }
 
   rows(): CostRow[] {

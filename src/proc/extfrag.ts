@@ -30,6 +30,21 @@ export function unusableFreeIndex(nrFree: readonly number[], order: number): num
   return Math.floor(((freePages - suitablePages) * 1000) / freePages);
 }
 
+/**
+ * {@link unusableFreeIndex} for every order at once, into `out[0…nrFree.length)`:
+ * one pass from the highest order down (what is suitable for order o is
+ * what is suitable for o + 1 plus the pages of order o).
+ */
+export function unusableFreeIndices(nrFree: ArrayLike<number>, out: Float64Array): void {
+  let freePages = 0;
+  for (let o = 0; o < nrFree.length; o++) freePages += nrFree[o]! * (1 << o);
+  let suitable = 0;
+  for (let o = nrFree.length - 1; o >= 0; o--) {
+    suitable += nrFree[o]! * (1 << o);
+    out[o] = freePages === 0 ? 1000 : Math.floor(((freePages - suitable) * 1000) / freePages);
+  }
+}
+
 /** One zone's line: `Node N, zone NAME i.iii …` with a space after every order. */
 export function unusableIndexLine(z: Pick<ZoneReport, 'node' | 'name' | 'nrFree'>): string {
   let out = `Node ${z.node}, zone ${z.name.padStart(8)} `;

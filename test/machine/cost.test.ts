@@ -81,6 +81,20 @@ describe('the meter', () => {
     m.leave();
     expect(seen).toEqual([1, 2]);
   });
+
+  it('calls its listener next at the count it returns', () => {
+    const m = new CostMeter();
+    const seen: number[] = [];
+    m.onOp((n) => {
+      seen.push(n);
+      return n + 3;
+    });
+    for (let i = 0; i < 10; i++) {
+      m.enter(0);
+      m.leave();
+    }
+    expect(seen).toEqual([1, 4, 7, 10]);
+  });
 });
 
 describe('off', () => {

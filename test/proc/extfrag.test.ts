@@ -1,6 +1,7 @@
 /** /sys/kernel/debug/extfrag/unusable_index: Linux's unusable_free_index() and the file's format. */
 import { describe, expect, it } from '@jest/globals';
-import { unusableFreeIndex, unusableIndex, unusableIndexLine } from '../../src/proc/extfrag.js';
+import fc from 'fast-check';
+import { unusableFreeIndex, unusableFreeIndices, unusableIndex, unusableIndexLine } from '../../src/proc/extfrag.js';
 import { createSystem } from '../../src/system.js';
 
 describe('unusable_index', () => {
@@ -14,6 +15,16 @@ describe('unusable_index', () => {
     expect(unusableFreeIndex(nrFree, 4)).toBe(1000);
     // No free memory: all of it unusable.
     expect(unusableFreeIndex(new Array<number>(11).fill(0), 0)).toBe(1000);
+  });
+
+  it('computes every order in one pass exactly as order by order', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(1 << 20), { minLength: 11, maxLength: 11 }), (nrFree) => {
+        const out = new Float64Array(11);
+        unusableFreeIndices(nrFree, out);
+        expect([...out]).toEqual(nrFree.map((_, o) => unusableFreeIndex(nrFree, o)));
+      }),
+    );
   });
 
   it('prints one line per populated zone, every order as %d.%03d followed by a space', () => {

@@ -18,7 +18,7 @@ import { MIGRATE_TYPES } from '../../interfaces/gfp.js';
 import { NR_PAGE_ORDERS, PAGE_SIZE } from '../../interfaces/units.js';
 import { grownTo } from '../../machine/grow.js';
 import type { System } from '../../system.js';
-import { unusableFreeIndex } from '../../proc/extfrag.js';
+import { unusableFreeIndices } from '../../proc/extfrag.js';
 import { CacheClasses, memoryMap, type MemoryMapSnapshot } from './memory-map.js';
 
 /** Named Float64 columns of equal length, grown by doubling; a column added late reads 0 before it existed. */
@@ -27,6 +27,8 @@ export class SeriesTable {
   private capacity: number;
   /** Rows stored. */
   length = 0;
+  /** Bumped whenever the columns are reallocated (references taken before are stale). */
+  generation = 0;
 
   /** @param capacity - initial rows */
   constructor(capacity = 256) {
@@ -45,6 +47,7 @@ export class SeriesTable {
     if (this.length === this.capacity) {
       this.capacity *= 2;
       for (const [k, v] of this.cols) this.cols.set(k, grownTo(v, this.capacity));
+      this.generation++;
     }
     return this.length++;
   }
@@ -155,6 +158,9 @@ export class Sampler {
         this.mapAt.shift();
         this.maps.push(this.map(ops));
       }
+      // Called again at the next sample or map, whichever comes first.
+      const nextSample = (Math.floor(ops / this.every) + 1) * this.every;
+      return this.mapAt.length ? Math.min(nextSample, this.mapAt[0]!) : nextSample;
     });
   }
 
@@ -172,6 +178,34 @@ export class Sampler {
     return memoryMap(this.sys.machine, this.sys.slab, this.classes, ops);
   }
 
+  /** Scratch for the unusable index of every order. */
+  private readonly indexScratch = new Float64Array(NR_PAGE_ORDERS);
+  private fixedCols: { generation: number; free: Float64Array[]; unusable: Float64Array[]; zoneUnusable: Float64Array[][]; cost: Float64Array[] } | undefined;
+
+  /** The columns every sample writes, looked up once per reallocation of the table (not per value). */
+  private fixedColumns(): NonNullable<Sampler['fixedCols']> {
+    const t = this.table;
+    if (this.fixedCols?.generation === t.generation) return this.fixedCols;
+    const n = this.names;
+    const col = (name: string): Float64Array => t.column(name);
+    this.fixedCols = { generation: t.generation, free: n.free.map(col), unusable: n.unusable.map(col), zoneUnusable: n.zoneUnusable.map((z) => z.map(col)), cost: n.cost.map(col) };
+    return this.fixedCols;
+  }
+
+  private cacheCols = new Map<string, Float64Array>();
+  /** Whether vmalloc has been used (its vmap_area cache exists; caches are never destroyed by the workloads sampled). */
+  private vmallocUsed = false;
+  private cacheColsGeneration = -1;
+
+  /** Per-cache page columns by cache name, dropped when the table reallocates its columns. */
+  private cacheColumns(generation: number): Map<string, Float64Array> {
+    if (generation !== this.cacheColsGeneration) {
+      this.cacheCols = new Map();
+      this.cacheColsGeneration = generation;
+    }
+    return this.cacheCols;
+  }
+
   /** Records one row. */
   private sample(ops: number): void {
     const t = this.table;
@@ -186,19 +220,22 @@ export class Sampler {
     t.column(Col.FREE_PAGES)[row] = stats.freePages;
     // Free pages per order and migrate type, and the machine-wide free blocks per order.
     const all = this.allFree.fill(0);
-    const names = this.names;
-    for (let o = 0; o < NR_PAGE_ORDERS; o++) for (let mt = 0; mt < MIGRATE_TYPES; mt++) t.column(names.free[o * MIGRATE_TYPES + mt]!)[row] = 0;
-    for (const [zi, z] of this.zones.entries()) {
-      const zr = zones[z.id]!;
+    const cols = this.fixedColumns();
+    const index = this.indexScratch;
+    for (let o = 0; o < NR_PAGE_ORDERS; o++) for (let mt = 0; mt < MIGRATE_TYPES; mt++) cols.free[o * MIGRATE_TYPES + mt]![row] = 0;
+    for (let zi = 0; zi < this.zones.length; zi++) {
+      const zr = zones[this.zones[zi]!.id]!;
+      unusableFreeIndices(zr.nrFree, index);
       for (let o = 0; o < NR_PAGE_ORDERS; o++) {
         all[o]! += zr.nrFree[o]!;
-        for (let mt = 0; mt < MIGRATE_TYPES; mt++) t.column(names.free[o * MIGRATE_TYPES + mt]!)[row]! += (zr.nrFreeByType[mt]?.[o] ?? 0) * 2 ** o;
-        t.column(names.zoneUnusable[zi]![o]!)[row] = unusableFreeIndex(zr.nrFree, o) / 1000;
+        for (let mt = 0; mt < MIGRATE_TYPES; mt++) cols.free[o * MIGRATE_TYPES + mt]![row]! += (zr.nrFreeByType[mt]?.[o] ?? 0) * (1 << o);
+        cols.zoneUnusable[zi]![o]![row] = index[o]! / 1000;
       }
     }
+    unusableFreeIndices(all, index);
     let largest = -1;
     for (let o = 0; o < NR_PAGE_ORDERS; o++) {
-      t.column(names.unusable[o]!)[row] = unusableFreeIndex(all, o) / 1000;
+      cols.unusable[o]![row] = index[o]! / 1000;
       if (all[o]! > 0) largest = o;
     }
     t.column(Col.LARGEST_FREE_ORDER)[row] = largest;
@@ -206,17 +243,20 @@ export class Sampler {
     const [recl, unrecl] = sys.kmem.slabPages();
     t.column(Col.SLAB_PAGES)[row] = recl + unrecl;
     let partial = 0;
+    const cacheCols = this.cacheColumns(t.generation);
     for (const c of sys.kmem.caches()) {
       partial += c.counters.partialSlabs;
-      t.column(Col.cache(c.name))[row] = c.counters.pages;
+      let col = cacheCols.get(c.name);
+      if (col === undefined) cacheCols.set(c.name, (col = t.column(Col.cache(c.name))));
+      col[row] = c.counters.pages;
     }
     t.column(Col.PARTIAL_SLABS)[row] = partial;
     // Page tables: every process's, and the vmalloc space's once vmalloc is in use (its vmap_area cache exists).
     let tables = 0;
     for (const p of sys.processes.list()) tables += p.stats().pageTablePages;
-    if (sys.kmem.findCache('vmap_area') >= 0) tables += sys.vmalloc.stats().pageTablePages;
+    if (this.vmallocUsed || (this.vmallocUsed = sys.kmem.findCache('vmap_area') >= 0)) tables += sys.vmalloc.stats().pageTablePages;
     t.column(Col.PAGE_TABLE_PAGES)[row] = tables;
     const totals = sys.machine.cost!.totals;
-    for (let c = 0; c < COST_COUNTERS.length; c++) t.column(names.cost[c]!)[row] = totals[c]!;
+    for (let c = 0; c < COST_COUNTERS.length; c++) cols.cost[c]![row] = totals[c]!;
   }
 }

@@ -54,7 +54,7 @@ import { CONFIG, KASAN, MACHINE } from '../../interfaces/tokens.js';
 import type { KasanApi } from '../../interfaces/detectors.js';
 import type { SystemConfig } from '../../interfaces/config.js';
 import type { Machine, StructPageArray, ZoneLayout } from '../../interfaces/machine.js';
-import type { PageAllocStats, PageAllocator, Shrinker, ZoneReport } from '../../interfaces/page-allocator.js';
+import type { PcpReport, PageAllocStats, PageAllocator, Shrinker, ZoneReport } from '../../interfaces/page-allocator.js';
 import { AllocatorError } from '../../interfaces/errors.js';
 import {
   MAX_NR_ZONES,
@@ -963,27 +963,51 @@ export class BuddyAllocator implements PageAllocator {
   }
 
   /** {@inheritDoc PageAllocator.zones} */
+  /** Per zone, the pageblocks `pagetypeinfo` counts, found on first use (the layout never changes). */
+  private readonly blocksCounted: (Int32Array | undefined)[] = [];
+
+  /**
+   * The pageblocks of a zone whose first frame in the zone is RAM, as
+   * `pagetypeinfo_showblockcount` counts them (`pfn_to_online_page`).
+   */
+  private countedBlocks(z: BuddyZone): Int32Array {
+    let out = this.blocksCounted[z.id];
+    if (out) return out;
+    const found: number[] = [];
+    if (z.spanned > 0) {
+      for (let b = z.startPfn >>> PAGEBLOCK_ORDER; b <= (z.endPfn - 1) >>> PAGEBLOCK_ORDER; b++) {
+        if (this.machine.layout.isRam(Math.max(b << PAGEBLOCK_ORDER, z.startPfn))) found.push(b);
+      }
+    }
+    out = this.blocksCounted[z.id] = Int32Array.from(found);
+    return out;
+  }
+
+  /** The per-CPU lists of a zone for {@link zones} (a plain loop: zones() runs on every time-series sample). */
+  private pcpReport(z: BuddyZone): PcpReport[] {
+    const out: PcpReport[] = [];
+    for (let cpu = 0; cpu < z.pcpCount.length; cpu++) out.push({ cpu, count: z.pcpCount[cpu]!, high: z.pcpHigh[cpu]!, batch: z.pcpBatch });
+    return out;
+  }
+
   zones(): ZoneReport[] {
     return this.zoneArr.map((z) => {
-      const byType = Array.from({ length: MIGRATE_TYPES }, (_, mt) => Array.from({ length: NR_PAGE_ORDERS }, (_, o) => z.nrFreeMt[o * MIGRATE_TYPES + mt]!));
-      const blocks = new Array<number>(MIGRATE_TYPES).fill(0);
-      if (z.spanned > 0) {
-        const first = z.startPfn >>> PAGEBLOCK_ORDER;
-        const last = (z.endPfn - 1) >>> PAGEBLOCK_ORDER;
-        for (let b = first; b <= last; b++) {
-          // Count blocks whose first page is in the zone and is RAM (as pagetypeinfo_showblockcount does with pfn_to_online_page).
-          const start = Math.max(b << PAGEBLOCK_ORDER, z.startPfn);
-          if (this.machine.layout.isRam(start)) blocks[this.blockMt[b]!]!++;
-        }
+      const byType: number[][] = [];
+      for (let mt = 0; mt < MIGRATE_TYPES; mt++) {
+        const row = new Array<number>(NR_PAGE_ORDERS);
+        for (let o = 0; o < NR_PAGE_ORDERS; o++) row[o] = z.nrFreeMt[o * MIGRATE_TYPES + mt]!;
+        byType.push(row);
       }
-      return {
-        ...z.reportBase(),
+      const blocks = new Array<number>(MIGRATE_TYPES).fill(0);
+      const counted = this.countedBlocks(z);
+      for (let i = 0; i < counted.length; i++) blocks[this.blockMt[counted[i]!]!]!++;
+      return z.report({
         freePages: z.freePages,
-        nrFree: Array.from(z.nrFree),
+        nrFree: Array.prototype.slice.call(z.nrFree) as number[],
         nrFreeByType: byType,
         pageblocksByType: blocks,
-        pcp: Array.from(z.pcpCount, (count, cpu) => ({ cpu, count, high: z.pcpHigh[cpu]!, batch: z.pcpBatch })),
-      };
+        pcp: this.pcpReport(z),
+      });
     });
   }
 

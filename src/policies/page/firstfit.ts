@@ -239,14 +239,13 @@ export class FirstFitAllocator implements PageAllocator {
       const byType = Array.from({ length: MIGRATE_TYPES }, (_, mt) => (mt === MigrateType.MOVABLE ? [...nrFree] : new Array<number>(NR_PAGE_ORDERS).fill(0)));
       const blocks = new Array<number>(MIGRATE_TYPES).fill(0);
       if (z.spanned) blocks[MigrateType.MOVABLE] = ((z.endPfn - 1) >>> PAGEBLOCK_ORDER) - (z.startPfn >>> PAGEBLOCK_ORDER) + 1;
-      return {
-        ...z.reportBase(),
+      return z.report({
         freePages: z.free,
         nrFree,
         nrFreeByType: byType,
         pageblocksByType: blocks,
         pcp: [],
-      };
+      });
     });
   }
 

@@ -188,8 +188,9 @@ export class PageZone {
     this.lowmemReserve = l.lowmemReserve;
   }
 
-  /** The fields of a {@link ZoneReport} every policy fills alike. */
-  reportBase(): Pick<ZoneReport, 'node' | 'type' | 'name' | 'startPfn' | 'spanned' | 'present' | 'managed' | 'wmarkMin' | 'wmarkLow' | 'wmarkHigh' | 'boost' | 'lowmemReserve' | 'numa'> {
+  /** The zone's report: the fields every policy fills alike, and the policy's own. */
+  report(own: Pick<ZoneReport, 'freePages' | 'nrFree' | 'nrFreeByType' | 'pageblocksByType' | 'pcp'>): ZoneReport {
+    // One literal (not a spread of a shared part): zones() runs on every time-series sample.
     return {
       node: this.node,
       type: this.type,
@@ -198,11 +199,16 @@ export class PageZone {
       spanned: this.spanned,
       present: this.present,
       managed: this.managed,
+      freePages: own.freePages,
       wmarkMin: this.wmark[0]!,
       wmarkLow: this.wmark[1]!,
       wmarkHigh: this.wmark[2]!,
       boost: 0,
       lowmemReserve: [...this.lowmemReserve],
+      nrFree: own.nrFree,
+      nrFreeByType: own.nrFreeByType,
+      pageblocksByType: own.pageblocksByType,
+      pcp: own.pcp,
       numa: { hit: this.numaHit, miss: this.numaMiss, local: this.numaLocal, other: this.numaOther },
     };
   }
