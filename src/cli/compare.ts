@@ -8,62 +8,29 @@
  * another `--layer`, or to a workload when a trace is replayed, are errors.
  */
 
-import { Command, Option } from 'commander';
-import type { SystemConfig } from '../interfaces/config.js';
+import type { Command } from 'commander';
 import { formatSize } from '../interfaces/units.js';
-import { policyNames } from '../policies/registry.js';
-import type { CostRow } from '../interfaces/cost.js';
-import { createSystem, resolveConfig, type System } from '../system.js';
+import type { PageWorkloadResult } from '../harness/workloads/page.js';
+import type { SlabWorkloadResult } from '../harness/workloads/slab.js';
+import type { UserReplayResult } from '../harness/user/replayer.js';
+import { rescued, type LargeBufferResult } from '../harness/workloads/vmalloc.js';
+import { checkComparison, comparisonOptions, runComparison, type CompareMachine, type Comparison, type ComparisonOpts } from './comparison.js';
 import { formatCostTable } from './cost-table.js';
-import { PAGE_WORKLOADS, runPageWorkload, type PageWorkloadResult } from '../harness/workloads/page.js';
-import { SLAB_WORKLOADS, runSlabTrace, runSlabWorkload, type SlabWorkloadResult } from '../harness/workloads/slab.js';
-import { parseFtraceKmem, type KmemEvent } from '../harness/trace/ftrace-kmem.js';
-import { parseUserTrace, type UserTrace } from '../harness/user/trace.js';
-import { USER_TRACE_MIXES, generateUserTrace, type UserTraceMixName } from '../harness/user/trace-gen.js';
-import { replayUserTrace, type UserReplayResult } from '../harness/user/replayer.js';
-import { LARGE_BUFFER_MODES, rescued, runLargeBuffers, type LargeBufferResult } from '../harness/workloads/vmalloc.js';
-import { badInput, printJson, warn } from './errors.js';
-import { emptyTrace, parseFile, readInputText } from './files.js';
+import { printJson, warn } from './errors.js';
 import { NOT_APPLICABLE, formatCount, formatDecimal, formatPercent, formatTable } from './format.js';
-import { configFrom, debugOptions, intOpt, machineOptions, policyList, policyOption, rejectOptions, typedOptions, type DebugCliOpts, type MachineCliOpts } from './options.js';
+import { configFrom, debugOptions, machineOptions, typedOptions } from './options.js';
 
-type CompareLayer = 'slab' | 'page' | 'vmalloc' | 'user';
+export type { CompareMachine } from './comparison.js';
 
-interface CompareOpts extends MachineCliOpts, DebugCliOpts {
-  layer: CompareLayer;
-  page?: string;
-  slab?: string;
-  malloc?: string;
-  vmap?: string;
-  workload?: string;
-  trace?: string;
-  allowEmpty?: boolean;
-  ops?: string;
+interface CompareOpts extends ComparisonOpts {
   json?: boolean;
   /** `--no-cost` makes this false. */
   cost: boolean;
 }
 
-/** Operations when `--ops` is not given, per layer (a vmalloc operation moves up to a thousand pages). */
-const DEFAULT_OPS: Readonly<Record<CompareLayer, number>> = { slab: 200000, page: 200000, vmalloc: 2000, user: 100000 };
-/** Workload when `--workload` is not given. */
-const DEFAULT_WORKLOAD: Readonly<Record<'slab' | 'page' | 'user', string>> = { slab: 'kernel-mix', page: 'kernel-mix', user: 'mixed' };
-
-/** The machine every column ran on. */
-export interface CompareMachine {
-  readonly memBytes: number;
-  readonly cpus: number;
-  readonly nodes: number;
-  readonly seed: number;
-}
-
 /** One line saying which machine and which run a comparison is about. */
 export function formatMachine(m: CompareMachine, run: string): string {
   return `machine: ${formatSize(m.memBytes)}, ${m.cpus} CPU${m.cpus === 1 ? '' : 's'}, ${m.nodes} node${m.nodes === 1 ? '' : 's'}; ${run}; seed ${m.seed}`;
-}
-
-function machineOf(c: SystemConfig): CompareMachine {
-  return { memBytes: c.machine.memBytes, cpus: c.machine.cpus, nodes: c.machine.nodes, seed: c.seed };
 }
 
 /** A metric a policy can come out best on: its name, the value (undefined: n/a) and its text. */
@@ -232,33 +199,46 @@ export function formatUserCompare(results: readonly UserReplayResult[], machine:
   return formatColumns(results, (r) => r.policy, rows, formatMachine(machine, what), USER_BESTS);
 }
 
+/** The text report of a comparison: the machine, one column per policy, the summary. */
+export function formatComparison(c: Comparison): string {
+  switch (c.layer) {
+    case 'slab':
+      return formatSlabCompare(c.columns.map((x) => x.r), c.machine);
+    case 'page':
+      return formatCompare(c.columns.map((x) => x.r), c.machine);
+    case 'vmalloc':
+      return formatVmallocCompare(c.columns.map((x) => x.r), c.machine);
+    case 'user':
+      return formatUserCompare(c.columns.map((x) => x.r), c.machine, c.workload);
+  }
+}
+
+/** Where each column came out best, by the layer's metrics. */
+function summaryOfComparison(c: Comparison): Record<string, string[]> {
+  switch (c.layer) {
+    case 'slab':
+      return summaryOf(c.columns.map((x) => x.r), (r) => r.policy, SLAB_BESTS);
+    case 'page':
+      return summaryOf(c.columns.map((x) => x.r), (r) => r.policy, PAGE_BESTS);
+    case 'vmalloc':
+      return summaryOf(c.columns.map((x) => x.r), (r) => r.mode, VMALLOC_BESTS);
+    case 'user':
+      return summaryOf(c.columns.map((x) => x.r), (r) => r.policy, USER_BESTS);
+  }
+}
+
 /** Registers the command. */
 export function compareCommand(program: Command): void {
-  const cmd = program
-    .command('compare')
-    .description('run one seeded workload through several policies side by side (SLAB vs SLUB vs SLOB by default; --layer page: the page allocators; --layer vmalloc: kmalloc vs vmalloc vs kvmalloc for large buffers under fragmentation)')
-    .addOption(new Option('--layer <layer>', 'which layer to compare').choices(['slab', 'page', 'vmalloc', 'user']).default('slab'))
-    .option('--slab <list>', `--layer slab: comma-separated slab policies or policy files (default: all of ${policyNames('slab').join(', ')})`)
-    .option('--page <list>', `--layer page: comma-separated page policies or policy files (default: all of ${policyNames('page').join(', ')})`)
-    .addOption(policyOption('vmap', '--layer vmalloc: the vmap-space policy under every column'))
-    .option('--malloc <list>', `--layer user: comma-separated user-space mallocs or policy files (default: all of ${policyNames('malloc').join(', ')})`)
-    .option('--workload <name>', `built-in workload (slab: ${SLAB_WORKLOADS.map((w) => w.name).join(', ')}; page: ${PAGE_WORKLOADS.map((w) => w.name).join(', ')}; user: a generated ${Object.keys(USER_TRACE_MIXES).join(' or ')} trace; default: kernel-mix, user: mixed; --layer vmalloc has its own)`)
-    .option('--ops <n>', `operations (default: ${formatCount(DEFAULT_OPS.slab)}; --layer vmalloc: ${formatCount(DEFAULT_OPS.vmalloc)})`)
-    .option('--trace <file>', '--layer slab: replay this ftrace kmem log (.gz ok) through each slab policy; --layer user: this malloc trace (rep, plain, wee, mtrace, jsonl) through each malloc')
-    .option('--allow-empty', 'with --trace: replay a trace with no kmem events instead of stopping')
+  const cmd = comparisonOptions(
+    program.command('compare').description(
+      'run one seeded workload through several policies side by side (SLAB vs SLUB vs SLOB by default; --layer page: the page allocators; --layer vmalloc: kmalloc vs vmalloc vs kvmalloc for large buffers under fragmentation)',
+    ),
+  )
     .option('--no-cost', 'do not count hardware-independent costs (cache lines, locks, atomics per operation): the wall-time rows then time the simulator alone')
     .option('--json', 'print the machine, the results and the summary as JSON');
   debugOptions(machineOptions(cmd), ['slub-debug', 'kasan', 'page-poison']).action((o: CompareOpts) => {
+    checkComparison(cmd, o);
     const layer = o.layer;
-    if (layer !== 'slab') rejectOptions(cmd, ['slab', 'slub-debug', 'kasan'], `applies to --layer slab only (this is --layer ${layer})`);
-    if (layer !== 'slab' && layer !== 'user') rejectOptions(cmd, ['trace'], `applies to --layer slab and --layer user only (this is --layer ${layer})`);
-    if (layer !== 'user') rejectOptions(cmd, ['malloc'], `applies to --layer user only (this is --layer ${layer})`);
-    if (layer !== 'vmalloc') rejectOptions(cmd, ['vmap'], `applies to --layer vmalloc only (this is --layer ${layer})`);
-    if (layer !== 'page') rejectOptions(cmd, ['page'], `applies to --layer page only (this is --layer ${layer}); the page allocator under the other layers comes from --config`);
-    if (layer === 'vmalloc') rejectOptions(cmd, ['workload'], 'does not apply to --layer vmalloc, which runs its own large-buffer workload');
-    if (o.trace !== undefined) rejectOptions(cmd, ['workload', 'ops'], 'does not apply when --trace replays a trace');
-    else rejectOptions(cmd, ['allow-empty'], 'applies to --trace only');
-    const ops = intOpt(o.ops, 'ops') ?? DEFAULT_OPS[layer];
     const base = configFrom(o, { policies: { vmap: o.vmap } });
     const compared = layer === 'vmalloc' ? undefined : layer === 'user' ? 'malloc' : layer;
     const fromFile = compared ? base.policies?.[compared] : undefined;
@@ -266,77 +246,13 @@ export function compareCommand(program: Command): void {
       warn(`--config ${o.config}: compare runs every ${compared} policy of --${compared} (default: all), not only policies.${compared} '${fromFile}'; give --${compared} to choose`);
     }
     // Measure the policies, not the simulator's own precondition checks; a trace is not recorded.
-    const debug = { ...base.debug, checks: false, trace: false, cost: o.cost };
-    /** The cost table of the columns (empty with --no-cost), for the text report. */
-    const costText = (cols: readonly { name: string; sys: System }[]): string => (o.cost ? `\n${formatCostTable(cols.map((c) => ({ name: c.name, rows: c.sys.machine.cost!.rows() })))}` : '');
-    /** The results with each column's cost rows, for JSON. */
-    const withCost = <R extends object>(cols: readonly { sys: System; r: R }[]): (R | (R & { cost: CostRow[] }))[] => cols.map((c) => (o.cost ? { ...c.r, cost: c.sys.machine.cost!.rows() } : c.r));
-    const json = o.json === true;
-    if (layer === 'vmalloc') {
-      const results = LARGE_BUFFER_MODES.map((mode) => {
-        const sys = createSystem({ ...base, debug });
-        return { sys, r: runLargeBuffers(sys, mode, { ops, seed: sys.config.seed }) };
-      });
-      const machine = machineOf(results[0]!.sys.config);
-      const rs = results.map((x) => x.r);
-      if (json) printJson({ layer, machine, workload: 'large-buffers', ops, results: withCost(results), summary: summaryOf(rs, (r) => r.mode, VMALLOC_BESTS) });
-      else process.stdout.write(formatVmallocCompare(rs, machine) + costText(results.map((x) => ({ name: x.r.mode, sys: x.sys }))));
+    const c = runComparison(o, { ...base, debug: { ...base.debug, checks: false, trace: false, cost: o.cost } });
+    if (o.json) {
+      const results = c.columns.map((x) => (o.cost ? { ...x.r, cost: x.sys.machine.cost!.rows() } : x.r));
+      printJson({ layer, machine: c.machine, workload: c.workload, ops: c.ops, results, summary: summaryOfComparison(c) });
       return;
     }
-    if (layer === 'user') {
-      let trace: UserTrace;
-      let what: string;
-      if (o.trace !== undefined) {
-        const file = o.trace;
-        trace = parseFile(file, readInputText(file), (t) => parseUserTrace(t, 'auto'));
-        emptyTrace(file, trace.n, 'calls', o.allowEmpty === true);
-        what = `trace ${file}, ${formatCount(trace.n)} calls`;
-      } else {
-        const mix = o.workload ?? DEFAULT_WORKLOAD.user;
-        if (!Object.hasOwn(USER_TRACE_MIXES, mix)) throw badInput(`--workload: unknown user workload '${mix}' (known: ${Object.keys(USER_TRACE_MIXES).join(', ')})`);
-        trace = generateUserTrace({ seed: resolveConfig({ ...base, debug }).seed, ops, mix: mix as UserTraceMixName });
-        what = `generated ${mix} trace, ${formatCount(trace.n)} calls`;
-      }
-      const runs = policyList(o.malloc, 'malloc').map((malloc) => {
-        const sys = createSystem({ ...base, policies: { ...base.policies, malloc }, debug });
-        return { sys, r: replayUserTrace(sys, trace) };
-      });
-      const machine = machineOf(runs[0]!.sys.config);
-      const rs = runs.map((x) => x.r);
-      if (json) printJson({ layer, machine, workload: what, ops: trace.n, results: withCost(runs), summary: summaryOf(rs, (r) => r.policy, USER_BESTS) });
-      else process.stdout.write(formatUserCompare(rs, machine, what) + costText(runs.map((x) => ({ name: x.r.policy, sys: x.sys }))));
-      return;
-    }
-    if (layer === 'page') {
-      const workload = o.workload ?? DEFAULT_WORKLOAD.page;
-      if (!PAGE_WORKLOADS.some((w) => w.name === workload)) throw badInput(`--workload: unknown page workload '${workload}' (known: ${PAGE_WORKLOADS.map((w) => w.name).join(', ')})`);
-      const runs = policyList(o.page, 'page').map((page) => {
-        const sys = createSystem({ ...base, policies: { ...base.policies, page }, debug });
-        return { sys, r: runPageWorkload(sys, workload, ops, sys.config.seed) };
-      });
-      const machine = machineOf(runs[0]!.sys.config);
-      const rs = runs.map((x) => x.r);
-      if (json) printJson({ layer, machine, workload, ops, results: withCost(runs), summary: summaryOf(rs, (r) => r.policy, PAGE_BESTS) });
-      else process.stdout.write(formatCompare(rs, machine) + costText(runs.map((x) => ({ name: x.r.policy, sys: x.sys }))));
-      return;
-    }
-    const workload = o.workload ?? DEFAULT_WORKLOAD.slab;
-    if (o.trace === undefined && !SLAB_WORKLOADS.some((w) => w.name === workload)) throw badInput(`--workload: unknown slab workload '${workload}' (known: ${SLAB_WORKLOADS.map((w) => w.name).join(', ')})`);
-    const slabs = policyList(o.slab, 'slab');
-    let events: KmemEvent[] | undefined;
-    if (o.trace !== undefined) {
-      const trace = o.trace;
-      const parsed = parseFile(trace, readInputText(trace), (t) => parseFtraceKmem(t));
-      emptyTrace(trace, parsed.events.length, 'kmem events', o.allowEmpty === true);
-      events = parsed.events;
-    }
-    const runs = slabs.map((slab) => {
-      const sys = createSystem({ ...base, policies: { ...base.policies, slab }, debug });
-      return { sys, r: events ? runSlabTrace(sys, `trace ${o.trace}`, events) : runSlabWorkload(sys, workload, ops, sys.config.seed) };
-    });
-    const machine = machineOf(runs[0]!.sys.config);
-    const rs = runs.map((x) => x.r);
-    if (json) printJson({ layer, machine, workload: events ? `trace ${o.trace}` : workload, ops: rs[0]!.ops, results: withCost(runs), summary: summaryOf(rs, (r) => r.policy, SLAB_BESTS) });
-    else process.stdout.write(formatSlabCompare(rs, machine) + costText(runs.map((x) => ({ name: x.r.policy, sys: x.sys }))));
+    const cost = o.cost ? `\n${formatCostTable(c.columns.map((x) => ({ name: x.name, rows: x.sys.machine.cost!.rows() })))}` : '';
+    process.stdout.write(formatComparison(c) + cost);
   });
 }

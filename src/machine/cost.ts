@@ -322,26 +322,18 @@ export function meterLists<T extends MeteredLists>(lists: T, meter: CostMeter): 
       },
     );
   }
-  shadow(lists, 'addHead', (orig) =>
+  // list_add writes the new member, the head, and the old first member (list_add_tail: the old last).
+  const add = (neighbour: (pfn: number) => number) => (orig: Method) =>
     function (this: unknown, ...args: unknown[]): unknown {
       const [h, pfn] = args as [number, number];
       meter.touch(CostStruct.PAGE, pfn);
       meter.touch(CostStruct.LIST_HEAD, h);
       const r = orig.apply(this, args);
-      touchNode(meter, lists.rawNext(pfn));
+      touchNode(meter, neighbour(pfn));
       return r;
-    },
-  );
-  shadow(lists, 'addTail', (orig) =>
-    function (this: unknown, ...args: unknown[]): unknown {
-      const [h, pfn] = args as [number, number];
-      meter.touch(CostStruct.PAGE, pfn);
-      meter.touch(CostStruct.LIST_HEAD, h);
-      const r = orig.apply(this, args);
-      touchNode(meter, lists.rawPrev(pfn));
-      return r;
-    },
-  );
+    };
+  shadow(lists, 'addHead', add((pfn) => lists.rawNext(pfn)));
+  shadow(lists, 'addTail', add((pfn) => lists.rawPrev(pfn)));
   shadow(lists, 'del', (orig) =>
     function (this: unknown, ...args: unknown[]): unknown {
       const pfn = args[0] as number;

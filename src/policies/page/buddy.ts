@@ -291,7 +291,7 @@ export class BuddyAllocator implements PageAllocator {
    * Mutants override this.
    */
   protected pageIsBuddy(zone: BuddyZone, buddy: number, order: number): boolean {
-    if (this.cost && buddy >= zone.startPfn && buddy < zone.endPfn) this.cost.touch(CostStruct.PAGE, buddy);
+    if (this.cost !== null && buddy >= zone.startPfn && buddy < zone.endPfn) this.cost.touch(CostStruct.PAGE, buddy);
     return buddy >= zone.startPfn && buddy < zone.endPfn && (this.mm.flags[buddy]! & PG_BUDDY) !== 0 && this.mm.order[buddy] === order;
   }
 
@@ -561,11 +561,7 @@ export class BuddyAllocator implements PageAllocator {
   private rmqueuePcplist(zone: BuddyZone, order: number, mt: number, allocFlags: number): number {
     const cpu = this.ctx.cpu;
     const mm = this.mm;
-    if (this.cost) {
-      // pcp_spin_trylock(zone->per_cpu_pageset), 6.0+.
-      this.cost.count(Cost.PCP_LOCK);
-      this.cost.touch(CostStruct.PCP, zone.id * 4096 + cpu);
-    }
+    if (this.cost !== null) this.costPcp(zone, cpu);
     zone.pcpFreeCount[cpu]! >>= 1;
     const list = zone.pcpLists[cpu * NR_PCP_LISTS + orderToPindex(mt, order)]!;
     let pfn = mm.lists.first(list);
@@ -581,6 +577,12 @@ export class BuddyAllocator implements PageAllocator {
     mm.flags[pfn] = mm.flags[pfn]! & ~PG_PCP;
     zone.pcpCount[cpu]! -= 1 << order;
     return pfn;
+  }
+
+  /** A per-CPU list operation's costs: `pcp_spin_trylock` (6.0+) and the `per_cpu_pages` line. */
+  private costPcp(zone: BuddyZone, cpu: number): void {
+    this.cost!.count(Cost.PCP_LOCK);
+    this.cost!.touch(CostStruct.PCP, zone.id * 4096 + cpu);
   }
 
   /** `nr_pcp_high`. */
@@ -622,10 +624,7 @@ export class BuddyAllocator implements PageAllocator {
   private freeToPcp(zone: BuddyZone, pfn: number, order: number, pcpMt: number, mt: number): void {
     const cpu = this.ctx.cpu;
     const mm = this.mm;
-    if (this.cost) {
-      this.cost.count(Cost.PCP_LOCK);
-      this.cost.touch(CostStruct.PCP, zone.id * 4096 + cpu);
-    }
+    if (this.cost !== null) this.costPcp(zone, cpu);
     zone.pcpAllocFactor[cpu]! >>= 1;
     const pindex = orderToPindex(pcpMt, order);
     mm.flags[pfn] = (mm.flags[pfn]! & ~OWNER_MASK) | PG_PCP;

@@ -296,14 +296,12 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
 
   /** Reads the s16 at unit `off` of page `pfn`. */
   private readWord(pfn: number, off: number): number {
-    this.cost?.line(SlobBackend.physOf(pfn, off));
     if (HOST_LITTLE_ENDIAN) return this.view(pfn)[off]!;
     const v = this.machine.mem.read16(SlobBackend.physOf(pfn, off));
     return v >= 0x8000 ? v - 0x10000 : v;
   }
 
   private writeWord(pfn: number, off: number, v: number): void {
-    this.cost?.line(SlobBackend.physOf(pfn, off));
     if (HOST_LITTLE_ENDIAN) this.view(pfn)[off] = v;
     else this.machine.mem.write16(SlobBackend.physOf(pfn, off), v & 0xffff);
   }
@@ -317,6 +315,21 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
     this.views[s] = v;
     this.viewSlot[pfn] = s + 1;
     return v;
+  }
+
+  /** Counts the cache line of the block header at unit `off` (its two words; a header straddling two lines counts both). */
+  private costHeader(pfn: number, off: number): void {
+    const cost = this.cost!;
+    const at = SlobBackend.physOf(pfn, off);
+    cost.line(at);
+    cost.line(at + SLOB_UNIT);
+  }
+
+  /** {@link costHeader} of up to three headers (−1: none). */
+  private costHeaders(pfn: number, a: number, b: number, c: number): void {
+    if (a >= 0 && a < SLOB_PAGE_UNITS) this.costHeader(pfn, a);
+    if (b >= 0 && b < SLOB_PAGE_UNITS) this.costHeader(pfn, b);
+    if (c >= 0 && c < SLOB_PAGE_UNITS) this.costHeader(pfn, c);
   }
 
   /** `set_slob`: encodes a free block of `size` units at `off` linking to `next`. */
@@ -354,9 +367,12 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
     const units = slobUnits(size);
     const base = PAGE_OFFSET + pfn * PAGE_SIZE;
     this.removedFromList = false;
+    const cost = this.cost;
     let prev = -1;
     let cur = this.freelist[pfn]!;
     for (let guard = 0; guard < SLOB_PAGE_UNITS && cur < SLOB_PAGE_UNITS; guard++) {
+      // The walk reads each free block's header (its size and next words).
+      if (cost !== null) this.costHeader(pfn, cur);
       let avail = this.blockUnits(pfn, cur);
       let delta = 0;
       let aligned = cur;
@@ -385,6 +401,8 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
           else this.freelist[pfn] = cur + units;
           this.setSlob(pfn, cur + units, avail - units, next);
         }
+        // Headers written: the previous block's, the aligned one's, the remainder's.
+        if (cost !== null) this.costHeaders(pfn, prev, aligned, cur + units);
         this.pageUnits[pfn]! -= units;
         if (this.pageUnits[pfn] === 0) {
           this.machine.memmap.lists.del(pfn);
@@ -491,6 +509,7 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
     this.pageUnits[pfn]! += units;
     const fl = this.freelist[pfn]!;
     if (b < fl) {
+      if (this.cost !== null) this.costHeaders(pfn, b, fl, -1);
       let next = fl;
       if (b + units === fl) {
         units += this.blockUnits(pfn, fl);
@@ -502,10 +521,14 @@ export class SlobBackend extends SlabBackendBase<SlobCache> {
     }
     let prev = fl;
     let next = this.blockNext(pfn, prev);
+    const cost = this.cost;
     for (let guard = 0; b > next && guard < SLOB_PAGE_UNITS; guard++) {
+      if (cost !== null) this.costHeader(pfn, prev);
       prev = next;
       next = this.blockNext(pfn, prev);
     }
+    // The freed block's header, its neighbours' (read to merge, written to link).
+    if (cost !== null) this.costHeaders(pfn, prev, b, next);
     if (!this.isLast(pfn, prev) && b + units === next) {
       units += this.blockUnits(pfn, next);
       this.setSlob(pfn, b, units, this.blockNext(pfn, next));

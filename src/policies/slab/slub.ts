@@ -491,15 +491,29 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
   protected slabAllocObject(c: SlubCache, gfp: Gfp): number {
     const cpu = this.ctx.cpu;
     const obj = c.cpuFreelist[cpu]!;
-    if (this.cost) {
-      // Fast path: kmem_cache_cpu's freelist and tid, swapped with this_cpu_cmpxchg_double (no lock).
-      this.cost.touch(CostStruct.CACHE_CPU, (c.id * 4096 + cpu) * 64);
-      if (obj !== 0) this.cost.count(Cost.CPU_CMPXCHG);
-    }
+    if (this.cost !== null) this.costAlloc(c, cpu, obj !== 0);
     if (obj === 0) return this.slowAlloc(c, cpu, gfp);
     if (!this.detect) this.followable(c, c.cpuSlab[cpu]!, obj);
     c.cpuFreelist[cpu] = this.getFreePointer(c, obj);
     return obj;
+  }
+
+  /**
+   * The fast path's costs: kmem_cache_cpu's freelist and tid, swapped with
+   * this_cpu_cmpxchg_double (no lock). Kept out of the hot function so it
+   * stays small enough to inline.
+   */
+  private costAlloc(c: SlubCache, cpu: number, fast: boolean): void {
+    this.cost!.touch(CostStruct.CACHE_CPU, (c.id * 4096 + cpu) * 64);
+    if (fast) this.cost!.count(Cost.CPU_CMPXCHG);
+  }
+
+  /** A free's costs: virt_to_slab reads the slab's struct page, do_slab_free kmem_cache_cpu; the CPU slab takes a this_cpu_cmpxchg, any other slab is a remote free. */
+  private costFree(c: SlubCache, pfn: number, cpu: number): void {
+    const cost = this.cost!;
+    cost.touch(CostStruct.PAGE, pfn);
+    cost.touch(CostStruct.CACHE_CPU, (c.id * 4096 + cpu) * 64);
+    cost.count(c.cpuSlab[cpu] === pfn ? Cost.CPU_CMPXCHG : Cost.REMOTE_FREES);
   }
 
   /** `___slab_alloc`. */
@@ -601,12 +615,7 @@ export class SlubBackend extends SlabBackendBase<SlubCache> {
    */
   protected slabFreeObject(c: SlubCache, pfn: number, addr: number): boolean {
     const cpu = this.ctx.cpu;
-    if (this.cost) {
-      // virt_to_slab reads the slab's struct page; do_slab_free reads kmem_cache_cpu.
-      this.cost.touch(CostStruct.PAGE, pfn);
-      this.cost.touch(CostStruct.CACHE_CPU, (c.id * 4096 + cpu) * 64);
-      this.cost.count(c.cpuSlab[cpu] === pfn ? Cost.CPU_CMPXCHG : Cost.REMOTE_FREES);
-    }
+    if (this.cost !== null) this.costFree(c, pfn, cpu);
     if (c.cpuSlab[cpu] === pfn) {
       this.setFreePointer(c, addr, c.cpuFreelist[cpu]!);
       c.cpuFreelist[cpu] = addr;
