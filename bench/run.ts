@@ -56,9 +56,7 @@ if (only === undefined || only === 'edges') {
 if (only === undefined || only === 'fuzz') lines.push('', formatFuzzThroughput(runFuzzThroughputBench()));
 if (only === undefined || only === 'fuzz-scale') lines.push('', formatFuzzScale(await runFuzzScaleBench()));
 if (only === undefined || only === 'cost') {
-  // Off vs the baseline first: runs with the meter on leave this build's code compiled for it.
-  const off = await runCostOffBench();
-  lines.push('', formatCostBench(runCostOnBench(), off));
+  lines.push('', formatCostBench(runCostOnBench(), runCostOffBench()));
 }
 if (only === undefined || only === 'report') lines.push('', formatReportBench(runReportBench()));
 if (only !== 'page' && only !== 'slab' && only !== 'user' && only !== 'vmalloc' && only !== 'edges' && only !== 'fuzz' && only !== 'fuzz-scale' && only !== 'cost' && only !== 'report') {
