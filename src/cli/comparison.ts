@@ -130,8 +130,9 @@ export function runComparison(o: ComparisonOpts, base: SystemConfigInput, hooks:
   };
   if (layer === 'vmalloc') {
     const columns = LARGE_BUFFER_MODES.map((mode) => {
-      const sys = systemFor(base, ops);
-      return { name: mode, sys, r: runLargeBuffers(sys, mode, { ops, seed: sys.config.seed }) };
+      // The hook sees the system once memory is fragmented: the large-buffer requests are the run.
+      const sys = createSystem(base);
+      return { name: mode, sys, r: runLargeBuffers(sys, mode, { ops, seed: sys.config.seed, onStart: () => hooks.start?.(sys, ops, noLive) }) };
     });
     return { layer, machine: machineOf(columns[0]!.sys.config), ops, workload: 'large-buffers', columns };
   }

@@ -146,13 +146,15 @@ export class Sampler {
     };
     this.classes = new CacheClasses(sys.kmem, sys.slab);
     this.mapAt = [...new Set(opts.mapAt ?? [])].sort((a, b) => a - b);
-    const now = meter.ops;
-    while (this.mapAt.length && this.mapAt[0]! <= now) {
+    // Operations count from here: a sampler attached after a warm-up phase (vmalloc's fragmenting) starts at 0.
+    const ops0 = (this.ops0 = meter.ops);
+    while (this.mapAt.length && this.mapAt[0]! <= 0) {
       this.mapAt.shift();
-      this.maps.push(this.map(now));
+      this.maps.push(this.map(0));
     }
-    this.sample(now);
-    meter.onOp((ops) => {
+    this.sample(0);
+    meter.onOp((abs) => {
+      const ops = abs - ops0;
       if (ops % this.every === 0) this.sample(ops);
       if (this.mapAt.length && ops >= this.mapAt[0]!) {
         this.mapAt.shift();
@@ -160,16 +162,25 @@ export class Sampler {
       }
       // Called again at the next sample or map, whichever comes first.
       const nextSample = (Math.floor(ops / this.every) + 1) * this.every;
-      return this.mapAt.length ? Math.min(nextSample, this.mapAt[0]!) : nextSample;
+      return ops0 + (this.mapAt.length ? Math.min(nextSample, this.mapAt[0]!) : nextSample);
     });
+  }
+
+  /** The meter's operation count when sampling started: every count the sampler records is relative to it. */
+  readonly ops0: number;
+
+  /** Operations since sampling started. */
+  get ops(): number {
+    return this.sys.machine.cost!.ops - this.ops0;
   }
 
   /** Stops sampling: takes a last sample and a map when the clock moved since, detaches, returns this. */
   finish(withMap = true): this {
     const meter = this.sys.machine.cost!;
     meter.onOp(null);
-    if (this.lastSampled !== meter.ops) this.sample(meter.ops);
-    if (withMap && this.maps.at(-1)?.ops !== meter.ops) this.maps.push(this.map(meter.ops));
+    const ops = meter.ops - this.ops0;
+    if (this.lastSampled !== ops) this.sample(ops);
+    if (withMap && this.maps.at(-1)?.ops !== ops) this.maps.push(this.map(ops));
     return this;
   }
 

@@ -40,6 +40,8 @@ export interface LargeBufferOpts {
   readonly fill?: number;
   /** Most buffers held at once. @defaultValue 32 */
   readonly maxLive?: number;
+  /** Called once memory is fragmented, before the first large-buffer request (an observer starts here). */
+  readonly onStart?: () => void;
 }
 
 /** What one run measured. */
@@ -93,6 +95,7 @@ function largestFreeOrder(sys: System): number {
 export function runLargeBuffers(sys: System, mode: LargeBufferMode, o: LargeBufferOpts): LargeBufferResult {
   const rng = new Rng(o.seed);
   fragmentMemory(sys, o.fill ?? 1, rng);
+  o.onStart?.();
   const freeAfter = sys.pages.stats().freePages;
   const largest = largestFreeOrder(sys);
   const maxLive = o.maxLive ?? 32;

@@ -31,6 +31,18 @@ describe('Sampler', () => {
     expect(() => new Sampler(createSystem({ machine: { memBytes: MEM, kernelImageBytes: 4 << 20 } }), { every: 10 })).toThrow(/debug\.cost/);
   });
 
+  it('counts operations from where it started (a warm-up before it is not on its axis)', () => {
+    const sys = sysOf();
+    runSlabWorkload(sys, 'kernel-mix', 500, 1, true);
+    const s = new Sampler(sys, { every: 100, mapAt: [0, 250] });
+    runSlabWorkload(sys, 'uniform-small', 1000, 2, true);
+    s.finish();
+    expect(s.ops0).toBe(500);
+    expect(s.ops).toBe(1000);
+    expect([...s.table.get(Col.OPS)!]).toEqual([0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]);
+    expect(s.maps.map((m) => m.ops)).toEqual([0, 250, 1000]);
+  });
+
   it('samples every N operations of the meter clock: ops/N samples plus the first', () => {
     const sys = sysOf();
     const s = new Sampler(sys, { every: 100 });
