@@ -177,6 +177,20 @@ describe('reports in headless Chromium', () => {
     expect(errors).toEqual([]);
   }, 60000);
 
+  it('vmalloc and user comparisons: load cleanly, every chart drawn, a map per column', async () => {
+    for (const [name, args, columns] of [
+      ['vmalloc', ['--mem', '128M', '--kernel-image', '4M', '--cpus', '2', '--layer', 'vmalloc', '--ops', '100'], ['kmalloc', 'vmalloc', 'kvmalloc']],
+      ['user', [...MACHINE, '--layer', 'user', '--ops', String(OPS)], ['ptmalloc', 'implicit', 'segregated']],
+    ] as const) {
+      const { page, errors } = await open(name, args);
+      await checkCharts(page, columns, []);
+      await page.waitForSelector('body[data-maps-ready="1"]', { timeout: 10000 });
+      for (const c of columns) expect({ c, maps: await page.locator(`figure.map[data-policy="${c}"]`).count() }).toEqual({ c, maps: 3 });
+      await page.screenshot({ path: join(SHOTS, `report-${name}.png`), fullPage: true });
+      expect(errors).toEqual([]);
+    }
+  }, 60000);
+
   it('fuzz campaign: findings and the coverage curve', async () => {
     const dir = join(tmp, 'findings');
     expect(await main(['node', 'allocsim', 'fuzz', '--mutant', 'B-01', '--keep-going', '--runs', '50', '--workers', '1', '--no-progress', '--out', dir])).toBe(0);
