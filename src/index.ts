@@ -103,6 +103,19 @@ export {
 } from './interfaces/user.js';
 export type { KasanApi, KasanObjectInfo, KmemleakApi, Leak } from './interfaces/detectors.js';
 export {
+  COST_COUNTERS,
+  COST_COUNTER_LABELS,
+  COST_OPS,
+  Cost,
+  CostStruct,
+  NR_COST_COUNTERS,
+  type CostCounterName,
+  type CostDistribution,
+  type CostMeterApi,
+  type CostOpName,
+  type CostRow,
+} from './interfaces/cost.js';
+export {
   GFP_ATOMIC,
   GFP_DMA,
   GFP_DMA32,
@@ -175,8 +188,14 @@ export { ImplicitFirstFit } from './policies/user/implicit.js';
 export { SegregatedFit } from './policies/user/segregated.js';
 export { POLICIES, policyNames, pageAllocatorModule, slabBackendModule, userMallocModule, vmapSpaceModule, type Layer, type PolicyEntry } from './policies/registry.js';
 
+// Cost counters and time-series sampling.
+export { CostMeter, meterEntryPoints, meterLists, meterMemory, type EntryPoints, type OpListener } from './machine/cost.js';
+export { Col, Sampler, SeriesTable, type SamplerOpts } from './harness/observe/sampler.js';
+export { memoryMap, type MemoryMapSnapshot } from './harness/observe/memory-map.js';
+
 // /proc formats.
 export { buddyinfo, meminfo, pagetypeinfo, zoneinfo } from './proc/page.js';
+export { unusableFreeIndex, unusableIndex } from './proc/extfrag.js';
 export { slabinfo } from './proc/slab.js';
 export { vmallocinfo } from './proc/vmalloc.js';
 export { maps, smaps } from './proc/process.js';
