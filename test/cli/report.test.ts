@@ -42,7 +42,7 @@ describe('allocsim report', () => {
     expect(await run('report', ...SMALL, '--slab', 'slub', '--ops', '2000', '--out', b)).toBe(0);
     const strip = (s: string): string => s.replace(/--out \S+/g, '');
     expect(strip(readFileSync(b, 'utf8'))).toBe(strip(readFileSync(a, 'utf8')));
-  });
+  }, 30000);
 
   it('fuzz writes coverage.json beside findings.json, one point per slice', async () => {
     const out = join(tmp, 'findings');
@@ -54,5 +54,5 @@ describe('allocsim report', () => {
     writeFileSync(join(out, 'coverage.json'), '{"version":2}');
     expect(await run('report', '--findings', out, '--out', join(tmp, 'f.html'))).toBe(2);
     expect(io.err).toMatch(/^allocsim: --findings: .*coverage\.json: not an allocsim coverage curve of version 1\n$/);
-  });
+  }, 30000);
 });
