@@ -70,6 +70,13 @@ export function checkPtmallocHeap(pm: PtmallocHeapView): Violation[] {
     if (out.length < MAX_VIOLATIONS) out.push({ code, message });
   };
   const m = pm.mem;
+  const start = pm.heapStart();
+  const top = pm.top();
+  // A free-list pointer must name a chunk of the brk heap (when there is one and it is contiguous):
+  // checked before it is followed, so a corrupted pointer is reported as such, not as the fault it would cause.
+  const bounded = start !== 0 && pm.contiguous();
+  const inHeap = (c: number): boolean => !bounded || (c >= start && c < top && modPow2(c, 16) === 0);
+  const heapRange = (): string => `[${hex(start)}, top ${hex(top)})`;
   try {
     // Free-list view: chunk address → where it is filed.
     const home = new Map<number, Home>();
@@ -88,6 +95,10 @@ export function checkPtmallocHeap(pm: PtmallocHeapView): Violation[] {
             break;
           }
           const p = e - CHUNK_HDR_SZ;
+          if (!inHeap(p)) {
+            add('U5', `tcache bin ${i}: entry ${hex(e)} (after ${n} good ones) is not a chunk of the heap: expected a chunk in ${heapRange()} — a corrupted next pointer`);
+            break;
+          }
           if (csize2tidx(pm.chunksize(p)) !== i) add('U5', `tcache bin ${i}: chunk ${hex(p)} has size ${pm.chunksize(p)}`);
           if ((m.read32(e + 8) >>> 0) !== pm.keyLo || (m.read32(e + 12) >>> 0) !== pm.keyHi) add('U5', `tcache bin ${i}: entry ${hex(e)} lacks tcache_key`);
           note(p, Home.TCACHE, `tcache ${i}`);
@@ -110,6 +121,10 @@ export function checkPtmallocHeap(pm: PtmallocHeapView): Violation[] {
           add('U4', `fastbin ${i}: misaligned chunk ${hex(p)}`);
           break;
         }
+        if (!inHeap(p)) {
+          add('U4', `fastbin ${i}: chunk ${hex(p)} (after ${n} good ones) is not a chunk of the heap: expected one in ${heapRange()} — a corrupted fd`);
+          break;
+        }
         if (fastbinIndex(pm.chunksize(p)) !== i) add('U4', `fastbin ${i}: chunk ${hex(p)} has size ${pm.chunksize(p)}`);
         note(p, Home.FAST, `fastbin ${i}`);
         if (++n > WALK_LIMIT) {
@@ -125,8 +140,21 @@ export function checkPtmallocHeap(pm: PtmallocHeapView): Violation[] {
       let n = 0;
       let prevSize = Infinity;
       for (let p = m.read64(b + 16); p !== b; p = m.read64(p + 16)) {
-        if (m.read64(m.read64(p + 16) + 24) !== p) add('U4', `bin ${i}: ${hex(p)}->fd->bk != ${hex(p)}`);
-        if (m.read64(m.read64(p + 24) + 16) !== p) add('U4', `bin ${i}: ${hex(p)}->bk->fd != ${hex(p)}`);
+        if (!inHeap(p)) {
+          add('U4', `bin ${i}: chunk ${hex(p)} (after ${n} good ones) is not a chunk of the heap: expected one in ${heapRange()} or the bin header ${hex(b)} — a corrupted fd`);
+          break;
+        }
+        const fd = m.read64(p + 16);
+        const bk = m.read64(p + 24);
+        const linkOk = (x: number): boolean => x === b || inHeap(x) || (x >= pm.binAt(1) && x <= pm.binAt(NBINS - 1));
+        if (!linkOk(fd) || !linkOk(bk)) {
+          const [field, v] = linkOk(fd) ? ['bk', bk] : ['fd', fd];
+          add('U4', `bin ${i}: chunk ${hex(p)} field ${field} (at ${hex(p + (field === 'fd' ? 16 : 24))}) = ${hex(v)}: expected a chunk in ${heapRange()} or a bin header — corrupted`);
+          note(p, Home.BIN, `bin ${i}`); // it is on this bin; only the walk past it is cut
+          break;
+        }
+        if (m.read64(fd + 24) !== p) add('U4', `bin ${i}: ${hex(p)}->fd->bk != ${hex(p)}`);
+        if (m.read64(bk + 16) !== p) add('U4', `bin ${i}: ${hex(p)}->bk->fd != ${hex(p)}`);
         const sz = pm.chunksize(p);
         if (i > 1 && binIndex(sz) !== i) add('U4', `bin ${i}: chunk ${hex(p)} of size ${sz} belongs in bin ${binIndex(sz)}`);
         if (i > 1 && sz >= MIN_LARGE_SIZE) {
@@ -146,9 +174,7 @@ export function checkPtmallocHeap(pm: PtmallocHeapView): Violation[] {
     }
 
     // Heap walk (contiguous main arena only).
-    const start = pm.heapStart();
-    const top = pm.top();
-    if (start !== 0 && pm.contiguous()) {
+    if (bounded) {
       let p = start;
       let prevFree = false;
       let prevInBinFree = false;
@@ -161,7 +187,11 @@ export function checkPtmallocHeap(pm: PtmallocHeapView): Violation[] {
         const raw = m.read64(p + 8);
         const sz = raw - modPow2(raw, 8);
         if (sz < MINSIZE || modPow2(sz, 16) !== 0) {
-          add('U1', `chunk ${hex(p)} has invalid size ${sz}`);
+          add('U1', `chunk ${hex(p)}: size field (at ${hex(p + 8)}) = ${hex(raw)} gives size ${sz}: expected a multiple of 16, at least ${MINSIZE} — corrupted size`);
+          break;
+        }
+        if (p + sz > top) {
+          add('U1', `chunk ${hex(p)}: size field (at ${hex(p + 8)}) = ${hex(raw)} gives size ${hex(sz)}, ending at ${hex(p + sz)} past top ${hex(top)}: expected at most ${hex(top - p)} — corrupted size`);
           break;
         }
         if ((modPow2(raw, 8) & IS_MMAPPED) !== 0) add('U1', `chunk ${hex(p)} in the brk heap has IS_MMAPPED set`);
