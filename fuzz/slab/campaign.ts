@@ -15,7 +15,7 @@ import { createSystem, type SystemOverrides } from '../../src/system.js';
 import { FUZZ_MACHINE, FUZZ_MAX_CPU } from '../common.js';
 import { defineCampaign, type CampaignDef, type FuzzReport, type StoredCommand } from '../engine.js';
 import { commandParser } from '../schema.js';
-import { CACHE_SPECS, CacheAllocCommand, CreateCacheCommand, DestroyCacheCommand, ShrinkCommand } from './cache-commands.js';
+import { CACHE_SPECS, CacheAllocCommand, CreateCacheCommand, CreateCtorCacheCommand, DestroyCacheCommand, ShrinkCommand } from './cache-commands.js';
 import { checkAll, type SlabModel, type SlabReal } from './model.js';
 import { FreeCommand, KMALLOC_MAX_FUZZ, KmallocCommand, KreallocCommand, OBJECT_SPECS, SetCpuCommand } from './object-commands.js';
 import { DEV_SPECS, DevAllocCommand, DevKreallocCommand, DeviceReleaseCommand, RegisterDeviceCommand } from './dev-commands.js';
@@ -48,6 +48,7 @@ const SIZES = fc.oneof(
 function arbs(): fc.Arbitrary<SlabCommand>[] {
   return [
     fc.tuple(fc.nat(), fc.nat(), fc.nat()).map(([s, a, f]) => new CreateCacheCommand(s, a, f) as SlabCommand),
+    fc.tuple(fc.nat(), fc.nat()).map(([s, f]) => new CreateCtorCacheCommand(s, f) as SlabCommand),
     fc.nat().map((p) => new DestroyCacheCommand(p) as SlabCommand),
     fc.tuple(fc.nat(), fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 80 }))).map(([p, n]) => new CacheAllocCommand(p, n) as SlabCommand),
     fc.tuple(fc.nat(), fc.integer({ min: 1, max: 40 })).map(([p, n]) => new CacheAllocCommand(p, n) as SlabCommand),

@@ -20,12 +20,16 @@ export interface HeldObject {
   /** Cache handle, -1 for kmalloc, {@link DEV_OBJECT} for dev_kmalloc. */
   readonly cache: number;
   pattern: number;
+  /** The constructor's byte, for an object of a constructor cache: restored over the pattern before it is freed. */
+  readonly ctorByte?: number;
 }
 
 /** A cache the client created. */
 export interface ModelCache {
   readonly handle: number;
   readonly size: number;
+  /** The byte its constructor writes, when it has one. */
+  readonly ctorByte?: number;
 }
 
 /** `cache` value of a dev_kmalloc object. */
@@ -79,8 +83,8 @@ export function checkNoOverlap(model: SlabModel, o: HeldObject): void {
 }
 
 /** Records a new object: overlap check, pattern. */
-export function hold(model: SlabModel, real: SlabReal, addr: number, size: number, cache: number, device?: number): void {
-  const o = { addr, size, cache, device, pattern: (++model.stamp * 2654435761) >>> 0 };
+export function hold(model: SlabModel, real: SlabReal, addr: number, size: number, cache: number, device?: number, ctorByte?: number): void {
+  const o = { addr, size, cache, device, ctorByte, pattern: (++model.stamp * 2654435761) >>> 0 };
   checkNoOverlap(model, o);
   model.held.push(o);
   writePattern(real, o);
@@ -88,6 +92,13 @@ export function hold(model: SlabModel, real: SlabReal, addr: number, size: numbe
 
 /** Frees a held object through the API it came from. */
 export function freeHeld(real: SlabReal, o: HeldObject): void {
+  if (o.ctorByte !== undefined) {
+    // Back to its constructed state, as the kernel requires of a constructor cache's objects.
+    const mem = real.sys.machine.mem;
+    const p = o.addr - PAGE_OFFSET;
+    for (let k = 0; k < Math.min(o.size, 4); k++) mem.write8(p + k, o.ctorByte);
+    if (o.size > 4) mem.write8(p + o.size - 1, o.ctorByte);
+  }
   if (o.cache === DEV_OBJECT) real.sys.dev.devKfree(o.addr);
   else if (o.cache < 0) real.sys.kmem.kfree(o.addr);
   else real.sys.kmem.kmemCacheFree(o.cache, o.addr);

@@ -10,7 +10,7 @@
  */
 
 import { AllocatorError } from '../../interfaces/errors.js';
-import { SLAB_CONSISTENCY_CHECKS, SLAB_POISON, SLAB_RED_ZONE, SLAB_STORE_USER } from '../../interfaces/slab.js';
+import { SLAB_CONSISTENCY_CHECKS, SLAB_POISON, SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TYPESAFE_BY_RCU } from '../../interfaces/slab.js';
 import { PAGE_OFFSET, formatKernelAddr } from '../../interfaces/units.js';
 import type { Machine } from '../../interfaces/machine.js';
 import type { ReportSinkApi } from '../../interfaces/machine.js';
@@ -75,6 +75,17 @@ export interface DebugLayout {
   readonly offset: number;
   readonly redLeftPad: number;
   readonly kmalloc: boolean;
+  /** The cache's constructor, if any: a constructed object is never poisoned. */
+  readonly ctor?: ((obj: number) => void) | undefined;
+}
+
+/**
+ * `__OBJECT_POISON` (calculate_sizes): SLAB_POISON poisons the object itself
+ * only when nobody may touch it while free — not with a constructor (its
+ * objects keep their constructed state) nor under SLAB_TYPESAFE_BY_RCU.
+ */
+export function objectPoison(c: DebugLayout): boolean {
+  return (c.flags & SLAB_POISON) !== 0 && (c.flags & SLAB_TYPESAFE_BY_RCU) === 0 && c.ctor === undefined;
 }
 
 /** Track field offsets (`struct track` with stack depot: addr 8, handle 4, cpu 4, pid 4, pad 4, when 8). */
@@ -117,7 +128,7 @@ export class SlubDebug {
       this.fill(obj + c.objectSize, c.inuse - c.objectSize, red);
       if (active && c.kmalloc && origSize < c.objectSize) this.fill(obj + origSize, c.objectSize - origSize, SLUB_RED_ACTIVE);
     }
-    if (!active && c.flags & SLAB_POISON) {
+    if (!active && objectPoison(c)) {
       this.fill(obj, c.objectSize - 1, POISON_FREE);
       this.machine.mem.write8(obj + c.objectSize - 1 - PAGE_OFFSET, POISON_END);
     }
@@ -161,7 +172,7 @@ export class SlubDebug {
       }
       ok = this.checkBytes(c, obj, 'Right Redzone', obj + c.objectSize, red, c.inuse - c.objectSize) && ok;
     }
-    if (!active && c.flags & SLAB_POISON) {
+    if (!active && objectPoison(c)) {
       ok = this.checkBytes(c, obj, 'Poison', obj, POISON_FREE, c.objectSize - 1) && ok;
       ok = this.checkBytes(c, obj, 'End Poison', obj + c.objectSize - 1, POISON_END, 1) && ok;
     }
