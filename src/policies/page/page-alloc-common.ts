@@ -79,9 +79,10 @@ export function validateGetPage(machine: Machine, pfn: number, policy: string): 
  * `prep_new_page` / `post_alloc_hook`: the head gets `PG_ALLOCATED`, the
  * order, the migrate type and refcount 1; every frame gets the PAGE_CLIENT
  * owner; `__GFP_COMP` makes a compound page; `__GFP_ZERO` zeroes the bytes;
- * `mm_page_alloc` is traced.
+ * `mm_page_alloc` is traced unless `trace` is false (`__alloc_pages`
+ * traces it, the bulk allocator's `prep_new_page` does not).
  */
-export function prepAllocatedBlock(machine: Machine, kasan: KasanApi | undefined, pfn: number, order: number, gfp: Gfp, mt: number): void {
+export function prepAllocatedBlock(machine: Machine, kasan: KasanApi | undefined, pfn: number, order: number, gfp: Gfp, mt: number, trace = true): void {
   const mm = machine.memmap;
   const n = 1 << order;
   const owner = Owner.PAGE_CLIENT << OWNER_SHIFT;
@@ -100,7 +101,7 @@ export function prepAllocatedBlock(machine: Machine, kasan: KasanApi | undefined
   if (machine.pagePoison) checkPoison(machine, pfn, n);
   kasan?.onPagesAlloc(pfn, n);
   if (gfp & __GFP_ZERO) machine.mem.discard(pfn as Pfn, n);
-  if (machine.tracer.enabled) {
+  if (trace && machine.tracer.enabled) {
     machine.tracer.emit('mm_page_alloc', `page=${pageStr(pfn)} pfn=0x${pfn.toString(16)} order=${order} migratetype=${mt} gfp_flags=${formatGfp(gfp)}`);
   }
 }
@@ -136,12 +137,12 @@ export function splitNonCompoundOnPut(machine: Machine, pfn: number, order: numb
   return pieces;
 }
 
-/** `zone_statistics`: hit when the zone is on the preferred node, local when on the running CPU's. */
-export function countNuma(z: PageZone, preferred: number, local: number): void {
-  if (z.node === preferred) z.numaHit++;
-  else z.numaMiss++;
-  if (z.node === local) z.numaLocal++;
-  else z.numaOther++;
+/** `zone_statistics` for `n` pages: hit when the zone is on the preferred node, local when on the running CPU's. */
+export function countNuma(z: PageZone, preferred: number, local: number, n = 1): void {
+  if (z.node === preferred) z.numaHit += n;
+  else z.numaMiss += n;
+  if (z.node === local) z.numaLocal += n;
+  else z.numaOther += n;
 }
 
 /**
