@@ -277,14 +277,17 @@ export function meterMemory<T extends object>(mem: T, meter: CostMeter, virtual 
           },
     );
   }
-  shadow(mem, 'read64s', (orig) =>
-    function (this: unknown, ...args: unknown[]): unknown {
-      const at = args[0] as number;
-      const end = at + 8 * (args[1] as number);
-      for (let a = at - (at % 64); a < end; a += 64) meter.line(a);
-      return orig.apply(this, args);
-    },
-  );
+  // The u64 runs count every line they cover, as the scalar accesses they stand for would.
+  for (const name of ['read64s', 'write64s']) {
+    shadow(mem, name, (orig) =>
+      function (this: unknown, ...args: unknown[]): unknown {
+        const at = args[0] as number;
+        const end = at + 8 * (args[1] as number);
+        for (let a = at - (at % 64); a < end; a += 64) meter.line(a);
+        return orig.apply(this, args);
+      },
+    );
+  }
   return mem;
 }
 
