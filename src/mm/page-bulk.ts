@@ -8,7 +8,7 @@
  */
 
 import { AllocatorError } from '../interfaces/errors.js';
-import { validateGfp, type Gfp } from '../interfaces/gfp.js';
+import { gfpLooksValid, validateGfp, type Gfp } from '../interfaces/gfp.js';
 import type { PageAllocator } from '../interfaces/page-allocator.js';
 import { NO_PFN } from '../interfaces/units.js';
 
@@ -22,6 +22,8 @@ export const BULK_OP = 'alloc_pages_bulk';
  *   `nr` an integer in 0..out.length; `invalid-gfp` for a bad mask
  */
 export function checkBulkArgs(nr: number, gfp: Gfp, out: Int32Array | number[], policy: string): void {
+  // Fast path: an Int32Array page array, a count that fits it, a mask with no unknown or contradictory bits.
+  if (out instanceof Int32Array && (nr >>> 0) === nr && nr <= out.length && gfpLooksValid(gfp)) return;
   if (!(out instanceof Int32Array || Array.isArray(out))) {
     throw new AllocatorError('misuse', `the page array is ${out === null ? 'null' : typeof out}, not an Int32Array or an array`, { policy, op: BULK_OP });
   }

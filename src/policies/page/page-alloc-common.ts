@@ -7,7 +7,7 @@
 import { AllocatorError } from '../../interfaces/errors.js';
 import type { PageAllocStats, ZoneReport } from '../../interfaces/page-allocator.js';
 import type { ZoneLimits } from './zone-math.js';
-import { MAX_NR_ZONES, __GFP_BITS_MASK, __GFP_COMP, __GFP_NOFAIL, __GFP_NOWARN, __GFP_ZERO, formatGfp, validateGfp, type Gfp, type ZoneType } from '../../interfaces/gfp.js';
+import { MAX_NR_ZONES, __GFP_COMP, __GFP_NOFAIL, __GFP_NOWARN, __GFP_ZERO, formatGfp, gfpLooksValid, validateGfp, type Gfp, type ZoneType } from '../../interfaces/gfp.js';
 import { MAX_PAGE_ORDER, PAGE_OFFSET, STRUCT_PAGE_SIZE, VMEMMAP_START, formatKernelAddr, kptr, type Pfn } from '../../interfaces/units.js';
 import type { KasanApi } from '../../interfaces/detectors.js';
 import { CostStruct, type CostMeterApi } from '../../interfaces/cost.js';
@@ -30,13 +30,10 @@ export function validateOrder(order: number, policy: string, op: string, pfn?: n
 /** Validates the arguments of an allocation. */
 export function validateAlloc(order: number, gfp: Gfp, policy: string): void {
   // Fast path: an integer order in range and a mask with no contradictory or unknown bits.
-  if ((order >>> 0) === order && order <= MAX_PAGE_ORDER && (gfp >>> 0) === gfp && (gfp & GFP_BAD_BITS) === 0 && (gfp & 0x5) !== 0x5 && (gfp & 0x3) !== 0x3 && (gfp & 0x18) !== 0x18) return;
+  if ((order >>> 0) === order && order <= MAX_PAGE_ORDER && gfpLooksValid(gfp)) return;
   validateOrder(order, policy, 'alloc_pages');
   validateGfp(gfp, policy, 'alloc_pages');
 }
-
-/** Bits no valid mask has: above __GFP_BITS_SHIFT, and 0x200 (the removed __GFP_ATOMIC). */
-const GFP_BAD_BITS = ~__GFP_BITS_MASK | 0x200;
 
 /**
  * Validates a free request without touching state: `pfn` must head an
