@@ -52,6 +52,7 @@ export type {
   PfnRange,
 } from './interfaces/machine.js';
 export type { PageAllocator, PageAllocStats, ZoneReport, PcpReport, Shrinker } from './interfaces/page-allocator.js';
+export { allocPagesBulk } from './mm/page-bulk.js';
 export {
   ARCH_KMALLOC_MINALIGN,
   CACHE_LINE_SIZE,

@@ -115,6 +115,7 @@ export const CostStruct = {
 export const COST_OPS = [
   'alloc_pages',
   'free_pages',
+  'alloc_pages_bulk',
   'kmalloc',
   'kfree',
   'kmem_cache_alloc',

@@ -130,6 +130,18 @@ export const MIGRATETYPE_NAMES = ['Unmovable', 'Movable', 'Reclaimable', 'HighAt
  *
  * @throws AllocatorError `invalid-gfp`
  */
+/** Bits no valid mask has: above __GFP_BITS_SHIFT, and 0x200 (the removed __GFP_ATOMIC). */
+const GFP_BAD_BITS = ~__GFP_BITS_MASK | 0x200;
+
+/**
+ * True when {@link validateGfp} would accept `gfp` — one test per rule, no
+ * allocation: the hot paths' check before the full one (which names the
+ * problem). False means "look closer", not necessarily invalid.
+ */
+export function gfpLooksValid(gfp: Gfp): boolean {
+  return (gfp >>> 0) === gfp && (gfp & GFP_BAD_BITS) === 0 && (gfp & (__GFP_DMA | __GFP_DMA32)) !== (__GFP_DMA | __GFP_DMA32) && (gfp & (__GFP_DMA | __GFP_HIGHMEM)) !== (__GFP_DMA | __GFP_HIGHMEM) && (gfp & GFP_MOVABLE_MASK) !== GFP_MOVABLE_MASK;
+}
+
 export function validateGfp(gfp: Gfp, policy: string, op: string): void {
   if (!Number.isInteger(gfp) || gfp < 0 || (gfp & ~__GFP_BITS_MASK) !== 0 || gfp & 0x200) {
     throw new AllocatorError('invalid-gfp', `gfp mask ${String(gfp)} is not a valid GFP bit mask`, { policy, op });

@@ -187,6 +187,8 @@ export interface PhysicalMemoryApi {
   write64(phys: Addr | number, v: number): void;
   /** Reads `count` consecutive u64 from `phys` (8-byte aligned) into `out` from index `at`, as {@link read64} reads each; creates no backing. */
   read64s(phys: Addr | number, count: number, out: Float64Array, at?: number): void;
+  /** Writes `src[at…at + count)` as consecutive u64 from `phys` (8-byte aligned), as {@link write64} writes each (values: non-negative integers below 2^53). */
+  write64s(phys: Addr | number, count: number, src: Float64Array, at?: number): void;
   /** Reads a u64 exactly. */
   read64n(phys: Addr | number): bigint;
   /** Writes a u64 exactly. */

@@ -114,6 +114,34 @@ export interface PageAllocator extends InvariantChecked {
   allocPages(order: number, gfp: Gfp, nid?: number): Pfn;
 
   /**
+   * Allocates up to `nr` order-0 pages in one call (`alloc_pages_bulk_array`,
+   * Linux's `__alloc_pages_bulk`) into the page array `out[0..nr)`.
+   *
+   * Entries that already hold a frame (≥ 0) are left alone and count as
+   * placed; the others (`NO_PFN`, any negative value, a hole) are filled in
+   * order until the allocator runs short. Each page placed is an allocated
+   * order-0 block as {@link allocPages} returns it (refcount 1, owner
+   * `PAGE_CLIENT`), freed with `freePages(pfn, 0)`.
+   *
+   * Optional: a policy without it is driven by the fallback helper
+   * `allocPagesBulk` (src/mm/page-bulk.ts), a loop of `allocPages(0, …)`
+   * with the same result shape; vmalloc always goes through that helper.
+   *
+   * @param nr - entries of `out` to populate: an integer in 0..out.length
+   * @param gfp - GFP mask, as for {@link allocPages}
+   * @param out - the page array
+   * @param nid - preferred node; defaults to the current CPU's node
+   * @returns n such that `out[0..n)` all hold frames (Linux's `nr_populated`):
+   *   `nr` when the request was met, fewer when memory ran short (the
+   *   entries from n on that were empty stay empty)
+   * @throws AllocatorError `misuse` (bad `nr` or `out`), `invalid-gfp`, `invalid-cpu` (no such node)
+   * @remarks A policy may come up short where a run of single allocations
+   *   would not: Linux's bulk path refuses a zone whose free pages would fall
+   *   within `nr` pages of the low watermark and then places one page only.
+   */
+  allocPagesBulk?(nr: number, gfp: Gfp, out: Int32Array | number[], nid?: number): number;
+
+  /**
    * Frees a block (`__free_pages`): drops the head's reference and returns
    * the block when it reaches zero.
    *

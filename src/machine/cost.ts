@@ -29,9 +29,10 @@ const SET_LIMIT = SET_SLOTS >> 1;
 const STRUCT_BASE = 2 ** 44;
 /** Struct indices per kind. */
 const STRUCT_STRIDE = 2 ** 36;
-/** Operation index of `alloc_pages` and `free_pages` (entering the page allocator from another operation counts a call). */
+/** Operation index of `alloc_pages`, `free_pages` and `alloc_pages_bulk` (entering the page allocator from another operation counts a call). */
 const OP_ALLOC_PAGES = COST_OPS.indexOf('alloc_pages');
 const OP_FREE_PAGES = COST_OPS.indexOf('free_pages');
+const OP_ALLOC_PAGES_BULK = COST_OPS.indexOf('alloc_pages_bulk');
 
 /**
  * A listener called after top-level operations with the operation count so
@@ -124,7 +125,7 @@ export class CostMeter implements CostMeterApi {
   /** Starts operation `op` (an index into {@link COST_OPS}) or, inside one, notes a nested call. */
   enter(op: number): void {
     if (this.depth++ > 0) {
-      if (op === OP_ALLOC_PAGES || op === OP_FREE_PAGES) this.cur[Cost.PAGE_ALLOC_CALLS]!++;
+      if (op === OP_ALLOC_PAGES || op === OP_FREE_PAGES || op === OP_ALLOC_PAGES_BULK) this.cur[Cost.PAGE_ALLOC_CALLS]!++;
       return;
     }
     this.op = op;
@@ -191,7 +192,7 @@ export class CostMeter implements CostMeterApi {
 export type EntryPoints = Readonly<Record<string, CostOpName>>;
 
 /** Entry points of the page allocator. */
-export const PAGE_ENTRY_POINTS: EntryPoints = { allocPages: 'alloc_pages', freePages: 'free_pages' };
+export const PAGE_ENTRY_POINTS: EntryPoints = { allocPages: 'alloc_pages', allocPagesBulk: 'alloc_pages_bulk', freePages: 'free_pages' };
 /** Entry points of the kmalloc/kmem_cache front end. */
 export const KMEM_ENTRY_POINTS: EntryPoints = {
   kmalloc: 'kmalloc',
@@ -276,14 +277,17 @@ export function meterMemory<T extends object>(mem: T, meter: CostMeter, virtual 
           },
     );
   }
-  shadow(mem, 'read64s', (orig) =>
-    function (this: unknown, ...args: unknown[]): unknown {
-      const at = args[0] as number;
-      const end = at + 8 * (args[1] as number);
-      for (let a = at - (at % 64); a < end; a += 64) meter.line(a);
-      return orig.apply(this, args);
-    },
-  );
+  // The u64 runs count every line they cover, as the scalar accesses they stand for would.
+  for (const name of ['read64s', 'write64s']) {
+    shadow(mem, name, (orig) =>
+      function (this: unknown, ...args: unknown[]): unknown {
+        const at = args[0] as number;
+        const end = at + 8 * (args[1] as number);
+        for (let a = at - (at % 64); a < end; a += 64) meter.line(a);
+        return orig.apply(this, args);
+      },
+    );
+  }
   return mem;
 }
 

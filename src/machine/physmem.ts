@@ -286,6 +286,33 @@ export class PhysicalMemory implements PhysicalMemoryApi {
     }
   }
 
+  /**
+   * Writes `src[at…at + count)` as consecutive little-endian u64 from
+   * `phys` (8-byte aligned): each as {@link write64} writes it, one frame
+   * lookup per page instead of one per value.
+   */
+  write64s(phys: Addr | number, count: number, src: Float64Array, at = 0): void {
+    if (phys % 8 !== 0) {
+      for (let i = 0; i < count; i++) this.write64(phys + 8 * i, src[at + i]!);
+      return;
+    }
+    let p = phys;
+    let i = 0;
+    while (i < count) {
+      const inPage = Math.min(count - i, (PAGE_SIZE - (p & 0xfff)) / 8);
+      const loc = this.locate(p, true);
+      const view = this.curView;
+      for (let k = 0; k < inPage; k++) {
+        const v = src[at + i + k]!;
+        const hi = Math.floor(v / TWO32);
+        view.setUint32(loc + 8 * k, v - hi * TWO32, true);
+        view.setUint32(loc + 8 * k + 4, hi, true);
+      }
+      p += inPage * 8;
+      i += inPage;
+    }
+  }
+
   /** Reads a little-endian u64 exactly. */
   read64n(phys: Addr | number): bigint {
     return BigInt(this.read32(phys)) | (BigInt(this.read32(phys + 4)) << 32n);

@@ -68,6 +68,8 @@ const PMD_LEVEL = 2;
 const PTE_LEVEL = 3;
 /** Entries per table. */
 const PTRS_PER_TABLE = 512;
+/** A PTE table's worth of zero entries (the source of a run of cleared PTEs). */
+const ZERO_RUN = new Float64Array(PTRS_PER_TABLE);
 /** One past the highest address the four levels translate: `ceiling` 0 ("the top") stands for it. */
 const TOP_OF_TABLES = 2 ** 48;
 
@@ -116,6 +118,8 @@ export class PageTable {
   private readonly tableFlags: number;
   /** The last PTE table walked to, by 2 MiB span: consecutive lookups skip the upper levels. */
   private cacheSpan = -1;
+  /** One PTE table's worth of entries being written or read as a run. */
+  private readonly runBuf = new Float64Array(PTRS_PER_TABLE);
   private cacheTable = 0;
 
   /**
@@ -175,12 +179,15 @@ export class PageTable {
    */
   mapPages(va: number, pfns: ArrayLike<number>, n: number, flags: number): void {
     const mem = this.machine.mem;
-    let slot = -1;
-    for (let i = 0; i < n; i++) {
+    const run = this.runBuf;
+    for (let i = 0; i < n; ) {
       const a = va + i * PAGE_SIZE;
-      if (slot < 0 || modPow2(a, PMD_SIZE) === 0) slot = this.slot(a, true);
-      else slot += 8;
-      mem.write64(slot, pfns[i]! * PAGE_SIZE + flags);
+      // The pages up to the end of this PTE table: one run of consecutive slots.
+      const len = Math.min(n - i, (PMD_SIZE - modPow2(a, PMD_SIZE)) / PAGE_SIZE);
+      const slot = this.slot(a, true);
+      for (let k = 0; k < len; k++) run[k] = pfns[i + k]! * PAGE_SIZE + flags;
+      mem.write64s(slot, len, run);
+      i += len;
     }
   }
 
@@ -192,24 +199,32 @@ export class PageTable {
    */
   unmapPages(va: number, n: number, out?: Int32Array): number {
     const mem = this.machine.mem;
-    let slot = -1;
+    const run = this.runBuf;
     let cleared = 0;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < n; ) {
       const a = va + i * PAGE_SIZE;
-      if (i === 0 || modPow2(a, PMD_SIZE) === 0) slot = this.slot(a, false);
-      else if (slot >= 0) slot += 8;
+      const len = Math.min(n - i, (PMD_SIZE - modPow2(a, PMD_SIZE)) / PAGE_SIZE);
+      const slot = this.slot(a, false);
       if (slot < 0) {
-        if (out) out[i] = -1;
+        if (out) out.fill(-1, i, i + len);
+        i += len;
         continue;
       }
-      const e = mem.read64(slot);
-      if (modPow2(e, 2) === 0) {
-        if (out) out[i] = -1;
-        continue;
+      mem.read64s(slot, len, run);
+      let present = 0;
+      for (let k = 0; k < len; k++) {
+        const e = run[k]!;
+        const on = modPow2(e, 2) !== 0;
+        if (on) present++;
+        if (out) out[i + k] = on ? Math.floor(e / PAGE_SIZE) : -1;
       }
-      mem.write64(slot, 0);
-      if (out) out[i] = Math.floor(e / PAGE_SIZE);
-      cleared++;
+      // Only present entries are written: all at once when every one is.
+      if (present === len) mem.write64s(slot, len, ZERO_RUN);
+      else {
+        for (let k = 0; k < len; k++) if (modPow2(run[k]!, 2) !== 0) mem.write64(slot + 8 * k, 0);
+      }
+      cleared += present;
+      i += len;
     }
     return cleared;
   }

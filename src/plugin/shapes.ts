@@ -32,6 +32,7 @@ export type ContractShape<T> = {
 const PAGE_ALLOCATOR_SHAPE: ContractShape<PageAllocator> = {
   policy: 'string',
   allocPages: 'method',
+  allocPagesBulk: 'method?',
   freePages: 'method',
   getPage: 'method',
   drainPcp: 'method',

@@ -173,6 +173,20 @@ describe('known fast-path facts', () => {
     expect(free.counters.pcpLock.total).toBe(1);
   });
 
+  it('buddy: a bulk allocation takes pcp->lock once for the run; vmalloc makes one bulk call per 100 pages', () => {
+    const sys = createSystem({ machine: { ...small, memBytes: 256 * 2 ** 20 }, debug: { checks: false, cost: true } });
+    sys.machine.ctx.setCpu(0);
+    const out = new Int32Array(64).fill(-1);
+    const bulk = op(measure(sys, () => sys.pages.allocPagesBulk!(64, GFP_KERNEL, out)), 'alloc_pages_bulk');
+    expect(bulk.count).toBe(1);
+    expect(bulk.counters.pcpLock.total).toBe(1);
+    expect(bulk.counters.zoneLock.total).toBeGreaterThan(0); // the refills
+    const v = op(measure(sys, () => sys.vmalloc.vmalloc(250 * 4096)), 'vmalloc');
+    // Three bulk calls (100 + 100 + 50) for the pages; the page array and page tables may add a few more.
+    expect(v.counters.pageAllocCalls.total).toBeGreaterThanOrEqual(3);
+    expect(v.counters.pageAllocCalls.total).toBeLessThan(10);
+  });
+
   it('a large kmalloc is one call into the page allocator', () => {
     const sys = sysWith({ slab: 'slub' });
     const r = op(measure(sys, () => sys.kmem.kfree(sys.kmem.kmalloc(3 * 4096 * 4, GFP_KERNEL))), 'kmalloc');

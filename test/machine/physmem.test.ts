@@ -61,6 +61,21 @@ describe('PhysicalMemory', () => {
     );
   });
 
+  it('write64s leaves memory as write64 of each value would, across pages, aligned or not', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 2 ** 53 - 1 }), { maxLength: 600 }), fc.nat({ max: 4 * 4096 - 8 }), fc.nat({ max: 3 }), (vals, at, skew) => {
+        const from = at - (at % 8) + (skew === 3 ? 4 : 0);
+        const count = Math.min(vals.length, Math.floor((4 * 4096 - from) / 8));
+        const bulk = new PhysicalMemory(4);
+        const one = new PhysicalMemory(4);
+        bulk.write64s(from, count, Float64Array.from([7, ...vals]), 1);
+        for (let i = 0; i < count; i++) one.write64(from + 8 * i, vals[i]!);
+        expect([...bulk.readBytes(0, 4 * 4096)]).toEqual([...one.readBytes(0, 4 * 4096)]);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('fills, copies, finds and discards', () => {
     const m = new PhysicalMemory(8);
     m.fill(4000, 200, 0x6b);

@@ -61,6 +61,7 @@ import {
   MIGRATE_PCPTYPES,
   MIGRATE_TYPES,
   MigrateType,
+  __GFP_ACCOUNT,
   __GFP_COMP,
   __GFP_DIRECT_RECLAIM,
   __GFP_HIGH,
@@ -80,7 +81,6 @@ import {
 import { MAX_VIOLATIONS, type Violation } from '../../interfaces/invariants.js';
 import {
   MAX_PAGE_ORDER,
-  NO_PFN,
   NR_PAGE_ORDERS,
   PAGEBLOCK_NR_PAGES,
   PAGEBLOCK_ORDER,
@@ -98,6 +98,7 @@ import {
 } from '../../machine/memmap.js';
 import { PAGE_POISON, PageCounters, PageZone, allocFailure, checkFreeTails, checkNewPages, clearFreedBlock, countNuma, pageStr, prepAllocatedBlock, splitNonCompoundOnPut, touchBlock, validateAlloc, validateFree, validateGetPage } from './page-alloc-common.js';
 import { Cost, CostStruct, type CostMeterApi } from '../../interfaces/cost.js';
+import { BULK_OP, checkBulkArgs } from '../../mm/page-bulk.js';
 import { zoneBatchsize, zoneHighsize, zoneLimits, MIN_PERCPU_PAGELIST_HIGH_FRACTION } from './zone-math.js';
 
 // alloc_flags (mm/internal.h, v6.8).
@@ -557,13 +558,21 @@ export class BuddyAllocator implements PageAllocator {
     return i;
   }
 
-  /** `rmqueue_pcplist`. */
+  /** `rmqueue_pcplist`: the pcp lock, `free_count` halved, one block. */
   private rmqueuePcplist(zone: BuddyZone, order: number, mt: number, allocFlags: number): number {
     const cpu = this.ctx.cpu;
-    const mm = this.mm;
     if (this.cost !== null) this.costPcp(zone, cpu);
     zone.pcpFreeCount[cpu]! >>= 1;
-    const list = zone.pcpLists[cpu * NR_PCP_LISTS + orderToPindex(mt, order)]!;
+    return this.takePcp(zone, cpu, order, mt, allocFlags, zone.pcpLists[cpu * NR_PCP_LISTS + orderToPindex(mt, order)]!);
+  }
+
+  /**
+   * `__rmqueue_pcplist`, the pcp lock held: the first block of `list`,
+   * refilling the list from the free lists when it is empty; -1 when the
+   * refill found nothing.
+   */
+  private takePcp(zone: BuddyZone, cpu: number, order: number, mt: number, allocFlags: number, list: number): number {
+    const mm = this.mm;
     let pfn = mm.lists.first(list);
     if (pfn < 0) {
       const batch = this.nrPcpAlloc(zone, cpu, order);
@@ -726,10 +735,20 @@ export class BuddyAllocator implements PageAllocator {
   /** {@inheritDoc PageAllocator.allocPages} */
   allocPages(order: number, gfp: Gfp, nid?: number): Pfn {
     validateAlloc(order, gfp, this.policy);
-    const node = nid ?? this.nodeOfCpu[this.ctx.cpu]!;
-    if (nid !== undefined && !(Number.isInteger(node) && node >= 0 && node < this.zonelists.length)) {
-      throw new AllocatorError('invalid-cpu', `node ${String(nid)} does not exist`, { policy: this.policy, op: 'alloc_pages' });
+    return this.allocNode(order, gfp, this.preferredNode(nid, 'alloc_pages')) as Pfn;
+  }
+
+  /** The node an allocation prefers: `nid`, checked, or the current CPU's. */
+  private preferredNode(nid: number | undefined, op: string): number {
+    if (nid === undefined) return this.nodeOfCpu[this.ctx.cpu]!;
+    if (!(Number.isInteger(nid) && nid >= 0 && nid < this.zonelists.length)) {
+      throw new AllocatorError('invalid-cpu', `node ${String(nid)} does not exist`, { policy: this.policy, op });
     }
+    return nid;
+  }
+
+  /** `__alloc_pages` on validated arguments: the fast path, then the slow path; the head PFN or -1. */
+  private allocNode(order: number, gfp: Gfp, node: number): number {
     const highest = gfpZone(gfp);
     const mt = gfpMigratetype(gfp);
     const zonelist = this.zonelists[node]![highest]!;
@@ -743,10 +762,78 @@ export class BuddyAllocator implements PageAllocator {
     if (pfn < 0) {
       this.opCounters.failures++;
       if (this.tracer.enabled) this.tracer.emit('mm_page_alloc', `page=0000000000000000 pfn=0x0 order=${order} migratetype=${mt} gfp_flags=${formatGfp(gfp)}`);
-      return NO_PFN;
+      return -1;
     }
-    this.prepNewPage(pfn, order, gfp, mt);
-    return pfn as Pfn;
+    this.prepNewPage(pfn, order, gfp, mt, true);
+    return pfn;
+  }
+
+  /**
+   * {@inheritDoc PageAllocator.allocPagesBulk}
+   *
+   * @remarks `__alloc_pages_bulk` (6.8): entries already populated are
+   * skipped; a request for one page, or with `__GFP_ACCOUNT` (memcg
+   * accounting is taken as on, as on distribution kernels), goes to the
+   * single-page allocator. Otherwise the first zone of the zonelist (never
+   * another node's) whose free pages stay above the low watermark plus
+   * `nr` is chosen, the pcp lock taken once, and each page taken with
+   * `__rmqueue_pcplist` (refilling the list from the free lists as needed),
+   * so pages come in the order single calls would hand them out. Unlike
+   * `rmqueue_pcplist` it neither halves `free_count` nor looks at
+   * `ZONE_BELOW_HIGH`, and `mm_page_alloc` is not traced. When no zone
+   * qualifies, or the list gave nothing, one page comes from the full
+   * allocator (slow path included). NUMA statistics are counted once for
+   * the run. O(nr).
+   */
+  allocPagesBulk(nr: number, gfp: Gfp, out: Int32Array | number[], nid?: number): number {
+    checkBulkArgs(nr, gfp, out, this.policy);
+    const node = this.preferredNode(nid, BULK_OP);
+    let populated = 0;
+    while (populated < nr && out[populated]! >= 0) populated++;
+    if (populated === nr) return nr;
+    const zone = nr - populated === 1 || gfp & __GFP_ACCOUNT ? null : this.bulkZone(gfp, node, nr);
+    if (zone !== null) {
+      const cpu = this.ctx.cpu;
+      const mt = gfpMigratetype(gfp);
+      if (this.cost !== null) this.costPcp(zone, cpu);
+      const list = zone.pcpLists[cpu * NR_PCP_LISTS + orderToPindex(mt, 0)]!;
+      let account = 0;
+      for (; populated < nr; populated++) {
+        if (out[populated]! >= 0) continue;
+        const pfn = this.takePcp(zone, cpu, 0, mt, ALLOC_WMARK_LOW, list);
+        if (pfn < 0) break;
+        this.prepNewPage(pfn, 0, gfp, mt, false);
+        out[populated] = pfn;
+        account++;
+      }
+      if (account > 0) {
+        // bulkZone keeps to the preferred zone's node: every page is a NUMA hit.
+        countNuma(zone, zone.node, this.nodeOfCpu[this.ctx.cpu]!, account);
+        return populated;
+      }
+    }
+    const pfn = this.allocNode(0, gfp, node);
+    if (pfn >= 0) out[populated++] = pfn;
+    return populated;
+  }
+
+  /**
+   * The zone a bulk request of `nr` pages may use: the first of the
+   * zonelist whose free pages exceed the low watermark plus `nr`
+   * (`zone_watermark_fast` against the preferred zone's lowmem reserve);
+   * null when a zone on another node comes first or none qualifies.
+   */
+  private bulkZone(gfp: Gfp, node: number, nr: number): BuddyZone | null {
+    const zonelist = this.zonelists[node]![gfpZone(gfp)]!;
+    if (zonelist.length === 0) return null;
+    const preferred = this.zoneArr[zonelist[0]!]!;
+    for (let i = 0; i < zonelist.length; i++) {
+      const zone = this.zoneArr[zonelist[i]!]!;
+      if (zone.node !== preferred.node) return null;
+      this.cost?.touch(CostStruct.ZONE, zone.id);
+      if (this.watermarkOk(zone, 0, zone.wmark[ALLOC_WMARK_LOW]! + nr, preferred.type, ALLOC_WMARK_LOW, zone.freePages)) return zone;
+    }
+    return null;
   }
 
   /**
@@ -868,10 +955,10 @@ export class BuddyAllocator implements PageAllocator {
     return freed;
   }
 
-  /** `prep_new_page` / `post_alloc_hook`. */
-  private prepNewPage(pfn: number, order: number, gfp: Gfp, mt: number): void {
+  /** `prep_new_page` / `post_alloc_hook`; `trace`: `__alloc_pages`'s `mm_page_alloc`. */
+  private prepNewPage(pfn: number, order: number, gfp: Gfp, mt: number, trace: boolean): void {
     if (this.checks) checkNewPages(this.machine, pfn, order, this.policy);
-    prepAllocatedBlock(this.machine, this.kasan, pfn, order, gfp, mt);
+    prepAllocatedBlock(this.machine, this.kasan, pfn, order, gfp, mt, trace);
     if (this.cost) touchBlock(this.cost, this.mm, pfn, order);
     this.opCounters.allocs++;
     this.opCounters.allocatedPages += 1 << order;

@@ -7,7 +7,7 @@
 import { AllocatorError } from '../../interfaces/errors.js';
 import type { PageAllocStats, ZoneReport } from '../../interfaces/page-allocator.js';
 import type { ZoneLimits } from './zone-math.js';
-import { MAX_NR_ZONES, __GFP_BITS_MASK, __GFP_COMP, __GFP_NOFAIL, __GFP_NOWARN, __GFP_ZERO, formatGfp, validateGfp, type Gfp, type ZoneType } from '../../interfaces/gfp.js';
+import { MAX_NR_ZONES, __GFP_COMP, __GFP_NOFAIL, __GFP_NOWARN, __GFP_ZERO, formatGfp, gfpLooksValid, validateGfp, type Gfp, type ZoneType } from '../../interfaces/gfp.js';
 import { MAX_PAGE_ORDER, PAGE_OFFSET, STRUCT_PAGE_SIZE, VMEMMAP_START, formatKernelAddr, kptr, type Pfn } from '../../interfaces/units.js';
 import type { KasanApi } from '../../interfaces/detectors.js';
 import { CostStruct, type CostMeterApi } from '../../interfaces/cost.js';
@@ -30,13 +30,10 @@ export function validateOrder(order: number, policy: string, op: string, pfn?: n
 /** Validates the arguments of an allocation. */
 export function validateAlloc(order: number, gfp: Gfp, policy: string): void {
   // Fast path: an integer order in range and a mask with no contradictory or unknown bits.
-  if ((order >>> 0) === order && order <= MAX_PAGE_ORDER && (gfp >>> 0) === gfp && (gfp & GFP_BAD_BITS) === 0 && (gfp & 0x5) !== 0x5 && (gfp & 0x3) !== 0x3 && (gfp & 0x18) !== 0x18) return;
+  if ((order >>> 0) === order && order <= MAX_PAGE_ORDER && gfpLooksValid(gfp)) return;
   validateOrder(order, policy, 'alloc_pages');
   validateGfp(gfp, policy, 'alloc_pages');
 }
-
-/** Bits no valid mask has: above __GFP_BITS_SHIFT, and 0x200 (the removed __GFP_ATOMIC). */
-const GFP_BAD_BITS = ~__GFP_BITS_MASK | 0x200;
 
 /**
  * Validates a free request without touching state: `pfn` must head an
@@ -79,9 +76,10 @@ export function validateGetPage(machine: Machine, pfn: number, policy: string): 
  * `prep_new_page` / `post_alloc_hook`: the head gets `PG_ALLOCATED`, the
  * order, the migrate type and refcount 1; every frame gets the PAGE_CLIENT
  * owner; `__GFP_COMP` makes a compound page; `__GFP_ZERO` zeroes the bytes;
- * `mm_page_alloc` is traced.
+ * `mm_page_alloc` is traced unless `trace` is false (`__alloc_pages`
+ * traces it, the bulk allocator's `prep_new_page` does not).
  */
-export function prepAllocatedBlock(machine: Machine, kasan: KasanApi | undefined, pfn: number, order: number, gfp: Gfp, mt: number): void {
+export function prepAllocatedBlock(machine: Machine, kasan: KasanApi | undefined, pfn: number, order: number, gfp: Gfp, mt: number, trace = true): void {
   const mm = machine.memmap;
   const n = 1 << order;
   const owner = Owner.PAGE_CLIENT << OWNER_SHIFT;
@@ -100,7 +98,7 @@ export function prepAllocatedBlock(machine: Machine, kasan: KasanApi | undefined
   if (machine.pagePoison) checkPoison(machine, pfn, n);
   kasan?.onPagesAlloc(pfn, n);
   if (gfp & __GFP_ZERO) machine.mem.discard(pfn as Pfn, n);
-  if (machine.tracer.enabled) {
+  if (trace && machine.tracer.enabled) {
     machine.tracer.emit('mm_page_alloc', `page=${pageStr(pfn)} pfn=0x${pfn.toString(16)} order=${order} migratetype=${mt} gfp_flags=${formatGfp(gfp)}`);
   }
 }
@@ -136,12 +134,12 @@ export function splitNonCompoundOnPut(machine: Machine, pfn: number, order: numb
   return pieces;
 }
 
-/** `zone_statistics`: hit when the zone is on the preferred node, local when on the running CPU's. */
-export function countNuma(z: PageZone, preferred: number, local: number): void {
-  if (z.node === preferred) z.numaHit++;
-  else z.numaMiss++;
-  if (z.node === local) z.numaLocal++;
-  else z.numaOther++;
+/** `zone_statistics` for `n` pages: hit when the zone is on the preferred node, local when on the running CPU's. */
+export function countNuma(z: PageZone, preferred: number, local: number, n = 1): void {
+  if (z.node === preferred) z.numaHit += n;
+  else z.numaMiss += n;
+  if (z.node === local) z.numaLocal += n;
+  else z.numaOther += n;
 }
 
 /**

@@ -20,12 +20,14 @@
  *   `kmalloc`ed when it fits in a page (≤ 512 pages), else itself vmalloc'ed
  *   (`vpages`); it holds real `struct page` pointers (vmemmap addresses) in
  *   simulated memory, read back by `vfree`. Pages are order 0, taken in
- *   bulk requests of at most 100 (`vm_area_alloc_pages`; the bulk allocator
- *   is a run of order-0 allocations through the per-CPU lists here), with
+ *   bulk requests of at most 100 (`vm_area_alloc_pages`: the page
+ *   allocator's bulk call while each request is met in full, then single
+ *   pages for the rest), with
  *   `__GFP_HIGHMEM` added, owner VMALLOC, and mapped with `PAGE_KERNEL` into
  *   one kernel {@link PageTable} (init_mm's). Kernel page-table pages are
  *   never freed by vunmap, as in Linux.
- * - **vfree**: the range is unmapped at once, the pages are freed, the page
+ * - **vfree**: the range is unmapped at once, the pages are freed one by one
+ *   (`__free_page`, as 6.8's vfree does: there is no bulk free), the page
  *   array and `vm_struct` are freed, and the virtual range goes to the
  *   **purge tree** (merged with neighbours) with `vmap_lazy_nr` increased by
  *   its pages (guard included). When `vmap_lazy_nr` exceeds
@@ -89,6 +91,7 @@ import { grownTo } from '../../machine/grow.js';
 import { AugTree, NIL } from '../../mm/augtree.js';
 import { MergingRangeSet } from '../../mm/range-set.js';
 import { PAGE_KERNEL, PageTable, Tlb } from '../../mm/pagetable.js';
+import { allocPagesBulk } from '../../mm/page-bulk.js';
 
 /** Pages per bulk request (`vm_area_alloc_pages`). */
 const BULK_MAX = 100;
@@ -146,6 +149,10 @@ export class Vmalloc implements VmallocApi {
   private lazyNr = 0;
   /** Frames of the allocation in progress (grown on demand; a nested page-array vmalloc finishes before the outer one fills it). */
   private pfnBuf = new Int32Array(1024);
+  /** One page of a page array's entries, written as a run. */
+  private readonly arrRun = new Float64Array(PAGE_SIZE / 8);
+  /** One bulk request's page array (`pages + nr_allocated` in Linux). */
+  private readonly bulkBuf = new Int32Array(BULK_MAX);
   private nPages = 0;
   private nPurges = 0;
   private nAllocs = 0;
@@ -156,7 +163,7 @@ export class Vmalloc implements VmallocApi {
   private arrPage = -1;
   private arrPhys = 0;
   private ptes = new Float64Array(64);
-  /** Scratch of the check: raw page-array entries of one area. */
+  /** Scratch of the check and of vfree: raw page-array entries of one area. */
   private listed = new Float64Array(64);
 
   /**
@@ -317,10 +324,6 @@ export class Vmalloc implements VmallocApi {
     return modPow2(pte, 2) === 1 ? Math.floor(pte / PAGE_SIZE) * PAGE_SIZE + modPow2(addr, PAGE_SIZE) : -1;
   }
 
-  private pageArraySlot(n: number, i: number): number {
-    return this.phys(this.pagesArr[n]! + 8 * i);
-  }
-
   /** Frame `i` of a page array, read from simulated memory (one translation per array page). */
   private pageArrayPfn(arr: number, i: number): number {
     const at = arr + 8 * i;
@@ -391,25 +394,26 @@ export class Vmalloc implements VmallocApi {
     }
     this.pagesArr[n] = arr;
     const pageGfp = (gfp | __GFP_HIGHMEM) & ~__GFP_NOFAIL;
-    const mem = this.machine.mem;
     if (this.pfnBuf.length < nr) this.pfnBuf = new Int32Array(2 ** Math.ceil(Math.log2(nr)));
     const pfns = this.pfnBuf;
-    // vm_area_alloc_pages: bulk requests of at most 100 pages, into the page array.
+    // vm_area_alloc_pages: bulk requests of at most 100 pages while they are met in full…
     let got = 0;
     while (got < nr) {
       const want = Math.min(BULK_MAX, nr - got);
-      let k = 0;
-      for (; k < want; k++) {
-        const pfn = this.pages.allocPages(0, pageGfp);
-        if (pfn === NO_PFN) break;
-        this.machine.memmap.setOwner(pfn, 1, Owner.VMALLOC);
-        mem.write64(this.pageArraySlot(n, got + k), VMEMMAP_START + pfn * STRUCT_PAGE_SIZE);
-        pfns[got + k] = pfn;
-      }
+      const chunk = this.bulkBuf;
+      chunk.fill(NO_PFN, 0, want);
+      const k = allocPagesBulk(this.pages, want, pageGfp, chunk);
+      this.takeBacking(n, got, chunk, k);
       got += k;
-      this.areaNrPages[n] = got;
-      this.nPages += k;
       if (k < want) break;
+    }
+    // …then single pages for the rest.
+    while (got < nr) {
+      const pfn = this.pages.allocPages(0, pageGfp);
+      if (pfn === NO_PFN) break;
+      this.bulkBuf[0] = pfn;
+      this.takeBacking(n, got, this.bulkBuf, 1);
+      got++;
     }
     if (got < nr) return this.failArea(n, `vmalloc error: size ${realSize}, failed to allocate pages`);
     // vmap_pages_range: map them all.
@@ -423,6 +427,32 @@ export class Vmalloc implements VmallocApi {
     this.reqSize[n] = realSize;
     this.nAllocs++;
     return start;
+  }
+
+  /**
+   * Takes frames `src[0…count)` as backing pages `from…` of area `n`: owner
+   * VMALLOC, kept in `pfnBuf` for the mapping, their `struct page` pointers
+   * written to the page array (one translation per page of the array).
+   */
+  private takeBacking(n: number, from: number, src: Int32Array, count: number): void {
+    const memmap = this.machine.memmap;
+    const pfns = this.pfnBuf;
+    for (let i = from; i < from + count; i++) {
+      const pfn = src[i - from]!;
+      pfns[i] = pfn;
+      memmap.setOwner(pfn, 1, Owner.VMALLOC);
+    }
+    const arr = this.pagesArr[n]!;
+    const vals = this.arrRun;
+    for (let i = from; i < from + count; ) {
+      const at = arr + 8 * i;
+      const len = Math.min(from + count - i, (PAGE_SIZE - modPow2(at, PAGE_SIZE)) / 8);
+      for (let k = 0; k < len; k++) vals[k] = VMEMMAP_START + pfns[i + k]! * STRUCT_PAGE_SIZE;
+      this.machine.mem.write64s(this.phys(at), len, vals);
+      i += len;
+    }
+    this.areaNrPages[n] = from + count;
+    this.nPages += count;
   }
 
   /** Undoes a half-built area after a failure (warn_alloc, then `vfree`); returns NULL. */
@@ -440,7 +470,12 @@ export class Vmalloc implements VmallocApi {
     const vpages = (this.areaFlags[n]! & VPAGES) !== 0;
     // remove_vm_area, then the frames listed in the page array (which outlives the area), then the array.
     this.releaseArea(n);
-    for (let i = 0; i < nr; i++) this.freeBackingPage(this.pageArrayPfn(arr, i));
+    if (this.listed.length < nr) this.listed = new Float64Array(2 ** Math.ceil(Math.log2(nr)));
+    const listed = this.listed;
+    for (let i = 0; i < nr; ) {
+      const to = this.readPageArray(arr, i, nr, listed);
+      for (; i < to; i++) this.freeBackingPage((listed[i]! - VMEMMAP_START) / STRUCT_PAGE_SIZE);
+    }
     this.nPages -= nr;
     if (arr !== 0) {
       if (vpages) this.vfree(arr);
