@@ -6,12 +6,15 @@
  * built-ins and records them in bench/RESULTS.md.
  */
 
+import { cpus, totalmem } from 'node:os';
 import { Command, Option } from 'commander';
 import { BENCH_CASES, runBench } from '../harness/bench/cases.js';
 import { POLICY_LAYERS as LAYERS, builtinPolicyNames, policyEntry, type Layer } from '../policies/registry.js';
 import { badInput, printJson } from './errors.js';
 import { formatCount, formatDecimal, formatTable } from './format.js';
 import { policyList, rejectOptions } from './options.js';
+import { commitOf } from './report-facts.js';
+import { VERSION } from '../version.js';
 
 interface BenchOpts {
   layer: Layer;
@@ -41,8 +44,10 @@ export function benchCommand(program: Command): void {
       const names = policyList(o[layer], layer);
       const results = runBench(layer, names, maxTime);
       const cases = BENCH_CASES[layer];
+      // Where the numbers were measured, so a prototype's speed can be set beside the built-ins' (bench/RESULTS.md).
+      const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, allocsim: VERSION, commit: commitOf() ?? null };
       if (o.json) {
-        printJson({ layer, maxTime, anchor: names[0], results: results.map((r) => ({ ...r, ratio: r.hz / results.find((a) => a.name === r.name && a.policy === names[0])!.hz })) });
+        printJson({ layer, maxTime, machine, anchor: names[0], results: results.map((r) => ({ ...r, ratio: r.hz / results.find((a) => a.name === r.name && a.policy === names[0])!.hz })) });
         return;
       }
       const rows: [string, string[]][] = [];
@@ -52,6 +57,13 @@ export function benchCommand(program: Command): void {
         rows.push(['  ± (%)', mine.map((r) => formatDecimal(r.rme, 1))]);
         rows.push([`  × ${names[0]}`, mine.map((r) => formatDecimal(r.hz / mine[0]!.hz, 2))]);
       }
-      process.stdout.write(formatTable(names.map((n) => policyEntry(layer, n)?.label ?? n), rows, `bench --layer ${layer}: ${maxTime} s per case and policy, compiled JS, debug checks off; ratios to ${names[0]} from the same run`));
+      process.stdout.write(
+        formatTable(
+          names.map((n) => policyEntry(layer, n)?.label ?? n),
+          rows,
+          `bench --layer ${layer}: ${maxTime} s per case and policy, compiled JS, debug checks off; ratios to ${names[0]} from the same run\n` +
+            `machine: ${machine.cpu} × ${machine.cores}, ${machine.memGiB} GiB, Node ${machine.node}; allocsim ${machine.allocsim}${machine.commit ? ` (commit ${machine.commit})` : ''}`,
+        ),
+      );
     });
 }

@@ -10,7 +10,7 @@ import type { ReportFacts } from '../harness/observe/html.js';
 import { VERSION } from '../version.js';
 
 /** The git commit of this copy of allocsim, when it is a git checkout with git at hand; else undefined. */
-function commitOf(): string | undefined {
+export function commitOf(): string | undefined {
   try {
     const here = dirname(fileURLToPath(import.meta.url));
     const out = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: here, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trim();
