@@ -84,7 +84,7 @@ import {
 } from '../../interfaces/vmalloc.js';
 import { VMALLOC_START } from '../../interfaces/units.js';
 import type { Machine } from '../../interfaces/machine.js';
-import { OWNER_MASK, OWNER_SHIFT, Owner } from '../../machine/memmap.js';
+import { OWNER_MASK, OWNER_SHIFT, Owner, allocatedHeadOf } from '../../machine/memmap.js';
 import { grownTo } from '../../machine/grow.js';
 import { AugTree, NIL } from '../../mm/augtree.js';
 import { MergingRangeSet } from '../../mm/range-set.js';
@@ -714,12 +714,42 @@ export class Vmalloc implements VmallocApi {
   }
 
   /**
+   * V6 and V7 over the present PTEs of the kernel table, in address order
+   * beside the busy areas' mapped ranges (`mappedAt`: start, end, … sorted).
+   */
+  private checkPtes(mappedAt: readonly number[], add: (code: string, message: string) => void): void {
+    const memmap = this.machine.memmap;
+    let k = 0;
+    this.pt.forEachPresent((va, pte) => {
+      while (k < mappedAt.length && mappedAt[k + 1]! <= va) k += 2;
+      const pfn = Math.floor(pte / PAGE_SIZE);
+      const head = allocatedHeadOf(memmap.flags, memmap.order, pfn);
+      const frame = (): string => `frame 0x${pfn.toString(16)} (${pfn < memmap.nrPages ? memmap.describeFlags(pfn) : 'beyond RAM'})`;
+      if (k < mappedAt.length && va >= mappedAt[k]!) {
+        if (head < 0) add('V7', `PTE of ${ptrText(va)} (area ${ptrText(mappedAt[k]!)}) maps ${frame()}, which the page allocator does not hold as allocated`);
+        return;
+      }
+      // A guard page's PTE is V1's.
+      if (this.busy.find(va) !== NIL) return;
+      const where = this.purgeTree.covers(va) ? 'a range freed and waiting for the lazy purge' : 'free vmalloc space';
+      add('V6', `stale PTE: ${ptrText(va)} lies in ${where} but still maps ${frame()}; expected no present PTE there`);
+    });
+  }
+
+  /**
    * V1 areas page aligned, inside the range, disjoint, each followed by its
    * guard (no PTE there); V2 every area maps exactly its pages, each frame
    * owned by VMALLOC and listed in its page array, the page total equals
    * `nr_vmalloc_pages`; V5 the free space, the busy areas and the purge
    * ranges partition the vmalloc range; the free-space policy's own checks
-   * (augmented maxima, merging).
+   * (augmented maxima, merging); V6 no present PTE outside the mapped pages
+   * of the busy areas (a freed range, one waiting for the lazy purge, free
+   * space; a guard page is V1's); V7 every present PTE of a busy area maps
+   * a frame inside a block the page allocator holds as allocated
+   * (`PG_ALLOCATED` on its head).
+   *
+   * @remarks V6 and V7 walk the kernel table's present entries once:
+   *   O(PTE tables present + busy areas), independent of the range's size.
    */
   checkInvariants(): Violation[] {
     const out: Violation[] = [];
@@ -733,10 +763,13 @@ export class Vmalloc implements VmallocApi {
     const memmap = this.machine.memmap;
     const flags = memmap.flags;
     const vmallocOwner = Owner.VMALLOC << OWNER_SHIFT;
+    // Mapped part of every busy area, in address order (the tree's), for V6 and V7.
+    const mappedAt: number[] = [];
     this.busy.forEach((n) => {
       const s = this.busy.start(n);
       const e = this.busy.end(n);
       ranges.push([s, e, 'busy']);
+      mappedAt.push(s, s + this.areaMapped[n]! * PAGE_SIZE);
       if (modPow2(s, PAGE_SIZE) !== 0 || modPow2(e, PAGE_SIZE) !== 0 || s < VMALLOC_START || e > VMALLOC_END || e <= s) add('V1', `area [${ptrText(s)}, ${ptrText(e)}) is misaligned or outside the vmalloc range`);
       const f = this.areaFlags[n]!;
       const mapped = this.areaMapped[n]!;
@@ -771,6 +804,7 @@ export class Vmalloc implements VmallocApi {
     if (pages !== this.nPages) add('V2', `nr_vmalloc_pages is ${this.nPages} but the areas hold ${pages}`);
     const owned = framesOwnedBy(memmap.flags, memmap.nrPages, Owner.VMALLOC);
     if (owned !== this.nPages) add('V2', `${owned} frames are owned by vmalloc but nr_vmalloc_pages is ${this.nPages} (${owned > this.nPages ? 'frames leaked by vfree' : 'frames lost'})`);
+    this.checkPtes(mappedAt, add);
     for (const [s, e] of this.purgeTree.freeBlocks()) ranges.push([s, e, 'lazily freed']);
     for (const [s, e] of this.space.freeBlocks()) ranges.push([s, e, 'free']);
     ranges.sort((a, b) => a[0] - b[0]);
