@@ -156,6 +156,8 @@ export class Vmalloc implements VmallocApi {
   private arrPage = -1;
   private arrPhys = 0;
   private ptes = new Float64Array(64);
+  /** Scratch of {@link forEachPresentPte}: the PTEs of one area. */
+  private x4Ptes = new Float64Array(64);
   /** Scratch of the check: raw page-array entries of one area. */
   private listed = new Float64Array(64);
 
@@ -714,6 +716,27 @@ export class Vmalloc implements VmallocApi {
   }
 
   /**
+   * The present PTEs of the busy areas' mapped pages, in address order: what
+   * the cross-layer check X4 looks at. A PTE outside every area is V6's
+   * (one walk of the whole table per check is enough).
+   */
+  forEachPresentPte(fn: (va: number, pte: number) => void): void {
+    this.busy.forEach((n) => {
+      const s = this.busy.start(n);
+      const mapped = this.areaMapped[n]!;
+      if (this.x4Ptes.length < mapped) this.x4Ptes = new Float64Array(mapped);
+      this.pt.readPtes(s, mapped, this.x4Ptes);
+      for (let i = 0; i < mapped; i++) if (modPow2(this.x4Ptes[i]!, 2) === 1) fn(s + i * PAGE_SIZE, this.x4Ptes[i]!);
+    });
+  }
+
+  /** A frame and its state, for a report. */
+  private frameText(pfn: number): string {
+    const memmap = this.machine.memmap;
+    return `frame 0x${pfn.toString(16)} (${pfn < memmap.nrPages ? memmap.describeFlags(pfn) : 'beyond RAM'})`;
+  }
+
+  /**
    * V6 and V7 over the present PTEs of the kernel table, in address order
    * beside the busy areas' mapped ranges (`mappedAt`: start, end, … sorted).
    */
@@ -724,15 +747,14 @@ export class Vmalloc implements VmallocApi {
       while (k < mappedAt.length && mappedAt[k + 1]! <= va) k += 2;
       const pfn = Math.floor(pte / PAGE_SIZE);
       const head = allocatedHeadOf(memmap.flags, memmap.order, pfn);
-      const frame = (): string => `frame 0x${pfn.toString(16)} (${pfn < memmap.nrPages ? memmap.describeFlags(pfn) : 'beyond RAM'})`;
       if (k < mappedAt.length && va >= mappedAt[k]!) {
-        if (head < 0) add('V7', `PTE of ${ptrText(va)} (area ${ptrText(mappedAt[k]!)}) maps ${frame()}, which the page allocator does not hold as allocated`);
+        if (head < 0) add('V7', `PTE of ${ptrText(va)} (area ${ptrText(mappedAt[k]!)}) maps ${this.frameText(pfn)}, which the page allocator does not hold as allocated`);
         return;
       }
       // A guard page's PTE is V1's.
       if (this.busy.find(va) !== NIL) return;
       const where = this.purgeTree.covers(va) ? 'a range freed and waiting for the lazy purge' : 'free vmalloc space';
-      add('V6', `stale PTE: ${ptrText(va)} lies in ${where} but still maps ${frame()}; expected no present PTE there`);
+      add('V6', `stale PTE: ${ptrText(va)} lies in ${where} but still maps ${this.frameText(pfn)}; expected no present PTE there`);
     });
   }
 
