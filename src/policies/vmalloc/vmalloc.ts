@@ -272,13 +272,18 @@ export class Vmalloc implements VmallocApi {
     this.pages.freePages(asPfn(pfn), 0);
   }
 
+  /** Clears the PTEs of an area's `pages` mapped pages from `start` (`vunmap_range_noflush`). Mutants override this. */
+  protected unmapArea(start: number, pages: number): void {
+    this.pt.unmapPages(start, pages);
+  }
+
   /** Unlinks a busy area: unmaps it, queues its range for the lazy purge, frees its vm_struct. */
   private releaseArea(n: number): void {
     const start = this.busy.start(n);
     const total = this.busy.end(n) - start;
     // vmap_area_lock to unlink the busy area, purge_vmap_area_lock to queue it.
     this.machine.cost?.count(Cost.VMAP_LOCK, 2);
-    this.pt.unmapPages(start, this.areaMapped[n]!);
+    this.unmapArea(start, this.areaMapped[n]!);
     this.arrPage = -1;
     this.kmem.kfree(this.vmStruct[n]!);
     this.purgeTree.free(start, total);
