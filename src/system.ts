@@ -211,7 +211,7 @@ export function createSystem(input: SystemConfigInput = {}, overrides: SystemOve
       ...dev.checkInvariants(),
       ...processes.checkInvariants(),
       ...(vmalloc?.checkInvariants() ?? []),
-      ...checkCrossLayer(machine, pages),
+      ...checkCrossLayer(machine, pages, { user: processes.list(), ...(vmalloc ? { kernel: vmalloc } : {}) }),
     ],
   };
 }

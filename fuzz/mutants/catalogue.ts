@@ -26,6 +26,14 @@ export function findMutant(key: string): MutantEntry {
 /** The budget a mutant is fuzzed with. */
 export type MutantBudget = FuzzBudget;
 
+/**
+ * The fixed budget every mutant of the catalogue must be caught within: seed
+ * 1, 40 runs of at most 100 commands. The mutants test and `allocsim
+ * mutants` both use it, so the score the CLI prints is the one `npm test`
+ * asserts.
+ */
+export const MUTANT_BUDGET: Readonly<Required<Omit<FuzzBudget, 'path'>>> = { seed: 1, numRuns: 40, maxCommands: 100 };
+
 /** Runs the campaign of the mutant's layer with the mutant bound in place of the real class. */
 export function fuzzMutant(m: MutantEntry, b: MutantBudget): FuzzReport {
   return FUZZ_CAMPAIGNS[m.layer].run({ overrides: m.overrides }, b);

@@ -78,7 +78,7 @@ export class StrideIsObjectSize extends SlubBackend {
 }
 
 /**
- * B-50: the free pointer of a cache with a constructor is kept inside the
+ * B-29: the free pointer of a cache with a constructor is kept inside the
  * object (mid-object, where a plain cache has it) instead of after it, so a
  * free object loses its constructed state (calculate_sizes moves it out for
  * ctor, RCU and poison caches).
@@ -125,8 +125,8 @@ export const SLAB_MUTANTS: readonly MutantEntry[] = [
   { id: 'B-09', name: 'stride-object-size', layer: 'slab', summary: 'objects laid out with object_size instead of the aligned stride', overrides: { slab: StrideIsObjectSize }, caughtBy: ['S1', 'S2', 'S3', 'X1', 'X3', 'error:invalid-free'] },
   { id: 'B-10', name: 'fp-into-neighbour', layer: 'slab', summary: 'a free writes a free pointer into the next (live) object', overrides: { slab: FreePointerIntoNeighbour }, caughtBy: ['X3', 'S1', 'S2', 'S3'] },
   { id: 'B-06s', name: 'slab-page-stale-flag', layer: 'slab', summary: 'an empty slab returns to the page allocator still marked PG_slab', overrides: { slab: SlabPageStaleFlag }, caughtBy: ['B5', 'error:bad-page'] },
-  { id: 'B-50', name: 'ctor-fp-inside', layer: 'slab', summary: 'a constructor cache keeps its free pointer inside the object, clobbering the constructed state', overrides: { slab: FreePointerInsideConstructed }, caughtBy: ['S12'] },
   { id: 'B-11', name: 'full-slab-lost', layer: 'slab', summary: 'a full slab that gets a free joins no partial list', overrides: { slab: FullSlabNotRelisted }, caughtBy: ['S5'] },
+  { id: 'B-29', name: 'ctor-fp-inside', layer: 'slab', summary: 'a constructor cache keeps its free pointer inside the object, clobbering the constructed state', overrides: { slab: FreePointerInsideConstructed }, caughtBy: ['S12'] },
   { id: 'B-13', name: 'size-class-down', layer: 'slab', summary: 'kmalloc(2^k + 1) served from kmalloc-2^k', overrides: { kmem: SizeClassRoundsDown }, caughtBy: ['K1', 'X1', 'X3'] },
   { id: 'B-14', name: 'large-from-slab', layer: 'slab', summary: 'kmalloc above 8 KiB served from kmalloc-8k', overrides: { kmem: LargeFromSlab }, caughtBy: ['K1', 'X1', 'X3'] },
 ];

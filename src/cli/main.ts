@@ -27,6 +27,7 @@ import { newCommand } from './new.js';
 import { runVmallocMix } from '../harness/workloads/vmalloc.js';
 import { vmallocinfo } from '../proc/vmalloc.js';
 import { clientBugsCommand } from './client-bugs.js';
+import { mutantsCommand } from './mutants.js';
 import { configFileOf, configFrom, intOpt, machineOptions, policyOption, rejectOptions, type MachineCliOpts } from './options.js';
 import { adoptContract, printJson, reportError } from './errors.js';
 import { checkOutputPath, writeOutputFile } from './files.js';
@@ -142,6 +143,7 @@ export function buildProgram(): Command {
   fuzzCommand(program);
   workerCommand(program);
   clientBugsCommand(program);
+  mutantsCommand(program);
   mallocFuzzAlias(program);
   benchCommand(program);
   newCommand(program);

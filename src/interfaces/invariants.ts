@@ -20,6 +20,17 @@ export interface InvariantChecked {
   checkInvariants(): Violation[];
 }
 
+/**
+ * Something whose page table the cross-layer check X4 may walk: a process's
+ * address space, the vmalloc layer's part of init_mm. Optional on the
+ * layer contracts (`Partial<PresentPtes>`): a plug-in policy that does not
+ * offer it is simply not walked.
+ */
+export interface PresentPtes {
+  /** Calls `fn(va, pte)` for every present leaf entry, in address order (`pte` is `pfn << 12 | flags`). */
+  forEachPresentPte(fn: (va: number, pte: number) => void): void;
+}
+
 /** Caps the violations collected so a badly corrupted state stays printable. */
 export const MAX_VIOLATIONS = 64;
 

@@ -16,7 +16,7 @@
  */
 
 import type { UserOpts } from './config.js';
-import type { InvariantChecked } from './invariants.js';
+import type { InvariantChecked, PresentPtes } from './invariants.js';
 
 
 /** `EINVAL`. */
@@ -110,7 +110,7 @@ export interface MmStats {
  * What a C library sees of its process: system calls and memory. Addresses
  * are user virtual addresses (below TASK_SIZE).
  */
-export interface ProcessMemory extends InvariantChecked {
+export interface ProcessMemory extends InvariantChecked, Partial<PresentPtes> {
   /** Process id. */
   readonly pid: number;
   /** Command name (`/proc/PID/comm`). */

@@ -18,6 +18,7 @@
  */
 
 import type { ListWalk, PfnListsApi, StructPageArray } from '../interfaces/machine.js';
+import { MAX_PAGE_ORDER } from '../interfaces/units.js';
 import { grownTo } from './grow.js';
 
 /** Frame is the head of a free buddy block (`PageBuddy`). */
@@ -106,6 +107,24 @@ export function nextFlagged(flags: Uint16Array, pairs: Uint32Array, p: number, e
   while (p + 1 < end && !(pairs[p >>> 1]! & both)) p += 2;
   while (p < end && !(flags[p]! & mask)) p++;
   return p;
+}
+
+/**
+ * The head of the allocated block `pfn` lies in (a head with
+ * `PG_ALLOCATED` whose block of `2^order` frames covers `pfn`), or -1 when
+ * `pfn` is in no allocated block: free, on a per-CPU list, reserved, or
+ * beyond the map. Buddy blocks are naturally aligned, so the candidates are
+ * `pfn` rounded down to each order; O(MAX_PAGE_ORDER).
+ */
+export function allocatedHeadOf(flags: Uint16Array, order: Uint8Array, pfn: number): number {
+  if (!(pfn >= 0 && pfn < flags.length)) return -1;
+  // An order-0 allocation, the common case of mapped frames, is its own head.
+  if (flags[pfn]! & PG_ALLOCATED) return pfn;
+  for (let o = 1; o <= MAX_PAGE_ORDER; o++) {
+    const head = pfn - (pfn % (1 << o));
+    if (flags[head]! & PG_ALLOCATED && order[head]! >= o && head + (1 << order[head]!) > pfn) return head;
+  }
+  return -1;
 }
 
 /**

@@ -755,6 +755,11 @@ export class AddressSpace implements ProcessMemory {
     this.dead = true;
   }
 
+  /** {@inheritDoc PresentPtes.forEachPresentPte} */
+  forEachPresentPte(fn: (va: number, pte: number) => void): void {
+    if (!this.dead) this.pt.forEachPresent(fn);
+  }
+
   /**
    * M1 VMAs sorted, disjoint, non-empty, page aligned, below TASK_SIZE;
    * M2 every present PTE lies in a VMA and maps a frame owned by USER;

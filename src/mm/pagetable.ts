@@ -116,6 +116,8 @@ export class PageTable {
   private readonly pages: PageAllocator;
   private readonly gfp: number;
   private readonly tableFlags: number;
+  /** One table's entries per level, the scratch of {@link forEachPresent}. */
+  private readonly walkRows = SHIFTS.map(() => new Float64Array(PTRS_PER_TABLE));
   /** The last PTE table walked to, by 2 MiB span: consecutive lookups skip the upper levels. */
   private cacheSpan = -1;
   /** One PTE table's worth of entries being written or read as a run. */
@@ -382,16 +384,25 @@ export class PageTable {
     }
   }
 
-  /** Calls `fn(va, pte)` for every present leaf entry, in address order. */
+  /**
+   * Calls `fn(va, pte)` for every present leaf entry, in address order.
+   *
+   * @remarks Each table is read in one bulk copy (the invariant checks walk
+   *   the whole table after every fuzz command); `fn` must not change the
+   *   table.
+   */
   forEachPresent(fn: (va: number, pte: number) => void): void {
     const mem = this.machine.mem;
+    const rows = this.walkRows;
     const walk = (table: number, level: number, base: number): void => {
-      for (let i = 0; i < 512; i++) {
-        const e = mem.read64(table * PAGE_SIZE + 8 * i);
+      const row = rows[level]!;
+      mem.read64s(table * PAGE_SIZE, PTRS_PER_TABLE, row, 0);
+      const span = SPANS[level]!;
+      for (let i = 0; i < PTRS_PER_TABLE; i++) {
+        const e = row[i]!;
         if (modPow2(e, 2) === 0) continue;
-        const va = base + i * 2 ** SHIFTS[level]!;
-        if (level === 3) fn(va, e);
-        else walk(Math.floor(e / PAGE_SIZE), level + 1, va);
+        if (level === PTE_LEVEL) fn(base + i * span, e);
+        else walk(Math.floor(e / PAGE_SIZE), level + 1, base + i * span);
       }
     };
     walk(this.pgd, 0, 0);

@@ -1,20 +1,21 @@
 /**
  * The fuzzer must catch every mutant of the catalogue, every layer, within a
- * fixed budget (seed 1, 40 runs of ≤ 100 commands), by one of the
+ * fixed budget (MUTANT_BUDGET: seed 1, 40 runs of ≤ 100 commands, the one
+ * `allocsim mutants` scores with), by one of the
  * invariants the catalogue expects; the shrunk list replays to such a catch
  * against the mutant and passes against the real classes. The real
  * policies pass the same budget (seeds 1–3).
  */
 import { describe, expect, it } from '@jest/globals';
-import { MUTANTS, expectedCatch, fuzzMutant, replayMutant } from '../../fuzz/mutants/catalogue.js';
+import { MUTANTS, MUTANT_BUDGET, expectedCatch, fuzzMutant, replayMutant } from '../../fuzz/mutants/catalogue.js';
 import { FUZZ_CAMPAIGNS } from '../../fuzz/registry.js';
 import { FUZZ_LAYERS } from '../../fuzz/common.js';
 
-const BUDGET = { seeds: [1, 2, 3], numRuns: 40, maxCommands: 100 };
+const BUDGET = { seeds: [MUTANT_BUDGET.seed, 2, 3], numRuns: MUTANT_BUDGET.numRuns, maxCommands: MUTANT_BUDGET.maxCommands };
 
 describe('mutants', () => {
   it.each(MUTANTS.map((m) => [m.id, m] as const))('%s is caught by the fuzzer', (_id, m) => {
-    const r = fuzzMutant(m, { seed: BUDGET.seeds[0]!, numRuns: BUDGET.numRuns, maxCommands: BUDGET.maxCommands });
+    const r = fuzzMutant(m, MUTANT_BUDGET);
     expect(r.ok).toBe(false);
     if (!expectedCatch(m, r)) throw new Error(`${m.id} caught by ${r.codes!.join(',')} instead of ${m.caughtBy.join(',')}: ${r.failure}`);
     // The stored list replays to the same kind of failure, and passes on the real classes.

@@ -86,7 +86,7 @@ import {
 } from '../../interfaces/vmalloc.js';
 import { VMALLOC_START } from '../../interfaces/units.js';
 import type { Machine } from '../../interfaces/machine.js';
-import { OWNER_MASK, OWNER_SHIFT, Owner } from '../../machine/memmap.js';
+import { OWNER_MASK, OWNER_SHIFT, Owner, allocatedHeadOf } from '../../machine/memmap.js';
 import { grownTo } from '../../machine/grow.js';
 import { AugTree, NIL } from '../../mm/augtree.js';
 import { MergingRangeSet } from '../../mm/range-set.js';
@@ -163,6 +163,8 @@ export class Vmalloc implements VmallocApi {
   private arrPage = -1;
   private arrPhys = 0;
   private ptes = new Float64Array(64);
+  /** Scratch of {@link forEachPresentPte}: the PTEs of one area. */
+  private x4Ptes = new Float64Array(64);
   /** Scratch of the check and of vfree: raw page-array entries of one area. */
   private listed = new Float64Array(64);
 
@@ -277,13 +279,18 @@ export class Vmalloc implements VmallocApi {
     this.pages.freePages(asPfn(pfn), 0);
   }
 
+  /** Clears the PTEs of an area's `pages` mapped pages from `start` (`vunmap_range_noflush`). Mutants override this. */
+  protected unmapArea(start: number, pages: number): void {
+    this.pt.unmapPages(start, pages);
+  }
+
   /** Unlinks a busy area: unmaps it, queues its range for the lazy purge, frees its vm_struct. */
   private releaseArea(n: number): void {
     const start = this.busy.start(n);
     const total = this.busy.end(n) - start;
     // vmap_area_lock to unlink the busy area, purge_vmap_area_lock to queue it.
     this.machine.cost?.count(Cost.VMAP_LOCK, 2);
-    this.pt.unmapPages(start, this.areaMapped[n]!);
+    this.unmapArea(start, this.areaMapped[n]!);
     this.arrPage = -1;
     this.kmem.kfree(this.vmStruct[n]!);
     this.purgeTree.free(start, total);
@@ -749,12 +756,62 @@ export class Vmalloc implements VmallocApi {
   }
 
   /**
+   * The present PTEs of the busy areas' mapped pages, in address order: what
+   * the cross-layer check X4 looks at. A PTE outside every area is V6's
+   * (one walk of the whole table per check is enough).
+   */
+  forEachPresentPte(fn: (va: number, pte: number) => void): void {
+    this.busy.forEach((n) => {
+      const s = this.busy.start(n);
+      const mapped = this.areaMapped[n]!;
+      if (this.x4Ptes.length < mapped) this.x4Ptes = new Float64Array(mapped);
+      this.pt.readPtes(s, mapped, this.x4Ptes);
+      for (let i = 0; i < mapped; i++) if (modPow2(this.x4Ptes[i]!, 2) === 1) fn(s + i * PAGE_SIZE, this.x4Ptes[i]!);
+    });
+  }
+
+  /** A frame and its state, for a report. */
+  private frameText(pfn: number): string {
+    const memmap = this.machine.memmap;
+    return `frame 0x${pfn.toString(16)} (${pfn < memmap.nrPages ? memmap.describeFlags(pfn) : 'beyond RAM'})`;
+  }
+
+  /**
+   * V6 and V7 over the present PTEs of the kernel table, in address order
+   * beside the busy areas' mapped ranges (`mappedAt`: start, end, … sorted).
+   */
+  private checkPtes(mappedAt: readonly number[], add: (code: string, message: string) => void): void {
+    const memmap = this.machine.memmap;
+    let k = 0;
+    this.pt.forEachPresent((va, pte) => {
+      while (k < mappedAt.length && mappedAt[k + 1]! <= va) k += 2;
+      const pfn = Math.floor(pte / PAGE_SIZE);
+      const head = allocatedHeadOf(memmap.flags, memmap.order, pfn);
+      if (k < mappedAt.length && va >= mappedAt[k]!) {
+        if (head < 0) add('V7', `PTE of ${ptrText(va)} (area ${ptrText(mappedAt[k]!)}) maps ${this.frameText(pfn)}, which the page allocator does not hold as allocated`);
+        return;
+      }
+      // A guard page's PTE is V1's.
+      if (this.busy.find(va) !== NIL) return;
+      const where = this.purgeTree.covers(va) ? 'a range freed and waiting for the lazy purge' : 'free vmalloc space';
+      add('V6', `stale PTE: ${ptrText(va)} lies in ${where} but still maps ${this.frameText(pfn)}; expected no present PTE there`);
+    });
+  }
+
+  /**
    * V1 areas page aligned, inside the range, disjoint, each followed by its
    * guard (no PTE there); V2 every area maps exactly its pages, each frame
    * owned by VMALLOC and listed in its page array, the page total equals
    * `nr_vmalloc_pages`; V5 the free space, the busy areas and the purge
    * ranges partition the vmalloc range; the free-space policy's own checks
-   * (augmented maxima, merging).
+   * (augmented maxima, merging); V6 no present PTE outside the mapped pages
+   * of the busy areas (a freed range, one waiting for the lazy purge, free
+   * space; a guard page is V1's); V7 every present PTE of a busy area maps
+   * a frame inside a block the page allocator holds as allocated
+   * (`PG_ALLOCATED` on its head).
+   *
+   * @remarks V6 and V7 walk the kernel table's present entries once:
+   *   O(PTE tables present + busy areas), independent of the range's size.
    */
   checkInvariants(): Violation[] {
     const out: Violation[] = [];
@@ -768,10 +825,13 @@ export class Vmalloc implements VmallocApi {
     const memmap = this.machine.memmap;
     const flags = memmap.flags;
     const vmallocOwner = Owner.VMALLOC << OWNER_SHIFT;
+    // Mapped part of every busy area, in address order (the tree's), for V6 and V7.
+    const mappedAt: number[] = [];
     this.busy.forEach((n) => {
       const s = this.busy.start(n);
       const e = this.busy.end(n);
       ranges.push([s, e, 'busy']);
+      mappedAt.push(s, s + this.areaMapped[n]! * PAGE_SIZE);
       if (modPow2(s, PAGE_SIZE) !== 0 || modPow2(e, PAGE_SIZE) !== 0 || s < VMALLOC_START || e > VMALLOC_END || e <= s) add('V1', `area [${ptrText(s)}, ${ptrText(e)}) is misaligned or outside the vmalloc range`);
       const f = this.areaFlags[n]!;
       const mapped = this.areaMapped[n]!;
@@ -806,6 +866,7 @@ export class Vmalloc implements VmallocApi {
     if (pages !== this.nPages) add('V2', `nr_vmalloc_pages is ${this.nPages} but the areas hold ${pages}`);
     const owned = framesOwnedBy(memmap.flags, memmap.nrPages, Owner.VMALLOC);
     if (owned !== this.nPages) add('V2', `${owned} frames are owned by vmalloc but nr_vmalloc_pages is ${this.nPages} (${owned > this.nPages ? 'frames leaked by vfree' : 'frames lost'})`);
+    this.checkPtes(mappedAt, add);
     for (const [s, e] of this.purgeTree.freeBlocks()) ranges.push([s, e, 'lazily freed']);
     for (const [s, e] of this.space.freeBlocks()) ranges.push([s, e, 'free']);
     ranges.sort((a, b) => a[0] - b[0]);
