@@ -16,7 +16,7 @@
  */
 
 import type { UserOpts } from './config.js';
-import type { InvariantChecked, PresentPtes } from './invariants.js';
+import type { InvariantChecked } from './invariants.js';
 
 
 /** `EINVAL`. */
@@ -110,7 +110,14 @@ export interface MmStats {
  * What a C library sees of its process: system calls and memory. Addresses
  * are user virtual addresses (below TASK_SIZE).
  */
-export interface ProcessMemory extends InvariantChecked, Partial<PresentPtes> {
+export interface ProcessMemory extends InvariantChecked {
+  /**
+   * Calls `fn(va, pte)` for every present leaf entry of its page table, in
+   * address order (`pte` is `pfn << 12 | flags`): what the cross-layer check
+   * X4 walks. Optional: a plug-in policy without it is not walked
+   * (`PresentPtes` in invariants.ts).
+   */
+  forEachPresentPte?(fn: (va: number, pte: number) => void): void;
   /** Process id. */
   readonly pid: number;
   /** Command name (`/proc/PID/comm`). */

@@ -9,7 +9,7 @@
  */
 
 import type { Gfp } from './gfp.js';
-import type { InvariantChecked, PresentPtes } from './invariants.js';
+import type { InvariantChecked } from './invariants.js';
 import { PAGE_SIZE, VMALLOC_SIZE, VMALLOC_START } from './units.js';
 
 /** `VMALLOC_END` (exclusive here; Linux's is this minus one). */
@@ -103,7 +103,14 @@ export interface VmallocStats {
 }
 
 /** The vmalloc API (mm/vmalloc.c and kvmalloc from mm/util.c). */
-export interface VmallocApi extends InvariantChecked, Partial<PresentPtes> {
+export interface VmallocApi extends InvariantChecked {
+  /**
+   * Calls `fn(va, pte)` for every present leaf entry of its page table, in
+   * address order (`pte` is `pfn << 12 | flags`): what the cross-layer check
+   * X4 walks. Optional: a plug-in policy without it is not walked
+   * (`PresentPtes` in invariants.ts).
+   */
+  forEachPresentPte?(fn: (va: number, pte: number) => void): void;
   /** The free-space policy this layer allocates virtual ranges from. */
   readonly space: VmapSpace;
   /** `vmalloc` with an alignment (a power of two ≥ PAGE_SIZE): `__vmalloc_node(size, align, …)`. */
