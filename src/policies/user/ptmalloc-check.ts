@@ -77,6 +77,10 @@ export function checkPtmallocHeap(pm: PtmallocHeapView): Violation[] {
   const bounded = start !== 0 && pm.contiguous();
   const inHeap = (c: number): boolean => !bounded || (c >= start && c < top && modPow2(c, 16) === 0);
   const heapRange = (): string => `[${hex(start)}, top ${hex(top)})`;
+  // A bin link is a heap chunk or one of the arena's bin headers.
+  const binLo = pm.binAt(1);
+  const binHi = pm.binAt(NBINS - 1);
+  const binLinkOk = (x: number): boolean => inHeap(x) || (x >= binLo && x <= binHi);
   try {
     // Free-list view: chunk address → where it is filed.
     const home = new Map<number, Home>();
@@ -146,9 +150,8 @@ export function checkPtmallocHeap(pm: PtmallocHeapView): Violation[] {
         }
         const fd = m.read64(p + 16);
         const bk = m.read64(p + 24);
-        const linkOk = (x: number): boolean => x === b || inHeap(x) || (x >= pm.binAt(1) && x <= pm.binAt(NBINS - 1));
-        if (!linkOk(fd) || !linkOk(bk)) {
-          const [field, v] = linkOk(fd) ? ['bk', bk] : ['fd', fd];
+        if (!binLinkOk(fd) || !binLinkOk(bk)) {
+          const [field, v] = binLinkOk(fd) ? ['bk', bk] : ['fd', fd];
           add('U4', `bin ${i}: chunk ${hex(p)} field ${field} (at ${hex(p + (field === 'fd' ? 16 : 24))}) = ${hex(v)}: expected a chunk in ${heapRange()} or a bin header — corrupted`);
           note(p, Home.BIN, `bin ${i}`); // it is on this bin; only the walk past it is cut
           break;
