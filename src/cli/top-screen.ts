@@ -8,6 +8,7 @@
  * they are.
  */
 
+import { unusableFreeIndex } from '../proc/extfrag.js';
 import type { CostCounterName, CostRow } from '../interfaces/cost.js';
 import { NR_PAGE_ORDERS } from '../interfaces/units.js';
 import type { LiveCache, LiveSnapshot, LiveZone } from '../harness/live.js';
@@ -64,20 +65,14 @@ export interface TopViewOpts {
 }
 
 /**
- * Unusable free space index of `order` (mm/vmstat.c `unusable_free_index`):
- * the share of free pages in blocks smaller than 2^order, 1 when nothing is
- * free.
+ * Unusable free space index of `order` as a fraction: Linux's
+ * `unusable_free_index` (src/proc/extfrag.ts, thousandths rounded down as
+ * debugfs prints them), 1 when nothing is free.
  *
  * @param nrFree - free blocks per order
  */
 export function unusableIndex(nrFree: readonly number[], order: number): number {
-  let free = 0;
-  let suitable = 0;
-  nrFree.forEach((n, o) => {
-    free += n * 2 ** o;
-    if (o >= order) suitable += n * 2 ** o;
-  });
-  return free === 0 ? 1 : (free - suitable) / free;
+  return unusableFreeIndex(nrFree, order) / 1000;
 }
 
 /** `12.34K` (KiB with two decimals), as slabtop prints sizes. */
