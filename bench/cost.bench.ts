@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { createSystem } from '../src/system.js';
 import { runSlabWorkload } from '../src/harness/workloads/slab.js';
 import { runPageWorkload } from '../src/harness/workloads/page.js';
-import { median } from './debug.bench.js';
+import { interleaved } from './debug.bench.js';
 
 /** One workload measured two ways. */
 export interface CostBenchRow {
@@ -51,20 +51,6 @@ function cases(create: Create, slab: typeof runSlabWorkload, page: typeof runPag
   ];
 }
 
-/** Medians of interleaved rounds of two runners. */
-function interleaved(a: () => number, b: () => number): [number, number] {
-  const ta: number[] = [];
-  const tb: number[] = [];
-  a();
-  b(); // warm both
-  for (let i = 0; i < ROUNDS; i++) {
-    // Alternate which goes first: the second run of a pair pays for the first's garbage.
-    if (i % 2) tb.push(b());
-    ta.push(a());
-    if (!(i % 2)) tb.push(b());
-  }
-  return [median(ta), median(tb)];
-}
 
 const NR_CASES = 4;
 const SELF = fileURLToPath(import.meta.url);
@@ -78,7 +64,7 @@ function inChild(i: number, baseline?: string): CostBenchRow {
 async function runCase(i: number, baseline?: string): Promise<CostBenchRow> {
   const [name, run] = cases(createSystem, runSlabWorkload, runPageWorkload)[i]!;
   if (!baseline) {
-    const [anchorMs, ms] = interleaved(() => run(false), () => run(true));
+    const [anchorMs, ms] = interleaved(() => run(false), () => run(true), ROUNDS);
     return { name, anchorMs, ms, ratio: ms / anchorMs };
   }
   const root = baseline.replace(/\/index\.js$/, '');
@@ -86,7 +72,7 @@ async function runCase(i: number, baseline?: string): Promise<CostBenchRow> {
   const baseSlab = (await import(`${root}/harness/workloads/slab.js`)) as { runSlabWorkload: typeof runSlabWorkload };
   const basePage = (await import(`${root}/harness/workloads/page.js`)) as { runPageWorkload: typeof runPageWorkload };
   const old = cases(base.createSystem, baseSlab.runSlabWorkload, basePage.runPageWorkload)[i]![1];
-  const [anchorMs, ms] = interleaved(() => old(false), () => run(false));
+  const [anchorMs, ms] = interleaved(() => old(false), () => run(false), ROUNDS);
   return { name, anchorMs, ms, ratio: ms / anchorMs };
 }
 

@@ -22,6 +22,24 @@ export function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+/**
+ * Medians of `rounds` interleaved runs of two timed runners (ms each), after
+ * one warm-up run of each. Which goes first alternates: the second run of a
+ * pair pays for the first's garbage.
+ */
+export function interleaved(a: () => number, b: () => number, rounds: number): [number, number] {
+  const ta: number[] = [];
+  const tb: number[] = [];
+  a();
+  b();
+  for (let i = 0; i < rounds; i++) {
+    if (i % 2) tb.push(b());
+    ta.push(a());
+    if (!(i % 2)) tb.push(b());
+  }
+  return [median(ta), median(tb)];
+}
+
 /** Times kernel-mix (100k ops) under each debug setting; returns ms and the factor against off. */
 export function runDebugBench(): { costs: DebugCost[]; kasanBytesPerSec: number } {
   const configs: [string, object][] = [

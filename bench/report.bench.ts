@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSystem } from '../src/system.js';
 import { runSlabWorkload } from '../src/harness/workloads/slab.js';
+import { interleaved, median } from './debug.bench.js';
 import { Sampler } from '../src/harness/observe/sampler.js';
 import { DEFAULT_SAMPLES } from '../src/cli/report.js';
 
@@ -28,7 +29,6 @@ export interface ReportBench {
 }
 
 const OPS = 200000;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Runs the benchmark. */
 export function runReportBench(): ReportBench {
@@ -56,18 +56,7 @@ export function runReportBench(): ReportBench {
       }
       return ms;
     };
-    run(false);
-    run(true); // warm both paths
-    const a: number[] = [];
-    const b: number[] = [];
-    for (let i = 0; i < 31; i++) {
-      // Alternate which goes first: the second run of a pair pays for the first's garbage.
-      if (i % 2) b.push(run(true));
-      a.push(run(false));
-      if (!(i % 2)) b.push(run(true));
-    }
-    const costMs = median(a);
-    const sampledMs = median(b);
+    const [costMs, sampledMs] = interleaved(() => run(false), () => run(true), 31);
     return { policy: slab, costMs, sampledMs, ratio: sampledMs / costMs, mapMs };
   });
   return { reportMs: median(times), reportBytes: statSync(out).size, sampling };
